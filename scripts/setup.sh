@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what rankpool needs (Debian 12 packages) when missing, then configures and
+# builds. Idempotent: a second run installs nothing and rebuilds only what changed.
+#   scripts/setup.sh [release|debug|asan]      (default: release)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+preset="${1:-release}"
+
+packages=(
+  build-essential cmake ninja-build pkg-config git python3
+  openmpi-bin libopenmpi-dev
+  libboost-mpi1.81-dev libboost-serialization1.81-dev libboost-json1.81-dev
+  libboost-url1.81-dev libboost-program-options1.81-dev
+  libgtest-dev libgmock-dev
+  libgmp-dev
+  libcurl4-openssl-dev libpsl-dev libgumbo-dev zlib1g-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cd "$RANKPOOL_ROOT"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"

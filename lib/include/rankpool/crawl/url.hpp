@@ -1,0 +1,67 @@
+#pragma once
+// URL resolution and normalization for the crawler: every link the crawler sees is reduced
+// to ONE canonical string, so the frontier, the seen-set and the per-host queues can compare
+// URLs with plain string equality.
+//
+// Canonical form (RFC 3986 §6.2.2 syntax-based normalization plus crawler policy):
+//   * only `http` and `https` survive; everything else is rejected with a reason;
+//   * scheme and host lower-cased; percent-escapes upper-cased; escapes of unreserved
+//     characters (ALPHA DIGIT - . _ ~) decoded, all others kept (`%2F` stays `%2F`);
+//   * the default port (80 for http, 443 for https) and an empty port are dropped;
+//   * dot segments removed (after decoding, so `%2E%2E` counts as `..`), empty path -> `/`;
+//   * the query is kept verbatim apart from escape normalization (an empty `?` is kept:
+//     RFC 3986 does not make `/a?` equivalent to `/a`);
+//   * the fragment is dropped (it never reaches the server);
+//   * userinfo is dropped: credentials in crawled links are almost always accidents or
+//     phishing, and keeping them would split one page into many canonical keys.
+// Input is first cleaned the way browsers clean href attributes: leading/trailing
+// whitespace and control characters are trimmed, embedded tab/CR/LF removed, `\` becomes
+// `/` before the query (http(s) URLs only exist in that form in browsers), and characters
+// that may not appear in a URI (space, non-ASCII bytes, `"<>^`{|}`, a stray `%`) are
+// percent-encoded. No IDNA conversion is done: non-ASCII hosts stay percent-encoded.
+// Failures are values: `NormalizedUrl::error` holds the reason and `ok()` is false.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rankpool::crawl {
+
+struct UrlOptions {
+  // Longer URLs are rejected, both as given and after resolution: 2048 is the practical
+  // limit of many servers and browsers, and crawler traps often grow URLs without bound.
+  std::size_t max_length = 2048;
+};
+
+struct NormalizedUrl {
+  std::string url;    // canonical absolute URL; empty on failure
+  std::string error;  // empty on success, else the reason the reference was rejected
+  bool ok() const { return error.empty(); }
+
+  std::string scheme;          // "http" or "https"
+  std::string host;            // lower-case; IPv6 literals keep their brackets
+  std::uint16_t port = 0;      // effective port (80/443 when the URL names none)
+  std::string path_and_query;  // what goes on the HTTP request line, e.g. "/a/c?x"
+};
+
+/// Normalizes an absolute URL. A relative reference is rejected ("not an absolute URL").
+NormalizedUrl normalize(std::string_view absolute_url, const UrlOptions& options = {});
+
+/// Resolves `reference` against `base_absolute_url` (RFC 3986 §5.2; the caller passes the
+/// document URL or its `<base href>` value) and normalizes the result. The base itself must
+/// be an absolute http(s) URL; it need not be normalized.
+NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
+                      const UrlOptions& options = {});
+
+/// "scheme://host[:port]" with the default port omitted; empty for a failed URL.
+/// Two URLs share an origin iff these strings are equal (http://a:8080 != http://a).
+std::string origin_of(const NormalizedUrl& url);
+
+/// The registrable domain of a (normalized) host by the Public Suffix List, e.g.
+/// "www.example.co.uk" -> "example.co.uk". IP literals, single-label hosts and hosts that
+/// are themselves public suffixes are returned unchanged, so the key is never empty for a
+/// non-empty host. Thread-safe (the built-in list is immutable).
+std::string registered_domain(std::string_view host);
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,280 @@
+#include "rankpool/crawl/url.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace rankpool::crawl {
+namespace {
+
+// RFC 3986 §5.4: base URI for all examples.
+constexpr std::string_view kRfcBase = "http://a/b/c/d;p?q";
+
+struct RfcCase {
+  const char* reference;
+  const char* target;  // the RFC's resolved URI, verbatim
+};
+
+// §5.4.1 Normal Examples and §5.4.2 Abnormal Examples, all of them (strict parser variant).
+const RfcCase kRfcCases[] = {
+    // 5.4.1
+    {"g:h", "g:h"},
+    {"g", "http://a/b/c/g"},
+    {"./g", "http://a/b/c/g"},
+    {"g/", "http://a/b/c/g/"},
+    {"/g", "http://a/g"},
+    {"//g", "http://g"},
+    {"?y", "http://a/b/c/d;p?y"},
+    {"g?y", "http://a/b/c/g?y"},
+    {"#s", "http://a/b/c/d;p?q#s"},
+    {"g#s", "http://a/b/c/g#s"},
+    {"g?y#s", "http://a/b/c/g?y#s"},
+    {";x", "http://a/b/c/;x"},
+    {"g;x", "http://a/b/c/g;x"},
+    {"g;x?y#s", "http://a/b/c/g;x?y#s"},
+    {"", "http://a/b/c/d;p?q"},
+    {".", "http://a/b/c/"},
+    {"./", "http://a/b/c/"},
+    {"..", "http://a/b/"},
+    {"../", "http://a/b/"},
+    {"../g", "http://a/b/g"},
+    {"../..", "http://a/"},
+    {"../../", "http://a/"},
+    {"../../g", "http://a/g"},
+    // 5.4.2
+    {"../../../g", "http://a/g"},
+    {"../../../../g", "http://a/g"},
+    {"/./g", "http://a/g"},
+    {"/../g", "http://a/g"},
+    {"g.", "http://a/b/c/g."},
+    {".g", "http://a/b/c/.g"},
+    {"g..", "http://a/b/c/g.."},
+    {"..g", "http://a/b/c/..g"},
+    {"./../g", "http://a/b/g"},
+    {"./g/.", "http://a/b/c/g/"},
+    {"g/./h", "http://a/b/c/g/h"},
+    {"g/../h", "http://a/b/c/h"},
+    {"g;x=1/./y", "http://a/b/c/g;x=1/y"},
+    {"g;x=1/../y", "http://a/b/c/y"},
+    {"g?y/./x", "http://a/b/c/g?y/./x"},
+    {"g?y/../x", "http://a/b/c/g?y/../x"},
+    {"g#s/./x", "http://a/b/c/g#s/./x"},
+    {"g#s/../x", "http://a/b/c/g#s/../x"},
+    {"http:g", "http:g"},
+};
+
+// Our canonical form of an RFC target: fragment dropped, "http://g" gets its "/" path;
+// targets that are not http URLs with a host must be rejected.
+std::string canonical_of_rfc_target(std::string target) {
+  if (const auto hash = target.find('#'); hash != std::string::npos) target.erase(hash);
+  if (target == "http://g") target += "/";
+  return target;
+}
+
+class RfcResolution : public ::testing::TestWithParam<RfcCase> {};
+
+TEST_P(RfcResolution, MatchesRfc3986Section54) {
+  const RfcCase& c = GetParam();
+  const NormalizedUrl result = resolve(c.reference, kRfcBase);
+  const std::string target = c.target;
+  if (target.starts_with("http://")) {
+    ASSERT_TRUE(result.ok()) << c.reference << ": " << result.error;
+    EXPECT_EQ(result.url, canonical_of_rfc_target(target)) << "reference " << c.reference;
+  } else {
+    EXPECT_FALSE(result.ok()) << c.reference << " gave " << result.url;
+    EXPECT_TRUE(result.url.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc3986, RfcResolution, ::testing::ValuesIn(kRfcCases));
+
+TEST(Normalize, CaseDefaultPortDotSegmentsFragment) {
+  const auto u = normalize("HTTP://Example.COM:80/a/./b/../c?x#f");
+  ASSERT_TRUE(u.ok()) << u.error;
+  EXPECT_EQ(u.url, "http://example.com/a/c?x");
+  EXPECT_EQ(u.scheme, "http");
+  EXPECT_EQ(u.host, "example.com");
+  EXPECT_EQ(u.port, 80);
+  EXPECT_EQ(u.path_and_query, "/a/c?x");
+}
+
+TEST(Normalize, HttpsDefaultPortDroppedOtherPortsKept) {
+  EXPECT_EQ(normalize("https://h:443/").url, "https://h/");
+  EXPECT_EQ(normalize("https://h:80/").url, "https://h:80/");
+  EXPECT_EQ(normalize("http://h:443/").url, "http://h:443/");
+  EXPECT_EQ(normalize("http://h:8080/x").url, "http://h:8080/x");
+  EXPECT_EQ(normalize("http://h:8080/x").port, 8080);
+  EXPECT_EQ(normalize("https://h/").port, 443);
+  EXPECT_EQ(normalize("http://h:/x").url, "http://h/x");     // empty port = default
+  EXPECT_EQ(normalize("http://h:0080/x").url, "http://h/x");  // leading zeros
+  EXPECT_FALSE(normalize("http://h:65536/").ok());
+  EXPECT_FALSE(normalize("http://h:0/").ok());
+}
+
+TEST(Normalize, PercentEscapes) {
+  EXPECT_EQ(normalize("http://h/%7euser").url, "http://h/~user");
+  EXPECT_EQ(normalize("http://h/a%2fb").url, "http://h/a%2Fb");
+  EXPECT_EQ(normalize("http://h/%41%42%2d%5F").url, "http://h/AB-_");
+  EXPECT_EQ(normalize("http://h/%e3%83%84").url, "http://h/%E3%83%84");
+  // Decoded dots are dot segments.
+  EXPECT_EQ(normalize("http://h/a/%2E%2E/b").url, "http://h/b");
+  // Host escapes of unreserved characters decode and lower-case.
+  EXPECT_EQ(normalize("http://%45x.com/").url, "http://ex.com/");
+}
+
+TEST(Normalize, QueryKeptVerbatimExceptEscapes) {
+  EXPECT_EQ(normalize("http://h/p?b=2&a=1&A=%7e%2f").url, "http://h/p?b=2&a=1&A=~%2F");
+  EXPECT_EQ(normalize("http://h/p?x=/./..").url, "http://h/p?x=/./..");
+  EXPECT_EQ(normalize("http://h/p?").url, "http://h/p?");
+  EXPECT_EQ(normalize("http://h?q").url, "http://h/?q");
+}
+
+TEST(Normalize, EmptyPathBecomesSlash) {
+  EXPECT_EQ(normalize("http://h").url, "http://h/");
+  EXPECT_EQ(normalize("http://h").path_and_query, "/");
+}
+
+TEST(Normalize, Ipv4AndIpv6Hosts) {
+  const auto v4 = normalize("http://127.0.0.2:8080/x");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4.host, "127.0.0.2");
+  EXPECT_EQ(v4.url, "http://127.0.0.2:8080/x");
+  const auto v6 = normalize("http://[::1]:80/x");
+  ASSERT_TRUE(v6.ok()) << v6.error;
+  EXPECT_EQ(v6.host, "[::1]");
+  EXPECT_EQ(v6.url, "http://[::1]/x");
+}
+
+TEST(Normalize, UserinfoIsDropped) {
+  const auto u = normalize("http://user:pw@H.example/x");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u.url, "http://h.example/x");
+  EXPECT_EQ(u.url.find("user"), std::string::npos);
+}
+
+TEST(Normalize, RejectsOtherSchemesWithReason) {
+  for (const char* s : {"mailto:a@b.c", "javascript:void(0)", "tel:+123", "data:text/plain,hi",
+                        "file:///etc/passwd", "ftp://h/x", "JavaScript:alert(1)"}) {
+    const auto u = normalize(s);
+    EXPECT_FALSE(u.ok()) << s;
+    EXPECT_NE(u.error.find("scheme"), std::string::npos) << s << ": " << u.error;
+    // Resolution must not turn them into relative references either.
+    EXPECT_FALSE(resolve(s, "http://h/").ok()) << s;
+  }
+}
+
+TEST(Normalize, RejectsEmptyHostRelativeAndUnparsable) {
+  EXPECT_FALSE(normalize("http:///x").ok());
+  EXPECT_FALSE(normalize("http://").ok());
+  EXPECT_FALSE(normalize("http:x").ok());
+  EXPECT_FALSE(normalize("/relative/path").ok());
+  EXPECT_FALSE(normalize("").ok());
+  const auto bad = normalize("http://[::1/");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(bad.error.empty());
+  EXPECT_FALSE(resolve("http://h:99999999999999999999/", "http://h/").ok());
+}
+
+TEST(Normalize, UrlLengthCap) {
+  const std::string path(3000, 'a');
+  const auto long_url = normalize("http://h/" + path);
+  EXPECT_FALSE(long_url.ok());
+  EXPECT_NE(long_url.error.find("longer"), std::string::npos);
+  UrlOptions roomy;
+  roomy.max_length = 4096;
+  EXPECT_TRUE(normalize("http://h/" + path, roomy).ok());
+  UrlOptions tight;
+  tight.max_length = 12;
+  EXPECT_TRUE(normalize("http://h/abc", tight).ok());  // 12 characters exactly
+  EXPECT_FALSE(normalize("http://h/abcd", tight).ok());
+  // The cap applies to the resolved URL too: a short reference on a long base.
+  const std::string base = "http://h/" + std::string(2030, 'b') + "/";
+  EXPECT_TRUE(resolve("x", base).ok());
+  EXPECT_FALSE(resolve("xxxxxxxxxxxxxxxxxxx", base).ok());
+}
+
+TEST(Resolve, ProtocolRelativeTakesBaseScheme) {
+  EXPECT_EQ(resolve("//Other.example/p", "https://h/a/b").url, "https://other.example/p");
+  EXPECT_EQ(resolve("//other.example", "http://h/a/b").url, "http://other.example/");
+}
+
+TEST(Resolve, QueryOnlyAndFragmentOnly) {
+  EXPECT_EQ(resolve("?q=2", "http://h/a/b?q=1#x").url, "http://h/a/b?q=2");
+  EXPECT_EQ(resolve("#frag", "http://h/a/b?q=1").url, "http://h/a/b?q=1");
+  EXPECT_EQ(resolve("", "http://h/a/b?q=1#x").url, "http://h/a/b?q=1");
+}
+
+TEST(Resolve, AboveRootStaysAtRoot) {
+  EXPECT_EQ(resolve("../../../../x", "http://h/a/").url, "http://h/x");
+  EXPECT_EQ(resolve("../../..", "http://h/a/b/c").url, "http://h/");
+}
+
+TEST(Resolve, BaseHrefDiffersFromDocument) {
+  // The caller passes the <base href> value as the base.
+  EXPECT_EQ(resolve("img/x.png", "http://cdn.example/assets/").url,
+            "http://cdn.example/assets/img/x.png");
+  EXPECT_EQ(resolve("x", "http://h").url, "http://h/x");  // base with empty path
+}
+
+TEST(Resolve, BaseIsNormalizedToo) {
+  EXPECT_EQ(resolve("c", "HTTP://H:80/a/./b").url, "http://h/a/c");
+  EXPECT_FALSE(resolve("c", "/not/absolute").ok());
+  EXPECT_FALSE(resolve("c", "mailto:x@y").ok());
+  EXPECT_TRUE(resolve("http://ok.example/", "garbage base").ok());  // base unused
+}
+
+TEST(Resolve, HrefWhitespaceIsTrimmed) {
+  EXPECT_EQ(resolve("  \n\t/a/b \r\n ", "http://h/").url, "http://h/a/b");
+  EXPECT_EQ(resolve("/a\n/b", "http://h/").url, "http://h/a/b");  // wrapped attribute
+  EXPECT_EQ(normalize(" http://h/x ").url, "http://h/x");
+}
+
+TEST(Resolve, BackslashesAndUnsafeCharacters) {
+  EXPECT_EQ(resolve("\\a\\b", "http://h/x/").url, "http://h/a/b");
+  EXPECT_EQ(normalize("http://h/a\\b?x=\\").url, "http://h/a/b?x=%5C");
+  EXPECT_EQ(resolve("a b", "http://h/").url, "http://h/a%20b");
+  EXPECT_EQ(resolve("caf\xC3\xA9", "http://h/").url, "http://h/caf%C3%A9");
+  EXPECT_EQ(resolve("100%", "http://h/").url, "http://h/100%25");
+  EXPECT_EQ(resolve("a|b{c}", "http://h/").url, "http://h/a%7Cb%7Bc%7D");
+}
+
+TEST(Resolve, IdempotentOnItsOwnOutput) {
+  for (const char* s : {"HTTP://Example.COM:80/a/./b/../c?x#f", "http://h/%7e%2f?%61=%2f",
+                        "https://h:8443/a//b/../c/."}) {
+    const auto once = normalize(s);
+    ASSERT_TRUE(once.ok()) << s;
+    EXPECT_EQ(normalize(once.url).url, once.url);
+  }
+}
+
+TEST(Origin, SchemeHostPort) {
+  EXPECT_EQ(origin_of(normalize("http://127.0.0.2:8080/x?y")), "http://127.0.0.2:8080");
+  EXPECT_EQ(origin_of(normalize("http://a/x")), "http://a");
+  EXPECT_EQ(origin_of(normalize("http://a:80/x")), "http://a");
+  EXPECT_NE(origin_of(normalize("http://a:8080/")), origin_of(normalize("http://a/")));
+  EXPECT_NE(origin_of(normalize("https://a/")), origin_of(normalize("http://a/")));
+  EXPECT_EQ(origin_of(normalize("mailto:x@y")), "");
+}
+
+TEST(RegisteredDomain, PublicSuffixList) {
+  EXPECT_EQ(registered_domain("www.example.co.uk"), "example.co.uk");
+  EXPECT_EQ(registered_domain("a.b.example.com"), "example.com");
+  EXPECT_EQ(registered_domain("example.com"), "example.com");
+  // github.io is a public suffix: each user site is its own domain.
+  EXPECT_EQ(registered_domain("alice.github.io"), "alice.github.io");
+  EXPECT_NE(registered_domain("alice.github.io"), registered_domain("bob.github.io"));
+  EXPECT_EQ(registered_domain("WWW.Example.COM"), "example.com");
+}
+
+TEST(RegisteredDomain, IpLiteralsAndOddHostsAreTheirOwnKey) {
+  EXPECT_EQ(registered_domain("127.0.0.2"), "127.0.0.2");
+  EXPECT_NE(registered_domain("127.0.0.2"), registered_domain("127.0.0.3"));
+  EXPECT_EQ(registered_domain("[::1]"), "[::1]");
+  EXPECT_EQ(registered_domain("localhost"), "localhost");
+  EXPECT_EQ(registered_domain("co.uk"), "co.uk");
+  EXPECT_EQ(registered_domain(""), "");
+  EXPECT_EQ(registered_domain(normalize("http://Sub.Example.org:8080/").host), "example.org");
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

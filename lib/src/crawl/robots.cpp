@@ -1,0 +1,269 @@
+#include "rankpool/crawl/robots.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace rankpool::crawl {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  out += '%';
+  out += kHex[c >> 4];
+  out += kHex[c & 0xF];
+}
+
+// The one normalization applied to both patterns and paths (RFC 9309 §2.2.2), so that they
+// compare octet by octet. In a pattern '*' is the wildcard; in a path it is data and becomes
+// "%2A", which is how a pattern names a literal star. '$' is always data here (the caller
+// strips a pattern's anchoring '$' first).
+std::string normalize_octets(std::string_view in, bool pattern) {
+  std::string out;
+  out.reserve(in.size() + 8);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c == '%') {
+      if (i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
+        const auto decoded = static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+        if (is_unreserved(decoded)) {
+          out += static_cast<char>(decoded);
+        } else {
+          append_escape(out, decoded);
+        }
+        i += 2;
+      } else {
+        out += "%25";
+      }
+    } else if (c <= 0x20 || c >= 0x7F || c == '$' || (c == '*' && !pattern)) {
+      append_escape(out, c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// The leading product token of a user-agent value: "FooBot/2.1" -> "FooBot".
+std::string_view product_token(std::string_view value) {
+  std::size_t n = 0;
+  while (n < value.size() && ((value[n] >= 'a' && value[n] <= 'z') ||
+                              (value[n] >= 'A' && value[n] <= 'Z') || value[n] == '_' ||
+                              value[n] == '-')) {
+    ++n;
+  }
+  return value.substr(0, n);
+}
+
+bool is_global_agent(std::string_view value) {
+  return !value.empty() && value.front() == '*' && (value.size() == 1 || is_space(value[1]));
+}
+
+struct RawRule {
+  bool allow;
+  std::string_view value;
+};
+
+struct Group {
+  bool global = false;
+  bool matches = false;  // one of its user-agent lines names our token
+  std::vector<RawRule> rules;
+  std::optional<double> crawl_delay;
+};
+
+std::optional<double> parse_delay(std::string_view value, double max_delay) {
+  double seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  if (std::isnan(seconds) || seconds < 0) return std::nullopt;
+  return std::min(seconds, max_delay);
+}
+
+// Drops a UTF-8 byte-order mark, also a truncated one (as Google's parser does).
+std::string_view strip_bom(std::string_view body) {
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  std::size_t n = 0;
+  while (n < kBom.size() && n < body.size() && body[n] == kBom[n]) ++n;
+  return body.substr(n);
+}
+
+}  // namespace
+
+RobotsRules::Rule RobotsRules::make_rule(bool allow, std::string_view value) {
+  Rule rule;
+  rule.allow = allow;
+  if (value.ends_with('$')) {
+    rule.anchored = true;
+    value.remove_suffix(1);
+  }
+  rule.pattern = normalize_octets(value, /*pattern=*/true);
+  if (rule.pattern.empty() || (rule.pattern.front() != '/' && rule.pattern.front() != '*')) {
+    rule.pattern.insert(rule.pattern.begin(), '/');
+  }
+  rule.specificity = rule.pattern.size() + (rule.anchored ? 1 : 0);
+  std::size_t start = 0;
+  while (true) {
+    const auto star = rule.pattern.find('*', start);
+    rule.pieces.push_back(rule.pattern.substr(start, star - start));
+    if (star == std::string::npos) break;
+    start = star + 1;
+  }
+  return rule;
+}
+
+// Wildcard matching without backtracking: pieces between stars are placed greedily at their
+// leftmost occurrence. Leftmost placement leaves the most room for every later piece, so if
+// any placement matches, this one does; the cost is at most one scan of the path per piece
+// (times the piece length in the worst case of string search), never exponential.
+bool RobotsRules::matches(const Rule& rule, std::string_view path) {
+  const auto& pieces = rule.pieces;
+  if (pieces.size() == 1) return rule.anchored ? path == pieces[0] : path.starts_with(pieces[0]);
+  if (!path.starts_with(pieces[0])) return false;
+  std::size_t pos = pieces[0].size();
+  for (std::size_t i = 1; i + 1 < pieces.size(); ++i) {
+    const auto found = path.find(pieces[i], pos);
+    if (found == std::string_view::npos) return false;
+    pos = found + pieces[i].size();
+  }
+  const std::string_view last = pieces.back();
+  if (rule.anchored) return path.size() >= pos + last.size() && path.ends_with(last);
+  return path.find(last, pos) != std::string_view::npos;
+}
+
+RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& options) {
+  if (body.size() > options.max_bytes) {
+    const bool cut_at_line_end = body[options.max_bytes] == '\n' || body[options.max_bytes] == '\r';
+    body = body.substr(0, options.max_bytes);
+    if (!cut_at_line_end) {
+      const auto last_eol = body.find_last_of("\r\n");
+      body = body.substr(0, last_eol == std::string_view::npos ? 0 : last_eol);
+    }
+  }
+  body = strip_bom(body);
+
+  RobotsRules result;
+  std::vector<Group> groups;
+  bool in_agent_run = false;  // the previous significant line was a user-agent line
+  while (!body.empty()) {
+    const auto eol = body.find_first_of("\r\n");
+    std::string_view line = body.substr(0, eol);
+    body.remove_prefix(eol == std::string_view::npos ? body.size() : eol + 1);
+
+    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = trim(line);
+    if (line.empty()) continue;
+
+    std::size_t sep = line.find(':');
+    std::size_t value_start = sep + 1;
+    if (sep == std::string_view::npos) {
+      // "disallow /x": accept the missing colon when a space separates key and value.
+      sep = line.find_first_of(" \t");
+      if (sep == std::string_view::npos) continue;
+      value_start = sep + 1;
+    }
+    const std::string_view key = trim(line.substr(0, sep));
+    const std::string_view value = trim(line.substr(value_start));
+
+    if (iequals(key, "user-agent")) {
+      if (!in_agent_run || groups.empty()) groups.emplace_back();
+      in_agent_run = true;
+      Group& group = groups.back();
+      if (is_global_agent(value)) {
+        group.global = true;
+      } else {
+        const auto token = product_token(value);
+        if (!token.empty() && iequals(token, options.user_agent_token)) group.matches = true;
+      }
+    } else if (iequals(key, "allow") || iequals(key, "disallow")) {
+      in_agent_run = false;
+      if (groups.empty()) continue;  // rules before any user-agent belong to no group
+      if (!value.empty()) groups.back().rules.push_back({iequals(key, "allow"), value});
+    } else if (iequals(key, "crawl-delay")) {
+      in_agent_run = false;
+      if (groups.empty() || groups.back().crawl_delay) continue;
+      groups.back().crawl_delay = parse_delay(value, options.max_crawl_delay);
+    } else if (iequals(key, "sitemap") || iequals(key, "site-map")) {
+      if (!value.empty()) result.sitemaps_.emplace_back(value);
+    }
+    // Anything else is an unknown record: ignored, and it does not affect grouping.
+  }
+
+  const bool any_specific = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.matches; });
+  for (const Group& group : groups) {
+    if (any_specific ? !group.matches : !group.global) continue;
+    for (const RawRule& raw : group.rules) result.rules_.push_back(make_rule(raw.allow, raw.value));
+    if (!result.crawl_delay_ && group.crawl_delay) result.crawl_delay_ = group.crawl_delay;
+  }
+  std::stable_sort(result.rules_.begin(), result.rules_.end(), [](const Rule& a, const Rule& b) {
+    if (a.specificity != b.specificity) return a.specificity > b.specificity;
+    return a.allow && !b.allow;
+  });
+  return result;
+}
+
+RobotsRules RobotsRules::allow_all() { return RobotsRules{}; }
+
+RobotsRules RobotsRules::disallow_all() {
+  RobotsRules result;
+  result.rules_.push_back(make_rule(false, "/"));
+  return result;
+}
+
+bool RobotsRules::allowed(std::string_view path_and_query) const {
+  if (rules_.empty()) return true;
+  std::string path = normalize_octets(path_and_query, /*pattern=*/false);
+  if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
+  if (path == "/robots.txt") return true;  // RFC 9309 §2.2.2: implicitly allowed
+  for (const Rule& rule : rules_) {
+    if (matches(rule, path)) return rule.allow;  // sorted: the first match is the most specific
+  }
+  return true;
+}
+
+RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable,
+                        const RobotsOptions& options) {
+  if (unreachable) return {RobotsRules::disallow_all(), RobotsSource::Unreachable};
+  if (http_status >= 200 && http_status < 300) {
+    return {RobotsRules::parse(body, options), RobotsSource::Parsed};
+  }
+  if (http_status == 429) return {RobotsRules::disallow_all(), RobotsSource::Unreachable};
+  if (http_status >= 300 && http_status < 500) {
+    return {RobotsRules::allow_all(), RobotsSource::Unavailable};
+  }
+  return {RobotsRules::disallow_all(), RobotsSource::Unreachable};
+}
+
+std::string robots_url(const NormalizedUrl& url) {
+  const std::string origin = origin_of(url);
+  return origin.empty() ? std::string{} : origin + "/robots.txt";
+}
+
+}  // namespace rankpool::crawl

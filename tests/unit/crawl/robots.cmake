@@ -1,0 +1,2 @@
+rankpool_add_unit_test(crawl_robots_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/robots_test.cpp
+                       LIBRARIES rankpool_crawl LABELS crawl)

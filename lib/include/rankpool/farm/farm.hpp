@@ -1,0 +1,59 @@
+#pragma once
+// The farm over MPI. Collective: every rank of the communicator constructs a Farm with
+// the same registry and options and calls run(); rank 0 becomes the master and runs the
+// caller's body, the others serve tasks until the master sends Stop.
+
+#include <boost/mpi/communicator.hpp>
+#include <functional>
+#include <string>
+
+#include "rankpool/farm/master.hpp"
+#include "rankpool/farm/options.hpp"
+#include "rankpool/farm/registry.hpp"
+#include "rankpool/farm/stats.hpp"
+
+namespace rankpool::farm {
+
+/// The outcome of a run, identical on every rank.
+struct RunStatus {
+  std::string error;                 // set when the run could not complete (bad usage, body threw)
+  std::uint64_t failed_tasks = 0;    // tasks that failed after all retries
+  bool ok() const { return error.empty() && failed_tasks == 0; }
+  /// 0 all good, 1 some tasks failed, 2 the run itself failed.
+  int exit_code() const { return !error.empty() ? 2 : failed_tasks ? 1 : 0; }
+};
+
+class Farm {
+ public:
+  /// Collective. Duplicates `comm`, so the farm's tags never meet the caller's messages.
+  Farm(const boost::mpi::communicator& comm, const Registry& registry, FarmOptions options = {});
+
+  /// Collective. Rank 0 checks that all ranks agree (protocol version, task types, queue
+  /// assignment), runs `body(master)`, then stops every worker and gathers statistics.
+  /// If body throws, the workers are still stopped and the message is returned in
+  /// RunStatus::error on every rank: no rank is left waiting.
+  RunStatus run(const std::function<void(Master&)>& body);
+
+  int rank() const { return comm_.rank(); }
+  int size() const { return comm_.size(); }
+  bool is_master() const { return comm_.rank() == 0; }
+  /// Per-rank and per-host figures of the last run; complete on rank 0.
+  const FarmStats& stats() const { return stats_; }
+
+ private:
+  RunStatus run_master(const std::function<void(Master&)>& body, const std::string& handshake_error);
+  RunStatus run_worker(const std::string& handshake_error);
+  std::string handshake();
+
+  boost::mpi::communicator comm_;
+  const Registry& registry_;
+  FarmOptions options_;
+  std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
+  std::vector<std::string> hosts_;
+  FarmStats stats_;
+};
+
+/// The host name this process runs on.
+std::string host_name();
+
+}  // namespace rankpool::farm

@@ -1,0 +1,56 @@
+#pragma once
+// Workers in the master's own process. Used for single-rank runs (the master runs every
+// task itself) and as the fake transport of the unit tests: batches run synchronously,
+// oldest first, and every dispatch is logged so tests can check routing and batch sizes.
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "rankpool/farm/registry.hpp"
+#include "rankpool/farm/stats.hpp"
+#include "rankpool/farm/transport.hpp"
+
+namespace rankpool::farm {
+
+/// Runs the tasks of one encoded Tag::Batch message and returns the encoded Tag::Result.
+/// Task exceptions become failures in the result; an undecodable batch throws ProtocolError.
+std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats);
+
+class LocalTransport final : public Transport {
+ public:
+  /// `ranks[w]` is the rank reported for worker w (default: w + 1).
+  LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {});
+
+  int workers() const override { return static_cast<int>(workers_.size()); }
+  int worker_rank(int worker) const override { return workers_.at(worker).stats.rank; }
+  void send(int worker, Tag tag, std::string bytes) override;
+  std::optional<Incoming> receive(std::chrono::microseconds max_wait) override;
+  const TransportCounters& counters() const override { return counters_; }
+
+  // Test hooks.
+  /// From now on every task run by `worker` throws `message`.
+  void fail_worker(int worker, std::string message) { workers_.at(worker).fail_with = std::move(message); }
+  struct Sent {
+    int worker;
+    BatchHeader header;
+  };
+  const std::vector<Sent>& log() const { return log_; }
+  const RankStats& worker_stats(int worker) const { return workers_.at(worker).stats; }
+  bool stopped(int worker) const { return workers_.at(worker).stopped; }
+
+ private:
+  struct Worker {
+    std::deque<std::string> inbox;
+    std::string fail_with;
+    RankStats stats;
+    bool stopped = false;
+  };
+  const Registry& registry_;
+  std::vector<Worker> workers_;
+  std::deque<int> order_;  // which worker's inbox holds the oldest batch
+  std::vector<Sent> log_;
+  TransportCounters counters_;
+};
+
+}  // namespace rankpool::farm

@@ -1,0 +1,341 @@
+#pragma once
+// The master's API, in the spirit of concurrent.futures and Parallel Python:
+//   map()    — run a task type over a container; results in input order or as they complete
+//   submit() — queue single tasks of any registered type with a completion callback
+//   wait_all() — drive the farm until everything submitted has finished
+// Only rank 0 has a Master; Farm::run() hands it to the caller's body.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rankpool/farm/codec.hpp"
+#include "rankpool/farm/options.hpp"
+#include "rankpool/farm/registry.hpp"
+#include "rankpool/farm/scheduler.hpp"
+#include "rankpool/farm/stats.hpp"
+#include "rankpool/farm/transport.hpp"
+
+namespace rankpool::farm {
+
+/// A clear error in how the farm is used (unknown type, queue without workers, ...).
+struct FarmError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// What one task produced. `value` points into the farm's storage; a callback may move from it.
+template <class Out>
+struct Outcome {
+  std::size_t index = 0;   // position in the map's input, or the submit() sequence number
+  Out* value = nullptr;    // null when the task failed after all retries
+  std::string error;       // the last exception's message when it failed
+  int attempts = 1;
+  int rank = -1;           // rank that ran the (last) attempt
+  double seconds = 0;      // the task's time (or its batch's mean, see TaskTypeOptions::time_each)
+  bool ok() const { return value != nullptr; }
+};
+
+struct FailureReport {
+  std::size_t index = 0;
+  std::string message;
+  int attempts = 0;
+  int rank = -1;
+};
+
+enum class Order {
+  input,       // callbacks in input order (results that arrive early wait for their turn)
+  completion,  // callbacks as results arrive
+};
+
+template <class Out>
+struct MapOptions {
+  Order order = Order::input;
+  std::function<void(Outcome<Out>&)> on_result;  // called once per input
+  bool keep_values = true;  // false: values are only passed to on_result (streaming)
+};
+
+template <class Out>
+struct MapResult {
+  std::vector<Out> values;               // in input order (empty if !keep_values);
+                                         // default-constructed where a task failed
+  std::vector<FailureReport> failures;   // in input order
+  std::vector<int> ranks;                // rank that computed each input
+  std::vector<float> seconds;            // time of each input's task
+  bool ok() const { return failures.empty(); }
+};
+
+struct WaitSummary {
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  bool ok() const { return failed == 0; }
+};
+
+namespace detail {
+
+/// The master's view of a set of tasks of one type: how to encode their inputs and where
+/// their outputs go.
+struct GroupBase {
+  virtual ~GroupBase() = default;
+  std::uint32_t type = 0;
+  bool time_each = false;
+  std::uint64_t total = 0;
+  std::uint64_t finished = 0;
+  virtual void encode(const std::vector<std::uint32_t>& indices, std::string& out) const = 0;
+  /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`.
+  virtual void deliver(const std::vector<std::uint32_t>& indices, const ResultMessage& r,
+                       const std::vector<bool>& failed, int rank, double mean_seconds) = 0;
+  virtual void fail(std::uint32_t index, const std::string& message, int attempts, int rank) = 0;
+  /// A task failed and will run again.
+  virtual void note_retry(std::uint32_t index) = 0;
+  bool done() const { return finished == total; }
+};
+
+template <class In, class Out>
+struct MapGroup final : GroupBase {
+  std::span<const In> inputs;
+  MapOptions<Out> options;
+  std::vector<std::optional<Out>> slots;  // completed, not yet emitted (or kept) values
+  std::vector<std::uint8_t> state;        // 0 pending, 1 ok, 2 failed
+  std::vector<int> ranks;
+  std::vector<float> seconds;
+  std::vector<std::int32_t> attempts_;
+  std::map<std::size_t, FailureReport> failures;
+  std::size_t next_emit = 0;
+  std::vector<Out> decoded;
+
+  void encode(const std::vector<std::uint32_t>& idx, std::string& out) const override {
+    const bool contiguous = !idx.empty() && idx.back() - idx.front() + 1 == idx.size();
+    if (contiguous) {
+      codec::encode_range(out, inputs.data() + idx.front(), idx.size());
+    } else {
+      codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
+    }
+  }
+  void deliver(const std::vector<std::uint32_t>& idx, const ResultMessage& r,
+               const std::vector<bool>& failed, int rank, double mean_seconds) override {
+    std::size_t ok = idx.size();
+    if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
+    codec::decode<Out>(r.payload, ok, decoded);
+    std::size_t k = 0;
+    for (std::size_t p = 0; p < idx.size(); ++p) {
+      if (!failed.empty() && failed[p]) continue;
+      const auto i = idx[p];
+      slots[i] = std::move(decoded[k++]);
+      state[i] = 1;
+      ranks[i] = rank;
+      seconds[i] = r.seconds.empty() ? static_cast<float>(mean_seconds) : r.seconds[p];
+      ++finished;
+      if (options.order == Order::completion) emit(i);
+    }
+    if (options.order == Order::input) emit_ready();
+  }
+  void fail(std::uint32_t i, const std::string& message, int attempts, int rank) override {
+    state[i] = 2;
+    ranks[i] = rank;
+    attempts_[i] = attempts;
+    failures[i] = FailureReport{i, message, attempts, rank};
+    ++finished;
+    if (options.order == Order::completion) emit(i);
+    else emit_ready();
+  }
+  void note_retry(std::uint32_t i) override { ++attempts_[i]; }
+  void emit_ready() {
+    while (next_emit < state.size() && state[next_emit] != 0) emit(next_emit++);
+  }
+  void emit(std::size_t i) {
+    if (!options.on_result) return;
+    Outcome<Out> o;
+    o.index = i;
+    o.rank = ranks[i];
+    o.seconds = seconds[i];
+    if (state[i] == 1) {
+      o.value = &*slots[i];
+      o.attempts = attempts_[i] + 1;
+    } else {
+      o.error = failures[i].message;
+      o.attempts = attempts_[i];
+    }
+    options.on_result(o);
+    if (!options.keep_values) slots[i].reset();
+  }
+};
+
+template <class In, class Out>
+struct SubmitGroup final : GroupBase {
+  std::vector<In> inputs;
+  std::vector<std::function<void(Outcome<Out>&)>> callbacks;
+  std::vector<std::int32_t> attempts_;
+  std::vector<Out> decoded;
+  std::uint64_t* completed = nullptr;
+  std::uint64_t* failed_count = nullptr;
+
+  void encode(const std::vector<std::uint32_t>& idx, std::string& out) const override {
+    codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
+  }
+  void deliver(const std::vector<std::uint32_t>& idx, const ResultMessage& r,
+               const std::vector<bool>& failed, int rank, double mean_seconds) override {
+    std::size_t ok = idx.size();
+    if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
+    codec::decode<Out>(r.payload, ok, decoded);
+    std::size_t k = 0;
+    for (std::size_t p = 0; p < idx.size(); ++p) {
+      if (!failed.empty() && failed[p]) continue;
+      Outcome<Out> o;
+      o.index = idx[p];
+      o.value = &decoded[k++];
+      o.rank = rank;
+      o.attempts = attempts_[idx[p]] + 1;
+      o.seconds = r.seconds.empty() ? mean_seconds : r.seconds[p];
+      ++finished;
+      ++*completed;
+      if (callbacks[idx[p]]) callbacks[idx[p]](o);
+      callbacks[idx[p]] = nullptr;
+      inputs[idx[p]] = In{};  // release memory held by the input
+    }
+  }
+  void fail(std::uint32_t i, const std::string& message, int attempts, int rank) override {
+    Outcome<Out> o;
+    o.index = i;
+    o.error = message;
+    o.attempts = attempts;
+    o.rank = rank;
+    ++finished;
+    ++*failed_count;
+    if (callbacks[i]) callbacks[i](o);
+    callbacks[i] = nullptr;
+  }
+  void note_retry(std::uint32_t i) override { ++attempts_[i]; }
+};
+
+}  // namespace detail
+
+class Progress;
+
+class Master {
+ public:
+  /// `serves[w][t]`: worker w serves type t (resolved from the queue assignment).
+  Master(const Registry& registry, Transport& transport, const FarmOptions& options,
+         std::vector<std::vector<bool>> serves);
+  ~Master();
+  Master(const Master&) = delete;
+  Master& operator=(const Master&) = delete;
+
+  /// Runs task type `type` over `inputs`; returns when every input has a result.
+  /// Throws FarmError for an unknown type, a type mismatch, or a queue no worker serves.
+  template <class Out, class In>
+  MapResult<Out> map(std::string_view type, std::span<const In> inputs, MapOptions<Out> options = {});
+  template <class Out, class In>
+  MapResult<Out> map(std::string_view type, const std::vector<In>& inputs, MapOptions<Out> options = {}) {
+    return map<Out, In>(type, std::span<const In>(inputs), std::move(options));
+  }
+
+  /// Queues one task; `done` is called from wait_all() (or a later map()) when it finishes.
+  /// Returns its sequence number within its type.
+  template <class Out, class In>
+  std::size_t submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done = {});
+
+  /// Drives the farm until every submitted task has finished.
+  WaitSummary wait_all();
+
+  int workers() const;
+  const FarmOptions& options() const { return options_; }
+  /// Counters of this run so far (tasks, retries, failures); per-rank figures come from Farm.
+  const FarmStats& stats() const { return stats_; }
+  /// Master-side counters for the statistics table.
+  RankStats master_counters() const;
+
+ private:
+  std::uint32_t resolve(std::string_view type, const char* signature) const;
+  std::uint32_t add_group(std::unique_ptr<detail::GroupBase> g);
+  void drive(const std::function<bool()>& done);
+  void handle(Incoming& msg);
+  void send_batch(const Dispatch& d);
+
+  const Registry& registry_;
+  Transport& transport_;
+  FarmOptions options_;
+  Scheduler scheduler_;
+  std::vector<std::vector<bool>> serves_;
+  std::map<std::uint32_t, std::unique_ptr<detail::GroupBase>> groups_;
+  std::map<std::uint32_t, std::uint32_t> submit_group_of_type_;
+  std::uint32_t next_group_ = 0;
+  FarmStats stats_;
+  std::uint64_t submit_completed_ = 0, submit_failed_ = 0;
+  std::unique_ptr<Progress> progress_;
+  std::uint64_t batches_sent_ = 0;
+};
+
+template <class Out, class In>
+MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, MapOptions<Out> options) {
+  const std::uint32_t t = resolve(type, (std::string(typeid(In).name()) + "->" + typeid(Out).name()).c_str());
+  auto g = std::make_unique<detail::MapGroup<In, Out>>();
+  auto* group = g.get();
+  group->type = t;
+  group->time_each = registry_.at(t).time_each;
+  group->inputs = inputs;
+  group->options = std::move(options);
+  group->total = inputs.size();
+  group->slots.resize(inputs.size());
+  group->state.assign(inputs.size(), 0);
+  group->ranks.assign(inputs.size(), -1);
+  group->seconds.assign(inputs.size(), 0.0f);
+  group->attempts_.assign(inputs.size(), 0);
+  if (inputs.size() > UINT32_MAX) throw FarmError("map: more than 2^32 inputs in one call");
+  const std::uint32_t id = add_group(std::move(g));
+  scheduler_.add_tasks(id, t, 0, static_cast<std::uint32_t>(inputs.size()));
+  stats_.tasks_submitted += inputs.size();
+  drive([group] { return group->done(); });
+
+  MapResult<Out> result;
+  result.ranks = std::move(group->ranks);
+  result.seconds = std::move(group->seconds);
+  for (auto& [i, f] : group->failures) result.failures.push_back(std::move(f));
+  if (group->options.keep_values) {
+    result.values.resize(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (group->slots[i]) result.values[i] = std::move(*group->slots[i]);
+  }
+  scheduler_.remove_group(id);
+  groups_.erase(id);
+  return result;
+}
+
+template <class Out, class In>
+std::size_t Master::submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done) {
+  const std::uint32_t t = resolve(type, (std::string(typeid(In).name()) + "->" + typeid(Out).name()).c_str());
+  auto it = submit_group_of_type_.find(t);
+  detail::SubmitGroup<In, Out>* group;
+  std::uint32_t id;
+  if (it == submit_group_of_type_.end()) {
+    auto g = std::make_unique<detail::SubmitGroup<In, Out>>();
+    group = g.get();
+    group->type = t;
+    group->time_each = registry_.at(t).time_each;
+    group->completed = &submit_completed_;
+    group->failed_count = &submit_failed_;
+    id = add_group(std::move(g));
+    submit_group_of_type_[t] = id;
+  } else {
+    id = it->second;
+    group = dynamic_cast<detail::SubmitGroup<In, Out>*>(groups_.at(id).get());
+    if (!group) throw FarmError("submit: task type '" + std::string(type) + "' used with other types");
+  }
+  const auto index = static_cast<std::uint32_t>(group->inputs.size());
+  group->inputs.push_back(std::move(input));
+  group->callbacks.push_back(std::move(done));
+  group->attempts_.push_back(0);
+  ++group->total;
+  ++stats_.tasks_submitted;
+  scheduler_.add_tasks(id, t, index, 1);
+  return index;
+}
+
+}  // namespace rankpool::farm

@@ -1,0 +1,49 @@
+#pragma once
+// Options of a farm run. Every field has a default that works on a laptop and a reason.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rankpool::farm {
+
+enum class Schedule {
+  dynamic,  // self-scheduling: a worker gets more work when it has room; balances uneven tasks
+  static_,  // block decomposition fixed up front (a scatter): the baseline dynamic is measured against
+};
+const char* to_string(Schedule s);
+
+/// Which worker ranks serve a queue (Celery's routing). A worker named in no assignment
+/// serves every queue.
+struct QueueAssignment {
+  std::string queue;
+  std::vector<int> ranks;
+  bool operator==(const QueueAssignment&) const = default;
+};
+
+/// Parses "NAME=RANKS" where RANKS is a comma list of ranks and ranges ("1-2,5", "3-"
+/// meaning 3 to the last rank). `world_size` resolves open ranges. Throws
+/// std::invalid_argument with a one-line message naming the bad spec.
+QueueAssignment parse_queue_assignment(std::string_view spec, int world_size);
+
+struct FarmOptions {
+  Schedule schedule = Schedule::dynamic;  // dynamic keeps every worker busy on uneven tasks
+  std::size_t batch_size = 0;   // 0: automatic (guided self-scheduling, capped by
+                                // target_batch_time); N: exactly N tasks per batch; 1: no batching
+  std::size_t max_batch = 8192;  // bounds a message's size and the work a slow worker holds at the end
+  double gss_factor = 2.0;       // batch = remaining / (gss_factor × workers): big early, small at the end
+  std::chrono::microseconds target_batch_time{10'000};  // a batch carries ~10 ms of measured work:
+                                // long enough to amortise a round trip, short enough to balance
+  int prefetch = 2;      // batches in flight per worker: one running and one waiting, so a
+                         // worker never sits idle for a round trip
+  int max_retries = 2;   // a task that throws runs at most 1 + max_retries times, then is reported
+  std::vector<QueueAssignment> queues;  // empty: every worker serves every queue
+  std::chrono::microseconds max_idle_sleep{500};  // an idle rank polls with growing sleeps up to
+                                // this, so a waiting master does not steal a core from workers
+  bool progress = true;  // live progress line on stderr, only when stderr is a terminal
+  bool quiet = false;    // no progress and no statistics table
+};
+
+}  // namespace rankpool::farm

@@ -1,0 +1,96 @@
+#pragma once
+// Task types, registered by name on every rank before the farm runs.
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include "rankpool/farm/codec.hpp"
+#include "rankpool/farm/protocol.hpp"
+
+namespace rankpool::farm {
+
+struct TaskTypeOptions {
+  std::string queue;       // empty: the queue named like the type (Celery's default routing)
+  bool time_each = false;  // measure each task (two clock reads per task); off, each task is
+                           // reported with the mean time of its batch, which keeps no-op tasks cheap
+};
+
+/// One registered task type. `run_batch` decodes a batch's inputs, runs every task,
+/// catches what each throws, and fills `out` (failures, per-task seconds, payload).
+struct TaskType {
+  std::string name;
+  std::string queue;
+  std::string signature;
+  bool time_each = false;
+  std::function<void(const BatchHeader&, std::string_view payload, ResultMessage& out)> run_batch;
+};
+
+class Registry {
+ public:
+  /// Registers `fn : In -> Out` as task type `name`. In and Out must be default-constructible
+  /// and serializable with Boost.Serialization (or trivially copyable). Every rank must
+  /// register the same types in the same order: the handshake checks it.
+  template <class In, class Out, class F>
+  void add(std::string name, F fn, TaskTypeOptions options = {});
+
+  const TaskType* find(std::string_view name) const;
+  /// Index of `name`, or -1.
+  int index_of(std::string_view name) const;
+  const TaskType& at(std::size_t i) const { return types_.at(i); }
+  std::size_t size() const { return types_.size(); }
+  std::vector<TypeSignature> signatures() const;
+
+ private:
+  std::vector<TaskType> types_;
+};
+
+template <class In, class Out, class F>
+void Registry::add(std::string name, F fn, TaskTypeOptions options) {
+  static_assert(std::is_invocable_r_v<Out, F&, const In&>, "task function must map In to Out");
+  if (name.empty()) throw std::invalid_argument("task type name must not be empty");
+  if (find(name)) throw std::invalid_argument("task type '" + name + "' registered twice");
+  TaskType t;
+  t.queue = options.queue.empty() ? name : options.queue;
+  t.name = std::move(name);
+  t.signature = std::string(typeid(In).name()) + "->" + typeid(Out).name();
+  t.time_each = options.time_each;
+  t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload,
+                                     ResultMessage& out) mutable {
+    std::vector<In> inputs;
+    try {
+      codec::decode<In>(payload, h.count, inputs);
+    } catch (const std::exception& e) {
+      for (std::uint32_t i = 0; i < h.count; ++i) out.failures.push_back({i, e.what()});
+      return;
+    }
+    std::vector<Out> outputs;
+    outputs.reserve(inputs.size());
+    const bool time_each = (h.flags & BatchHeader::kTimeEach) != 0;
+    if (time_each) out.seconds.resize(inputs.size());
+    for (std::uint32_t i = 0; i < inputs.size(); ++i) {
+      std::chrono::steady_clock::time_point t0;
+      if (time_each) t0 = std::chrono::steady_clock::now();
+      try {
+        outputs.push_back(fn(inputs[i]));
+      } catch (const std::exception& e) {
+        out.failures.push_back({i, e.what()});
+      } catch (...) {
+        out.failures.push_back({i, "unknown exception"});
+      }
+      if (time_each) {
+        out.seconds[i] = std::chrono::duration<float>(std::chrono::steady_clock::now() - t0).count();
+      }
+    }
+    codec::encode_range(out.payload, outputs.data(), outputs.size());
+  };
+  types_.push_back(std::move(t));
+}
+
+}  // namespace rankpool::farm

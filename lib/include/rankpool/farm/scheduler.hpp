@@ -1,0 +1,88 @@
+#pragma once
+// The farm's scheduling policy, free of MPI and of task types: which worker gets which
+// tasks, in batches of which size, and what happens to a task that failed.
+//
+// Tasks are (group, index) pairs; a group is one map() or the submit() stream of one
+// type. The master asks next() for batches until it returns nothing, sends them, and
+// reports every returned batch with complete() and every failed task with retry().
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "rankpool/farm/options.hpp"
+
+namespace rankpool::farm {
+
+struct Dispatch {
+  std::uint64_t batch_id = 0;
+  int worker = 0;
+  std::uint32_t group = 0;
+  std::uint32_t type = 0;
+  std::vector<std::uint32_t> indices;
+};
+
+class Scheduler {
+ public:
+  /// serves[w][t]: worker w serves task type t.
+  Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves);
+
+  /// Adds tasks [first, first + count) to `group` of `type` (creating the group).
+  void add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t first, std::uint32_t count);
+  /// Forgets a group whose tasks have all finished.
+  void remove_group(std::uint32_t group);
+  bool has_worker_for(std::uint32_t type) const;
+  int workers_for(std::uint32_t type) const;
+
+  /// The next batch to send, or nullopt when no worker with a free slot has work.
+  std::optional<Dispatch> next();
+  /// Marks a batch as returned; `busy_seconds` (its measured work) refines batch sizing.
+  Dispatch complete(std::uint64_t batch_id, double busy_seconds);
+  /// A task failed on `worker`. Returns the number of attempts so far and whether it was
+  /// queued again (on another worker when one serves its type).
+  struct RetryDecision {
+    bool retried = false;
+    int attempts = 0;
+  };
+  RetryDecision retry(std::uint32_t group, std::uint32_t index, int worker);
+
+  std::size_t in_flight_batches() const { return in_flight_.size(); }
+  int in_flight(int worker) const { return slots_.at(worker); }
+  /// Batch size the automatic policy would pick now for `type` with `remaining` tasks.
+  std::size_t batch_size_for(std::uint32_t type, std::size_t remaining) const;
+  /// Mean measured seconds per task of `type`, or nullopt before the first result.
+  std::optional<double> mean_task_seconds(std::uint32_t type) const;
+
+ private:
+  struct Retry {
+    std::uint32_t index;
+    int avoid_worker;
+  };
+  struct Group {
+    std::uint32_t id = 0;
+    std::uint32_t type = 0;
+    std::uint32_t next = 0;  // dynamic: next fresh index
+    std::uint32_t end = 0;   // dynamic: one past the last index
+    std::vector<std::deque<std::pair<std::uint32_t, std::uint32_t>>> blocks;  // static: per worker,
+                                                                            // ranges [cur, end)
+    std::deque<Retry> retries;
+    std::uint64_t static_next = 0;  // static: rotates the first block so single adds spread out
+  };
+  std::optional<Dispatch> take(Group& g, int worker);
+  Group* find(std::uint32_t group);
+
+  FarmOptions options_;
+  std::vector<std::vector<bool>> serves_;
+  std::vector<int> workers_for_type_;
+  std::vector<int> slots_;  // batches in flight per worker
+  std::vector<Group> groups_;  // in submission order
+  std::unordered_map<std::uint64_t, Dispatch> in_flight_;
+  std::unordered_map<std::uint64_t, int> attempts_;  // failed tasks only
+  std::vector<double> mean_seconds_;  // per type, < 0 when unknown
+  std::uint64_t next_batch_id_ = 1;
+  int round_robin_ = 0;
+};
+
+}  // namespace rankpool::farm

@@ -1,0 +1,53 @@
+#pragma once
+// Run statistics per rank and per host, in the spirit of Parallel Python's print_stats.
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace rankpool::farm {
+
+struct RankStats {
+  int rank = 0;
+  std::string host;
+  std::string role;  // "master", "worker", or "master+worker" for a single-rank run
+  std::uint64_t tasks = 0;    // tasks executed on this rank (each attempt counts)
+  std::uint64_t failed = 0;   // attempts that threw
+  std::uint64_t batches = 0;  // batches executed (workers) or dispatched (master)
+  double busy_s = 0;          // inside task functions
+  double wall_s = 0;          // from the start of the run to this rank's stop
+  std::uint64_t msgs_sent = 0, msgs_recv = 0, bytes_sent = 0, bytes_recv = 0;
+  double idle_s() const { return wall_s > busy_s ? wall_s - busy_s : 0.0; }
+
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & rank & host & role & tasks & failed & batches & busy_s & wall_s & msgs_sent & msgs_recv &
+        bytes_sent & bytes_recv;
+  }
+  bool operator==(const RankStats&) const = default;
+};
+
+struct HostStats {
+  std::string host;
+  int ranks = 0;
+  std::uint64_t tasks = 0, failed = 0;
+  double busy_s = 0;
+};
+
+struct FarmStats {
+  std::vector<RankStats> ranks;  // indexed by rank
+  double wall_s = 0;
+  std::uint64_t tasks_submitted = 0;
+  std::uint64_t tasks_completed = 0;  // finished successfully
+  std::uint64_t tasks_failed = 0;     // failed after all retries
+  std::uint64_t retries = 0;
+
+  std::vector<HostStats> hosts() const;  // in order of first appearance
+  /// A table like pp's print_stats: one row per rank, then one per host.
+  void print_table(std::ostream& os) const;
+  boost::json::value to_json() const;
+};
+
+}  // namespace rankpool::farm

@@ -1,0 +1,344 @@
+// The MPI layer of the farm: the handshake, the master's MPI transport and the worker
+// loop. The only translation unit that talks to MPI.
+
+#include "rankpool/farm/farm.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/nonblocking.hpp>
+#include <boost/mpi/request.hpp>
+#include <boost/mpi/status.hpp>
+#include <boost/serialization/vector.hpp>
+#include <cstdio>
+#include <deque>
+#include <set>
+#include <thread>
+
+#include "rankpool/farm/local_transport.hpp"
+
+namespace mpi = boost::mpi;
+
+namespace rankpool::farm {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+namespace {
+
+/// Polling with growing sleeps: a rank with nothing to do gives its core away within
+/// microseconds instead of spinning in a blocking receive (Open MPI's blocking calls
+/// busy-poll), which matters when ranks outnumber cores.
+class Backoff {
+ public:
+  explicit Backoff(std::chrono::microseconds max_sleep) : max_(max_sleep) {}
+  void reset() {
+    spins_ = 0;
+    sleep_ = std::chrono::microseconds(0);
+  }
+  void wait() {
+    if (spins_ < 50) {
+      ++spins_;
+      return;
+    }
+    sleep_ = std::min(max_, std::max(std::chrono::microseconds(5), sleep_ * 2));
+    std::this_thread::sleep_for(sleep_);
+  }
+
+ private:
+  std::chrono::microseconds max_;
+  int spins_ = 0;
+  std::chrono::microseconds sleep_{0};
+};
+
+/// Sends that may still be in flight, with the buffers they read from.
+class PendingSends {
+ public:
+  void add(mpi::request req, std::string buf) {
+    sends_.push_back({std::move(req), std::move(buf)});
+    reap();
+  }
+  void reap() {
+    while (!sends_.empty() && sends_.front().req.test()) sends_.pop_front();
+  }
+  void wait_all() {
+    for (auto& s : sends_) s.req.wait();
+    sends_.clear();
+  }
+
+ private:
+  struct Send {
+    mpi::request req;
+    std::string buf;
+  };
+  std::deque<Send> sends_;
+};
+
+struct Raw {
+  int source = 0;
+  int tag = 0;
+  std::string bytes;
+};
+
+/// Receives one message if one is waiting from `source` (any_source allowed).
+std::optional<Raw> try_receive(const mpi::communicator& comm, int source) {
+  auto st = comm.iprobe(source, mpi::any_tag);
+  if (!st) return std::nullopt;
+  Raw m;
+  m.source = st->source();
+  m.tag = st->tag();
+  const int n = st->count<char>().value_or(0);
+  m.bytes.resize(static_cast<std::size_t>(n));
+  comm.recv(m.source, m.tag, m.bytes.data(), n);
+  return m;
+}
+
+std::string encode_stats(const RankStats& s) {
+  std::string out;
+  codec::encode<RankStats>(out, 1, [&](std::size_t) -> const RankStats& { return s; });
+  return out;
+}
+
+RankStats decode_stats(std::string_view bytes) {
+  std::vector<RankStats> v;
+  codec::decode<RankStats>(bytes, 1, v);
+  return v.front();
+}
+
+class MpiMasterTransport final : public Transport {
+ public:
+  MpiMasterTransport(const mpi::communicator& comm, std::chrono::microseconds max_sleep)
+      : comm_(comm), backoff_(max_sleep) {}
+  int workers() const override { return comm_.size() - 1; }
+  int worker_rank(int worker) const override { return worker + 1; }
+  void send(int worker, Tag tag, std::string bytes) override {
+    ++counters_.msgs_sent;
+    counters_.bytes_sent += bytes.size();
+    auto req = comm_.isend(worker + 1, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
+    pending_.add(std::move(req), std::move(bytes));
+  }
+  std::optional<Incoming> receive(std::chrono::microseconds max_wait) override {
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    for (;;) {
+      if (auto m = try_receive(comm_, mpi::any_source)) {
+        backoff_.reset();
+        ++counters_.msgs_recv;
+        counters_.bytes_recv += m->bytes.size();
+        return Incoming{m->source - 1, static_cast<Tag>(m->tag), std::move(m->bytes)};
+      }
+      pending_.reap();
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      backoff_.wait();
+    }
+  }
+  const TransportCounters& counters() const override { return counters_; }
+
+  /// Sends Stop to every worker and collects their statistics, dropping results of
+  /// batches still in flight (after an error the master no longer wants them).
+  std::vector<RankStats> stop_all(const std::string& abort_reason) {
+    for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason}));
+    std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
+    int remaining = workers();
+    while (remaining > 0) {
+      auto m = receive(std::chrono::seconds(1));
+      if (!m || m->tag != Tag::Stats) continue;
+      stats[static_cast<std::size_t>(m->worker)] = decode_stats(m->bytes);
+      --remaining;
+    }
+    pending_.wait_all();
+    return stats;
+  }
+
+ private:
+  const mpi::communicator& comm_;
+  Backoff backoff_;
+  PendingSends pending_;
+  TransportCounters counters_;
+};
+
+}  // namespace
+
+Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
+    : comm_(comm, mpi::comm_duplicate), registry_(registry), options_(std::move(options)) {}
+
+std::string Farm::handshake() {
+  const int n = comm_.size();
+  Hello hello;
+  std::string error;
+  if (comm_.rank() == 0) {
+    hello.types = registry_.signatures();
+    hello.worker_queues.resize(static_cast<std::size_t>(n));
+    std::set<std::string> known;
+    for (const auto& t : hello.types) known.insert(t.queue);
+    for (const auto& qa : options_.queues) {
+      if (n == 1) break;  // a single rank serves every queue itself
+      if (!known.count(qa.queue)) {
+        std::string list;
+        for (const auto& q : known) list += (list.empty() ? "" : ", ") + q;
+        error = "queue assignment names unknown queue '" + qa.queue + "' (known: " + list + ")";
+        break;
+      }
+      for (int r : qa.ranks) {
+        if (r == 0) {
+          error = "queue assignment '" + qa.queue + "' names rank 0, which is the master";
+          break;
+        }
+        if (r >= n) {
+          error = "queue assignment '" + qa.queue + "' names rank " + std::to_string(r) +
+                  " but the run has ranks 0-" + std::to_string(n - 1);
+          break;
+        }
+        hello.worker_queues[static_cast<std::size_t>(r)].push_back(qa.queue);
+      }
+      if (!error.empty()) break;
+    }
+  }
+  mpi::broadcast(comm_, hello, 0);
+
+  HelloAck ack;
+  ack.host = host_name();
+  if (comm_.rank() != 0) {
+    if (hello.protocol_version != kProtocolVersion) {
+      ack.error = "rank " + std::to_string(comm_.rank()) + " speaks farm protocol " +
+                  std::to_string(kProtocolVersion) + ", the master " +
+                  std::to_string(hello.protocol_version);
+    } else if (hello.types != registry_.signatures()) {
+      ack.error = "rank " + std::to_string(comm_.rank()) +
+                  " has registered different task types than the master";
+    }
+  }
+  std::vector<HelloAck> acks;
+  mpi::gather(comm_, ack, acks, 0);
+  if (comm_.rank() == 0) {
+    for (const auto& a : acks) {
+      if (error.empty() && !a.error.empty()) error = a.error;
+      hosts_.push_back(a.host);
+    }
+  }
+  mpi::broadcast(comm_, error, 0);
+
+  // Who serves what, known to the master only.
+  serves_.clear();
+  for (int r = 1; r < n; ++r) {
+    const auto& qs = hello.worker_queues.empty() ? std::vector<std::string>{} : hello.worker_queues[r];
+    std::vector<bool> s(registry_.size(), qs.empty());
+    for (std::size_t t = 0; t < registry_.size(); ++t)
+      if (std::find(qs.begin(), qs.end(), registry_.at(t).queue) != qs.end()) s[t] = true;
+    serves_.push_back(std::move(s));
+  }
+  return error;
+}
+
+RunStatus Farm::run(const std::function<void(Master&)>& body) {
+  stats_ = FarmStats{};
+  const std::string error = handshake();
+  RunStatus status = comm_.rank() == 0 ? run_master(body, error) : run_worker(error);
+  mpi::broadcast(comm_, status.error, 0);
+  mpi::broadcast(comm_, status.failed_tasks, 0);
+  return status;
+}
+
+RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::string& handshake_error) {
+  RunStatus status;
+  status.error = handshake_error;
+  if (!status.error.empty()) return status;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string host = hosts_.empty() ? host_name() : hosts_.front();
+
+  if (comm_.size() == 1) {
+    // Single rank: the master runs every task itself.
+    LocalTransport local(registry_, 1, {0});
+    Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)});
+    try {
+      body(master);
+    } catch (const std::exception& e) {
+      status.error = e.what();
+    }
+    stats_ = master.stats();
+    RankStats s = local.worker_stats(0);
+    s.rank = 0;
+    s.host = host;
+    s.role = "master+worker";
+    s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats_.ranks = {s};
+  } else {
+    MpiMasterTransport transport(comm_, options_.max_idle_sleep);
+    Master master(registry_, transport, options_, serves_);
+    try {
+      body(master);
+    } catch (const std::exception& e) {
+      status.error = e.what();
+    }
+    std::vector<RankStats> workers = transport.stop_all(status.error);
+    stats_ = master.stats();
+    RankStats s = master.master_counters();
+    s.rank = 0;
+    s.host = host;
+    s.role = "master";
+    s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats_.ranks.push_back(s);
+    for (auto& w : workers) stats_.ranks.push_back(std::move(w));
+  }
+  stats_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  status.failed_tasks = stats_.tasks_failed;
+  return status;
+}
+
+RunStatus Farm::run_worker(const std::string& handshake_error) {
+  RunStatus status;
+  status.error = handshake_error;
+  if (!status.error.empty()) return status;
+  const auto t0 = std::chrono::steady_clock::now();
+  RankStats stats;
+  stats.rank = comm_.rank();
+  stats.host = host_name();
+  stats.role = "worker";
+  PendingSends pending;
+  Backoff backoff(options_.max_idle_sleep);
+  for (;;) {
+    auto m = try_receive(comm_, 0);
+    if (!m) {
+      pending.reap();
+      backoff.wait();
+      continue;
+    }
+    backoff.reset();
+    ++stats.msgs_recv;
+    stats.bytes_recv += m->bytes.size();
+    if (m->tag == static_cast<int>(Tag::Batch)) {
+      std::string result;
+      try {
+        result = execute_batch(registry_, m->bytes, stats);
+      } catch (const std::exception& e) {
+        // A batch we cannot even decode means the ranks disagree about the protocol:
+        // abort the job loudly rather than leave the master waiting for this result.
+        std::fprintf(stderr, "rankpool: rank %d: protocol error: %s\n", comm_.rank(), e.what());
+        comm_.abort(3);
+      }
+      ++stats.msgs_sent;
+      stats.bytes_sent += result.size();
+      auto req = comm_.isend(0, static_cast<int>(Tag::Result), result.data(), static_cast<int>(result.size()));
+      pending.add(std::move(req), std::move(result));
+    } else if (m->tag == static_cast<int>(Tag::Stop)) {
+      status.error = decode_stop(m->bytes).abort_reason;
+      pending.wait_all();
+      stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++stats.msgs_sent;
+      std::string bytes = encode_stats(stats);
+      stats.bytes_sent += bytes.size();
+      bytes = encode_stats(stats);
+      comm_.send(0, static_cast<int>(Tag::Stats), bytes.data(), static_cast<int>(bytes.size()));
+      break;
+    } else {
+      std::fprintf(stderr, "rankpool: rank %d: unexpected message tag %d\n", comm_.rank(), m->tag);
+      comm_.abort(3);
+    }
+  }
+  return status;
+}
+
+}  // namespace rankpool::farm

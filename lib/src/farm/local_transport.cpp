@@ -1,0 +1,82 @@
+#include "rankpool/farm/local_transport.hpp"
+
+#include <chrono>
+
+namespace rankpool::farm {
+
+std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats) {
+  Reader in(batch_message);
+  const BatchHeader h = decode_batch_header(in);
+  ResultMessage r;
+  r.batch_id = h.batch_id;
+  r.count = h.count;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (h.type >= registry.size()) {
+    for (std::uint32_t i = 0; i < h.count; ++i) {
+      r.failures.push_back({i, "protocol error: unknown task type #" + std::to_string(h.type)});
+    }
+  } else {
+    registry.at(h.type).run_batch(h, in.rest(), r);
+  }
+  const auto busy = std::chrono::steady_clock::now() - t0;
+  r.busy_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(busy).count());
+  stats.busy_s += std::chrono::duration<double>(busy).count();
+  stats.tasks += h.count;
+  stats.failed += r.failures.size();
+  ++stats.batches;
+  return encode_result(r);
+}
+
+LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks)
+    : registry_(registry), workers_(static_cast<std::size_t>(workers)) {
+  for (int w = 0; w < workers; ++w) {
+    workers_[w].stats.rank = ranks.empty() ? w + 1 : ranks.at(w);
+    workers_[w].stats.role = "worker";
+  }
+}
+
+void LocalTransport::send(int worker, Tag tag, std::string bytes) {
+  auto& w = workers_.at(worker);
+  ++counters_.msgs_sent;
+  counters_.bytes_sent += bytes.size();
+  if (tag == Tag::Stop) {
+    w.stopped = true;
+    return;
+  }
+  if (tag != Tag::Batch) throw ProtocolError("local transport: unexpected tag");
+  Reader in(bytes);
+  log_.push_back({worker, decode_batch_header(in)});
+  w.inbox.push_back(std::move(bytes));
+  order_.push_back(worker);
+}
+
+std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds) {
+  if (order_.empty()) return std::nullopt;
+  const int w = order_.front();
+  order_.pop_front();
+  auto& wk = workers_[w];
+  std::string batch = std::move(wk.inbox.front());
+  wk.inbox.pop_front();
+  Incoming msg;
+  msg.worker = w;
+  msg.tag = Tag::Result;
+  if (!wk.fail_with.empty()) {
+    Reader in(batch);
+    const BatchHeader h = decode_batch_header(in);
+    ResultMessage r;
+    r.batch_id = h.batch_id;
+    r.count = h.count;
+    for (std::uint32_t i = 0; i < h.count; ++i) r.failures.push_back({i, wk.fail_with});
+    wk.stats.tasks += h.count;
+    wk.stats.failed += h.count;
+    ++wk.stats.batches;
+    msg.bytes = encode_result(r);
+  } else {
+    msg.bytes = execute_batch(registry_, batch, wk.stats);
+  }
+  ++counters_.msgs_recv;
+  counters_.bytes_recv += msg.bytes.size();
+  return msg;
+}
+
+}  // namespace rankpool::farm

@@ -1,0 +1,130 @@
+#include "rankpool/farm/master.hpp"
+
+#include "progress.hpp"
+
+namespace rankpool::farm {
+
+Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
+               std::vector<std::vector<bool>> serves)
+    : registry_(registry),
+      transport_(transport),
+      options_(options),
+      scheduler_(options, serves),
+      serves_(std::move(serves)),
+      progress_(std::make_unique<Progress>(options.progress && !options.quiet)) {}
+
+Master::~Master() = default;
+
+int Master::workers() const { return transport_.workers(); }
+
+std::uint32_t Master::resolve(std::string_view type, const char* signature) const {
+  const int t = registry_.index_of(type);
+  if (t < 0) throw FarmError("unknown task type '" + std::string(type) + "'");
+  const TaskType& tt = registry_.at(static_cast<std::size_t>(t));
+  if (tt.signature != signature) {
+    throw FarmError("task type '" + std::string(type) + "' was registered with other input/output types");
+  }
+  if (!scheduler_.has_worker_for(static_cast<std::uint32_t>(t))) {
+    throw FarmError("no worker serves queue '" + tt.queue + "' (task type '" + tt.name +
+                    "'): assign ranks to it, e.g. --queue " + tt.queue + "=1-");
+  }
+  return static_cast<std::uint32_t>(t);
+}
+
+std::uint32_t Master::add_group(std::unique_ptr<detail::GroupBase> g) {
+  const std::uint32_t id = next_group_++;
+  groups_.emplace(id, std::move(g));
+  return id;
+}
+
+void Master::send_batch(const Dispatch& d) {
+  const auto& g = *groups_.at(d.group);
+  BatchHeader h;
+  h.batch_id = d.batch_id;
+  h.type = d.type;
+  h.count = static_cast<std::uint32_t>(d.indices.size());
+  h.flags = g.time_each ? BatchHeader::kTimeEach : 0;
+  std::string msg;
+  encode_batch_header(msg, h);
+  g.encode(d.indices, msg);
+  transport_.send(d.worker, Tag::Batch, std::move(msg));
+  ++batches_sent_;
+}
+
+void Master::handle(Incoming& msg) {
+  if (msg.tag != Tag::Result) {
+    throw ProtocolError(std::string("master: unexpected ") + to_string(msg.tag) + " from worker " +
+                        std::to_string(msg.worker));
+  }
+  ResultMessage r = decode_result(msg.bytes);
+  const double busy = static_cast<double>(r.busy_ns) * 1e-9;
+  Dispatch d = scheduler_.complete(r.batch_id, busy);
+  if (r.count != d.indices.size()) throw ProtocolError("result count does not match its batch");
+  auto& g = *groups_.at(d.group);
+  const int rank = transport_.worker_rank(d.worker);
+  const double mean = d.indices.empty() ? 0.0 : busy / static_cast<double>(d.indices.size());
+  std::vector<bool> failed;
+  if (!r.failures.empty()) {
+    failed.assign(d.indices.size(), false);
+    for (const auto& f : r.failures) failed[f.position] = true;
+  }
+  // Outputs first (they are positional in the payload), then the failures.
+  const std::uint64_t before = g.finished;
+  g.deliver(d.indices, r, failed, rank, mean);
+  stats_.tasks_completed += g.finished - before;
+  for (const auto& f : r.failures) {
+    const std::uint32_t index = d.indices[f.position];
+    const auto decision = scheduler_.retry(d.group, index, d.worker);
+    if (decision.retried) {
+      g.note_retry(index);
+      ++stats_.retries;
+    } else {
+      g.fail(index, f.message, decision.attempts, rank);
+      ++stats_.tasks_failed;
+    }
+  }
+}
+
+void Master::drive(const std::function<bool()>& done) {
+  while (!done()) {
+    while (auto d = scheduler_.next()) send_batch(*d);
+    if (scheduler_.in_flight_batches() == 0) {
+      // Nothing in flight and nothing dispatchable: waiting would hang forever.
+      throw FarmError("farm stalled: tasks remain but no worker can take them");
+    }
+    if (auto msg = transport_.receive(std::chrono::milliseconds(100))) handle(*msg);
+    progress_->update(stats_.tasks_completed + stats_.tasks_failed, stats_.tasks_submitted);
+  }
+  progress_->update(stats_.tasks_completed + stats_.tasks_failed, stats_.tasks_submitted);
+}
+
+WaitSummary Master::wait_all() {
+  drive([this] {
+    for (const auto& [id, g] : groups_)
+      if (!g->done()) return false;
+    return true;
+  });
+  progress_->finish();
+  // Submitted tasks are done: forget their groups so a later submit starts afresh.
+  for (auto& [t, id] : submit_group_of_type_) {
+    scheduler_.remove_group(id);
+    groups_.erase(id);
+  }
+  submit_group_of_type_.clear();
+  WaitSummary s{submit_completed_, submit_failed_};
+  submit_completed_ = submit_failed_ = 0;
+  return s;
+}
+
+RankStats Master::master_counters() const {
+  RankStats s;
+  const auto& c = transport_.counters();
+  s.msgs_sent = c.msgs_sent;
+  s.msgs_recv = c.msgs_recv;
+  s.bytes_sent = c.bytes_sent;
+  s.bytes_recv = c.bytes_recv;
+  s.batches = batches_sent_;
+  return s;
+}
+
+}  // namespace rankpool::farm

@@ -1,0 +1,185 @@
+#include "rankpool/farm/scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace rankpool::farm {
+
+Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves)
+    : options_(options), serves_(std::move(serves)), slots_(serves_.size(), 0) {
+  if (options_.prefetch < 1) throw std::invalid_argument("prefetch must be at least 1");
+  if (options_.max_batch < 1) throw std::invalid_argument("max batch must be at least 1");
+  std::size_t types = 0;
+  for (const auto& s : serves_) types = std::max(types, s.size());
+  workers_for_type_.assign(types, 0);
+  mean_seconds_.assign(types, -1.0);
+  for (const auto& s : serves_)
+    for (std::size_t t = 0; t < s.size(); ++t)
+      if (s[t]) ++workers_for_type_[t];
+}
+
+bool Scheduler::has_worker_for(std::uint32_t type) const { return workers_for(type) > 0; }
+
+int Scheduler::workers_for(std::uint32_t type) const {
+  return type < workers_for_type_.size() ? workers_for_type_[type] : 0;
+}
+
+Scheduler::Group* Scheduler::find(std::uint32_t group) {
+  for (auto& g : groups_)
+    if (g.id == group) return &g;
+  return nullptr;
+}
+
+void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t first,
+                          std::uint32_t count) {
+  if (!has_worker_for(type)) {
+    throw std::invalid_argument("no worker serves task type #" + std::to_string(type));
+  }
+  Group* g = find(group);
+  if (!g) {
+    groups_.push_back(Group{});
+    g = &groups_.back();
+    g->id = group;
+    g->type = type;
+    g->next = first;
+    g->end = first;
+    g->blocks.resize(serves_.size());
+  }
+  if (count == 0) return;
+  if (options_.schedule == Schedule::dynamic) {
+    if (g->end != first) throw std::logic_error("scheduler: tasks must be added in order");
+    g->end = first + count;
+    return;
+  }
+  // Static: split into one contiguous block per serving worker, sizes differing by at most one.
+  std::vector<int> ws;
+  for (int w = 0; w < static_cast<int>(serves_.size()); ++w)
+    if (type < serves_[w].size() && serves_[w][type]) ws.push_back(w);
+  const std::uint32_t n = static_cast<std::uint32_t>(ws.size());
+  std::uint32_t begin = first;
+  const std::uint32_t offset = static_cast<std::uint32_t>(g->static_next % n);
+  for (std::uint32_t k = 0; k < n; ++k) {
+    std::uint32_t len = count / n + (k < count % n ? 1 : 0);
+    if (len) g->blocks[ws[(k + offset) % n]].push_back({begin, begin + len});
+    begin += len;
+  }
+  g->static_next += count;
+}
+
+void Scheduler::remove_group(std::uint32_t group) {
+  groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
+                               [group](const Group& g) { return g.id == group; }),
+                groups_.end());
+}
+
+std::optional<double> Scheduler::mean_task_seconds(std::uint32_t type) const {
+  if (type >= mean_seconds_.size() || mean_seconds_[type] < 0) return std::nullopt;
+  return mean_seconds_[type];
+}
+
+std::size_t Scheduler::batch_size_for(std::uint32_t type, std::size_t remaining) const {
+  if (remaining == 0) return 0;
+  std::size_t k;
+  if (options_.batch_size > 0) {
+    k = options_.batch_size;
+  } else {
+    // Guided self-scheduling: a share of what is left, so batches shrink towards the end
+    // and the last ones finish together.
+    const double w = std::max(1, workers_for(type));
+    k = static_cast<std::size_t>(std::ceil(static_cast<double>(remaining) / (options_.gss_factor * w)));
+    // ... but never more measured work than target_batch_time, so heavy tasks go one by
+    // one. Before the first measurement, probe with single tasks.
+    const auto mean = mean_task_seconds(type);
+    const double target = std::chrono::duration<double>(options_.target_batch_time).count();
+    std::size_t by_time = 1;
+    if (mean) by_time = *mean <= 0 ? k : static_cast<std::size_t>(std::max(1.0, target / *mean));
+    k = std::min(k, by_time);
+  }
+  return std::clamp<std::size_t>(std::min(k, options_.max_batch), 1, remaining);
+}
+
+std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
+  Dispatch d;
+  d.worker = worker;
+  d.group = g.id;
+  d.type = g.type;
+  // Retries first, one task per batch: a task that failed is not batched with healthy ones.
+  for (auto it = g.retries.begin(); it != g.retries.end(); ++it) {
+    if (it->avoid_worker == worker && workers_for(g.type) > 1) continue;
+    d.indices.push_back(it->index);
+    g.retries.erase(it);
+    return d;
+  }
+  if (options_.schedule == Schedule::dynamic) {
+    const std::size_t remaining = g.end - g.next;
+    if (remaining == 0) return std::nullopt;
+    const std::size_t k = batch_size_for(g.type, remaining);
+    d.indices.resize(k);
+    for (std::size_t i = 0; i < k; ++i) d.indices[i] = g.next + static_cast<std::uint32_t>(i);
+    g.next += static_cast<std::uint32_t>(k);
+    return d;
+  }
+  auto& mine = g.blocks[worker];
+  if (mine.empty()) return std::nullopt;
+  auto& [cur, end] = mine.front();
+  const std::size_t k = std::min<std::size_t>(end - cur, options_.max_batch);
+  d.indices.resize(k);
+  for (std::size_t i = 0; i < k; ++i) d.indices[i] = cur + static_cast<std::uint32_t>(i);
+  cur += static_cast<std::uint32_t>(k);
+  if (cur == end) mine.pop_front();
+  return d;
+}
+
+std::optional<Dispatch> Scheduler::next() {
+  const int n = static_cast<int>(serves_.size());
+  for (int step = 0; step < n; ++step) {
+    const int w = (round_robin_ + step) % n;
+    if (slots_[w] >= options_.prefetch) continue;
+    for (auto& g : groups_) {
+      if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
+      if (auto d = take(g, w)) {
+        d->batch_id = next_batch_id_++;
+        ++slots_[w];
+        round_robin_ = (w + 1) % n;
+        in_flight_.emplace(d->batch_id, *d);
+        return d;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+Dispatch Scheduler::complete(std::uint64_t batch_id, double busy_seconds) {
+  auto it = in_flight_.find(batch_id);
+  if (it == in_flight_.end()) {
+    throw std::logic_error("result for unknown batch " + std::to_string(batch_id));
+  }
+  Dispatch d = std::move(it->second);
+  in_flight_.erase(it);
+  --slots_[d.worker];
+  if (!d.indices.empty() && d.type < mean_seconds_.size()) {
+    const double sample = busy_seconds / static_cast<double>(d.indices.size());
+    double& m = mean_seconds_[d.type];
+    m = m < 0 ? sample : 0.7 * m + 0.3 * sample;
+  }
+  return d;
+}
+
+Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t index, int worker) {
+  const std::uint64_t key = (static_cast<std::uint64_t>(group) << 32) | index;
+  RetryDecision r;
+  r.attempts = ++attempts_[key];
+  if (r.attempts > options_.max_retries) {
+    attempts_.erase(key);
+    return r;
+  }
+  Group* g = find(group);
+  if (!g) throw std::logic_error("retry for unknown group " + std::to_string(group));
+  g->retries.push_back({index, worker});
+  r.retried = true;
+  return r;
+}
+
+}  // namespace rankpool::farm

@@ -146,6 +146,12 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
     parts.scheme = std::move(scheme);
   }
   parts.has_authority = u.has_authority();
+  // RFC 3986 §3.3: after an authority the path is empty or starts with '/'. Boost.URL 1.81
+  // accepts "//a@b@c" or "//h:1:2/" and hands back the rest as a relative path; refuse them
+  // rather than guess.
+  if (parts.has_authority && !u.encoded_path().empty() && u.encoded_path().front() != '/') {
+    return "unparsable URL: malformed authority";
+  }
   if (parts.has_authority) {
     parts.host = normalize_escapes(u.encoded_host(), /*lower=*/true);
     parts.has_port = u.has_port();

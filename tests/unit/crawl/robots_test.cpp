@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace rankpool::crawl {
 namespace {
@@ -234,6 +236,52 @@ TEST(RobotsPatterns, PathologicalPatternIsNotExponential) {
   const std::string anchored = "user-agent: *\ndisallow: /a*a*a*a*a*a*a*a*a*b$\n";
   EXPECT_TRUE(RobotsRules::parse(anchored).allowed(path + "bx"));
   EXPECT_FALSE(RobotsRules::parse(anchored).allowed(path + "b"));
+}
+
+// Reference semantics for differential testing: textbook DP over (pattern, path) prefixes.
+bool reference_match(std::string_view pattern, std::string_view path) {
+  bool anchored = !pattern.empty() && pattern.back() == '$';
+  if (anchored) pattern.remove_suffix(1);
+  // m[i][j]: pattern[0,i) matches path[0,j) exactly.
+  std::vector<std::vector<bool>> m(pattern.size() + 1, std::vector<bool>(path.size() + 1));
+  m[0][0] = true;
+  for (std::size_t i = 1; i <= pattern.size(); ++i) {
+    for (std::size_t j = 0; j <= path.size(); ++j) {
+      if (pattern[i - 1] == '*') {
+        m[i][j] = m[i - 1][j] || (j > 0 && m[i][j - 1]);
+      } else {
+        m[i][j] = j > 0 && m[i - 1][j - 1] && pattern[i - 1] == path[j - 1];
+      }
+    }
+  }
+  if (anchored) return m[pattern.size()][path.size()];
+  for (std::size_t j = 0; j <= path.size(); ++j) {
+    if (m[pattern.size()][j]) return true;  // a prefix of the path matches
+  }
+  return false;
+}
+
+TEST(RobotsPatterns, AgreesWithReferenceMatcherOnRandomInputs) {
+  std::mt19937 rng(12345);
+  auto pick = [&rng](std::string_view alphabet, std::size_t max_len) {
+    std::string out = "/";
+    const std::size_t len = rng() % (max_len + 1);
+    for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
+    return out;
+  };
+  int disallowed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string pattern = pick("ab*/", 6);
+    if (rng() % 3 == 0) pattern += '$';
+    const std::string path = pick("ab/", 10);
+    const bool expected_allowed = !reference_match(pattern, path);
+    const auto rules = RobotsRules::parse("user-agent: *\ndisallow: " + pattern + "\n");
+    ASSERT_EQ(rules.allowed(path), expected_allowed) << "pattern " << pattern << " path " << path;
+    disallowed += expected_allowed ? 0 : 1;
+  }
+  // Both outcomes were exercised, so the agreement means something.
+  EXPECT_GT(disallowed, 1000);
+  EXPECT_LT(disallowed, 19000);
 }
 
 TEST(RobotsPatterns, PatternsWithoutLeadingSlash) {

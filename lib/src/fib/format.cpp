@@ -1,7 +1,6 @@
 #include "rankpool/fib/format.hpp"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -48,10 +47,14 @@ std::string_view raw_top_level_number(std::string_view json, std::string_view ke
       const std::string_view text = json.substr(start, i - start);
       ++i;
       std::size_t j = i;
-      while (j < json.size() && (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n')) ++j;
+      while (j < json.size() &&
+             (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n'))
+        ++j;
       if (depth == 1 && j < json.size() && json[j] == ':' && text == key) {
         ++j;
-        while (j < json.size() && (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n')) ++j;
+        while (j < json.size() &&
+               (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n'))
+          ++j;
         const std::size_t end = json.find_first_not_of("+-0123456789.eE", j);
         return json.substr(j, (end == std::string_view::npos ? json.size() : end) - j);
       }
@@ -64,7 +67,9 @@ std::string_view raw_top_level_number(std::string_view json, std::string_view ke
   return {};
 }
 
-std::string json_string(const std::string& s) { return boost::json::serialize(boost::json::string(s)); }
+std::string json_string(const std::string& s) {
+  return boost::json::serialize(boost::json::string(s));
+}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -126,13 +131,15 @@ std::string_view strip_eol(std::string_view line) {
 
 }  // namespace
 
-Columns columns_for(const FibOptions& options) { return Columns{options.full, options.mod.has_value()}; }
+Columns columns_for(const FibOptions& options) {
+  return Columns{options.full, options.mod.has_value()};
+}
 
 void write_jsonl(std::ostream& os, const FibRecord& r) {
-  std::string line = "{\"n\": " + std::to_string(r.n) + ", \"digits\": " + std::to_string(r.digits) +
-                     ", \"head\": " + json_string(r.head) + ", \"tail\": " + json_string(r.tail) +
-                     ", \"rank\": " + std::to_string(r.rank) +
-                     ", \"seconds\": " + format_seconds(r.seconds);
+  std::string line =
+      "{\"n\": " + std::to_string(r.n) + ", \"digits\": " + std::to_string(r.digits) +
+      ", \"head\": " + json_string(r.head) + ", \"tail\": " + json_string(r.tail) +
+      ", \"rank\": " + std::to_string(r.rank) + ", \"seconds\": " + format_seconds(r.seconds);
   if (r.value) line += ", \"value\": " + json_string(*r.value);
   if (r.mod) line += ", \"mod\": " + json_string(*r.mod);
   line += "}\n";
@@ -180,7 +187,8 @@ RecordParse parse_jsonl_line(std::string_view line) {
       good = !nec && val.is_int64();
       seen[4] = true;
     } else if (key == "seconds") {
-      good = val.is_number() && parse_double(raw_top_level_number(strip_eol(line), "seconds"), r.seconds);
+      good = val.is_number() &&
+             parse_double(raw_top_level_number(strip_eol(line), "seconds"), r.seconds);
       seen[5] = true;
     } else if (key == "value") {
       good = need_string(r.value.emplace());
@@ -215,9 +223,9 @@ void write_csv_header(std::ostream& os, const Columns& columns) {
 }
 
 void write_csv_row(std::ostream& os, const FibRecord& r, const Columns& columns) {
-  std::string line = std::to_string(r.n) + ',' + std::to_string(r.digits) + ',' + csv_field(r.head) +
-                     ',' + csv_field(r.tail) + ',' + std::to_string(r.rank) + ',' +
-                     format_seconds(r.seconds);
+  std::string line = std::to_string(r.n) + ',' + std::to_string(r.digits) + ',' +
+                     csv_field(r.head) + ',' + csv_field(r.tail) + ',' + std::to_string(r.rank) +
+                     ',' + format_seconds(r.seconds);
   if (columns.value) line += ',' + csv_field(r.value.value_or(""));
   if (columns.mod) line += ',' + csv_field(r.mod.value_or(""));
   os << line << '\n';
@@ -230,8 +238,8 @@ ColumnsParse parse_csv_header(std::string_view line) {
     out.error = "malformed CSV header";
     return out;
   }
-  for (const Columns candidate : {Columns{false, false}, Columns{true, false}, Columns{false, true},
-                                  Columns{true, true}}) {
+  for (const Columns candidate :
+       {Columns{false, false}, Columns{true, false}, Columns{false, true}, Columns{true, true}}) {
     if (fields == csv_columns(candidate)) {
       out.columns = candidate;
       return out;
@@ -250,7 +258,8 @@ RecordParse parse_csv_line(std::string_view line, const Columns& columns) {
   }
   const std::vector<std::string> names = csv_columns(columns);
   if (fields.size() != names.size()) {
-    out.error = "expected " + std::to_string(names.size()) + " fields, got " + std::to_string(fields.size());
+    out.error = "expected " + std::to_string(names.size()) + " fields, got " +
+                std::to_string(fields.size());
     return out;
   }
   FibRecord& r = out.record;
@@ -272,8 +281,8 @@ RecordParse parse_csv_line(std::string_view line, const Columns& columns) {
 
 void write_table_header(std::ostream& os, const Columns& columns) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%10s %9s  %20s  %20s %5s %12s", "n", "digits", "head", "tail", "rank",
-                "seconds");
+  std::snprintf(buf, sizeof buf, "%10s %9s  %20s  %20s %5s %12s", "n", "digits", "head", "tail",
+                "rank", "seconds");
   std::string line = buf;
   if (columns.mod) line += "  mod";
   if (columns.value) line += "  value";
@@ -319,7 +328,8 @@ void write_summary(std::ostream& os, const Summary& s) {
   std::snprintf(buf, sizeof buf, "compute time: %.6f s summed over ranks\n", s.total_seconds);
   text += buf;
   for (const auto& [rank, stats] : s.per_rank) {
-    std::snprintf(buf, sizeof buf, "  rank %d: %zu computed, %.6f s\n", rank, stats.count, stats.seconds);
+    std::snprintf(buf, sizeof buf, "  rank %d: %zu computed, %.6f s\n", rank, stats.count,
+                  stats.seconds);
     text += buf;
   }
   os << text;

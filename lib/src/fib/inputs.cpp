@@ -92,8 +92,8 @@ InputList parse_token(std::string_view raw, std::string_view where, const InputL
   }
 
   const auto over_limit = [&](std::uint64_t n) {
-    return fail("n = " + std::to_string(n) + " is above the limit max-n = " +
-                std::to_string(limits.max_n));
+    return fail("n = " + std::to_string(n) +
+                " is above the limit max-n = " + std::to_string(limits.max_n));
   };
   if (count == 1) {
     if (numbers[0] > limits.max_n) return over_limit(numbers[0]);
@@ -124,9 +124,9 @@ bool append_capped(InputList& into, const InputList& more, std::string_view toke
                    std::string_view where, const InputLimits& limits) {
   if (into.values.size() + more.values.size() > limits.max_values) {
     into.values.clear();
-    into.error = invalid(trim(token), where,
-                         "inputs expand to more than the limit of " +
-                             std::to_string(limits.max_values) + " values");
+    into.error = invalid(
+        trim(token), where,
+        "inputs expand to more than the limit of " + std::to_string(limits.max_values) + " values");
     return false;
   }
   into.values.insert(into.values.end(), more.values.begin(), more.values.end());
@@ -163,7 +163,8 @@ InputList read_input_stream(std::istream& in, std::string_view source_name,
   while (std::getline(in, line)) {
     ++line_number;
     std::string_view text = line;
-    if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
+    if (const auto hash = text.find('#'); hash != std::string_view::npos)
+      text = text.substr(0, hash);
     text = trim(text);
     if (text.empty()) continue;
     const std::string where = std::string(source_name) + ":" + std::to_string(line_number);

@@ -17,7 +17,8 @@ std::vector<fib::FibRecord> sample_records(const fib::FibOptions& options) {
   std::uniform_real_distribution<double> mantissa(0.0, 10.0);
   std::uniform_int_distribution<int> exponent(-9, 2);
   std::vector<fib::FibRecord> records;
-  for (const std::uint64_t n : {0ULL, 1ULL, 2ULL, 20ULL, 93ULL, 100ULL, 1000ULL, 4321ULL, 100000ULL}) {
+  for (const std::uint64_t n :
+       {0ULL, 1ULL, 2ULL, 20ULL, 93ULL, 100ULL, 1000ULL, 4321ULL, 100000ULL}) {
     fib::FibRecord r = fib::compute(n, options);
     r.rank = static_cast<int>(n % 5);
     r.seconds = mantissa(rng) * std::pow(10.0, exponent(rng));
@@ -85,12 +86,14 @@ TEST(Jsonl, SecondsRoundTripBitForBit) {
 }
 
 TEST(Jsonl, RejectsMalformedLines) {
-  const std::string good = R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})";
+  const std::string good =
+      R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})";
   ASSERT_TRUE(fib::parse_jsonl_line(good).ok());
   EXPECT_NE(fib::parse_jsonl_line("{\"n\": 5,").error.find("not JSON"), std::string::npos);
   EXPECT_EQ(fib::parse_jsonl_line("[1, 2]").error, "not a JSON object");
-  EXPECT_EQ(fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0})").error,
-            "missing field 'seconds'");
+  EXPECT_EQ(
+      fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0})").error,
+      "missing field 'seconds'");
   EXPECT_EQ(fib::parse_jsonl_line(
                 R"({"n": -5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})")
                 .error,
@@ -99,10 +102,11 @@ TEST(Jsonl, RejectsMalformedLines) {
                 R"({"n": 5, "digits": 1, "head": 5, "tail": "5", "rank": 0, "seconds": 0.5})")
                 .error,
             "field 'head' has the wrong type");
-  EXPECT_EQ(fib::parse_jsonl_line(
-                R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5, "x": 1})")
-                .error,
-            "unknown field 'x'");
+  EXPECT_EQ(
+      fib::parse_jsonl_line(
+          R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5, "x": 1})")
+          .error,
+      "unknown field 'x'");
   // A string that looks like the seconds key must not confuse the exact re-read.
   const fib::RecordParse tricky = fib::parse_jsonl_line(
       R"({"mod": "\"seconds\": 9", "n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.25})");

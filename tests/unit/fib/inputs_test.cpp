@@ -1,12 +1,12 @@
 #include "rankpool/fib/inputs.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace fib = rankpool::fib;
@@ -63,12 +63,14 @@ TEST(Inputs, DuplicatesAreKeptButComputedOnce) {
 TEST(Inputs, LimitIsInclusiveAndChecksTheLastRangeValue) {
   EXPECT_TRUE(parse({"100"}, 100).ok());
   EXPECT_EQ(parse({"90:105:10"}, 100).values, (Values{90, 100}));  // 110 is never produced
-  EXPECT_EQ(parse({"101"}, 100).error, "invalid input '101': n = 101 is above the limit max-n = 100");
+  EXPECT_EQ(parse({"101"}, 100).error,
+            "invalid input '101': n = 101 is above the limit max-n = 100");
   EXPECT_EQ(parse({"90:110:10"}, 100).error,
             "invalid input '90:110:10': n = 110 is above the limit max-n = 100");
   const std::string over = std::to_string(fib::kDefaultMaxN + 1);
-  EXPECT_EQ(parse({over}).error, "invalid input '" + over + "': n = " + over +
-                                     " is above the limit max-n = " + std::to_string(fib::kDefaultMaxN));
+  EXPECT_EQ(parse({over}).error,
+            "invalid input '" + over + "': n = " + over +
+                " is above the limit max-n = " + std::to_string(fib::kDefaultMaxN));
 }
 
 TEST(Inputs, BadTokensNameTheInput) {
@@ -87,7 +89,8 @@ TEST(Inputs, BadTokensNameTheInput) {
       {"1:", "invalid input '1:': range end '' is not a non-negative integer"},
       {"1:2:3:4", "invalid input '1:2:3:4': expected n, a:b or a:b:step"},
       {"99999999999999999999999",
-       "invalid input '99999999999999999999999': number is too large; the limit is max-n = 200000000"},
+       "invalid input '99999999999999999999999': number is too large; the limit is max-n = "
+       "200000000"},
   };
   for (const auto& [token, message] : cases) {
     const fib::InputList one = fib::parse_input_token(token);
@@ -143,7 +146,8 @@ TEST(InputFiles, ErrorsNameSourceAndLine) {
   EXPECT_EQ(fib::read_input_stream(bad, "list.txt").error,
             "invalid input '7:3' (list.txt:3): range end is below its start");
   std::istringstream two("1 2\n");
-  EXPECT_EQ(fib::read_input_stream(two, "in").error, "invalid input '1 2' (in:1): one input per line");
+  EXPECT_EQ(fib::read_input_stream(two, "in").error,
+            "invalid input '1 2' (in:1): one input per line");
 }
 
 TEST(InputFiles, ReadsFilesAndReportsUnreadableOnes) {
@@ -153,8 +157,9 @@ TEST(InputFiles, ReadsFilesAndReportsUnreadableOnes) {
   EXPECT_EQ(list.values, (Values{8, 5, 1, 2, 3, 5, 1, 2, 3}));
 
   const fib::InputList missing = fib::read_input_file("/nonexistent/rankpool/inputs.txt");
-  EXPECT_EQ(missing.error,
-            "cannot read inputs from '/nonexistent/rankpool/inputs.txt': No such file or directory");
+  EXPECT_EQ(
+      missing.error,
+      "cannot read inputs from '/nonexistent/rankpool/inputs.txt': No such file or directory");
   EXPECT_EQ(fib::gather_inputs({"1"}, {"/nonexistent/rankpool/inputs.txt"}).error, missing.error);
   // A directory opens on Linux but reads as nothing; it must not pass as an empty file.
   EXPECT_EQ(fib::read_input_file("/").error, "cannot read inputs from '/': Is a directory");

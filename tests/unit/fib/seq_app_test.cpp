@@ -1,18 +1,18 @@
 // Runs the real rankpool-fib-seq binary and checks its exit codes, its stderr messages,
 // and that its stdout parses back to exactly what fib::compute gives.
-#include "rankpool/fib/fib.hpp"
-#include "rankpool/fib/format.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include "rankpool/fib/fib.hpp"
+#include "rankpool/fib/format.hpp"
 
 namespace fib = rankpool::fib;
 
@@ -37,8 +37,8 @@ RunResult run_seq(const std::string& args, const std::string& stdin_text = "") {
   if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
   const std::string base = dir;
   std::ofstream(base + "/in") << stdin_text;
-  const std::string command = std::string(RANKPOOL_FIB_SEQ) + " " + args + " <" + base + "/in >" + base +
-                              "/out 2>" + base + "/err";
+  const std::string command = std::string(RANKPOOL_FIB_SEQ) + " " + args + " <" + base + "/in >" +
+                              base + "/out 2>" + base + "/err";
   const int status = std::system(command.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

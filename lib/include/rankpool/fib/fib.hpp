@@ -4,7 +4,6 @@
 #include <gmp.h>
 
 #include <boost/serialization/string.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -31,14 +30,16 @@ struct FibOptions {
 /// One computed F(n). `rank` and `seconds` are filled in by whoever ran compute().
 struct FibRecord {
   std::uint64_t n = 0;
-  std::uint64_t digits = 0;          // exact number of decimal digits of F(n) (1 for F(0))
-  std::string head;                  // first edge_digits digits; the whole value when shorter
-  std::string tail;                  // last edge_digits digits, zero-padded; whole value when shorter
+  std::uint64_t digits = 0;  // exact number of decimal digits of F(n) (1 for F(0))
+  std::string head;          // first edge_digits digits; the whole value when shorter
+  std::string tail;          // last edge_digits digits, zero-padded; whole value when shorter
   std::optional<std::string> value;  // all digits, only with FibOptions::full
   std::optional<std::string> mod;    // F(n) mod M in decimal, only with FibOptions::mod
   int rank = 0;                      // rank that computed it
   double seconds = 0;                // wall time of compute() on that rank
 
+  // clang-format would print Boost's `ar & x` idiom as `ar& x`.
+  // clang-format off
   template <class Archive>
   void serialize(Archive& ar, unsigned /*version*/) {
     ar & n & digits & head & tail;
@@ -46,12 +47,14 @@ struct FibRecord {
     serialize_optional(ar, mod);
     ar & rank & seconds;
   }
+  // clang-format on
 
   friend bool operator==(const FibRecord&, const FibRecord&) = default;
 
  private:
   // Boost 1.81's serialization/optional.hpp covers boost::optional only (std::optional
   // support arrived in 1.84), so the flag and the string travel explicitly.
+  // clang-format off
   template <class Archive>
   static void serialize_optional(Archive& ar, std::optional<std::string>& field) {
     bool present = field.has_value();
@@ -63,6 +66,7 @@ struct FibRecord {
       ar & *field;
     }
   }
+  // clang-format on
 };
 
 /// Prints a one-line summary for test failure messages (a long value is abbreviated).

@@ -1,8 +1,6 @@
 #pragma once
 // Output formats for FibRecord: JSON lines, CSV and an aligned table, plus parsers back
 // from JSONL and CSV so tests can check that what was written reads back the same.
-#include "rankpool/fib/fib.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -10,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rankpool/fib/fib.hpp"
 
 namespace rankpool::fib {
 

@@ -2,8 +2,6 @@
 // Input lists for the Fibonacci apps: numbers n, inclusive ranges a:b and a:b:step (like
 // seq), and files of them. Every failure is a value: a one-line message that names the
 // offending input, e.g. "invalid input '5:2': range end is below its start".
-#include "rankpool/fib/fib.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <istream>
@@ -11,10 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "rankpool/fib/fib.hpp"
+
 namespace rankpool::fib {
 
 struct InputLimits {
-  std::uint64_t max_n = kDefaultMaxN;  // larger n are refused up front (memory; see fib.hpp)
+  std::uint64_t max_n = kDefaultMaxN;   // larger n are refused up front (memory; see fib.hpp)
   std::size_t max_values = 10'000'000;  // after range expansion; a typo like 0:1e12-ish
                                         // must fail fast instead of filling memory
                                         // (10^7 uint64 = 80 MB, and far more work than

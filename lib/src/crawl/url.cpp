@@ -222,20 +222,11 @@ NormalizedUrl normalize(std::string_view absolute_url, const UrlOptions& options
   return finish(std::move(parts), options);
 }
 
-NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
-                      const UrlOptions& options) {
-  Parts ref;
-  if (auto error = split(reference, options, ref); !error.empty()) return fail(error);
-  if (ref.scheme) return finish(std::move(ref), options);  // absolute: the base is irrelevant
+namespace {
 
-  Parts base;
-  if (auto error = split(base_absolute_url, options, base); !error.empty()) {
-    return fail("bad base URL: " + error);
-  }
-  if (!base.scheme) return fail("bad base URL: not an absolute URL");
-
-  // RFC 3986 §5.2.2 (strict), the reference having no scheme; finish() removes the dot
-  // segments of whichever path results.
+// RFC 3986 §5.2.2 (strict) for a reference without a scheme; finish() removes the dot
+// segments of whichever path results.
+NormalizedUrl resolve_parts(Parts ref, const Parts& base, const UrlOptions& options) {
   Parts t;
   t.scheme = base.scheme;
   if (ref.has_authority) {
@@ -259,6 +250,44 @@ NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute
     }
   }
   return finish(std::move(t), options);
+}
+
+}  // namespace
+
+NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
+                      const UrlOptions& options) {
+  Parts ref;
+  if (auto error = split(reference, options, ref); !error.empty()) return fail(error);
+  if (ref.scheme) return finish(std::move(ref), options);  // absolute: the base is irrelevant
+
+  Parts base;
+  if (auto error = split(base_absolute_url, options, base); !error.empty()) {
+    return fail("bad base URL: " + error);
+  }
+  if (!base.scheme) return fail("bad base URL: not an absolute URL");
+  return resolve_parts(std::move(ref), base, options);
+}
+
+NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base,
+                      const UrlOptions& options) {
+  Parts ref;
+  if (auto error = split(reference, options, ref); !error.empty()) return fail(error);
+  if (ref.scheme) return finish(std::move(ref), options);
+  if (!base.ok() || base.scheme.empty()) return fail("bad base URL: " + base.error);
+
+  // The base is canonical already: rebuild its components instead of parsing it again.
+  Parts parts;
+  parts.scheme = base.scheme;
+  parts.has_authority = true;
+  parts.host = base.host;
+  if (base.port != (base.scheme == "http" ? 80 : 443)) {
+    parts.has_port = true;
+    parts.port = std::to_string(base.port);
+  }
+  const auto question = base.path_and_query.find('?');
+  parts.path = base.path_and_query.substr(0, question);
+  if (question != std::string::npos) parts.query = base.path_and_query.substr(question + 1);
+  return resolve_parts(std::move(ref), parts, options);
 }
 
 std::string origin_of(const NormalizedUrl& url) {

@@ -87,7 +87,31 @@ TEST_P(RfcResolution, MatchesRfc3986Section54) {
   }
 }
 
+TEST_P(RfcResolution, ParsedBaseOverloadAgrees) {
+  const RfcCase& c = GetParam();
+  const NormalizedUrl base = normalize(kRfcBase);
+  ASSERT_TRUE(base.ok());
+  const NormalizedUrl by_string = resolve(c.reference, kRfcBase);
+  const NormalizedUrl by_base = resolve(c.reference, base);
+  EXPECT_EQ(by_base.ok(), by_string.ok()) << c.reference;
+  EXPECT_EQ(by_base.url, by_string.url) << c.reference;
+}
+
 INSTANTIATE_TEST_SUITE_P(Rfc3986, RfcResolution, ::testing::ValuesIn(kRfcCases));
+
+TEST(Resolve, ParsedBaseKeepsPortAndQuery) {
+  const auto base = normalize("http://127.0.0.2:8080/dir/page?x=1");
+  ASSERT_TRUE(base.ok());
+  EXPECT_EQ(resolve("?y=2", base).url, "http://127.0.0.2:8080/dir/page?y=2");
+  EXPECT_EQ(resolve("#f", base).url, "http://127.0.0.2:8080/dir/page?x=1");
+  EXPECT_EQ(resolve("other", base).url, "http://127.0.0.2:8080/dir/other");
+  EXPECT_EQ(resolve("//h2/x", base).url, "http://h2/x");
+  EXPECT_EQ(resolve("x", normalize("https://h/")).url, "https://h/x");
+  const auto failed = resolve("x", normalize("mailto:a@b"));
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.error.find("bad base"), std::string::npos);
+  EXPECT_TRUE(resolve("http://ok.example/", normalize("mailto:a@b")).ok());
+}
 
 TEST(Normalize, CaseDefaultPortDotSegmentsFragment) {
   const auto u = normalize("HTTP://Example.COM:80/a/./b/../c?x#f");
@@ -264,6 +288,7 @@ TEST(Resolve, RandomReferencesGiveIdempotentCanonicalUrls) {
     const std::size_t len = rng() % 24;
     for (std::size_t i = 0; i < len; ++i) ref += alphabet[rng() % alphabet.size()];
     const auto u = resolve(ref, "http://h.example/d1/d2/page?q");
+    EXPECT_EQ(resolve(ref, normalize("http://h.example/d1/d2/page?q")).url, u.url) << ref;
     if (!u.ok()) {
       EXPECT_FALSE(u.error.empty()) << ref;
       continue;

@@ -1,0 +1,134 @@
+#pragma once
+// Fetching pages: an interface, a libcurl multi implementation, and a fake for tests.
+//
+// The crawler only sees `Fetcher`: it submits requests, polls for completed results and
+// keeps `in_flight()` bounded. Every outcome of a fetch — an HTTP status, a redirect, a
+// timeout, a refused connection, an oversized body — comes back as a `FetchResult` value;
+// nothing is thrown for a per-URL failure. A Fetcher is single-threaded: call it from one
+// thread only (the libcurl implementation drives all its transfers on the caller's thread).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rankpool::crawl {
+
+struct FetchRequest {
+  std::uint64_t id = 0;  // chosen by the caller; echoed in the result so it can match them
+  std::string url;       // absolute http:// or https:// URL; other schemes fail with "protocol"
+};
+
+struct FetchResult {
+  std::uint64_t id = 0;     // the request's id
+  std::string url;          // the request's URL, unchanged
+  long http_status = 0;     // 0 when no HTTP response arrived (connect failure, timeout, ...)
+  std::string error;        // empty on success; otherwise curl's text for the failure
+  std::string error_kind;   // empty on success; "timeout","dns","connect","too_large","tls",
+                            // "protocol" or "other" — stable words the crawler may branch on
+  std::string redirect_to;  // for a 3xx with Location: the absolute target (resolved by curl);
+                            // redirects are never followed by the fetcher, the crawler decides
+  std::string content_type; // the Content-Type header as sent, e.g. "text/html; charset=utf-8"
+  std::string body;         // decoded body; empty when not kept (see keep_body_only_for_html)
+  std::size_t bytes = 0;    // decoded body bytes received, kept or not
+  double seconds = 0;       // wall time of the transfer as measured by curl
+
+  /// A usable page: no transport error and a 2xx status.
+  bool ok() const { return error.empty() && http_status >= 200 && http_status < 300; }
+  /// True when the server answered with a redirect that carried a target.
+  bool is_redirect() const {
+    return error.empty() && http_status >= 300 && http_status < 400 && !redirect_to.empty();
+  }
+  bool operator==(const FetchResult&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const FetchResult& r);
+
+/// True for "text/html" and "application/xhtml+xml" (any parameters, any case).
+bool is_html_content_type(std::string_view content_type);
+
+struct FetchOptions {
+  // Identifies the crawler to servers and to robots.txt owners; sent on every request.
+  std::string user_agent = "rankpool/0.1 (+https://example.invalid/rankpool)";
+  // A dead or black-holed host must not hold a transfer slot for long.
+  std::chrono::milliseconds connect_timeout{2000};
+  // Bounds a slow or endless (tarpit) response; the whole transfer, connect included.
+  std::chrono::milliseconds total_timeout{10000};
+  // Pages larger than this are not worth parsing and could exhaust memory; counted on
+  // decoded bytes, so a small gzip bomb is stopped too. The transfer fails with "too_large".
+  std::size_t max_body_bytes = 8 << 20;
+  // Transfers run concurrently on one thread; further submissions wait in a queue.
+  std::size_t max_in_flight = 64;
+  // Politeness is the crawler's policy; 0 leaves libcurl's default (unlimited per host).
+  long max_host_connections = 0;
+  // Open connections kept for reuse across transfers (CURLMOPT_MAXCONNECTS); 0 = curl default.
+  long max_cached_connections = 0;
+  // Only HTML is parsed for links, so other bodies are counted and dropped to save memory.
+  // A response without any Content-Type is kept (the caller may sniff it).
+  bool keep_body_only_for_html = true;
+  // Ask for gzip/deflate/br (whatever libcurl supports) and have curl decode it.
+  bool accept_encoding = true;
+  // Verify TLS peers; turning it off is for tests against self-signed servers only.
+  bool verify_tls = true;
+  // Proxy URL; empty means "no proxy, ignore http_proxy/https_proxy in the environment",
+  // so that a crawl (and a test) goes exactly where its URLs say.
+  std::string proxy;
+};
+
+/// Fetches URLs. Not thread-safe: one thread submits and polls.
+class Fetcher {
+ public:
+  virtual ~Fetcher();
+  /// Queues a request; never blocks and never fails (failures come back from poll()).
+  virtual void submit(FetchRequest request) = 0;
+  /// Drives transfers and returns those completed, each request exactly once. Returns as
+  /// soon as at least one result is ready, or after max_wait with an empty vector. Returns
+  /// immediately when nothing is in flight.
+  virtual std::vector<FetchResult> poll(std::chrono::milliseconds max_wait) = 0;
+  /// Requests submitted whose results poll() has not returned yet (running or queued).
+  virtual std::size_t in_flight() const = 0;
+};
+
+/// The libcurl multi-interface fetcher: one multi handle (so connections are reused),
+/// up to options.max_in_flight transfers at once, all on the calling thread.
+std::unique_ptr<Fetcher> make_curl_fetcher(const FetchOptions& options);
+
+/// Maps a CURLcode (passed as int so this header needs no curl.h) to an error_kind word:
+/// "timeout", "dns", "connect", "too_large", "tls", "protocol" or "other"; "" for CURLE_OK.
+std::string_view curl_error_kind(int curl_code);
+
+/// A Fetcher over canned results: URL → FetchResult. For unit tests of the crawler.
+/// Results are ready on the next poll() in submission order. An unknown URL gives a 404.
+class FakeFetcher : public Fetcher {
+ public:
+  /// Canned result for `url` (its id and url fields are filled in per request).
+  void set_result(const std::string& url, FetchResult result);
+  /// Shorthands: a 200 HTML page, and a redirect (default 301) to `target`.
+  void add_page(const std::string& url, std::string html,
+                std::string content_type = "text/html; charset=utf-8");
+  void add_redirect(const std::string& url, std::string target, long status = 301);
+  /// Fault injection: every nth submitted request (n, 2n, ...) fails with a "connect"
+  /// error, whatever its URL. 0 turns it off.
+  void fail_every_nth(std::size_t n) { fail_every_ = n; }
+
+  void submit(FetchRequest request) override;
+  std::vector<FetchResult> poll(std::chrono::milliseconds max_wait) override;
+  std::size_t in_flight() const override { return pending_.size(); }
+
+  /// Every request submitted so far, in order: the witness of what the crawler asked for.
+  const std::vector<FetchRequest>& requests() const { return requests_; }
+
+ private:
+  std::map<std::string, FetchResult> results_;
+  std::deque<FetchResult> pending_;
+  std::vector<FetchRequest> requests_;
+  std::size_t fail_every_ = 0;
+};
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,78 @@
+// The parts of the fetcher that need no libcurl: result printing, HTML detection, the fake.
+#include <algorithm>
+#include <cctype>
+
+#include "rankpool/crawl/fetcher.hpp"
+
+namespace rankpool::crawl {
+
+Fetcher::~Fetcher() = default;
+
+std::ostream& operator<<(std::ostream& os, const FetchResult& r) {
+  os << "FetchResult{id=" << r.id << " url=" << r.url << " status=" << r.http_status;
+  if (!r.error.empty()) os << " error_kind=" << r.error_kind << " error=\"" << r.error << '"';
+  if (!r.redirect_to.empty()) os << " redirect_to=" << r.redirect_to;
+  if (!r.content_type.empty()) os << " content_type=\"" << r.content_type << '"';
+  return os << " bytes=" << r.bytes << " kept=" << r.body.size() << '}';
+}
+
+bool is_html_content_type(std::string_view ct) {
+  // The media type is what precedes ';' (parameters), trimmed, compared case-insensitively.
+  const auto semi = ct.find(';');
+  std::string_view type = ct.substr(0, semi);
+  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
+  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
+  auto iequals = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  return iequals(type, "text/html") || iequals(type, "application/xhtml+xml");
+}
+
+void FakeFetcher::set_result(const std::string& url, FetchResult result) {
+  results_[url] = std::move(result);
+}
+
+void FakeFetcher::add_page(const std::string& url, std::string html, std::string content_type) {
+  FetchResult r;
+  r.http_status = 200;
+  r.bytes = html.size();
+  r.body = std::move(html);
+  r.content_type = std::move(content_type);
+  set_result(url, std::move(r));
+}
+
+void FakeFetcher::add_redirect(const std::string& url, std::string target, long status) {
+  FetchResult r;
+  r.http_status = status;
+  r.redirect_to = std::move(target);
+  set_result(url, std::move(r));
+}
+
+void FakeFetcher::submit(FetchRequest request) {
+  requests_.push_back(request);
+  FetchResult r;
+  if (fail_every_ != 0 && requests_.size() % fail_every_ == 0) {
+    r.error = "injected failure (FakeFetcher::fail_every_nth)";
+    r.error_kind = "connect";
+  } else if (auto it = results_.find(request.url); it != results_.end()) {
+    r = it->second;
+  } else {
+    r.http_status = 404;
+    r.content_type = "text/html";
+  }
+  r.id = request.id;
+  r.url = std::move(request.url);
+  pending_.push_back(std::move(r));
+}
+
+std::vector<FetchResult> FakeFetcher::poll(std::chrono::milliseconds) {
+  std::vector<FetchResult> out(std::make_move_iterator(pending_.begin()),
+                               std::make_move_iterator(pending_.end()));
+  pending_.clear();
+  return out;
+}
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,201 @@
+// The synthetic web over HTTP/1.1: one acceptor per origin, asynchronous sessions with
+// keep-alive, a small thread pool running one io_context.
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <fstream>
+#include <iomanip>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+#include <thread>
+
+#include "rankpool/testweb/server.hpp"
+
+namespace rankpool::testweb {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct TestWeb::Impl {
+  WebSpec spec;
+  std::unique_ptr<WebModel> model;
+  asio::io_context ioc;
+  std::vector<tcp::acceptor> acceptors;
+  std::vector<std::thread> threads;
+  mutable std::mutex log_mutex;
+  std::vector<AccessLogEntry> log;
+  std::ofstream log_file;
+  bool running = false;
+
+  explicit Impl(WebSpec s) : spec(std::move(s)) {}
+
+  void record(AccessLogEntry e) {
+    std::lock_guard lock(log_mutex);
+    if (log_file.is_open()) {
+      const auto t = std::chrono::system_clock::to_time_t(e.time);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      log_file << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ") << ' ' << e.origin << ' ' << e.method << ' '
+               << e.target << ' ' << e.status << " \"" << e.user_agent << "\"\n";
+      log_file.flush();
+    }
+    log.push_back(std::move(e));
+  }
+
+  void accept(std::size_t origin);
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(TestWeb::Impl& web, std::size_t origin, tcp::socket socket)
+      : web_(web), origin_(origin), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  void read() {
+    request_ = {};
+    http::async_read(socket_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec) self->handle();
+                     });
+  }
+
+ private:
+  void handle() {
+    const std::string target(request_.target());
+    Response r;
+    if (request_.method() == http::verb::get || request_.method() == http::verb::head) {
+      r = web_.model->respond(origin_, target);
+    } else {
+      r.status = 405;
+      r.content_type = "text/plain";
+      r.body = "method not allowed\n";
+    }
+    const auto& o = web_.model->origins()[origin_];
+    web_.record({std::chrono::system_clock::now(), o.address + ":" + std::to_string(o.port),
+                 std::string(request_.method_string()), target,
+                 std::string(request_[http::field::user_agent]), r.status});
+
+    response_ = {};
+    response_.result(static_cast<unsigned>(r.status));
+    response_.version(request_.version());
+    response_.set(http::field::server, "rankpool-testweb");
+    if (!r.content_type.empty()) response_.set(http::field::content_type, r.content_type);
+    if (!r.content_encoding.empty()) response_.set(http::field::content_encoding, r.content_encoding);
+    if (!r.location.empty()) response_.set(http::field::location, r.location);
+    response_.keep_alive(request_.keep_alive());
+    const bool head = request_.method() == http::verb::head;
+    response_.body() = head ? std::string() : std::move(r.body);
+    if (r.chunked && !head)
+      response_.chunked(true);
+    else
+      response_.prepare_payload();
+
+    const auto delay = web_.spec.latency + r.delay;
+    if (delay.count() > 0) {
+      timer_.expires_after(delay);
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->write();
+      });
+    } else {
+      write();
+    }
+  }
+
+  void write() {
+    http::async_write(socket_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      if (self->response_.keep_alive()) {
+        self->read();
+      } else {
+        beast::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      }
+    });
+  }
+
+  TestWeb::Impl& web_;
+  std::size_t origin_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  http::response<http::string_body> response_;
+};
+
+}  // namespace
+
+void TestWeb::Impl::accept(std::size_t origin) {
+  acceptors[origin].async_accept([this, origin](beast::error_code ec, tcp::socket socket) {
+    if (ec) return;  // the acceptor was closed: stop accepting
+    std::make_shared<Session>(*this, origin, std::move(socket))->read();
+    accept(origin);
+  });
+}
+
+TestWeb::TestWeb(WebSpec spec) : impl_(std::make_unique<Impl>(std::move(spec))) {}
+
+TestWeb::~TestWeb() { stop(); }
+
+void TestWeb::start() {
+  Impl& w = *impl_;
+  if (w.running) return;
+  auto planned = WebModel::planned_origins(w.spec, w.spec.base_port);
+  for (auto& origin : planned) {
+    tcp::acceptor a(w.ioc);
+    const tcp::endpoint ep(asio::ip::make_address(origin.address), static_cast<unsigned short>(origin.port));
+    boost::system::error_code ec;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    // boost::system::system_error is not a std::system_error in Boost 1.81: convert.
+    if (ec) throw std::system_error(ec, "testweb: cannot listen on " + origin.address + ":" +
+                                            std::to_string(origin.port));
+    origin.port = a.local_endpoint().port();
+    w.acceptors.push_back(std::move(a));
+  }
+  w.model = std::make_unique<WebModel>(w.spec, std::move(planned));
+  if (!w.spec.access_log_file.empty()) w.log_file.open(w.spec.access_log_file, std::ios::app);
+  for (std::size_t i = 0; i < w.acceptors.size(); ++i) w.accept(i);
+  w.running = true;
+  for (int i = 0; i < std::max(1, w.spec.threads); ++i) w.threads.emplace_back([&w] { w.ioc.run(); });
+}
+
+void TestWeb::stop() {
+  Impl& w = *impl_;
+  if (!w.running) return;
+  w.running = false;
+  w.ioc.stop();
+  for (auto& t : w.threads) t.join();
+  w.threads.clear();
+  beast::error_code ignored;
+  for (auto& a : w.acceptors) a.close(ignored);
+}
+
+std::vector<std::string> TestWeb::origins() const {
+  std::vector<std::string> out;
+  for (const auto& o : model().origins()) out.push_back(o.str());
+  return out;
+}
+
+const WebModel& TestWeb::model() const {
+  if (!impl_->model) throw std::logic_error("TestWeb::model() before start()");
+  return *impl_->model;
+}
+
+std::vector<AccessLogEntry> TestWeb::access_log() const {
+  std::lock_guard lock(impl_->log_mutex);
+  return impl_->log;
+}
+
+void TestWeb::clear_access_log() {
+  std::lock_guard lock(impl_->log_mutex);
+  impl_->log.clear();
+}
+
+}  // namespace rankpool::testweb

@@ -1,0 +1,284 @@
+// The libcurl fetcher against the loopback test web. Nothing here leaves 127.0.0.0/8.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+
+#include <iostream>
+#include <map>
+
+#include "rankpool/crawl/fetcher.hpp"
+#include "rankpool/testweb/server.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kBig = 3 << 20;  // size of /big* in this suite's web
+
+class FetcherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testweb::WebSpec spec;
+    spec.hosts = 4;
+    spec.pages_per_host = 50;
+    spec.big_body_bytes = kBig;
+    spec.slow_delay = 5000ms;
+    web_ = new testweb::TestWeb(spec);
+    web_->start();
+  }
+  static void TearDownTestSuite() {
+    delete web_;
+    web_ = nullptr;
+  }
+
+  static std::string url(std::size_t origin, const std::string& path) { return web_->origins().at(origin) + path; }
+
+  // Submits every URL (ids 0..n-1) and polls until all are back. Each id must come back
+  // exactly once; a generous overall deadline turns a hang into a failure.
+  static std::vector<FetchResult> fetch_all(Fetcher& f, const std::vector<std::string>& urls) {
+    for (std::size_t i = 0; i < urls.size(); ++i) f.submit({i, urls[i]});
+    std::vector<FetchResult> by_id(urls.size());
+    std::vector<int> seen(urls.size(), 0);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    std::size_t done = 0;
+    while (done < urls.size() && std::chrono::steady_clock::now() < deadline) {
+      for (auto& r : f.poll(500ms)) {
+        EXPECT_LT(r.id, urls.size());
+        if (r.id >= urls.size()) continue;
+        EXPECT_EQ(r.url, urls[r.id]);
+        EXPECT_EQ(++seen[r.id], 1) << "result returned twice: " << r;
+        by_id[r.id] = std::move(r);
+        ++done;
+      }
+    }
+    EXPECT_EQ(done, urls.size()) << "not every request completed";
+    EXPECT_EQ(f.in_flight(), 0u);
+    return by_id;
+  }
+
+  static FetchResult fetch_one(const FetchOptions& o, const std::string& u) {
+    auto f = make_curl_fetcher(o);
+    return fetch_all(*f, {u}).at(0);
+  }
+
+  static std::vector<testweb::AccessLogEntry> requests_for(const std::string& target) {
+    std::vector<testweb::AccessLogEntry> out;
+    for (auto& e : web_->access_log())
+      if (e.target == target) out.push_back(e);
+    return out;
+  }
+
+  static testweb::TestWeb* web_;
+};
+
+testweb::TestWeb* FetcherTest::web_ = nullptr;
+
+TEST_F(FetcherTest, FetchesHtmlWithBodyContentTypeAndUserAgent) {
+  FetchOptions o;
+  o.user_agent = "rankpool-test/1.0 fetcher";
+  web_->clear_access_log();
+  const auto r = fetch_one(o, url(0, "/p/7"));
+  EXPECT_TRUE(r.ok()) << r;
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.error_kind, "");
+  EXPECT_TRUE(r.content_type.starts_with("text/html")) << r.content_type;
+  EXPECT_EQ(r.body, web_->model().respond(0, "/p/7").body);
+  EXPECT_EQ(r.bytes, r.body.size());
+  EXPECT_TRUE(r.redirect_to.empty());
+  const auto log = requests_for("/p/7");
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].method, "GET");
+  EXPECT_EQ(log[0].user_agent, o.user_agent);
+  EXPECT_EQ("http://" + log[0].origin, web_->origins()[0]);
+}
+
+TEST_F(FetcherTest, ErrorStatusesAreValuesNotErrors) {
+  auto f = make_curl_fetcher({});
+  const auto rs = fetch_all(*f, {url(1, "/missing"), url(1, "/error"), url(1, "/p/99999")});
+  EXPECT_EQ(rs[0].http_status, 404);
+  EXPECT_EQ(rs[1].http_status, 500);
+  EXPECT_EQ(rs[2].http_status, 404);
+  for (const auto& r : rs) {
+    EXPECT_FALSE(r.ok()) << r;
+    EXPECT_TRUE(r.error.empty()) << r;  // the server answered: no transport error
+  }
+}
+
+TEST_F(FetcherTest, RedirectsAreReturnedNotFollowed) {
+  web_->clear_access_log();
+  auto f = make_curl_fetcher({});
+  const auto rs = fetch_all(*f, {url(0, "/redirect/same"), url(0, "/redirect/cross"), url(0, "/redirect/loop/1")});
+  const auto& m = web_->model();
+  EXPECT_EQ(rs[0].http_status, 301);
+  EXPECT_TRUE(rs[0].is_redirect());
+  // The server's Location is relative ("../p/N"): curl resolves it against the request URL.
+  EXPECT_EQ(rs[0].redirect_to, m.respond(0, "/redirect/same").redirect_target);
+  EXPECT_NE(m.respond(0, "/redirect/same").location, rs[0].redirect_to);
+  EXPECT_EQ(rs[1].http_status, 302);
+  EXPECT_EQ(rs[1].redirect_to, m.respond(0, "/redirect/cross").redirect_target);
+  EXPECT_TRUE(rs[1].redirect_to.starts_with(web_->origins()[1]));
+  EXPECT_EQ(rs[2].redirect_to, url(0, "/redirect/loop/2"));
+  // Not followed: nothing but the three requests reached the server.
+  const auto log = web_->access_log();
+  EXPECT_EQ(log.size(), 3u);
+  EXPECT_TRUE(requests_for("/redirect/loop/2").empty());
+}
+
+TEST_F(FetcherTest, ConnectionRefusedIsConnectError) {
+  // A port that was just free on 127.0.0.1: bind an ephemeral port, then release it.
+  unsigned short port = 0;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  const auto r = fetch_one({}, "http://127.0.0.1:" + std::to_string(port) + "/");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error_kind, "connect") << r;
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_FALSE(r.error.empty());
+}
+
+TEST_F(FetcherTest, SlowPageTimesOut) {
+  FetchOptions o;
+  o.total_timeout = 300ms;
+  const auto r = fetch_one(o, url(0, "/slow"));
+  EXPECT_EQ(r.error_kind, "timeout") << r;
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST_F(FetcherTest, SizeCapWithContentLength) {
+  FetchOptions o;
+  o.max_body_bytes = 1 << 20;
+  const auto r = fetch_one(o, url(0, "/big"));
+  EXPECT_EQ(r.error_kind, "too_large") << r;
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.body.empty());
+  // Exactly at the cap is allowed: the limit is inclusive and counted precisely.
+  o.max_body_bytes = kBig;
+  const auto at = fetch_one(o, url(0, "/big"));
+  EXPECT_TRUE(at.ok()) << at;
+  EXPECT_EQ(at.bytes, kBig);
+  EXPECT_EQ(at.body.size(), kBig);
+}
+
+TEST_F(FetcherTest, SizeCapWithoutContentLength) {
+  FetchOptions o;
+  o.max_body_bytes = 1 << 20;
+  const auto r = fetch_one(o, url(2, "/big-chunked"));
+  EXPECT_EQ(r.error_kind, "too_large") << r;
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_LE(r.bytes, o.max_body_bytes);
+  o.max_body_bytes = kBig - 1;  // one byte short still fails
+  EXPECT_EQ(fetch_one(o, url(2, "/big-chunked")).error_kind, "too_large");
+  o.max_body_bytes = kBig;
+  const auto at = fetch_one(o, url(2, "/big-chunked"));
+  EXPECT_TRUE(at.ok()) << at;
+  EXPECT_EQ(at.bytes, kBig);
+}
+
+TEST_F(FetcherTest, SizeCapAppliesToDecodedGzip) {
+  const auto wire = web_->model().respond(0, "/big.gz").body.size();
+  ASSERT_LT(wire, 100u * 1024);  // a bomb: small on the wire
+  FetchOptions o;
+  o.max_body_bytes = 1 << 20;  // far above the compressed size
+  const auto r = fetch_one(o, url(3, "/big.gz"));
+  EXPECT_EQ(r.error_kind, "too_large") << r;
+  o.max_body_bytes = kBig;
+  const auto at = fetch_one(o, url(3, "/big.gz"));
+  EXPECT_TRUE(at.ok()) << at;
+  EXPECT_EQ(at.bytes, kBig);  // decoded bytes, not wire bytes
+  EXPECT_EQ(at.body, web_->model().respond(0, "/big").body);
+}
+
+TEST_F(FetcherTest, NonHttpSchemesAreRefused) {
+  auto f = make_curl_fetcher({});
+  const auto rs = fetch_all(*f, {"ftp://127.0.0.1:9/file", "file:///etc/hostname", "gopher://127.0.0.1:9/",
+                                 "http://[::1"});
+  for (const auto& r : rs) {
+    EXPECT_FALSE(r.ok()) << r;
+    EXPECT_EQ(r.error_kind, "protocol") << r;
+    EXPECT_EQ(r.bytes, 0u) << r;
+  }
+}
+
+TEST_F(FetcherTest, NonHtmlBodyIsCountedButDropped) {
+  const auto expected = web_->model().respond(0, "/file.txt").body;
+  const auto r = fetch_one({}, url(0, "/file.txt"));
+  EXPECT_TRUE(r.ok()) << r;
+  EXPECT_TRUE(r.content_type.starts_with("text/plain"));
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.bytes, expected.size());
+  FetchOptions keep;
+  keep.keep_body_only_for_html = false;
+  EXPECT_EQ(fetch_one(keep, url(0, "/file.txt")).body, expected);
+  EXPECT_TRUE(fetch_one({}, url(0, "/image.png")).body.empty());
+}
+
+TEST_F(FetcherTest, PollOnIdleFetcherReturnsAtOnce) {
+  auto f = make_curl_fetcher({});
+  EXPECT_EQ(f->in_flight(), 0u);
+  EXPECT_TRUE(f->poll(10s).empty());  // would hang 10 s if it waited for nothing
+}
+
+TEST_F(FetcherTest, ManyConcurrentTransfersCompleteExactlyOnce) {
+  web_->clear_access_log();
+  std::vector<std::string> urls;
+  for (std::size_t o = 0; o < 4; ++o)
+    for (int k = 1; k <= 50; ++k) urls.push_back(url(o, "/p/" + std::to_string(k % 50)));  // /p/0 is a 404
+  FetchOptions opt;
+  opt.max_in_flight = 16;
+  auto f = make_curl_fetcher(opt);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto rs = fetch_all(*f, urls);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t ok = 0;
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const bool is_p0 = urls[i].ends_with("/p/0");
+    EXPECT_EQ(rs[i].http_status, is_p0 ? 404 : 200) << rs[i];
+    ok += rs[i].ok();
+  }
+  EXPECT_EQ(ok, 196u);
+  EXPECT_EQ(web_->access_log().size(), urls.size());  // each URL requested exactly once
+  std::cout << "[ figures ] " << urls.size() << " fetches over 4 loopback hosts, 16 in flight: "
+            << static_cast<long>(urls.size() / secs) << " fetches/s\n";
+}
+
+TEST_F(FetcherTest, SubmitBeyondMaxInFlightQueues) {
+  FetchOptions opt;
+  opt.max_in_flight = 2;
+  auto f = make_curl_fetcher(opt);
+  std::vector<std::string> urls;
+  for (int k = 1; k <= 10; ++k) urls.push_back(url(4, "/p/" + std::to_string(k)));
+  for (std::size_t i = 0; i < urls.size(); ++i) f->submit({100 + i, urls[i]});
+  EXPECT_EQ(f->in_flight(), 10u);
+  std::size_t got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got < 10 && std::chrono::steady_clock::now() < deadline) {
+    auto rs = f->poll(500ms);
+    got += rs.size();
+    EXPECT_EQ(f->in_flight(), 10 - got);
+    for (auto& r : rs) EXPECT_TRUE(r.ok()) << r;
+  }
+  EXPECT_EQ(got, 10u);
+}
+
+TEST(CurlErrorKind, MapsCurlCodes) {
+  EXPECT_EQ(curl_error_kind(CURLE_OK), "");
+  EXPECT_EQ(curl_error_kind(CURLE_COULDNT_RESOLVE_HOST), "dns");
+  EXPECT_EQ(curl_error_kind(CURLE_COULDNT_RESOLVE_PROXY), "dns");
+  EXPECT_EQ(curl_error_kind(CURLE_COULDNT_CONNECT), "connect");
+  EXPECT_EQ(curl_error_kind(CURLE_OPERATION_TIMEDOUT), "timeout");
+  EXPECT_EQ(curl_error_kind(CURLE_FILESIZE_EXCEEDED), "too_large");
+  EXPECT_EQ(curl_error_kind(CURLE_PEER_FAILED_VERIFICATION), "tls");
+  EXPECT_EQ(curl_error_kind(CURLE_SSL_CONNECT_ERROR), "tls");
+  EXPECT_EQ(curl_error_kind(CURLE_UNSUPPORTED_PROTOCOL), "protocol");
+  EXPECT_EQ(curl_error_kind(CURLE_WEIRD_SERVER_REPLY), "protocol");
+  EXPECT_EQ(curl_error_kind(CURLE_OUT_OF_MEMORY), "other");
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

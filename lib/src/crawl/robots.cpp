@@ -24,8 +24,9 @@ bool is_unreserved(unsigned char c) {
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return to_lower(x) == to_lower(y);
+         });
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
@@ -53,7 +54,8 @@ std::string normalize_octets(std::string_view in, bool pattern) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c == '%') {
       if (i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-        const auto decoded = static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+        const auto decoded =
+            static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
         if (is_unreserved(decoded)) {
           out += static_cast<char>(decoded);
         } else {
@@ -75,9 +77,9 @@ std::string normalize_octets(std::string_view in, bool pattern) {
 // The leading product token of a user-agent value: "FooBot/2.1" -> "FooBot".
 std::string_view product_token(std::string_view value) {
   std::size_t n = 0;
-  while (n < value.size() && ((value[n] >= 'a' && value[n] <= 'z') ||
-                              (value[n] >= 'A' && value[n] <= 'Z') || value[n] == '_' ||
-                              value[n] == '-')) {
+  while (n < value.size() &&
+         ((value[n] >= 'a' && value[n] <= 'z') || (value[n] >= 'A' && value[n] <= 'Z') ||
+          value[n] == '_' || value[n] == '-')) {
     ++n;
   }
   return value.substr(0, n);
@@ -177,7 +179,8 @@ RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& optio
     std::string_view line = body.substr(0, eol);
     body.remove_prefix(eol == std::string_view::npos ? body.size() : eol + 1);
 
-    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
 
@@ -216,7 +219,8 @@ RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& optio
     // Anything else is an unknown record: ignored, and it does not affect grouping.
   }
 
-  const bool any_specific = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.matches; });
+  const bool any_specific =
+      std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.matches; });
   for (const Group& group : groups) {
     if (any_specific ? !group.matches : !group.global) continue;
     for (const RawRule& raw : group.rules) result.rules_.push_back(make_rule(raw.allow, raw.value));

@@ -1,10 +1,10 @@
 #include "rankpool/crawl/url.hpp"
 
+#include <libpsl.h>
+
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <libpsl.h>
-
 #include <optional>
 
 namespace rankpool::crawl {
@@ -124,8 +124,8 @@ std::string remove_dot_segments(std::string_view in) {
 struct Parts {
   std::optional<std::string> scheme;  // lower-case
   bool has_authority = false;
-  std::string host;                   // lower-case, escapes normalized
-  std::string port;                   // digits as written (possibly empty)
+  std::string host;  // lower-case, escapes normalized
+  std::string port;  // digits as written (possibly empty)
   bool has_port = false;
   std::string path;
   std::optional<std::string> query;

@@ -1,15 +1,14 @@
 // rankpool-url-bench: URL normalizations per second, with plain Boost.URL parsing of the same
 // references measured in the same run as the baseline (ratio = how much normalization costs
 // on top of parsing). Usage: rankpool-url-bench [iterations]
-#include "rankpool/crawl/url.hpp"
-
 #include <boost/url/parse.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "rankpool/crawl/url.hpp"
 
 namespace {
 
@@ -69,8 +68,9 @@ int main(int argc, char** argv) {
               total / t_norm);
   std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (pre-parsed base)", total,
               total / t_norm_base);
-  std::printf("time ratio to baseline: resolve %.2fx, resolve with pre-parsed base %.2fx"
-              "   (sink %zu)\n",
-              t_norm / t_parse, t_norm_base / t_parse, sink);
+  std::printf(
+      "time ratio to baseline: resolve %.2fx, resolve with pre-parsed base %.2fx"
+      "   (sink %zu)\n",
+      t_norm / t_parse, t_norm_base / t_parse, sink);
   return 0;
 }

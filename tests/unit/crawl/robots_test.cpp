@@ -169,7 +169,8 @@ TEST(RobotsPrecedence, AllowWinsTies) {
   auto bot = [](std::string rules) { return "user-agent: FooBot\n" + rules; };
   EXPECT_TRUE(allowed(bot("disallow: /\nallow: /\n"), "FooBot", "/x/page.html"));
   EXPECT_TRUE(allowed(bot("allow: /folder\ndisallow: /folder\n"), "FooBot", "/folder/page"));
-  EXPECT_TRUE(allowed(bot("disallow: /x/page.html\nallow: /x/page.html\n"), "FooBot", "/x/page.html"));
+  EXPECT_TRUE(
+      allowed(bot("disallow: /x/page.html\nallow: /x/page.html\n"), "FooBot", "/x/page.html"));
   EXPECT_TRUE(allowed(bot("disallow: \nallow: \n"), "FooBot", "/x"));
 }
 
@@ -292,9 +293,8 @@ TEST(RobotsPatterns, PatternsWithoutLeadingSlash) {
 }
 
 TEST(RobotsAgents, ProductTokenMatching) {
-  constexpr std::string_view news =
-      "user-agent: Googlebot-News\ndisallow: /\n";
-  EXPECT_TRUE(allowed(news, "Googlebot", "/x"));   // a different token, not a prefix match
+  constexpr std::string_view news = "user-agent: Googlebot-News\ndisallow: /\n";
+  EXPECT_TRUE(allowed(news, "Googlebot", "/x"));  // a different token, not a prefix match
   EXPECT_FALSE(allowed(news, "googlebot-news", "/x"));
   EXPECT_FALSE(allowed("user-agent: FooBot/2.1\ndisallow: /\n", "foobot", "/x"));
   EXPECT_FALSE(allowed("user-agent: Foo Bar\ndisallow: /\n", "foo", "/x"));
@@ -363,7 +363,10 @@ TEST(RobotsSyntax, LineEndingsBomAndMissingColon) {
     EXPECT_EQ(RobotsRules::parse(body, {"bar"}).rule_count(), 1u) << body;
   }
   // A BOM in the middle is garbage: that line is not understood.
-  EXPECT_TRUE(allowed("User-Agent: foo\n\xEF\xBB\xBF" "Disallow: /\n", "foo", "/x"));
+  EXPECT_TRUE(
+      allowed("User-Agent: foo\n\xEF\xBB\xBF"
+              "Disallow: /\n",
+              "foo", "/x"));
 }
 
 TEST(RobotsSyntax, UnknownKeysIgnored) {
@@ -460,7 +463,8 @@ TEST(RobotsFetch, StatusMapping) {
 }
 
 TEST(RobotsFetch, RobotsUrlForOrigin) {
-  EXPECT_EQ(robots_url(normalize("http://127.0.0.2:8080/a/b?c")), "http://127.0.0.2:8080/robots.txt");
+  EXPECT_EQ(robots_url(normalize("http://127.0.0.2:8080/a/b?c")),
+            "http://127.0.0.2:8080/robots.txt");
   EXPECT_EQ(robots_url(normalize("HTTPS://H:443/x")), "https://h/robots.txt");
   EXPECT_EQ(robots_url(normalize("mailto:a@b")), "");
 }

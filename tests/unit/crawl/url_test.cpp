@@ -130,7 +130,7 @@ TEST(Normalize, HttpsDefaultPortDroppedOtherPortsKept) {
   EXPECT_EQ(normalize("http://h:8080/x").url, "http://h:8080/x");
   EXPECT_EQ(normalize("http://h:8080/x").port, 8080);
   EXPECT_EQ(normalize("https://h/").port, 443);
-  EXPECT_EQ(normalize("http://h:/x").url, "http://h/x");     // empty port = default
+  EXPECT_EQ(normalize("http://h:/x").url, "http://h/x");      // empty port = default
   EXPECT_EQ(normalize("http://h:0080/x").url, "http://h/x");  // leading zeros
   EXPECT_FALSE(normalize("http://h:65536/").ok());
   EXPECT_FALSE(normalize("http://h:0/").ok());

@@ -35,23 +35,19 @@ namespace {
 /// busy-poll), which matters when ranks outnumber cores.
 class Backoff {
  public:
-  explicit Backoff(std::chrono::microseconds max_sleep) : max_(max_sleep) {}
-  void reset() {
-    spins_ = 0;
-    sleep_ = std::chrono::microseconds(0);
-  }
+  explicit Backoff(const FarmOptions& o) : spin_(o.spin_time), max_(o.max_idle_sleep) {}
+  void reset() { idle_since_.reset(); sleep_ = std::chrono::microseconds(0); }
   void wait() {
-    if (spins_ < 50) {
-      ++spins_;
-      return;
-    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!idle_since_) idle_since_ = now;
+    if (now - *idle_since_ < spin_) return;
     sleep_ = std::min(max_, std::max(std::chrono::microseconds(5), sleep_ * 2));
     std::this_thread::sleep_for(sleep_);
   }
 
  private:
-  std::chrono::microseconds max_;
-  int spins_ = 0;
+  std::chrono::microseconds spin_, max_;
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;
   std::chrono::microseconds sleep_{0};
 };
 
@@ -69,6 +65,7 @@ class PendingSends {
     for (auto& s : sends_) s.req.wait();
     sends_.clear();
   }
+  bool empty() const { return sends_.empty(); }
 
  private:
   struct Send {
@@ -111,8 +108,8 @@ RankStats decode_stats(std::string_view bytes) {
 
 class MpiMasterTransport final : public Transport {
  public:
-  MpiMasterTransport(const mpi::communicator& comm, std::chrono::microseconds max_sleep)
-      : comm_(comm), backoff_(max_sleep) {}
+  MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options)
+      : comm_(comm), backoff_(options) {}
   int workers() const override { return comm_.size() - 1; }
   int worker_rank(int worker) const override { return worker + 1; }
   void send(int worker, Tag tag, std::string bytes) override {
@@ -132,7 +129,9 @@ class MpiMasterTransport final : public Transport {
       }
       pending_.reap();
       if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      backoff_.wait();
+      // Large messages move in fragments that need this rank's progress: poll, do not
+      // sleep, while a send is in flight.
+      if (pending_.empty()) backoff_.wait();
     }
   }
   const TransportCounters& counters() const override { return counters_; }
@@ -266,7 +265,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats_.ranks = {s};
   } else {
-    MpiMasterTransport transport(comm_, options_.max_idle_sleep);
+    MpiMasterTransport transport(comm_, options_);
     Master master(registry_, transport, options_, serves_);
     try {
       body(master);
@@ -298,12 +297,12 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   stats.host = host_name();
   stats.role = "worker";
   PendingSends pending;
-  Backoff backoff(options_.max_idle_sleep);
+  Backoff backoff(options_);
   for (;;) {
     auto m = try_receive(comm_, 0);
     if (!m) {
       pending.reap();
-      backoff.wait();
+      if (pending.empty()) backoff.wait();
       continue;
     }
     backoff.reset();

@@ -8,7 +8,7 @@
 namespace rankpool::farm {
 
 Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves)
-    : options_(options), serves_(std::move(serves)), slots_(serves_.size(), 0) {
+    : options_(options), serves_(std::move(serves)), slots_(serves_.size(), 0), queued_(serves_.size(), 0.0) {
   if (options_.prefetch < 1) throw std::invalid_argument("prefetch must be at least 1");
   if (options_.max_batch < 1) throw std::invalid_argument("max batch must be at least 1");
   std::size_t types = 0;
@@ -132,18 +132,36 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
   return d;
 }
 
+// Each message costs a worker a few microseconds beyond its tasks' own time; counting it
+// keeps the pipeline of tiny unbatched tasks bounded.
+constexpr double kMessageCost = 5e-6;
+
+double Scheduler::batch_cost(const Dispatch& d) const {
+  const auto mean = mean_task_seconds(d.type);
+  return std::max(kMessageCost, mean.value_or(0.0) * static_cast<double>(d.indices.size()));
+}
+
+bool Scheduler::has_room(int w, std::uint32_t type) const {
+  if (slots_[w] < options_.prefetch) return true;
+  // Deeper only once the type's cost is measured: unmeasured tasks might be heavy.
+  if (slots_[w] >= options_.max_prefetch || !mean_task_seconds(type)) return false;
+  const double horizon = std::chrono::duration<double>(options_.prefetch_time).count();
+  return queued_[w] < horizon;
+}
+
 std::optional<Dispatch> Scheduler::next() {
   const int n = static_cast<int>(serves_.size());
   for (int step = 0; step < n; ++step) {
     const int w = (round_robin_ + step) % n;
-    if (slots_[w] >= options_.prefetch) continue;
     for (auto& g : groups_) {
       if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
+      if (!has_room(w, g.type)) continue;
       if (auto d = take(g, w)) {
         d->batch_id = next_batch_id_++;
         ++slots_[w];
+        queued_[w] += batch_cost(*d);
         round_robin_ = (w + 1) % n;
-        in_flight_.emplace(d->batch_id, *d);
+        in_flight_.emplace(d->batch_id, *d);  // the master needs the indices back with the result
         return d;
       }
     }
@@ -159,6 +177,7 @@ Dispatch Scheduler::complete(std::uint64_t batch_id, double busy_seconds) {
   Dispatch d = std::move(it->second);
   in_flight_.erase(it);
   --slots_[d.worker];
+  queued_[d.worker] = slots_[d.worker] == 0 ? 0.0 : std::max(0.0, queued_[d.worker] - batch_cost(d));
   if (!d.indices.empty() && d.type < mean_seconds_.size()) {
     const double sample = busy_seconds / static_cast<double>(d.indices.size());
     double& m = mean_seconds_[d.type];

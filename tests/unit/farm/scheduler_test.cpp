@@ -135,6 +135,7 @@ TEST(Scheduler, StaticDoesNotRebalance) {
   FarmOptions o;
   o.schedule = Schedule::static_;
   o.prefetch = 1;
+  o.max_prefetch = 1;
   o.max_batch = 1;
   Scheduler s(o, all_serve(2));
   s.add_tasks(0, 0, 0, 4);
@@ -208,4 +209,30 @@ TEST(Scheduler, RetriesUpToTheLimitOnAnotherWorker) {
   EXPECT_FALSE(last.retried);
   EXPECT_EQ(last.attempts, 3);
   EXPECT_FALSE(s.next());
+}
+
+TEST(Scheduler, PipelineDeepensOnlyForMeasuredCheapTasks) {
+  auto in_flight_after_probe = [](double task_seconds) {
+    FarmOptions o;
+    o.batch_size = 1;
+    o.prefetch = 2;
+    o.max_prefetch = 64;
+    Scheduler s(o, all_serve(1));
+    s.add_tasks(0, 0, 0, 100000);
+    int n = 0;
+    while (s.next()) ++n;
+    EXPECT_EQ(n, 2) << "unmeasured tasks get exactly `prefetch` batches";
+    auto d = s.next();
+    EXPECT_FALSE(d);
+    // Complete nothing yet; measure through one finished batch.
+    Scheduler t(o, all_serve(1));
+    t.add_tasks(0, 0, 0, 100000);
+    auto first = t.next();
+    t.complete(first->batch_id, task_seconds);
+    int deep = 0;
+    while (t.next()) ++deep;
+    return deep;
+  };
+  EXPECT_EQ(in_flight_after_probe(1e-7), 64) << "cheap tasks: up to max_prefetch";
+  EXPECT_EQ(in_flight_after_probe(0.5), 2) << "heavy tasks: just prefetch";
 }

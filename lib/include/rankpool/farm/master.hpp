@@ -5,7 +5,9 @@
 //   wait_all() — drive the farm until everything submitted has finished
 // Only rank 0 has a Master; Farm::run() hands it to the caller's body.
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -102,8 +104,9 @@ template <class In, class Out>
 struct MapGroup final : GroupBase {
   std::span<const In> inputs;
   MapOptions<Out> options;
-  std::vector<std::optional<Out>> slots;  // completed, not yet emitted (or kept) values
-  std::vector<std::uint8_t> state;        // 0 pending, 1 ok, 2 failed
+  std::vector<Out> values;                 // keep_values: results land here directly
+  std::map<std::size_t, Out> early;        // !keep_values, ordered: results waiting for their turn
+  std::vector<std::uint8_t> state;         // 0 pending, 1 ok, 2 failed
   std::vector<int> ranks;
   std::vector<float> seconds;
   std::vector<std::int32_t> attempts_;
@@ -121,21 +124,61 @@ struct MapGroup final : GroupBase {
   }
   void deliver(const std::vector<std::uint32_t>& idx, const ResultMessage& r,
                const std::vector<bool>& failed, int rank, double mean_seconds) override {
-    std::size_t ok = idx.size();
+    const std::size_t n = idx.size();
+    const bool contiguous = n > 0 && failed.empty() && idx.back() - idx.front() + 1 == n;
+    if (contiguous) {
+      // The common case, kept to a few passes over memory: the values straight into
+      // place, then the per-task bookkeeping with fills.
+      const std::size_t first = idx.front();
+      if constexpr (codec::kBitwise<Out>) {
+        if (options.keep_values) {
+          if (r.payload.size() != n * sizeof(Out)) throw ProtocolError("result payload has the wrong size");
+          std::memcpy(static_cast<void*>(values.data() + first), r.payload.data(), r.payload.size());
+        } else {
+          codec::decode<Out>(r.payload, n, decoded);
+        }
+      } else {
+        codec::decode<Out>(r.payload, n, decoded);
+        if (options.keep_values)
+          for (std::size_t p = 0; p < n; ++p) values[first + p] = std::move(decoded[p]);
+      }
+      std::memset(state.data() + first, 1, n);
+      std::fill_n(ranks.data() + first, n, rank);
+      if (r.seconds.empty()) std::fill_n(seconds.data() + first, n, static_cast<float>(mean_seconds));
+      else std::copy(r.seconds.begin(), r.seconds.end(), seconds.data() + first);
+      finished += n;
+      if (!options.on_result) return;
+      if (!options.keep_values && options.order == Order::input) {
+        for (std::size_t p = 0; p < n; ++p) early.emplace(first + p, std::move(decoded[p]));
+      }
+      if (options.order == Order::completion) {
+        for (std::size_t p = 0; p < n; ++p) emit(first + p, options.keep_values ? nullptr : &decoded[p]);
+      } else {
+        emit_ready();
+      }
+      return;
+    }
+    std::size_t ok = n;
     if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
     codec::decode<Out>(r.payload, ok, decoded);
     std::size_t k = 0;
-    for (std::size_t p = 0; p < idx.size(); ++p) {
+    for (std::size_t p = 0; p < n; ++p) {
       if (!failed.empty() && failed[p]) continue;
       const auto i = idx[p];
-      slots[i] = std::move(decoded[k++]);
+      Out& v = decoded[k++];
       state[i] = 1;
       ranks[i] = rank;
       seconds[i] = r.seconds.empty() ? static_cast<float>(mean_seconds) : r.seconds[p];
       ++finished;
-      if (options.order == Order::completion) emit(i);
+      if (options.keep_values) values[i] = std::move(v);
+      if (!options.on_result) continue;
+      if (options.order == Order::completion) {
+        emit(i, options.keep_values ? nullptr : &v);
+      } else if (!options.keep_values) {
+        early.emplace(i, std::move(v));
+      }
     }
-    if (options.order == Order::input) emit_ready();
+    if (options.on_result && options.order == Order::input) emit_ready();
   }
   void fail(std::uint32_t i, const std::string& message, int attempts, int rank) override {
     state[i] = 2;
@@ -143,28 +186,37 @@ struct MapGroup final : GroupBase {
     attempts_[i] = attempts;
     failures[i] = FailureReport{i, message, attempts, rank};
     ++finished;
-    if (options.order == Order::completion) emit(i);
+    if (!options.on_result) return;
+    if (options.order == Order::completion) emit(i, nullptr);
     else emit_ready();
   }
   void note_retry(std::uint32_t i) override { ++attempts_[i]; }
   void emit_ready() {
-    while (next_emit < state.size() && state[next_emit] != 0) emit(next_emit++);
+    while (next_emit < state.size() && state[next_emit] != 0) {
+      const std::size_t i = next_emit++;
+      if (state[i] == 1 && !options.keep_values) {
+        auto it = early.find(i);
+        emit(i, &it->second);
+        early.erase(it);
+      } else {
+        emit(i, nullptr);
+      }
+    }
   }
-  void emit(std::size_t i) {
-    if (!options.on_result) return;
+  /// Calls on_result for task i; `value` is where its output is when not in `values`.
+  void emit(std::size_t i, Out* value) {
     Outcome<Out> o;
     o.index = i;
     o.rank = ranks[i];
     o.seconds = seconds[i];
     if (state[i] == 1) {
-      o.value = &*slots[i];
+      o.value = value ? value : &values[i];
       o.attempts = attempts_[i] + 1;
     } else {
       o.error = failures[i].message;
       o.attempts = attempts_[i];
     }
     options.on_result(o);
-    if (!options.keep_values) slots[i].reset();
   }
 };
 
@@ -283,7 +335,7 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
   group->inputs = inputs;
   group->options = std::move(options);
   group->total = inputs.size();
-  group->slots.resize(inputs.size());
+  if (group->options.keep_values) group->values.resize(inputs.size());
   group->state.assign(inputs.size(), 0);
   group->ranks.assign(inputs.size(), -1);
   group->seconds.assign(inputs.size(), 0.0f);
@@ -298,11 +350,7 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
   result.ranks = std::move(group->ranks);
   result.seconds = std::move(group->seconds);
   for (auto& [i, f] : group->failures) result.failures.push_back(std::move(f));
-  if (group->options.keep_values) {
-    result.values.resize(inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      if (group->slots[i]) result.values[i] = std::move(*group->slots[i]);
-  }
+  result.values = std::move(group->values);
   scheduler_.remove_group(id);
   groups_.erase(id);
   return result;

@@ -38,10 +38,16 @@ struct FarmOptions {
                                 // long enough to amortise a round trip, short enough to balance
   int prefetch = 2;      // batches in flight per worker: one running and one waiting, so a
                          // worker never sits idle for a round trip
+  int max_prefetch = 256;  // ... and more, up to this many, while the worker's queued work is
+                           // under prefetch_time: small batches need a deep pipeline to cover
+                           // the master's sleeps between polls
+  std::chrono::microseconds prefetch_time{2'000};  // queued work per worker worth keeping
   int max_retries = 2;   // a task that throws runs at most 1 + max_retries times, then is reported
   std::vector<QueueAssignment> queues;  // empty: every worker serves every queue
-  std::chrono::microseconds max_idle_sleep{500};  // an idle rank polls with growing sleeps up to
-                                // this, so a waiting master does not steal a core from workers
+  std::chrono::microseconds spin_time{50};  // an idle rank polls without sleeping this long:
+                                // a reply within a few microseconds costs no sleep
+  std::chrono::microseconds max_idle_sleep{200};  // then polls with growing sleeps up to this, so
+                                // a waiting rank does not steal a core from busy ones
   bool progress = true;  // live progress line on stderr, only when stderr is a terminal
   bool quiet = false;    // no progress and no statistics table
 };

@@ -76,7 +76,11 @@ class Scheduler {
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;
   std::vector<int> workers_for_type_;
+  bool has_room(int worker, std::uint32_t type) const;
+  double batch_cost(const Dispatch& d) const;
+
   std::vector<int> slots_;  // batches in flight per worker
+  std::vector<double> queued_;  // estimated seconds of work in flight per worker
   std::vector<Group> groups_;  // in submission order
   std::unordered_map<std::uint64_t, Dispatch> in_flight_;
   std::unordered_map<std::uint64_t, int> attempts_;  // failed tasks only

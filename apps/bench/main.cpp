@@ -1,0 +1,195 @@
+// rankpool-bench: the farm's overhead against a hand-written MPI master/worker loop,
+// measured in one launch at one rank count.
+//
+//   mpirun -n 3 rankpool-bench [--tasks 100000] [--repeat 3] [--baseline-batch 1000]
+//
+// Modes, each moving `tasks` no-op tasks (int in, int out) from rank 0 to the workers and back:
+//   farm batched     Farm::map with automatic batching (the default)
+//   farm unbatched   Farm::map with batch_size 1: one task per message
+//   farm static      Farm::map with the static block scatter
+//   mpi loop         hand-written MPI_Send/MPI_Recv self-scheduling, one task per message
+//   mpi loop batched the same with `baseline-batch` tasks per message
+// Each mode runs `repeat` times; the best time counts. Ratios compare batched modes with
+// the batched loop and the unbatched farm with the unbatched loop.
+
+#include <mpi.h>
+
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <vector>
+
+#include "rankpool/farm/farm.hpp"
+
+namespace mpi = boost::mpi;
+namespace po = boost::program_options;
+using namespace rankpool::farm;
+
+namespace {
+
+enum : int { kTask = 1, kResult = 2, kStop = 3 };
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+/// A minimal hand-written master/worker loop: blocking MPI_Send/MPI_Recv, one message
+/// (of `batch` tasks) in flight per worker. Returns the elapsed seconds on rank 0.
+double hand_written(MPI_Comm comm, long tasks, int batch) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  std::vector<int> buf(static_cast<std::size_t>(batch));
+  MPI_Barrier(comm);
+  const double t0 = now();
+  if (size == 1) {
+    volatile long sink = 0;
+    for (long i = 0; i < tasks; ++i) sink = sink + static_cast<int>(i);
+    return now() - t0;
+  }
+  if (rank == 0) {
+    long next = 0, received = 0;
+    auto send_next = [&](int dest) {
+      const int n = static_cast<int>(std::min<long>(batch, tasks - next));
+      if (n <= 0) {
+        MPI_Send(nullptr, 0, MPI_INT, dest, kStop, comm);
+        return false;
+      }
+      for (int k = 0; k < n; ++k) buf[static_cast<std::size_t>(k)] = static_cast<int>(next + k);
+      next += n;
+      MPI_Send(buf.data(), n, MPI_INT, dest, kTask, comm);
+      return true;
+    };
+    int active = 0;
+    for (int w = 1; w < size; ++w) active += send_next(w) ? 1 : 0;
+    std::vector<int> res(static_cast<std::size_t>(batch));
+    while (active > 0) {
+      MPI_Status st;
+      MPI_Recv(res.data(), batch, MPI_INT, MPI_ANY_SOURCE, kResult, comm, &st);
+      int n;
+      MPI_Get_count(&st, MPI_INT, &n);
+      received += n;
+      if (!send_next(st.MPI_SOURCE)) --active;
+    }
+    if (received != tasks) std::fprintf(stderr, "hand-written loop lost tasks\n");
+  } else {
+    for (;;) {
+      MPI_Status st;
+      MPI_Recv(buf.data(), batch, MPI_INT, 0, MPI_ANY_TAG, comm, &st);
+      if (st.MPI_TAG == kStop) break;
+      int n;
+      MPI_Get_count(&st, MPI_INT, &n);
+      for (int k = 0; k < n; ++k) buf[static_cast<std::size_t>(k)] = buf[static_cast<std::size_t>(k)];  // no-op task
+      MPI_Send(buf.data(), n, MPI_INT, 0, kResult, comm);
+    }
+  }
+  return now() - t0;
+}
+
+bool g_verbose = false;
+
+double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions o, long tasks) {
+  o.quiet = true;
+  Farm farm(world, reg, o);
+  std::vector<int> xs;
+  if (world.rank() == 0) {
+    xs.resize(static_cast<std::size_t>(tasks));
+    std::iota(xs.begin(), xs.end(), 0);
+  }
+  world.barrier();
+  const double t0 = now();
+  bool correct = true;
+  auto status = farm.run([&](Master& m) {
+    auto res = m.map<int>("noop", xs);
+    correct = res.ok() && res.values == xs;
+  });
+  const double t = now() - t0;
+  if (world.rank() == 0 && (!status.ok() || !correct)) {
+    std::fprintf(stderr, "rankpool-bench: farm run returned wrong results: %s\n", status.error.c_str());
+    world.abort(1);
+  }
+  if (g_verbose && world.rank() == 0) {
+    std::cerr << "farm run (" << to_string(o.schedule) << ", batch " << o.batch_size << "): " << t << " s\n";
+    farm.stats().print_table(std::cerr);
+  }
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mpi::environment env(argc, argv);
+  mpi::communicator world;
+  long tasks = 100000;
+  int repeat = 3;
+  int baseline_batch = 1000;
+  po::options_description desc("rankpool-bench options");
+  desc.add_options()("help,h", "show this help")
+      ("tasks", po::value(&tasks)->default_value(tasks), "no-op tasks per mode")
+      ("repeat", po::value(&repeat)->default_value(repeat), "runs per mode; the best counts")
+      ("baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
+       "tasks per message in the batched hand-written loop")
+      ("verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+    if (tasks < 1 || repeat < 1 || baseline_batch < 1) throw po::error("--tasks, --repeat and --baseline-batch must be positive");
+  } catch (const po::error& e) {
+    if (world.rank() == 0) std::cerr << "rankpool-bench: " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    if (world.rank() == 0) std::cout << desc << "\n";
+    return 0;
+  }
+
+  Registry reg;
+  reg.add<int, int>("noop", [](int x) { return x; });
+  MPI_Comm raw;
+  MPI_Comm_dup(MPI_COMM_WORLD, &raw);
+
+  struct Mode {
+    const char* name;
+    double best = 1e300;
+  };
+  std::vector<Mode> modes = {{"mpi loop (1/msg)"}, {"mpi loop batched"}, {"farm unbatched"},
+                             {"farm batched"},     {"farm static"},      {"farm empty run"}};
+  for (int r = 0; r < repeat; ++r) {
+    auto keep = [&](int i, double t) { modes[static_cast<std::size_t>(i)].best = std::min(modes[static_cast<std::size_t>(i)].best, t); };
+    keep(0, hand_written(raw, tasks, 1));
+    keep(1, hand_written(raw, tasks, baseline_batch));
+    FarmOptions unb;
+    unb.batch_size = 1;
+    keep(2, farm_run(world, reg, unb, tasks));
+    keep(3, farm_run(world, reg, FarmOptions{}, tasks));
+    FarmOptions st;
+    st.schedule = Schedule::static_;
+    keep(4, farm_run(world, reg, st, tasks));
+    keep(5, farm_run(world, reg, FarmOptions{}, 0));
+  }
+  MPI_Comm_free(&raw);
+
+  if (world.rank() == 0) {
+    const double base1 = static_cast<double>(tasks) / modes[0].best;
+    const double baseb = static_cast<double>(tasks) / modes[1].best;
+    std::printf("rankpool-bench: %ld no-op tasks, %d ranks (%d workers), best of %d\n", tasks,
+                world.size(), std::max(1, world.size() - 1), repeat);
+    std::printf("%-20s %12s %14s %22s\n", "mode", "seconds", "tasks/s", "ratio to baseline");
+    const char* base_name[] = {"-", "-", "mpi loop (1/msg)", "mpi loop batched", "mpi loop batched"};
+    for (std::size_t i = 0; i < 5; ++i) {
+      const double rate = static_cast<double>(tasks) / modes[i].best;
+      const double base = i == 2 ? base1 : baseb;
+      if (i < 2) {
+        std::printf("%-20s %12.4f %14.0f %22s\n", modes[i].name, modes[i].best, rate, "(baseline)");
+      } else {
+        std::printf("%-20s %12.4f %14.0f %8.2fx %-13s\n", modes[i].name, modes[i].best, rate, rate / base, base_name[i]);
+      }
+    }
+    std::printf("fixed cost of one farm run (handshake, stop, statistics): %.4f s\n", modes[5].best);
+  }
+  return 0;
+}

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       ("truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")
       ("crawl-seed", po::value(&crawl_seeds)->multitoken(),
        "seed URL(s) of that crawl (default: the first origin's /)")
-      ("max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl");
+      ("max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")
+      ("once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     std::cout << "origins:";
     for (const auto& o : web.origins()) std::cout << ' ' << o;
     std::cout << std::endl;
+    if (vm.count("once")) return 0;
     int sig = 0;
     sigwait(&stop_signals, &sig);
     web.stop();

@@ -75,4 +75,47 @@ std::vector<FetchResult> FakeFetcher::poll(std::chrono::milliseconds) {
   return out;
 }
 
+namespace {
+
+class FlakyFetcher final : public Fetcher {
+ public:
+  FlakyFetcher(std::unique_ptr<Fetcher> inner, std::size_t every_nth)
+      : inner_(std::move(inner)), every_(every_nth) {}
+
+  void submit(FetchRequest request) override {
+    if (every_ != 0 && ++count_ % every_ == 0) {
+      FetchResult r;
+      r.id = request.id;
+      r.url = std::move(request.url);
+      r.error = "injected failure (flaky fetcher)";
+      r.error_kind = "connect";
+      failed_.push_back(std::move(r));
+      return;
+    }
+    inner_->submit(std::move(request));
+  }
+
+  std::vector<FetchResult> poll(std::chrono::milliseconds max_wait) override {
+    // Injected failures are ready now: do not make the caller wait for the inner fetcher.
+    auto out = inner_->poll(failed_.empty() ? max_wait : std::chrono::milliseconds(0));
+    for (auto& r : failed_) out.push_back(std::move(r));
+    failed_.clear();
+    return out;
+  }
+
+  std::size_t in_flight() const override { return inner_->in_flight() + failed_.size(); }
+
+ private:
+  std::unique_ptr<Fetcher> inner_;
+  std::size_t every_;
+  std::size_t count_ = 0;
+  std::vector<FetchResult> failed_;
+};
+
+}  // namespace
+
+std::unique_ptr<Fetcher> make_flaky_fetcher(std::unique_ptr<Fetcher> inner, std::size_t every_nth) {
+  return std::make_unique<FlakyFetcher>(std::move(inner), every_nth);
+}
+
 }  // namespace rankpool::crawl

@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <iomanip>
 #include <mutex>
@@ -30,6 +31,7 @@ struct TestWeb::Impl {
   std::vector<AccessLogEntry> log;
   std::ofstream log_file;
   bool running = false;
+  std::atomic<std::size_t> connections{0};
 
   explicit Impl(WebSpec s) : spec(std::move(s)) {}
 
@@ -88,6 +90,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!r.content_encoding.empty()) response_.set(http::field::content_encoding, r.content_encoding);
     if (!r.location.empty()) response_.set(http::field::location, r.location);
     response_.keep_alive(request_.keep_alive());
+    if (web_.spec.gzip_pages && r.status == 200 && r.content_encoding.empty() && !r.body.empty() &&
+        request_[http::field::accept_encoding].find("gzip") != beast::string_view::npos) {
+      r.body = gzip_compress(r.body);
+      r.content_encoding = "gzip";
+      response_.set(http::field::content_encoding, "gzip");
+    }
     const bool head = request_.method() == http::verb::head;
     response_.body() = head ? std::string() : std::move(r.body);
     if (r.chunked && !head)
@@ -132,6 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
 void TestWeb::Impl::accept(std::size_t origin) {
   acceptors[origin].async_accept([this, origin](beast::error_code ec, tcp::socket socket) {
     if (ec) return;  // the acceptor was closed: stop accepting
+    ++connections;
     std::make_shared<Session>(*this, origin, std::move(socket))->read();
     accept(origin);
   });
@@ -192,6 +201,8 @@ std::vector<AccessLogEntry> TestWeb::access_log() const {
   std::lock_guard lock(impl_->log_mutex);
   return impl_->log;
 }
+
+std::size_t TestWeb::connections_accepted() const { return impl_->connections.load(); }
 
 void TestWeb::clear_access_log() {
   std::lock_guard lock(impl_->log_mutex);

@@ -77,7 +77,9 @@ std::optional<long> parse_index(std::string_view s) {
   return v;
 }
 
-std::string gzip(const std::string& data) {
+}  // namespace
+
+std::string gzip_compress(const std::string& data) {
   z_stream z{};
   // windowBits 15 + 16: a gzip wrapper rather than raw zlib, as Content-Encoding: gzip wants.
   if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -93,6 +95,8 @@ std::string gzip(const std::string& data) {
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
 }
+
+namespace {
 
 std::string big_body(std::size_t n) {
   std::string body(n, ' ');
@@ -139,10 +143,11 @@ WebModel::WebModel(WebSpec spec, std::vector<Origin> origins)
     throw std::invalid_argument("WebSpec: need hosts >= 1, pages_per_host >= 2, out_degree >= 1");
   if (origins_.size() != static_cast<std::size_t>(spec_.hosts) + 1)
     throw std::invalid_argument("WebModel: expected hosts + 1 origins");
-  gzip_bomb_ = std::make_shared<const std::string>(gzip(big_body(spec_.big_body_bytes)));
+  gzip_bomb_ = std::make_shared<const std::string>(gzip_compress(big_body(spec_.big_body_bytes)));
 }
 
 std::vector<Origin> WebModel::planned_origins(const WebSpec& spec, int base_port) {
+  if (spec.hosts < 1) throw std::invalid_argument("WebSpec: need hosts >= 1");
   const auto last_dot = spec.first_address.rfind('.');
   const std::string prefix = spec.first_address.substr(0, last_dot + 1);
   const int first = std::stoi(spec.first_address.substr(last_dot + 1));

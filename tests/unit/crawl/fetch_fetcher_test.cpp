@@ -266,6 +266,75 @@ TEST_F(FetcherTest, SubmitBeyondMaxInFlightQueues) {
   EXPECT_EQ(got, 10u);
 }
 
+TEST_F(FetcherTest, ConnectionsAreReused) {
+  auto f = make_curl_fetcher({});
+  const auto before = web_->connections_accepted();
+  for (int k = 1; k <= 20; ++k) {  // one at a time, so each could have needed a new connection
+    const auto rs = fetch_all(*f, {url(1, "/p/" + std::to_string(k))});
+    EXPECT_TRUE(rs.at(0).ok()) << rs.at(0);
+  }
+  EXPECT_EQ(web_->connections_accepted() - before, 1u);
+}
+
+TEST_F(FetcherTest, FlakyWrapperFailsEveryNthWithoutSendingIt) {
+  web_->clear_access_log();
+  auto f = make_flaky_fetcher(make_curl_fetcher({}), 4);
+  std::vector<std::string> urls;
+  for (int k = 1; k <= 10; ++k) urls.push_back(url(0, "/p/" + std::to_string(k)));
+  const auto rs = fetch_all(*f, urls);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const bool injected = (i + 1) % 4 == 0;  // the 4th and 8th submissions
+    EXPECT_EQ(rs[i].ok(), !injected) << rs[i];
+    EXPECT_EQ(rs[i].error_kind, injected ? "connect" : "") << rs[i];
+  }
+  EXPECT_EQ(web_->access_log().size(), 8u);  // the injected failures never reached the server
+}
+
+// WebSpec::latency delays every response: a total timeout shorter than it fires, a longer
+// one does not (a check of behaviour, not of speed: the margins are wide).
+TEST(FetcherLatency, ServerLatencyIsSeenByTheFetcher) {
+  testweb::WebSpec spec;
+  spec.hosts = 1;
+  spec.latency = 800ms;
+  testweb::TestWeb web(spec);
+  web.start();
+  FetchOptions shorter;
+  shorter.total_timeout = 100ms;
+  auto f = make_curl_fetcher(shorter);
+  f->submit({1, web.origins()[0] + "/p/1"});
+  std::vector<FetchResult> rs;
+  for (int i = 0; i < 100 && rs.empty(); ++i) rs = f->poll(200ms);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].error_kind, "timeout") << rs[0];
+  auto g = make_curl_fetcher({});
+  g->submit({2, web.origins()[0] + "/p/1"});
+  rs.clear();
+  for (int i = 0; i < 100 && rs.empty(); ++i) rs = g->poll(200ms);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_TRUE(rs[0].ok()) << rs[0];
+}
+
+TEST(FetcherGzip, CompressedPagesAreDecoded) {
+  testweb::WebSpec spec;
+  spec.hosts = 1;
+  spec.gzip_pages = true;
+  testweb::TestWeb web(spec);
+  web.start();
+  const auto expected = web.model().respond(0, "/p/3").body;
+  for (bool accept : {true, false}) {
+    FetchOptions o;
+    o.accept_encoding = accept;
+    o.keep_body_only_for_html = false;
+    auto f = make_curl_fetcher(o);
+    f->submit({1, web.origins()[0] + "/p/3"});
+    std::vector<FetchResult> rs;
+    for (int i = 0; i < 100 && rs.empty(); ++i) rs = f->poll(200ms);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_TRUE(rs[0].ok()) << rs[0];
+    EXPECT_EQ(rs[0].body, expected) << "accept_encoding=" << accept;  // identity when not asked
+  }
+}
+
 TEST(CurlErrorKind, MapsCurlCodes) {
   EXPECT_EQ(curl_error_kind(CURLE_OK), "");
   EXPECT_EQ(curl_error_kind(CURLE_COULDNT_RESOLVE_HOST), "dns");

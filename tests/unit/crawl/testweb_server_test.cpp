@@ -27,9 +27,11 @@ struct Client {
                     static_cast<unsigned short>(std::stoi(hp.substr(colon + 1)))});
   }
   http::response<http::string_body> get(const std::string& target, http::verb verb = http::verb::get,
-                                        const std::string& host = "ignored.invalid") {
+                                        const std::string& host = "ignored.invalid",
+                                        const std::string& accept_encoding = "") {
     http::request<http::empty_body> req{verb, target, 11};
     req.set(http::field::host, host);
+    if (!accept_encoding.empty()) req.set(http::field::accept_encoding, accept_encoding);
     req.set(http::field::user_agent, "server-test/1");
     http::write(socket, req);
     http::response<http::string_body> res;
@@ -115,6 +117,22 @@ TEST_F(TestWebServer, StopClosesTheOrigins) {
   web_->stop();
   web_->stop();  // idempotent
   EXPECT_THROW(Client c(origin), boost::system::system_error);
+}
+
+TEST(TestWebGzip, PagesAreGzippedOnlyWhenAsked) {
+  WebSpec spec;
+  spec.hosts = 1;
+  spec.gzip_pages = true;
+  TestWeb web(spec);
+  web.start();
+  Client c(web.origins()[0]);
+  const auto plain = web.model().respond(0, "/p/4").body;
+  auto res = c.get("/p/4", http::verb::get, "x", "deflate, gzip");
+  EXPECT_EQ(res[http::field::content_encoding], "gzip");
+  EXPECT_EQ(res.body(), gzip_compress(plain));
+  res = c.get("/p/4");
+  EXPECT_EQ(res.find(http::field::content_encoding), res.end());
+  EXPECT_EQ(res.body(), plain);
 }
 
 TEST(TestWebPorts, FixedPortInUseIsReported) {

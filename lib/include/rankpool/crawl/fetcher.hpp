@@ -103,6 +103,10 @@ std::unique_ptr<Fetcher> make_curl_fetcher(const FetchOptions& options);
 /// "timeout", "dns", "connect", "too_large", "tls", "protocol" or "other"; "" for CURLE_OK.
 std::string_view curl_error_kind(int curl_code);
 
+/// Fault injection around any Fetcher: every nth submitted request (n, 2n, ...) is not
+/// passed on but fails with error_kind "connect"; the rest go to `inner`. n = 0 passes all.
+std::unique_ptr<Fetcher> make_flaky_fetcher(std::unique_ptr<Fetcher> inner, std::size_t every_nth);
+
 /// A Fetcher over canned results: URL → FetchResult. For unit tests of the crawler.
 /// Results are ready on the next poll() in submission order. An unknown URL gives a 404.
 class FakeFetcher : public Fetcher {

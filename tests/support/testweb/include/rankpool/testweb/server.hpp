@@ -40,6 +40,8 @@ class TestWeb {
   const WebModel& model() const;
   std::vector<AccessLogEntry> access_log() const;
   void clear_access_log();
+  /// TCP connections accepted so far, all origins together: shows keep-alive reuse.
+  std::size_t connections_accepted() const;
 
   struct Impl;  // the server's state; public only so that server.cpp's sessions can name it
 

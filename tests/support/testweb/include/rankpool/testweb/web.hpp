@@ -59,6 +59,7 @@ struct WebSpec {
   std::size_t big_body_bytes = 9 << 20;  // /big*: above the fetcher's default 8 MiB cap
   double crawl_delay_seconds = 0.2;      // Crawl-delay: written in host 3's robots.txt
   bool link_specials = true;   // whether home pages link to the special paths
+  bool gzip_pages = false;     // gzip 200 responses for clients sending Accept-Encoding: gzip
   int threads = 2;             // server threads
   std::string access_log_file; // also append the access log here when not empty
 };
@@ -129,6 +130,9 @@ class WebModel {
   std::vector<Origin> origins_;
   std::shared_ptr<const std::string> gzip_bomb_;
 };
+
+/// gzip (RFC 1952) of `data`, as Content-Encoding: gzip carries it.
+std::string gzip_compress(const std::string& data);
 
 /// Splits a canonical absolute http URL into ("http://host:port", "/path?query").
 std::pair<std::string, std::string> split_url(std::string_view url);

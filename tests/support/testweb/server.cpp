@@ -153,6 +153,9 @@ TestWeb::~TestWeb() { stop(); }
 void TestWeb::start() {
   Impl& w = *impl_;
   if (w.running) return;
+  // The io_context has been stopped and the model fixed: a second life would need both
+  // rebuilt, and nothing needs that.
+  if (w.model) throw std::logic_error("TestWeb::start(): cannot restart a stopped web");
   auto planned = WebModel::planned_origins(w.spec, w.spec.base_port);
   for (auto& origin : planned) {
     tcp::acceptor a(w.ioc);

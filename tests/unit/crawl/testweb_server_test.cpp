@@ -5,6 +5,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cstdio>
+#include <fstream>
+
 #include "rankpool/testweb/server.hpp"
 
 namespace rankpool::testweb {
@@ -133,6 +136,38 @@ TEST(TestWebGzip, PagesAreGzippedOnlyWhenAsked) {
   res = c.get("/p/4");
   EXPECT_EQ(res.find(http::field::content_encoding), res.end());
   EXPECT_EQ(res.body(), plain);
+}
+
+TEST(TestWebLog, AccessLogFileGetsOneLinePerRequest) {
+  const std::string path = ::testing::TempDir() + "testweb_access_log_test.log";
+  std::remove(path.c_str());
+  WebSpec spec;
+  spec.hosts = 1;
+  spec.access_log_file = path;
+  {
+    TestWeb web(spec);
+    web.start();
+    Client c(web.origins()[1]);
+    c.get("/p/1");
+    c.get("/nowhere");
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find(" GET /p/1 200 \"server-test/1\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" GET /nowhere 404 "), std::string::npos) << lines[1];
+  std::remove(path.c_str());
+}
+
+TEST(TestWebPorts, CannotRestart) {
+  WebSpec spec;
+  spec.hosts = 1;
+  TestWeb web(spec);
+  web.start();
+  web.start();  // no-op while running
+  web.stop();
+  EXPECT_THROW(web.start(), std::logic_error);
 }
 
 TEST(TestWebPorts, FixedPortInUseIsReported) {

@@ -30,6 +30,7 @@ class TestWeb {
   TestWeb& operator=(const TestWeb&) = delete;
 
   /// Binds every origin and starts serving; throws std::system_error when a bind fails.
+  /// A second call while running does nothing; a web cannot be restarted after stop().
   void start();
   /// Stops serving and joins the threads; idempotent.
   void stop();

@@ -1,0 +1,62 @@
+#include "rankpool/farm/cli.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace po = boost::program_options;
+
+namespace rankpool::farm {
+
+po::options_description farm_options_description(FarmCli& cli) {
+  po::options_description d("Task farm options");
+  d.add_options()
+      ("schedule", po::value(&cli.schedule)->default_value(cli.schedule),
+       "dynamic (self-scheduling, balances uneven tasks) or static (fixed blocks, the baseline)")
+      ("batch", po::value(&cli.batch)->default_value(cli.batch),
+       "tasks per message: 0 automatic (guided self-scheduling), 1 no batching, N fixed")
+      ("prefetch", po::value(&cli.prefetch)->default_value(cli.prefetch),
+       "batches in flight per worker, so none waits for a round trip")
+      ("retries", po::value(&cli.retries)->default_value(cli.retries),
+       "times a failed task is retried before it is reported")
+      ("queue", po::value(&cli.queues)->composing(),
+       "NAME=RANKS: only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
+       "ranks in no assignment serve every queue)")
+      ("stats-json", po::value(&cli.stats_json), "write per-rank and per-host statistics as JSON to FILE")
+      ("no-progress", po::bool_switch(&cli.no_progress), "no live progress line on stderr")
+      ("quiet,q", po::bool_switch(&cli.quiet), "no progress line, summary or statistics table");
+  return d;
+}
+
+FarmOptions to_farm_options(const FarmCli& cli, int world_size) {
+  FarmOptions o;
+  if (cli.schedule == "dynamic") {
+    o.schedule = Schedule::dynamic;
+  } else if (cli.schedule == "static") {
+    o.schedule = Schedule::static_;
+  } else {
+    throw std::invalid_argument("invalid --schedule '" + cli.schedule + "': expected dynamic or static");
+  }
+  if (cli.prefetch < 1) throw std::invalid_argument("invalid --prefetch " + std::to_string(cli.prefetch) + ": must be at least 1");
+  if (cli.retries < 0) throw std::invalid_argument("invalid --retries " + std::to_string(cli.retries) + ": must not be negative");
+  o.batch_size = cli.batch;
+  o.prefetch = cli.prefetch;
+  o.max_prefetch = std::max(o.max_prefetch, o.prefetch);
+  o.max_retries = cli.retries;
+  for (const auto& q : cli.queues) o.queues.push_back(parse_queue_assignment(q, world_size));
+  o.quiet = cli.quiet;
+  o.progress = !cli.no_progress && !cli.quiet;
+  return o;
+}
+
+void write_stats_json(const FarmStats& stats, const std::string& path) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write statistics file '" + path + "': " + std::strerror(errno));
+  out << boost::json::serialize(stats.to_json()) << '\n';
+  if (!out.flush()) throw std::runtime_error("cannot write statistics file '" + path + "'");
+}
+
+}  // namespace rankpool::farm

@@ -266,6 +266,26 @@ TEST_F(FetcherTest, SubmitBeyondMaxInFlightQueues) {
   EXPECT_EQ(got, 10u);
 }
 
+// The ground truth, the server and the fetcher agree: every URL the truth says a crawl
+// fetches answers over HTTP with the truth's status, and every redirect with its target.
+TEST_F(FetcherTest, GroundTruthMatchesWhatTheServerAnswers) {
+  const auto origins = web_->origins();
+  const auto t = testweb::truth(web_->model(), {origins[0] + "/", origins[4] + "/p/3"}, 3, origins);
+  std::vector<std::string> urls;
+  for (const auto& [u, depth] : t.fetched)
+    if (!u.ends_with("/slow")) urls.push_back(u);  // the slow page only costs time
+  ASSERT_GT(urls.size(), 50u);
+  FetchOptions o;
+  o.max_body_bytes = kBig;
+  auto f = make_curl_fetcher(o);
+  const auto rs = fetch_all(*f, urls);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(rs[i].http_status, t.status.at(urls[i])) << rs[i];
+    const auto redirect = t.redirects.find(urls[i]);
+    EXPECT_EQ(rs[i].redirect_to, redirect == t.redirects.end() ? "" : redirect->second) << rs[i];
+  }
+}
+
 TEST_F(FetcherTest, ConnectionsAreReused) {
   auto f = make_curl_fetcher({});
   const auto before = web_->connections_accepted();

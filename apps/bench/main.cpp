@@ -90,9 +90,11 @@ double hand_written(MPI_Comm comm, long tasks, int batch) {
 }
 
 bool g_verbose = false;
+std::size_t g_max_batch = FarmOptions{}.max_batch;
 
 double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions o, long tasks) {
   o.quiet = true;
+  o.max_batch = g_max_batch;
   Farm farm(world, reg, o);
   std::vector<int> xs;
   if (world.rank() == 0) {
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
       ("repeat", po::value(&repeat)->default_value(repeat), "runs per mode; the best counts")
       ("baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
        "tasks per message in the batched hand-written loop")
+      ("max-batch", po::value(&g_max_batch)->default_value(g_max_batch), "the farm's max_batch")
       ("verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
   po::variables_map vm;
   try {

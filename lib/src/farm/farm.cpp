@@ -40,7 +40,12 @@ class Backoff {
   void wait() {
     const auto now = std::chrono::steady_clock::now();
     if (!idle_since_) idle_since_ = now;
-    if (now - *idle_since_ < spin_) return;
+    if (now - *idle_since_ < spin_) {
+      // Yield while spinning: with more ranks than cores the message we wait for comes
+      // from a rank that needs this core to send it.
+      std::this_thread::yield();
+      return;
+    }
     sleep_ = std::min(max_, std::max(std::chrono::microseconds(5), sleep_ * 2));
     std::this_thread::sleep_for(sleep_);
   }
@@ -132,6 +137,7 @@ class MpiMasterTransport final : public Transport {
       // Large messages move in fragments that need this rank's progress: poll, do not
       // sleep, while a send is in flight.
       if (pending_.empty()) backoff_.wait();
+      else std::this_thread::yield();
     }
   }
   const TransportCounters& counters() const override { return counters_; }
@@ -303,6 +309,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     if (!m) {
       pending.reap();
       if (pending.empty()) backoff.wait();
+      else std::this_thread::yield();
       continue;
     }
     backoff.reset();

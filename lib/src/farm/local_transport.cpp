@@ -7,24 +7,26 @@ namespace rankpool::farm {
 std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats) {
   Reader in(batch_message);
   const BatchHeader h = decode_batch_header(in);
-  ResultMessage r;
-  r.batch_id = h.batch_id;
-  r.count = h.count;
+  std::string wire;
+  begin_result(wire, h.batch_id, h.count);
+  std::vector<TaskFailure> failures;
+  std::vector<float> seconds;
   const auto t0 = std::chrono::steady_clock::now();
   if (h.type >= registry.size()) {
     for (std::uint32_t i = 0; i < h.count; ++i) {
-      r.failures.push_back({i, "protocol error: unknown task type #" + std::to_string(h.type)});
+      failures.push_back({i, "protocol error: unknown task type #" + std::to_string(h.type)});
     }
   } else {
-    registry.at(h.type).run_batch(h, in.rest(), r);
+    registry.at(h.type).run_batch(h, in.rest(), wire, failures, seconds);
   }
   const auto busy = std::chrono::steady_clock::now() - t0;
-  r.busy_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(busy).count());
+  finish_result(wire, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(busy).count()),
+                failures, seconds);
   stats.busy_s += std::chrono::duration<double>(busy).count();
   stats.tasks += h.count;
-  stats.failed += r.failures.size();
+  stats.failed += failures.size();
   ++stats.batches;
-  return encode_result(r);
+  return wire;
 }
 
 LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks)

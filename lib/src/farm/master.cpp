@@ -56,7 +56,7 @@ void Master::handle(Incoming& msg) {
     throw ProtocolError(std::string("master: unexpected ") + to_string(msg.tag) + " from worker " +
                         std::to_string(msg.worker));
   }
-  ResultMessage r = decode_result(msg.bytes);
+  const ResultView r = decode_result_view(msg.bytes);
   const double busy = static_cast<double>(r.busy_ns) * 1e-9;
   Dispatch d = scheduler_.complete(r.batch_id, busy);
   if (r.count != d.indices.size()) throw ProtocolError("result count does not match its batch");

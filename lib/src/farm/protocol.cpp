@@ -47,30 +47,46 @@ BatchHeader decode_batch_header(Reader& in) {
   return h;
 }
 
-std::string encode_result(const ResultMessage& r) {
-  std::string out;
-  out.reserve(40 + r.payload.size() + r.seconds.size() * sizeof(float));
-  Writer w(out);
-  w.put(r.batch_id);
-  w.put(r.count);
-  w.put(r.busy_ns);
-  w.put(static_cast<std::uint32_t>(r.failures.size()));
-  for (const auto& f : r.failures) {
+void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count) {
+  Writer w(wire);
+  w.put(batch_id);
+  w.put(count);
+  w.put(std::uint64_t{0});  // busy_ns, patched by finish_result
+  w.put(std::uint64_t{0});  // payload size, patched by finish_result
+}
+
+void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
+                   const std::vector<float>& seconds) {
+  const std::uint64_t payload = wire.size() - kResultFixedBytes;
+  std::memcpy(wire.data() + 12, &busy_ns, sizeof busy_ns);
+  std::memcpy(wire.data() + 20, &payload, sizeof payload);
+  Writer w(wire);
+  w.put(static_cast<std::uint32_t>(failures.size()));
+  for (const auto& f : failures) {
     w.put(f.position);
     w.put_string(f.message);
   }
-  w.put(static_cast<std::uint32_t>(r.seconds.size()));
-  w.put_bytes(r.seconds.data(), r.seconds.size() * sizeof(float));
-  w.put_bytes(r.payload.data(), r.payload.size());
+  w.put(static_cast<std::uint32_t>(seconds.size()));
+  w.put_bytes(seconds.data(), seconds.size() * sizeof(float));
+}
+
+std::string encode_result(const ResultMessage& r) {
+  std::string out;
+  begin_result(out, r.batch_id, r.count);
+  out += r.payload;
+  finish_result(out, r.busy_ns, r.failures, r.seconds);
   return out;
 }
 
-ResultMessage decode_result(std::string_view bytes) {
+ResultView decode_result_view(std::string_view bytes) {
   Reader in(bytes);
-  ResultMessage r;
+  ResultView r;
   r.batch_id = in.get<std::uint64_t>();
   r.count = in.get<std::uint32_t>();
   r.busy_ns = in.get<std::uint64_t>();
+  const auto payload = in.get<std::uint64_t>();
+  if (payload > in.remaining()) throw ProtocolError("result payload size out of range");
+  r.payload = in.get_bytes(static_cast<std::size_t>(payload));
   const auto nf = in.get<std::uint32_t>();
   if (nf > r.count) throw ProtocolError("result lists more failures than tasks");
   r.failures.reserve(nf);
@@ -86,7 +102,19 @@ ResultMessage decode_result(std::string_view bytes) {
   r.seconds.resize(ns);
   auto sv = in.get_bytes(ns * sizeof(float));
   if (ns) std::memcpy(r.seconds.data(), sv.data(), sv.size());
-  r.payload = std::string(in.rest());
+  if (in.remaining() != 0) throw ProtocolError("trailing bytes after a result");
+  return r;
+}
+
+ResultMessage decode_result(std::string_view bytes) {
+  ResultView v = decode_result_view(bytes);
+  ResultMessage r;
+  r.batch_id = v.batch_id;
+  r.count = v.count;
+  r.busy_ns = v.busy_ns;
+  r.failures = std::move(v.failures);
+  r.seconds = std::move(v.seconds);
+  r.payload = std::string(v.payload);
   return r;
 }
 

@@ -108,7 +108,7 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
   // Retries first, one task per batch: a task that failed is not batched with healthy ones.
   for (auto it = g.retries.begin(); it != g.retries.end(); ++it) {
     if (it->avoid_worker == worker && workers_for(g.type) > 1) continue;
-    d.indices.push_back(it->index);
+    d.indices = TaskSet::list({it->index});
     g.retries.erase(it);
     return d;
   }
@@ -116,8 +116,7 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
     const std::size_t remaining = g.end - g.next;
     if (remaining == 0) return std::nullopt;
     const std::size_t k = batch_size_for(g.type, remaining);
-    d.indices.resize(k);
-    for (std::size_t i = 0; i < k; ++i) d.indices[i] = g.next + static_cast<std::uint32_t>(i);
+    d.indices = TaskSet::range(g.next, static_cast<std::uint32_t>(k));
     g.next += static_cast<std::uint32_t>(k);
     return d;
   }
@@ -125,8 +124,7 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
   if (mine.empty()) return std::nullopt;
   auto& [cur, end] = mine.front();
   const std::size_t k = std::min<std::size_t>(end - cur, options_.max_batch);
-  d.indices.resize(k);
-  for (std::size_t i = 0; i < k; ++i) d.indices[i] = cur + static_cast<std::uint32_t>(i);
+  d.indices = TaskSet::range(cur, static_cast<std::uint32_t>(k));
   cur += static_cast<std::uint32_t>(k);
   if (cur == end) mine.pop_front();
   return d;
@@ -142,9 +140,13 @@ double Scheduler::batch_cost(const Dispatch& d) const {
 }
 
 bool Scheduler::has_room(int w, std::uint32_t type) const {
+  const auto mean = mean_task_seconds(type);
+  // Heavy tasks go one at a time: a round trip is noise against them, while a heavy task
+  // queued behind another on a busy worker can keep the run waiting after the others idle.
+  if (mean && *mean >= std::chrono::duration<double>(options_.heavy_task).count()) return slots_[w] < 1;
   if (slots_[w] < options_.prefetch) return true;
   // Deeper only once the type's cost is measured: unmeasured tasks might be heavy.
-  if (slots_[w] >= options_.max_prefetch || !mean_task_seconds(type)) return false;
+  if (slots_[w] >= options_.max_prefetch || !mean) return false;
   const double horizon = std::chrono::duration<double>(options_.prefetch_time).count();
   return queued_[w] < horizon;
 }

@@ -90,9 +90,9 @@ struct GroupBase {
   bool time_each = false;
   std::uint64_t total = 0;
   std::uint64_t finished = 0;
-  virtual void encode(const std::vector<std::uint32_t>& indices, std::string& out) const = 0;
+  virtual void encode(const TaskSet& indices, std::string& out) const = 0;
   /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`.
-  virtual void deliver(const std::vector<std::uint32_t>& indices, const ResultMessage& r,
+  virtual void deliver(const TaskSet& indices, const ResultView& r,
                        const std::vector<bool>& failed, int rank, double mean_seconds) = 0;
   virtual void fail(std::uint32_t index, const std::string& message, int attempts, int rank) = 0;
   /// A task failed and will run again.
@@ -114,22 +114,21 @@ struct MapGroup final : GroupBase {
   std::size_t next_emit = 0;
   std::vector<Out> decoded;
 
-  void encode(const std::vector<std::uint32_t>& idx, std::string& out) const override {
-    const bool contiguous = !idx.empty() && idx.back() - idx.front() + 1 == idx.size();
-    if (contiguous) {
-      codec::encode_range(out, inputs.data() + idx.front(), idx.size());
+  void encode(const TaskSet& idx, std::string& out) const override {
+    if (idx.contiguous()) {
+      codec::encode_range(out, inputs.data() + idx.first(), idx.size());
     } else {
       codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
     }
   }
-  void deliver(const std::vector<std::uint32_t>& idx, const ResultMessage& r,
+  void deliver(const TaskSet& idx, const ResultView& r,
                const std::vector<bool>& failed, int rank, double mean_seconds) override {
     const std::size_t n = idx.size();
-    const bool contiguous = n > 0 && failed.empty() && idx.back() - idx.front() + 1 == n;
+    const bool contiguous = n > 0 && failed.empty() && idx.contiguous();
     if (contiguous) {
       // The common case, kept to a few passes over memory: the values straight into
       // place, then the per-task bookkeeping with fills.
-      const std::size_t first = idx.front();
+      const std::size_t first = idx.first();
       if constexpr (codec::kBitwise<Out>) {
         if (options.keep_values) {
           if (r.payload.size() != n * sizeof(Out)) throw ProtocolError("result payload has the wrong size");
@@ -229,10 +228,10 @@ struct SubmitGroup final : GroupBase {
   std::uint64_t* completed = nullptr;
   std::uint64_t* failed_count = nullptr;
 
-  void encode(const std::vector<std::uint32_t>& idx, std::string& out) const override {
+  void encode(const TaskSet& idx, std::string& out) const override {
     codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
   }
-  void deliver(const std::vector<std::uint32_t>& idx, const ResultMessage& r,
+  void deliver(const TaskSet& idx, const ResultView& r,
                const std::vector<bool>& failed, int rank, double mean_seconds) override {
     std::size_t ok = idx.size();
     if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));

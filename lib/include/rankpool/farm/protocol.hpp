@@ -125,10 +125,30 @@ struct ResultMessage {
 };
 std::ostream& operator<<(std::ostream& os, const ResultMessage& r);
 
+/// A decoded Tag::Result whose payload still lies in the received buffer: the master
+/// copies each output once, straight to where it belongs.
+struct ResultView {
+  std::uint64_t batch_id = 0;
+  std::uint32_t count = 0;
+  std::uint64_t busy_ns = 0;
+  std::vector<TaskFailure> failures;
+  std::vector<float> seconds;
+  std::string_view payload;
+};
+
 void encode_batch_header(std::string& out, const BatchHeader& h);
 BatchHeader decode_batch_header(Reader& in);
-/// Encodes a result whose payload is already in `payload` (moved in at the end).
+
+// Result layout: fixed part (batch_id, count, busy_ns, payload size), the payload, then
+// the failures and per-task seconds. The fixed part comes first so that a worker writes
+// its outputs directly after it and patches the sizes at the end: no copy of the payload.
+inline constexpr std::size_t kResultFixedBytes = 8 + 4 + 8 + 8;
+/// Starts a result in `wire` (which must be empty); append the payload, then finish.
+void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count);
+void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
+                   const std::vector<float>& seconds);
 std::string encode_result(const ResultMessage& r);
+ResultView decode_result_view(std::string_view bytes);
 ResultMessage decode_result(std::string_view bytes);
 
 /// Tag::Stop: `abort_reason` is empty for a normal end of run.

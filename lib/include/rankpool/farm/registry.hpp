@@ -2,6 +2,7 @@
 // Task types, registered by name on every rank before the farm runs.
 
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -23,13 +24,16 @@ struct TaskTypeOptions {
 };
 
 /// One registered task type. `run_batch` decodes a batch's inputs, runs every task,
-/// catches what each throws, and fills `out` (failures, per-task seconds, payload).
+/// catches what each throws, appends the outputs of the tasks that succeeded to `wire`
+/// and records the failures (and per-task seconds when the batch asks for them).
 struct TaskType {
   std::string name;
   std::string queue;
   std::string signature;
   bool time_each = false;
-  std::function<void(const BatchHeader&, std::string_view payload, ResultMessage& out)> run_batch;
+  std::function<void(const BatchHeader&, std::string_view payload, std::string& wire,
+                     std::vector<TaskFailure>& failures, std::vector<float>& seconds)>
+      run_batch;
 };
 
 class Registry {
@@ -61,34 +65,52 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
   t.name = std::move(name);
   t.signature = std::string(typeid(In).name()) + "->" + typeid(Out).name();
   t.time_each = options.time_each;
-  t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload,
-                                     ResultMessage& out) mutable {
-    std::vector<In> inputs;
-    try {
-      codec::decode<In>(payload, h.count, inputs);
-    } catch (const std::exception& e) {
-      for (std::uint32_t i = 0; i < h.count; ++i) out.failures.push_back({i, e.what()});
-      return;
-    }
-    std::vector<Out> outputs;
-    outputs.reserve(inputs.size());
+  t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload, std::string& wire,
+                                     std::vector<TaskFailure>& failures,
+                                     std::vector<float>& seconds) mutable {
     const bool time_each = (h.flags & BatchHeader::kTimeEach) != 0;
-    if (time_each) out.seconds.resize(inputs.size());
-    for (std::uint32_t i = 0; i < inputs.size(); ++i) {
+    if (time_each) seconds.assign(h.count, 0.0f);
+    // Runs task i; `emit` stores its output. Exceptions become failures of that task only.
+    auto run_one = [&](std::uint32_t i, const In& input, auto&& emit) {
       std::chrono::steady_clock::time_point t0;
       if (time_each) t0 = std::chrono::steady_clock::now();
       try {
-        outputs.push_back(fn(inputs[i]));
+        emit(fn(input));
       } catch (const std::exception& e) {
-        out.failures.push_back({i, e.what()});
+        failures.push_back({i, e.what()});
       } catch (...) {
-        out.failures.push_back({i, "unknown exception"});
+        failures.push_back({i, "unknown exception"});
       }
-      if (time_each) {
-        out.seconds[i] = std::chrono::duration<float>(std::chrono::steady_clock::now() - t0).count();
+      if (time_each) seconds[i] = std::chrono::duration<float>(std::chrono::steady_clock::now() - t0).count();
+    };
+    if constexpr (codec::kBitwise<In> && codec::kBitwise<Out>) {
+      // Plain values: read each input from the message and write each output into the
+      // reply, with no intermediate vectors.
+      if (payload.size() != static_cast<std::size_t>(h.count) * sizeof(In)) {
+        for (std::uint32_t i = 0; i < h.count; ++i) failures.push_back({i, "protocol error: batch payload has the wrong size"});
+        return;
       }
+      wire.reserve(wire.size() + static_cast<std::size_t>(h.count) * sizeof(Out) + 64);
+      for (std::uint32_t i = 0; i < h.count; ++i) {
+        In input;
+        std::memcpy(static_cast<void*>(&input), payload.data() + static_cast<std::size_t>(i) * sizeof(In), sizeof(In));
+        run_one(i, input, [&](Out&& out) { wire.append(reinterpret_cast<const char*>(&out), sizeof(Out)); });
+      }
+    } else {
+      std::vector<In> inputs;
+      try {
+        codec::decode<In>(payload, h.count, inputs);
+      } catch (const std::exception& e) {
+        for (std::uint32_t i = 0; i < h.count; ++i) failures.push_back({i, e.what()});
+        return;
+      }
+      std::vector<Out> outputs;
+      outputs.reserve(inputs.size());
+      for (std::uint32_t i = 0; i < inputs.size(); ++i) {
+        run_one(i, inputs[i], [&](Out&& out) { outputs.push_back(std::move(out)); });
+      }
+      codec::encode_range(wire, outputs.data(), outputs.size());
     }
-    codec::encode_range(out.payload, outputs.data(), outputs.size());
   };
   types_.push_back(std::move(t));
 }

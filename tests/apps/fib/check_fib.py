@@ -134,8 +134,10 @@ bad = {
     "no inputs": [], "/nonexistent/list": ["--inputs", "/nonexistent/list"],
     "300000001": ["300000001"], "max-n = 10": ["--max-n", "10", "11"],
     "xml": ["--format", "xml", "1"], "modulus": ["--mod", "0", "1"],
-    "--bogus": ["--bogus", "1"], "rank 9": ["--queue", "fib=9", "1"] if args.ranks > 1 else ["--schedule", "fib=9"],
+    "--bogus": ["--bogus", "1"], "'fib=9'": ["--schedule", "fib=9", "1"],
 }
+if args.ranks > 1:
+    bad["rank 9"] = ["--queue", "fib=9", "1"]
 for needle, argv in bad.items():
     r = run(argv, timeout=60)
     lines = [l for l in r.stderr.splitlines() if l.strip()]

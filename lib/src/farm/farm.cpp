@@ -36,6 +36,7 @@ namespace {
 class Backoff {
  public:
   explicit Backoff(const FarmOptions& o) : spin_(o.spin_time), max_(o.max_idle_sleep) {}
+  Backoff(std::chrono::microseconds spin, std::chrono::microseconds max) : spin_(spin), max_(max) {}
   void reset() { idle_since_.reset(); sleep_ = std::chrono::microseconds(0); }
   void wait() {
     const auto now = std::chrono::steady_clock::now();
@@ -146,6 +147,8 @@ class MpiMasterTransport final : public Transport {
   /// batches still in flight (after an error the master no longer wants them).
   std::vector<RankStats> stop_all(const std::string& abort_reason) {
     for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason}));
+    // Every worker answers at once: poll for the replies instead of sleeping through them.
+    backoff_ = Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50));
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
     int remaining = workers();
     while (remaining > 0) {
@@ -241,6 +244,7 @@ std::string Farm::handshake() {
 RunStatus Farm::run(const std::function<void(Master&)>& body) {
   stats_ = FarmStats{};
   const std::string error = handshake();
+
   RunStatus status = comm_.rank() == 0 ? run_master(body, error) : run_worker(error);
   mpi::broadcast(comm_, status.error, 0);
   mpi::broadcast(comm_, status.failed_tasks, 0);

@@ -64,14 +64,43 @@ struct MapOptions {
   bool keep_values = true;  // false: values are only passed to on_result (streaming)
 };
 
+/// Which rank ran a run of consecutive inputs, and how long each took. Kept per batch,
+/// not per task, so that a map over a million tiny inputs does not pay for bookkeeping
+/// it never reads.
+struct TaskSpan {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  int rank = -1;
+  float seconds = 0;  // each task's time: the batch's mean unless measured per task
+};
+
 template <class Out>
 struct MapResult {
   std::vector<Out> values;               // in input order (empty if !keep_values);
                                          // default-constructed where a task failed
   std::vector<FailureReport> failures;   // in input order
-  std::vector<int> ranks;                // rank that computed each input
-  std::vector<float> seconds;            // time of each input's task
+  std::vector<TaskSpan> spans;           // sorted by first; every input is in one
+  std::vector<float> task_seconds;       // per input, for types registered with time_each
   bool ok() const { return failures.empty(); }
+  /// The rank that ran input i (its last attempt), or -1.
+  int rank_of(std::size_t i) const {
+    const TaskSpan* s = span_of(i);
+    return s ? s->rank : -1;
+  }
+  double seconds_of(std::size_t i) const {
+    if (!task_seconds.empty()) return task_seconds[i];
+    const TaskSpan* s = span_of(i);
+    return s ? s->seconds : 0.0;
+  }
+
+ private:
+  const TaskSpan* span_of(std::size_t i) const {
+    auto it = std::upper_bound(spans.begin(), spans.end(), i,
+                               [](std::size_t v, const TaskSpan& s) { return v < s.first; });
+    if (it == spans.begin()) return nullptr;
+    --it;
+    return i < static_cast<std::size_t>(it->first) + it->count ? &*it : nullptr;
+  }
 };
 
 struct WaitSummary {
@@ -106,10 +135,11 @@ struct MapGroup final : GroupBase {
   MapOptions<Out> options;
   std::vector<Out> values;                 // keep_values: results land here directly
   std::map<std::size_t, Out> early;        // !keep_values, ordered: results waiting for their turn
-  std::vector<std::uint8_t> state;         // 0 pending, 1 ok, 2 failed
-  std::vector<int> ranks;
-  std::vector<float> seconds;
-  std::vector<std::int32_t> attempts_;
+  bool ordered = false;                    // on_result in input order: needs `state`
+  std::vector<std::uint8_t> state;         // only when ordered: 0 pending, 1 ok, 2 failed
+  std::map<std::uint32_t, TaskSpan> spans;  // by first index
+  std::vector<float> task_seconds;         // only for time_each types
+  std::map<std::uint32_t, int> retried;    // attempts so far of tasks that failed and ran again
   std::map<std::size_t, FailureReport> failures;
   std::size_t next_emit = 0;
   std::vector<Out> decoded;
@@ -121,14 +151,14 @@ struct MapGroup final : GroupBase {
       codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
     }
   }
-  void deliver(const TaskSet& idx, const ResultView& r,
-               const std::vector<bool>& failed, int rank, double mean_seconds) override {
+  void deliver(const TaskSet& idx, const ResultView& r, const std::vector<bool>& failed, int rank,
+               double mean_seconds) override {
     const std::size_t n = idx.size();
-    const bool contiguous = n > 0 && failed.empty() && idx.contiguous();
-    if (contiguous) {
-      // The common case, kept to a few passes over memory: the values straight into
-      // place, then the per-task bookkeeping with fills.
-      const std::size_t first = idx.first();
+    const float mean = static_cast<float>(mean_seconds);
+    auto task_time = [&](std::size_t p) { return r.seconds.empty() ? mean : r.seconds[p]; };
+    if (n > 0 && failed.empty() && idx.contiguous()) {
+      // The common case, kept to one pass over memory: the values straight into place.
+      const std::uint32_t first = idx.first();
       if constexpr (codec::kBitwise<Out>) {
         if (options.keep_values) {
           if (r.payload.size() != n * sizeof(Out)) throw ProtocolError("result payload has the wrong size");
@@ -141,19 +171,18 @@ struct MapGroup final : GroupBase {
         if (options.keep_values)
           for (std::size_t p = 0; p < n; ++p) values[first + p] = std::move(decoded[p]);
       }
-      std::memset(state.data() + first, 1, n);
-      std::fill_n(ranks.data() + first, n, rank);
-      if (r.seconds.empty()) std::fill_n(seconds.data() + first, n, static_cast<float>(mean_seconds));
-      else std::copy(r.seconds.begin(), r.seconds.end(), seconds.data() + first);
+      spans[first] = TaskSpan{first, static_cast<std::uint32_t>(n), rank, mean};
+      if (!r.seconds.empty()) std::copy(r.seconds.begin(), r.seconds.end(), task_seconds.begin() + first);
       finished += n;
       if (!options.on_result) return;
-      if (!options.keep_values && options.order == Order::input) {
-        for (std::size_t p = 0; p < n; ++p) early.emplace(first + p, std::move(decoded[p]));
-      }
-      if (options.order == Order::completion) {
-        for (std::size_t p = 0; p < n; ++p) emit(first + p, options.keep_values ? nullptr : &decoded[p]);
-      } else {
+      if (ordered) {
+        std::memset(state.data() + first, 1, n);
+        if (!options.keep_values)
+          for (std::size_t p = 0; p < n; ++p) early.emplace(first + p, std::move(decoded[p]));
         emit_ready();
+      } else {
+        for (std::size_t p = 0; p < n; ++p)
+          emit(first + p, options.keep_values ? &values[first + p] : &decoded[p], rank, task_time(p));
       }
       return;
     }
@@ -165,55 +194,65 @@ struct MapGroup final : GroupBase {
       if (!failed.empty() && failed[p]) continue;
       const auto i = idx[p];
       Out& v = decoded[k++];
-      state[i] = 1;
-      ranks[i] = rank;
-      seconds[i] = r.seconds.empty() ? static_cast<float>(mean_seconds) : r.seconds[p];
+      spans[i] = TaskSpan{i, 1, rank, task_time(p)};
+      if (!task_seconds.empty()) task_seconds[i] = task_time(p);
       ++finished;
       if (options.keep_values) values[i] = std::move(v);
       if (!options.on_result) continue;
-      if (options.order == Order::completion) {
-        emit(i, options.keep_values ? nullptr : &v);
-      } else if (!options.keep_values) {
-        early.emplace(i, std::move(v));
+      if (ordered) {
+        state[i] = 1;
+        if (!options.keep_values) early.emplace(i, std::move(v));
+      } else {
+        emit(i, options.keep_values ? &values[i] : &v, rank, task_time(p));
       }
     }
-    if (options.on_result && options.order == Order::input) emit_ready();
+    if (options.on_result && ordered) emit_ready();
   }
   void fail(std::uint32_t i, const std::string& message, int attempts, int rank) override {
-    state[i] = 2;
-    ranks[i] = rank;
-    attempts_[i] = attempts;
+    spans[i] = TaskSpan{i, 1, rank, 0.0f};
+    retried[i] = attempts;
     failures[i] = FailureReport{i, message, attempts, rank};
     ++finished;
     if (!options.on_result) return;
-    if (options.order == Order::completion) emit(i, nullptr);
-    else emit_ready();
+    if (ordered) {
+      state[i] = 2;
+      emit_ready();
+    } else {
+      emit(i, nullptr, rank, 0.0f);
+    }
   }
-  void note_retry(std::uint32_t i) override { ++attempts_[i]; }
+  void note_retry(std::uint32_t i) override { ++retried[i]; }
+  const TaskSpan& span_of(std::uint32_t i) const { return std::prev(spans.upper_bound(i))->second; }
   void emit_ready() {
     while (next_emit < state.size() && state[next_emit] != 0) {
-      const std::size_t i = next_emit++;
-      if (state[i] == 1 && !options.keep_values) {
-        auto it = early.find(i);
-        emit(i, &it->second);
-        early.erase(it);
+      const auto i = static_cast<std::uint32_t>(next_emit++);
+      const TaskSpan& s = span_of(i);
+      const float secs = task_seconds.empty() ? s.seconds : task_seconds[i];
+      if (state[i] == 2) {
+        emit(i, nullptr, s.rank, secs);
+      } else if (options.keep_values) {
+        emit(i, &values[i], s.rank, secs);
       } else {
-        emit(i, nullptr);
+        auto it = early.find(i);
+        emit(i, &it->second, s.rank, secs);
+        early.erase(it);
       }
     }
   }
-  /// Calls on_result for task i; `value` is where its output is when not in `values`.
-  void emit(std::size_t i, Out* value) {
+  /// Calls on_result for task i: `value` is its output, or null when it failed.
+  void emit(std::size_t i, Out* value, int rank, float secs) {
     Outcome<Out> o;
     o.index = i;
-    o.rank = ranks[i];
-    o.seconds = seconds[i];
-    if (state[i] == 1) {
-      o.value = value ? value : &values[i];
-      o.attempts = attempts_[i] + 1;
+    o.rank = rank;
+    o.seconds = secs;
+    auto it = retried.find(static_cast<std::uint32_t>(i));
+    const int earlier = it == retried.end() ? 0 : it->second;
+    o.value = value;
+    if (value) {
+      o.attempts = earlier + 1;
     } else {
-      o.error = failures[i].message;
-      o.attempts = attempts_[i];
+      o.error = failures.at(i).message;
+      o.attempts = earlier;
     }
     options.on_result(o);
   }
@@ -335,10 +374,9 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
   group->options = std::move(options);
   group->total = inputs.size();
   if (group->options.keep_values) group->values.resize(inputs.size());
-  group->state.assign(inputs.size(), 0);
-  group->ranks.assign(inputs.size(), -1);
-  group->seconds.assign(inputs.size(), 0.0f);
-  group->attempts_.assign(inputs.size(), 0);
+  group->ordered = group->options.on_result && group->options.order == Order::input;
+  if (group->ordered) group->state.assign(inputs.size(), 0);
+  if (group->time_each) group->task_seconds.assign(inputs.size(), 0.0f);
   if (inputs.size() > UINT32_MAX) throw FarmError("map: more than 2^32 inputs in one call");
   const std::uint32_t id = add_group(std::move(g));
   scheduler_.add_tasks(id, t, 0, static_cast<std::uint32_t>(inputs.size()));
@@ -346,8 +384,9 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
   drive([group] { return group->done(); });
 
   MapResult<Out> result;
-  result.ranks = std::move(group->ranks);
-  result.seconds = std::move(group->seconds);
+  result.spans.reserve(group->spans.size());
+  for (auto& [first, span] : group->spans) result.spans.push_back(span);
+  result.task_seconds = std::move(group->task_seconds);
   for (auto& [i, f] : group->failures) result.failures.push_back(std::move(f));
   result.values = std::move(group->values);
   scheduler_.remove_group(id);

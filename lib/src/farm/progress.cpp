@@ -3,11 +3,30 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
 
 namespace rankpool::farm {
+namespace {
+
+/// Is the user looking at our stderr? Under mpirun a rank's stderr is a pipe to the
+/// launcher whatever the launcher's own stderr is, so also ask about the parent's
+/// (mpirun's) stderr: progress shows on a terminal and stays out of redirected logs.
+bool stderr_reaches_a_terminal() {
+  if (isatty(STDERR_FILENO)) return true;
+  char target[256] = {};
+  const std::string link = "/proc/" + std::to_string(getppid()) + "/fd/2";
+  const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  const std::string t(target, static_cast<std::size_t>(n));
+  return t.rfind("/dev/pts/", 0) == 0 || t.rfind("/dev/tty", 0) == 0;
+}
+
+}  // namespace
 
 Progress::Progress(bool enabled)
-    : enabled_(enabled && isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : enabled_(enabled && stderr_reaches_a_terminal()),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 Progress::~Progress() { finish(); }
 

@@ -118,6 +118,18 @@ with tempfile.TemporaryDirectory() as d:
     check(len(st["ranks"]) == args.ranks, "stats JSON has one entry per rank")
     check(st["tasks_completed"] == 201, "stats JSON counts the tasks")
 
+# Progress: a live line when the launcher's stderr is a terminal (script(1) gives it one),
+# nothing when stderr is redirected.
+with tempfile.TemporaryDirectory() as d:
+    ts = os.path.join(d, "typescript")
+    cmd = " ".join([args.mpiexec, "-n", str(args.ranks), "--oversubscribe", args.app,
+                    "--format", "jsonl", "0:400", ">/dev/null"])
+    subprocess.run(["script", "-qec", cmd, ts], capture_output=True, timeout=120)
+    with open(ts, errors="replace") as f:
+        check("[rankpool] 401/401 tasks" in f.read(), "progress line on a terminal")
+r = run(["--format", "jsonl", "0:400"])
+check("[rankpool]" not in r.stderr, "no progress line when stderr is not a terminal")
+
 # Static and dynamic schedules give identical values.
 a = records(run(["--format", "jsonl", "--quiet", "--schedule", "static", "0:3000:7"]).stdout)
 b = records(run(["--format", "jsonl", "--quiet", "--schedule", "dynamic", "0:3000:7"]).stdout)

@@ -1,5 +1,7 @@
 #include "rankpool/crawl/url.hpp"
 
+#include "ascii.hpp"
+
 #include <libpsl.h>
 
 #include <boost/url/ipv4_address.hpp>
@@ -10,21 +12,7 @@
 namespace rankpool::crawl {
 namespace {
 
-constexpr char kHex[] = "0123456789ABCDEF";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using namespace ascii;
 
 void append_escape(std::string& out, unsigned char c) {
   out += '%';

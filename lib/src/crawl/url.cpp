@@ -152,10 +152,11 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
 
 // RFC 3986 §5.2.3.
 std::string merge_paths(const Parts& base, std::string_view ref_path) {
-  if (base.has_authority && base.path.empty()) return "/" + std::string(ref_path);
+  // (append, not operator+: GCC 12 -O3 warns falsely about operator+ on strings, PR 105329)
+  if (base.has_authority && base.path.empty()) return std::string("/").append(ref_path);
   const auto slash = base.path.rfind('/');
   if (slash == std::string::npos) return std::string(ref_path);
-  return base.path.substr(0, slash + 1) + std::string(ref_path);
+  return base.path.substr(0, slash + 1).append(ref_path);
 }
 
 NormalizedUrl fail(std::string reason) {
@@ -190,7 +191,7 @@ NormalizedUrl finish(Parts t, const UrlOptions& options) {
   result.host = std::move(t.host);
   result.port = port;
   result.path_and_query = remove_dot_segments(t.path);
-  if (result.path_and_query.empty()) result.path_and_query = "/";
+  if (result.path_and_query.empty()) result.path_and_query.push_back('/');
   if (t.query) {
     result.path_and_query += '?';
     result.path_and_query += *t.query;
@@ -280,9 +281,10 @@ NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base,
 
 std::string origin_of(const NormalizedUrl& url) {
   if (!url.ok() || url.scheme.empty()) return {};
-  std::string origin = url.scheme + "://" + url.host;
+  std::string origin = url.scheme;
+  origin.append("://").append(url.host);
   const std::uint16_t default_port = url.scheme == "http" ? 80 : 443;
-  if (url.port != default_port) origin += ":" + std::to_string(url.port);
+  if (url.port != default_port) origin.append(":").append(std::to_string(url.port));
   return origin;
 }
 

@@ -139,11 +139,15 @@ double Scheduler::batch_cost(const Dispatch& d) const {
   return std::max(kMessageCost, mean.value_or(0.0) * static_cast<double>(d.indices.size()));
 }
 
-bool Scheduler::has_room(int w, std::uint32_t type) const {
+bool Scheduler::has_room(int w, std::uint32_t type, std::size_t remaining) const {
   const auto mean = mean_task_seconds(type);
-  // Heavy tasks go one at a time: a round trip is noise against them, while a heavy task
-  // queued behind another on a busy worker can keep the run waiting after the others idle.
-  if (mean && *mean >= std::chrono::duration<double>(options_.heavy_task).count()) return slots_[w] < 1;
+  // Heavy tasks: prefetched while plenty remain (no idle round trip per task), one at a
+  // time near the end, where a heavy task queued behind another on a busy worker would
+  // keep the run waiting while the other workers idle.
+  if (mean && *mean >= std::chrono::duration<double>(options_.heavy_task).count()) {
+    const std::size_t plenty = static_cast<std::size_t>(options_.prefetch) * static_cast<std::size_t>(workers_for(type));
+    return slots_[w] < 1 || (slots_[w] < options_.prefetch && remaining > plenty);
+  }
   if (slots_[w] < options_.prefetch) return true;
   // Deeper only once the type's cost is measured: unmeasured tasks might be heavy.
   if (slots_[w] >= options_.max_prefetch || !mean) return false;
@@ -157,7 +161,7 @@ std::optional<Dispatch> Scheduler::next() {
     const int w = (round_robin_ + step) % n;
     for (auto& g : groups_) {
       if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
-      if (!has_room(w, g.type)) continue;
+      if (!has_room(w, g.type, (g.end - g.next) + g.retries.size())) continue;
       if (auto d = take(g, w)) {
         d->batch_id = next_batch_id_++;
         ++slots_[w];

@@ -235,5 +235,26 @@ TEST(Scheduler, PipelineDeepensOnlyForMeasuredCheapTasks) {
   };
   EXPECT_EQ(in_flight_after_probe(1e-7), 64) << "cheap tasks: up to max_prefetch";
   EXPECT_EQ(in_flight_after_probe(0.005), 2) << "costly tasks: just prefetch";
-  EXPECT_EQ(in_flight_after_probe(0.5), 1) << "heavy tasks: one at a time";
+  EXPECT_EQ(in_flight_after_probe(0.5), 2) << "heavy tasks: prefetched while plenty remain";
+}
+
+TEST(Scheduler, HeavyTasksGoOneAtATimeNearTheEnd) {
+  FarmOptions o;
+  o.prefetch = 2;
+  Scheduler s(o, all_serve(2));
+  s.add_tasks(0, 0, 0, 10);
+  auto a = s.next();  // probes: nothing measured yet
+  auto b = s.next();
+  ASSERT_TRUE(a && b);
+  s.complete(a->batch_id, 1.0);  // a heavy task: 1 s
+  s.complete(b->batch_id, 1.0);
+  // 8 remain: while more than prefetch × workers = 4 remain, each worker gets a second;
+  // the last 4 wait for a worker with nothing in flight.
+  std::map<int, int> per_worker;
+  while (auto d = s.next()) {
+    EXPECT_EQ(d->indices.size(), 1u);
+    ++per_worker[d->worker];
+  }
+  EXPECT_EQ(per_worker[0], 2);
+  EXPECT_EQ(per_worker[1], 2);
 }

@@ -42,8 +42,8 @@ struct FarmOptions {
                            // under prefetch_time: small batches need a deep pipeline to cover
                            // the master's sleeps between polls
   std::chrono::microseconds prefetch_time{2'000};  // queued work per worker worth keeping
-  std::chrono::microseconds heavy_task{20'000};  // tasks measured this long are not prefetched:
-                           // the round trip is < 1% of them, and the last ones balance better
+  std::chrono::microseconds heavy_task{20'000};  // tasks measured this long are prefetched only
+                           // while more than prefetch × workers remain, so the last ones balance
   int max_retries = 2;   // a task that throws runs at most 1 + max_retries times, then is reported
   std::vector<QueueAssignment> queues;  // empty: every worker serves every queue
   std::chrono::microseconds spin_time{50};  // an idle rank polls without sleeping this long:

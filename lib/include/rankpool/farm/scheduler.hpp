@@ -111,7 +111,7 @@ class Scheduler {
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;
   std::vector<int> workers_for_type_;
-  bool has_room(int worker, std::uint32_t type) const;
+  bool has_room(int worker, std::uint32_t type, std::size_t remaining) const;
   double batch_cost(const Dispatch& d) const;
 
   std::vector<int> slots_;  // batches in flight per worker

@@ -40,6 +40,7 @@ struct Transfer {
   const FetchOptions* options = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
   bool decided_keep = false;  // whether the body is kept is decided at the first write
+  bool always_keep = false;   // FetchRequest::keep_body
   bool keep = true;
   bool too_large = false;  // set by the write callback when it aborts the transfer
 };
@@ -52,7 +53,7 @@ size_t write_body(char* data, size_t size, size_t nmemb, void* user) {
   const size_t n = size * nmemb;
   if (!t->decided_keep) {
     t->decided_keep = true;
-    if (t->options->keep_body_only_for_html) {
+    if (t->options->keep_body_only_for_html && !t->always_keep) {
       char* ct = nullptr;
       curl_easy_getinfo(t->easy.get(), CURLINFO_CONTENT_TYPE, &ct);
       t->keep = ct == nullptr || is_html_content_type(ct);
@@ -142,6 +143,7 @@ class CurlFetcher final : public Fetcher {
     auto t = std::make_unique<Transfer>();
     t->options = &options_;
     t->result.id = req.id;
+    t->always_keep = req.keep_body;
     t->result.url = std::move(req.url);
     t->easy.reset(curl_easy_init());
     if (!t->easy) throw std::runtime_error("curl_easy_init failed");

@@ -247,6 +247,24 @@ RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable
   return {RobotsRules::disallow_all(), RobotsSource::Unreachable};
 }
 
+RobotsFetchStep robots_fetch_step(int http_status, std::string_view body, bool unreachable,
+                                  std::string_view redirect_to, int redirects_so_far,
+                                  const RobotsOptions& options) {
+  RobotsFetchStep step;
+  const bool redirect = !unreachable && http_status >= 300 && http_status < 400 && !redirect_to.empty();
+  if (!redirect) {
+    step.policy = from_fetch(http_status, body, unreachable, options);
+    return step;
+  }
+  const NormalizedUrl target = normalize(redirect_to);
+  if (redirects_so_far >= kMaxRobotsRedirects || !target.ok()) {
+    step.policy = RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable};
+    return step;
+  }
+  step.next_url = target.url;
+  return step;
+}
+
 std::string robots_url(const NormalizedUrl& url) {
   const std::string origin = origin_of(url);
   return origin.empty() ? std::string{} : origin + "/robots.txt";

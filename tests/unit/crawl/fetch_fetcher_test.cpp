@@ -216,6 +216,13 @@ TEST_F(FetcherTest, NonHtmlBodyIsCountedButDropped) {
   keep.keep_body_only_for_html = false;
   EXPECT_EQ(fetch_one(keep, url(0, "/file.txt")).body, expected);
   EXPECT_TRUE(fetch_one({}, url(0, "/image.png")).body.empty());
+  // A request can ask for its body whatever the type (robots.txt is text/plain).
+  auto f = make_curl_fetcher({});
+  f->submit(FetchRequest{7, url(0, "/file.txt"), true});
+  std::vector<FetchResult> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) got = f->poll(std::chrono::milliseconds(100));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, expected);
 }
 
 TEST_F(FetcherTest, PollOnIdleFetcherReturnsAtOnce) {

@@ -471,3 +471,41 @@ TEST(RobotsFetch, RobotsUrlForOrigin) {
 
 }  // namespace
 }  // namespace rankpool::crawl
+
+namespace rankpool::crawl {
+namespace {
+
+TEST(RobotsFetchStep, FollowsFiveRedirectsThenGivesUp) {
+  // Each hop names the next; the sixth redirect makes the file unavailable (allow all).
+  for (int hops = 0; hops < kMaxRobotsRedirects; ++hops) {
+    auto step = robots_fetch_step(301, "", false, "HTTP://Example.com:80/a/../robots2.txt", hops);
+    ASSERT_FALSE(step.done()) << hops;
+    EXPECT_EQ(step.next_url, "http://example.com/robots2.txt");
+  }
+  auto last = robots_fetch_step(302, "", false, "http://example.com/r", kMaxRobotsRedirects);
+  ASSERT_TRUE(last.done());
+  EXPECT_EQ(last.policy->source, RobotsSource::Unavailable);
+  EXPECT_TRUE(last.policy->allowed("/anything"));
+}
+
+TEST(RobotsFetchStep, FinalOutcomesAndBadTargets) {
+  auto ok = robots_fetch_step(200, "User-agent: *\nDisallow: /private\n", false, "", 2);
+  ASSERT_TRUE(ok.done());
+  EXPECT_FALSE(ok.policy->allowed("/private/x"));
+  EXPECT_TRUE(ok.policy->allowed("/public"));
+  auto down = robots_fetch_step(0, "", true, "", 0);
+  ASSERT_TRUE(down.done());
+  EXPECT_FALSE(down.policy->allowed("/"));
+  auto err = robots_fetch_step(503, "", false, "", 1);
+  EXPECT_FALSE(err.policy->allowed("/"));
+  auto ftp = robots_fetch_step(301, "", false, "ftp://example.com/robots.txt", 0);
+  ASSERT_TRUE(ftp.done());
+  EXPECT_EQ(ftp.policy->source, RobotsSource::Unavailable);
+  // A 3xx without a Location is no redirect: treated like the status it is.
+  auto bare = robots_fetch_step(304, "", false, "", 0);
+  ASSERT_TRUE(bare.done());
+  EXPECT_TRUE(bare.policy->allowed("/"));
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

@@ -23,6 +23,7 @@ namespace rankpool::crawl {
 struct FetchRequest {
   std::uint64_t id = 0;  // chosen by the caller; echoed in the result so it can match them
   std::string url;       // absolute http:// or https:// URL; other schemes fail with "protocol"
+  bool keep_body = false;  // keep the body whatever its type: robots.txt is text/plain
 };
 
 struct FetchResult {

@@ -97,6 +97,20 @@ struct RobotsPolicy {
 RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable,
                         const RobotsOptions& options = {});
 
+/// One step of fetching an origin's robots.txt, redirects included (RFC 9309 §2.3.1.2:
+/// follow at least five). Give it the outcome of fetching the current URL and the number
+/// of redirects followed so far: it either names the next URL to fetch (a redirect target,
+/// normalized) or gives the final policy. A sixth redirect, or a target that is not an
+/// http(s) URL, means the file is unavailable: everything allowed.
+struct RobotsFetchStep {
+  std::optional<RobotsPolicy> policy;  // set when done
+  std::string next_url;                // otherwise: fetch this next
+  bool done() const { return policy.has_value(); }
+};
+RobotsFetchStep robots_fetch_step(int http_status, std::string_view body, bool unreachable,
+                                  std::string_view redirect_to, int redirects_so_far,
+                                  const RobotsOptions& options = {});
+
 /// "scheme://host[:port]/robots.txt" for the origin of `url`; empty for a failed URL.
 std::string robots_url(const NormalizedUrl& url);
 

@@ -200,7 +200,7 @@ TEST(Master, SubmitMixesTypesAndWaitAllDrivesThemAll) {
   for (int i = 0; i < 100; ++i) {
     m.submit<long>("square", i, [&](Outcome<long>& o) { sum += *o.value; });
     if (i % 10 == 0) {
-      m.submit<std::string>("upper", std::string("s") + std::to_string(i),
+      m.submit<std::string>("upper", std::string(1, 's').append(std::to_string(i)),
                             [&](Outcome<std::string>& o) { uppers.push_back(*o.value); });
     }
   }

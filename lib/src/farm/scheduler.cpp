@@ -96,6 +96,14 @@ std::size_t Scheduler::batch_size_for(std::uint32_t type, std::size_t remaining)
     std::size_t by_time = 1;
     if (mean) by_time = *mean <= 0 ? k : static_cast<std::size_t>(std::max(1.0, target / *mean));
     k = std::min(k, by_time);
+    // ... and never less than min_batch_time of work: below that a message costs more than
+    // the balance it buys (the guided tail would otherwise end in batches of 1 no-op).
+    if (mean && *mean > 0) {
+      const double floor_s = std::chrono::duration<double>(options_.min_batch_time).count();
+      k = std::max(k, static_cast<std::size_t>(floor_s / *mean));
+    } else if (mean) {
+      k = std::max<std::size_t>(k, remaining);
+    }
   }
   return std::clamp<std::size_t>(std::min(k, options_.max_batch), 1, remaining);
 }

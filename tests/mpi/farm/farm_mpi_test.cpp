@@ -19,7 +19,7 @@ Registry registry() {
   r.add<int, long>("square", [](int x) { return static_cast<long>(x) * x; });
   r.add<std::string, std::size_t>("length", [](const std::string& s) { return s.size(); });
   r.add<int, int>("fails_on_7", [](int x) {
-    if (x % 10 == 7) throw std::runtime_error("unlucky " + std::to_string(x));
+    if (x % 10 == 7) throw std::runtime_error(std::string("unlucky ").append(std::to_string(x)));
     return -x;
   });
   return r;
@@ -120,7 +120,7 @@ TEST(FarmMpi, ThrowingTaskIsRetriedThenReportedAndTheRunSaysSo) {
     for (const auto& f : res.failures) {
       EXPECT_EQ(f.index % 10, 7u);
       EXPECT_EQ(f.attempts, 2);
-      EXPECT_EQ(f.message, "unlucky " + std::to_string(f.index));
+      EXPECT_EQ(f.message, std::string("unlucky ").append(std::to_string(f.index)));
     }
     for (std::size_t i = 0; i < xs.size(); ++i) {
       if (i % 10 != 7) {

@@ -54,6 +54,7 @@ TEST(Scheduler, EveryTaskDispatchedExactlyOnce) {
 TEST(Scheduler, GuidedBatchesShrinkTowardsTheEnd) {
   FarmOptions o;
   o.max_batch = 1 << 30;
+  o.min_batch_time = std::chrono::microseconds(0);
   Scheduler s(o, all_serve(2));
   s.add_tasks(0, 0, 0, 10000);
   auto sizes = drain(s, 1e-9);
@@ -66,6 +67,19 @@ TEST(Scheduler, GuidedBatchesShrinkTowardsTheEnd) {
   EXPECT_GE(sizes[static_cast<std::size_t>(biggest)], 10000u / 4 - 2);
   EXPECT_LE(sizes.back(), 2u);
   EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), 10000u);
+}
+
+TEST(Scheduler, BatchesCarryAtLeastMinBatchTimeOfWork) {
+  FarmOptions o;
+  o.max_batch = 1 << 30;
+  o.min_batch_time = std::chrono::microseconds(100);
+  Scheduler s(o, all_serve(2));
+  s.add_tasks(0, 0, 0, 10000);
+  auto sizes = drain(s, 1e-7);  // 0.1 µs per task: a batch carries at least 1000
+  for (std::size_t i = 4; i < sizes.size(); ++i) {  // after the probes (2 workers × prefetch 2)
+    EXPECT_TRUE(sizes[i] >= 1000 || i + 1 == sizes.size()) << "batch " << i << ": " << sizes[i];
+  }
+  EXPECT_LT(sizes.size(), 14u);
 }
 
 TEST(Scheduler, HeavyTasksGoOneByOne) {

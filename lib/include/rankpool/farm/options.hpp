@@ -36,6 +36,8 @@ struct FarmOptions {
   double gss_factor = 2.0;       // batch = remaining / (gss_factor × workers): big early, small at the end
   std::chrono::microseconds target_batch_time{10'000};  // a batch carries ~10 ms of measured work:
                                 // long enough to amortise a round trip, short enough to balance
+  std::chrono::microseconds min_batch_time{100};  // ... and at least this much measured work,
+                                // or all that remains: a message costs ~10 µs
   int prefetch = 2;      // batches in flight per worker: one running and one waiting, so a
                          // worker never sits idle for a round trip
   int max_prefetch = 256;  // ... and more, up to this many, while the worker's queued work is

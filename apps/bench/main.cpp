@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
         std::printf("%-20s %12.4f %14.0f %8.2fx %-13s\n", modes[i].name, modes[i].best, rate, rate / base, base_name[i]);
       }
     }
-    std::printf("fixed cost of one farm run (handshake, stop, statistics): %.4f s\n", modes[5].best);
+    std::printf("fixed cost of one farm run (empty map, stop, statistics): %.4f s\n", modes[5].best);
   }
   return 0;
 }

@@ -171,7 +171,9 @@ class MpiMasterTransport final : public Transport {
 }  // namespace
 
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
-    : comm_(comm, mpi::comm_duplicate), registry_(registry), options_(std::move(options)) {}
+    : comm_(comm, mpi::comm_duplicate), registry_(registry), options_(std::move(options)) {
+  handshake_error_ = handshake();
+}
 
 std::string Farm::handshake() {
   const int n = comm_.size();

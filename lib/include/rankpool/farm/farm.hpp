@@ -25,11 +25,13 @@ struct RunStatus {
 
 class Farm {
  public:
-  /// Collective. Duplicates `comm`, so the farm's tags never meet the caller's messages.
+  /// Collective. Duplicates `comm`, so the farm's tags never meet the caller's messages,
+  /// and checks that all ranks agree (protocol version, task types, queue assignment):
+  /// register every task type before constructing the farm. A disagreement is reported
+  /// by every run() on every rank.
   Farm(const boost::mpi::communicator& comm, const Registry& registry, FarmOptions options = {});
 
-  /// Collective. Rank 0 checks that all ranks agree (protocol version, task types, queue
-  /// assignment), runs `body(master)`, then stops every worker and gathers statistics.
+  /// Collective. Rank 0 runs `body(master)`, then stops every worker and gathers statistics.
   /// If body throws, the workers are still stopped and the message is returned in
   /// RunStatus::error on every rank: no rank is left waiting.
   RunStatus run(const std::function<void(Master&)>& body);
@@ -50,6 +52,7 @@ class Farm {
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
   std::vector<std::string> hosts_;
+  std::string handshake_error_;  // empty when all ranks agree
   FarmStats stats_;
 };
 

@@ -339,10 +339,8 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       status.error = decode_stop(m->bytes).abort_reason;
       pending.wait_all();
       stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ++stats.msgs_sent;
-      std::string bytes = encode_stats(stats);
-      stats.bytes_sent += bytes.size();
-      bytes = encode_stats(stats);
+      // The counters cover the run's messages; the Stats message itself is not in them.
+      const std::string bytes = encode_stats(stats);
       comm_.send(0, static_cast<int>(Tag::Stats), bytes.data(), static_cast<int>(bytes.size()));
       break;
     } else {

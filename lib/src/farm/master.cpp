@@ -17,7 +17,7 @@ Master::~Master() = default;
 
 int Master::workers() const { return transport_.workers(); }
 
-std::uint32_t Master::resolve(std::string_view type, const char* signature) const {
+std::uint32_t Master::resolve(std::string_view type, const std::string& signature) const {
   const int t = registry_.index_of(type);
   if (t < 0) throw FarmError("unknown task type '" + std::string(type) + "'");
   const TaskType& tt = registry_.at(static_cast<std::size_t>(t));

@@ -343,7 +343,7 @@ class Master {
   RankStats master_counters() const;
 
  private:
-  std::uint32_t resolve(std::string_view type, const char* signature) const;
+  std::uint32_t resolve(std::string_view type, const std::string& signature) const;
   std::uint32_t add_group(std::unique_ptr<detail::GroupBase> g);
   void drive(const std::function<bool()>& done);
   void handle(Incoming& msg);
@@ -365,7 +365,7 @@ class Master {
 
 template <class Out, class In>
 MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, MapOptions<Out> options) {
-  const std::uint32_t t = resolve(type, (std::string(typeid(In).name()) + "->" + typeid(Out).name()).c_str());
+  const std::uint32_t t = resolve(type, signature_of<In, Out>());
   auto g = std::make_unique<detail::MapGroup<In, Out>>();
   auto* group = g.get();
   group->type = t;
@@ -396,7 +396,7 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
 
 template <class Out, class In>
 std::size_t Master::submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done) {
-  const std::uint32_t t = resolve(type, (std::string(typeid(In).name()) + "->" + typeid(Out).name()).c_str());
+  const std::uint32_t t = resolve(type, signature_of<In, Out>());
   auto it = submit_group_of_type_.find(t);
   detail::SubmitGroup<In, Out>* group;
   std::uint32_t id;

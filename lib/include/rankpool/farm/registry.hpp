@@ -36,6 +36,14 @@ struct TaskType {
       run_batch;
 };
 
+/// The input/output signature of a task type, compared between ranks and at submit time.
+/// Computed once per type pair: submit() checks it for every task.
+template <class In, class Out>
+const std::string& signature_of() {
+  static const std::string s = std::string(typeid(In).name()) + "->" + typeid(Out).name();
+  return s;
+}
+
 class Registry {
  public:
   /// Registers `fn : In -> Out` as task type `name`. In and Out must be default-constructible
@@ -63,7 +71,7 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
   TaskType t;
   t.queue = options.queue.empty() ? name : options.queue;
   t.name = std::move(name);
-  t.signature = std::string(typeid(In).name()) + "->" + typeid(Out).name();
+  t.signature = signature_of<In, Out>();
   t.time_each = options.time_each;
   t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload, std::string& wire,
                                      std::vector<TaskFailure>& failures,

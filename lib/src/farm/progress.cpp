@@ -1,12 +1,13 @@
 #include "progress.hpp"
 
+#include "rankpool/farm/terminal.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
 namespace rankpool::farm {
-namespace {
 
 /// Is the user looking at our stderr? Under mpirun a rank's stderr is a pipe to the
 /// launcher whatever the launcher's own stderr is, so also ask about the parent's
@@ -20,8 +21,6 @@ bool stderr_reaches_a_terminal() {
   const std::string t(target, static_cast<std::size_t>(n));
   return t.rfind("/dev/pts/", 0) == 0 || t.rfind("/dev/tty", 0) == 0;
 }
-
-}  // namespace
 
 Progress::Progress(bool enabled)
     : enabled_(enabled && stderr_reaches_a_terminal()),

@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <mutex>
@@ -41,7 +43,11 @@ struct TestWeb::Impl {
       const auto t = std::chrono::system_clock::to_time_t(e.time);
       std::tm tm{};
       gmtime_r(&t, &tm);
-      log_file << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ") << ' ' << e.origin << ' ' << e.method << ' '
+      // Microseconds: politeness checks compare the gaps between requests to one origin.
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(e.time.time_since_epoch()).count() % 1000000;
+      char frac[16];
+      std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us));
+      log_file << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << frac << ' ' << e.origin << ' ' << e.method << ' '
                << e.target << ' ' << e.status << " \"" << e.user_agent << "\"\n";
       log_file.flush();
     }

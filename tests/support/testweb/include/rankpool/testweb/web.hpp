@@ -61,7 +61,8 @@ struct WebSpec {
   bool link_specials = true;   // whether home pages link to the special paths
   bool gzip_pages = false;     // gzip 200 responses for clients sending Accept-Encoding: gzip
   int threads = 2;             // server threads
-  std::string access_log_file; // also append the access log here when not empty
+  std::string access_log_file; // also append the access log here when not empty, one line per
+                               // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
 };
 
 /// What each origin's /robots.txt does. Host i (0-based) gets variant i for i < 4, the

@@ -1,0 +1,54 @@
+// rankpool-crawl: a polite distributed web crawler. Rank 0 reads the command line and
+// coordinates; the other ranks crawl the origins they own. See rankpool/crawl/crawler.hpp.
+#include <boost/mpi/collectives.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/environment.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "rankpool/crawl/cli.hpp"
+#include "rankpool/crawl/crawler.hpp"
+
+namespace {
+std::atomic<int> g_interrupt{0};
+extern "C" void on_signal(int sig) { g_interrupt.store(sig); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  boost::mpi::environment env(argc, argv);
+  boost::mpi::communicator world;
+  // SIGINT/SIGTERM (Ctrl-C, mpirun forwarding, Slurm's time limit) ask for a clean stop:
+  // the crawl loop polls the flag, writes what it has and exits 128+signal on every rank.
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  rankpool::crawl::CrawlCli cli;
+  int help = 0;
+  if (world.rank() == 0) {
+    cli = rankpool::crawl::parse_crawl_cli(argc, argv);
+    help = cli.help ? 1 : 0;
+  }
+  boost::mpi::broadcast(world, help, 0);
+  if (help) {
+    if (world.rank() == 0) std::cout << cli.help_text;
+    return 0;
+  }
+  try {
+    auto mesh = rankpool::farm::make_mpi_mesh(world);
+    const auto outcome = rankpool::crawl::run_crawl(*mesh, cli.job, cli.error,
+                                                    rankpool::crawl::curl_fetcher_factory(), &g_interrupt);
+    if (world.rank() == 0 && !outcome.error.empty()) std::fprintf(stderr, "rankpool-crawl: %s\n", outcome.error.c_str());
+    return outcome.exit_code;
+  } catch (const std::exception& e) {
+    // A broken invariant (an undecodable message): abort the job rather than leave
+    // the other ranks waiting.
+    std::fprintf(stderr, "rankpool-crawl: rank %d: %s\n", world.rank(), e.what());
+    world.abort(3);
+  }
+  return 3;
+}

@@ -1,0 +1,22 @@
+#pragma once
+// rankpool-crawl's command line: options, seeds (arguments, a file or stdin), checks.
+// Run on rank 0 only (stdin and the output directory are there).
+
+#include <string>
+
+#include "rankpool/crawl/crawler.hpp"
+
+namespace rankpool::crawl {
+
+struct CrawlCli {
+  CrawlJob job;
+  bool help = false;   // --help: print `help_text` and exit 0
+  std::string help_text;
+  std::string error;   // one line, without the program name; empty when usable
+};
+
+/// Parses argv; reads --seeds FILE ('-' = stdin); normalizes the seeds (each must be an
+/// http(s) URL whose host resolves); validates the options; creates --out DIR.
+CrawlCli parse_crawl_cli(int argc, const char* const* argv);
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,210 @@
+#pragma once
+// One crawling rank's engine: the hosts it owns, their queues, robots.txt and politeness,
+// the seen-set with shortest depths, and its fetcher. No MPI: the distributed crawler
+// (crawler.hpp) moves URLs between engines and records to the master; unit tests drive an
+// engine directly with a FakeFetcher.
+//
+// Depth is the shortest link distance from a seed, whatever order URLs arrive in. An
+// engine fetches a URL once, the first time it is offered within max_depth; when the same
+// URL is offered again at a smaller depth after it was fetched, the engine re-offers the
+// page's stored out-links (and redirect target) at the improved depth, so every URL whose
+// shortest distance is <= max_depth is reached — a Bellman-Ford relaxation over the
+// crawled graph, which converges because depths only decrease. Per-host queues pop the
+// smallest depth first, so improvements are rare in practice (depth_improvements counts
+// them, and depth_fixes() lists records that went out with a stale depth).
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "rankpool/crawl/fetcher.hpp"
+#include "rankpool/crawl/options.hpp"
+#include "rankpool/crawl/robots.hpp"
+#include "rankpool/crawl/url.hpp"
+
+namespace rankpool::crawl {
+
+/// One fetched URL: a line of pages.jsonl.
+struct PageRecord {
+  std::string url;
+  int status = 0;          // HTTP status; 0 when no response arrived
+  int depth = 0;
+  std::string content_type;
+  std::uint64_t bytes = 0;
+  std::uint32_t links = 0;  // distinct links found on the page (followed or not)
+  double seconds = 0;       // transfer time
+  int rank = 0;             // the rank that fetched it
+  std::string error;        // "" on success
+  std::string error_kind;   // "timeout", "dns", "connect", "too_large", "tls", "protocol", "other"
+  std::string redirect;     // canonical target of a 3xx
+  std::string body_file;    // with --save-bodies: path of the saved body, relative to OUT
+  bool operator==(const PageRecord&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const PageRecord& r);
+
+/// A canonical URL on its way to the rank that owns its origin.
+struct UrlAtDepth {
+  std::string url;
+  int depth = 0;
+  bool operator==(const UrlAtDepth&) const = default;
+};
+
+/// "http://host:port" of a canonical URL (as normalize() writes it): everything before
+/// the path. Cheaper than parsing when the URL is known to be canonical.
+std::string_view canonical_origin(std::string_view canonical_url);
+
+/// Scope, include/exclude patterns and trap guards: may the crawl follow this URL?
+class UrlFilter {
+ public:
+  enum class Verdict { follow, out_of_scope, excluded, trap };
+  /// `seeds` are canonical; they define the scope.
+  UrlFilter(const CrawlOptions& options, const std::vector<NormalizedUrl>& seeds);
+  Verdict check(const NormalizedUrl& url) const;
+  /// Only the scope part (robots.txt redirects are checked against it).
+  bool in_scope(const NormalizedUrl& url) const;
+
+ private:
+  CrawlOptions options_;
+  std::vector<std::string> origins_, hosts_, domains_;
+  std::vector<std::regex> include_, exclude_;
+};
+
+struct HostStats {
+  std::string origin;
+  int rank = 0;
+  std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
+  std::string robots;  // "parsed", "unavailable", "unreachable", "ignored", "pending"
+  double delay = 0;    // effective seconds between requests
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & origin & rank & pages & bytes & errors & blocked & robots & delay;
+  }
+};
+
+struct EngineStats {
+  std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0;
+  std::uint64_t offered = 0;             // URLs offered to this engine (seeds, own, peers)
+  std::uint64_t duplicates = 0;          // offers of a URL already known at <= depth
+  std::uint64_t out_of_scope = 0, excluded = 0, trap = 0;  // links not followed (filter)
+  std::uint64_t blocked = 0;             // disallowed by robots.txt
+  std::uint64_t over_host_limit = 0;     // not fetched: max_pages_per_host
+  std::uint64_t over_max_pages = 0;      // not fetched: max_pages reached
+  std::uint64_t depth_improvements = 0;  // fetched URLs later reached by a shorter path
+  double fetch_wait_s = 0;               // time spent inside Fetcher::poll
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & pages & bytes & robots_fetches & links & offered & duplicates & out_of_scope &
+        excluded & trap & blocked & over_host_limit & over_max_pages & depth_improvements &
+        fetch_wait_s;
+  }
+};
+
+class Engine {
+ public:
+  using Clock = std::chrono::steady_clock;
+  /// Maps an origin ("http://host:port") to the index of the worker that owns it.
+  using OwnerFn = std::function<int(std::string_view origin)>;
+
+  /// `fetcher` is used from the calling thread only; `workers` is the number of crawling
+  /// engines, `self` this one's index; `rank` goes into records. `bodies_dir`: where
+  /// --save-bodies writes ("" = not saving).
+  Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self,
+         int workers, OwnerFn owner, std::string bodies_dir = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// A canonical URL that this engine owns, reached at `depth` (seed, own link, peer).
+  /// Seeds go through offer() too: they bypass the filter's patterns but not robots.txt.
+  void offer(std::string_view url, int depth);
+
+  /// Starts the requests politeness allows, waits up to `max_wait` for results and
+  /// handles them. Returns the number of fetch results handled.
+  std::size_t pump(std::chrono::milliseconds max_wait);
+
+  /// Nothing queued that could still be fetched, nothing in flight.
+  bool idle() const;
+  /// Requests in flight (robots.txt included).
+  std::size_t in_flight() const { return in_flight_.size(); }
+  /// URLs waiting in host queues.
+  std::size_t queued() const { return queued_; }
+  /// Hosts with queued or in-flight work.
+  std::size_t active_hosts() const;
+  /// When a host waiting out its politeness delay may start its next request (nullopt
+  /// when no host waits): the caller sleeps no longer than that.
+  std::optional<Clock::time_point> next_wakeup() const;
+
+  /// With max_pages, every page fetch spends a permit granted by the master.
+  bool wants_permits() const;
+  void grant(std::uint64_t permits) { permits_ += permits; }
+  /// The master has none left: drop what is queued, and what comes later.
+  void exhaust();
+  /// Hands back the permits not spent (when idle).
+  std::uint64_t take_permits() { return std::exchange(permits_, 0); }
+
+  /// Stops starting requests (interrupted run); in-flight ones still complete or time out.
+  void stop_starting() { stopped_ = true; }
+
+  // Outputs, taken by the caller.
+  std::size_t pending_records() const { return records_.size(); }
+  bool has_output() const { return !records_.empty() || !edges_.empty(); }
+  std::vector<PageRecord> take_records() { return std::exchange(records_, {}); }
+  /// links.tsv lines: "from\tto\tkind\n".
+  std::string take_edges() { return std::exchange(edges_, {}); }
+  /// URLs found here that other workers own, per worker index.
+  std::vector<std::vector<UrlAtDepth>>& outbox() { return outbox_; }
+  /// Records that went out with a depth that later improved: (url, final depth).
+  std::vector<std::pair<std::string, int>> depth_fixes() const;
+
+  std::vector<HostStats> host_stats() const;
+  const EngineStats& stats() const { return stats_; }
+
+ private:
+  struct Host;
+  struct UrlState;
+  struct Flight;
+  Host& host_for(std::string_view origin);
+  void dispatch(std::string url, int depth);
+  void relax(UrlState& state);
+  void start_requests();
+  void start_robots(Host& host, std::string url);
+  void handle(FetchResult result);
+  void handle_robots(Host& host, FetchResult& result, int redirects);
+  void handle_page(Host& host, const std::string& url, FetchResult& result);
+  void release(Host& host);
+  bool may_follow(const NormalizedUrl& url);
+  std::string save_body(const std::string& url, const std::string& body);
+
+  CrawlOptions options_;
+  UrlFilter filter_;
+  RobotsOptions robots_options_;
+  Fetcher& fetcher_;
+  int rank_, self_, workers_;
+  OwnerFn owner_;
+  std::string bodies_dir_;
+
+  std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // by origin
+  std::vector<Host*> active_;       // hosts with queued URLs
+  std::unordered_map<std::string, UrlState> urls_;  // seen-set: canonical URL -> state
+  std::unordered_map<std::uint64_t, Flight> in_flight_;
+  std::uint64_t next_id_ = 1, next_seq_ = 0;
+  std::size_t queued_ = 0;
+  std::uint64_t permits_ = 0;
+  bool exhausted_ = false, stopped_ = false;
+
+  std::vector<PageRecord> records_;
+  std::string edges_;
+  std::vector<std::vector<UrlAtDepth>> outbox_;
+  EngineStats stats_;
+};
+
+}  // namespace rankpool::crawl

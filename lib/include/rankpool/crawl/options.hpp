@@ -1,0 +1,79 @@
+#pragma once
+// What a crawl does: its options (every default with its reason) and the job that a run
+// of rankpool-crawl hands to its ranks.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rankpool::crawl {
+
+/// Which origins a crawl may request anything from (robots.txt included).
+enum class Scope {
+  seeds,   // exactly the seeds' origins (scheme + host + port)
+  host,    // the seeds' host names, any scheme or port
+  domain,  // the seeds' registered domains (www.a.example.co.uk -> a.example.co.uk)
+  any,     // anywhere (bound the crawl with max_depth / max_pages)
+};
+std::string_view to_string(Scope scope);
+/// "seeds", "host", "domain" or "any"; false for anything else.
+bool parse_scope(std::string_view text, Scope& scope);
+
+struct CrawlOptions {
+  // Shortest link distance from a seed (seeds 0, a link +1, a redirect hop +0); the
+  // default is wget -r's. -1: unlimited (the trap guards below still bound a crawl).
+  int max_depth = 5;
+  // Seconds between two requests to one origin. Not 0 by default: a crawler that
+  // hammers a site gets blocked. robots.txt's Crawl-delay wins when larger.
+  double delay = 0.5;
+  // Requests in flight per origin at once; politeness as RFC 9309 crawlers practise it.
+  int per_host_connections = 1;
+  // Crawl-delay values above this are clamped: a site asking for more would stall its
+  // queue for minutes per page.
+  double max_crawl_delay = 30;
+  Scope scope = Scope::seeds;
+  // Pages (fetched URLs, redirects and errors included; robots.txt not) across all
+  // ranks; 0 = no limit. Exact: ranks draw permits from the master.
+  std::uint64_t max_pages = 0;
+  std::uint64_t max_pages_per_host = 0;  // per origin; 0 = no limit
+  // ECMAScript regular expressions searched in the canonical URL: a URL is followed when
+  // it matches some include (or there is none) and no exclude. Seeds are exempt.
+  std::vector<std::string> include, exclude;
+  // Trap guards: calendars and session-id loops grow URLs without bound.
+  std::size_t max_url_length = 2048;
+  int max_path_depth = 32;        // path segments
+  int max_repeated_segment = 3;   // occurrences of one segment in a path (/a/b/a/b/a/b/a)
+  // Sent on every request; its product token ("rankpool-crawl") selects robots.txt groups.
+  std::string user_agent = "rankpool-crawl/0.1 (+https://example.invalid/rankpool)";
+  bool ignore_robots = false;  // for sites you own; never the default
+  // Also follow <link rel=...>, frames, iframes and meta refresh (always recorded in
+  // links.tsv); by default only <a href> and <area href> are followed, as browsers' users do.
+  bool follow_all = false;
+  bool save_bodies = false;    // write HTML bodies under OUT/bodies/ on the fetching rank's host
+  // Transfers in flight per crawling rank (over all its hosts): throughput comes from
+  // breadth, and libcurl's multi interface drives them all on one thread.
+  std::size_t max_in_flight = 128;
+  double connect_timeout = 2;   // seconds; a dead host must not hold a transfer slot
+  double timeout = 10;          // seconds per transfer; bounds tarpits and endless bodies
+  std::size_t max_page_bytes = 8 << 20;  // decoded; bigger pages are recorded as too_large
+  bool quiet = false;           // no progress line and no final summary on stderr
+
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & max_depth & delay & per_host_connections & max_crawl_delay & scope & max_pages &
+        max_pages_per_host & include & exclude & max_url_length & max_path_depth &
+        max_repeated_segment & user_agent & ignore_robots & follow_all & save_bodies &
+        max_in_flight & connect_timeout & timeout & max_page_bytes & quiet;
+  }
+};
+
+/// Checks the options against each other; "" when they are usable, else a one-line reason.
+std::string validate(const CrawlOptions& options);
+
+/// The robots.txt product token of a User-Agent string: its leading [A-Za-z_-] run
+/// ("rankpool-crawl/0.1 (...)" -> "rankpool-crawl"); "rankpool" when there is none.
+std::string robots_token(std::string_view user_agent);
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,118 @@
+#pragma once
+// The distributed crawler's messages: every tag and message that crosses a rank boundary
+// in rankpool-crawl. Hot messages (Urls, Records) are flat buffers written with the farm's
+// Writer/Reader; cold ones (Start, Final) use Boost.Serialization. Tags start at 32 so they
+// never meet the farm's (farm/protocol.hpp), although each runs on its own communicator.
+//
+// The conversation (W = crawling workers: ranks 1..N-1, or rank 0 itself when N = 1):
+//   master -> all    Start        the job (or the setup error that ends the run)
+//   master -> owner  Urls         seeds, at depth 0
+//   worker -> owner  Urls         discovered URLs owned by another worker, batched
+//   worker -> master Records      pages.jsonl records, links.tsv lines, queue status
+//   worker -> master PermitRequest / master -> worker Permits   (only with --max-pages)
+//   worker -> master Idle         nothing left to do: counts of Urls messages sent/received
+//   master -> all    Probe        termination check; every worker answers ProbeReply
+//   worker -> master Interrupt    this rank got SIGINT/SIGTERM
+//   master -> all    Finish       stop; every worker answers Final (statistics, depth fixes)
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rankpool/crawl/engine.hpp"
+#include "rankpool/crawl/options.hpp"
+
+namespace rankpool::crawl {
+
+inline constexpr std::uint32_t kCrawlProtocolVersion = 1;
+
+enum class CrawlTag : int {
+  Start = 32,
+  Urls,
+  Records,
+  PermitRequest,
+  Permits,
+  Idle,
+  Probe,
+  ProbeReply,
+  Interrupt,
+  Finish,
+  Final,
+};
+const char* to_string(CrawlTag tag);
+
+struct StartMessage {
+  std::uint32_t protocol_version = kCrawlProtocolVersion;
+  std::string error;                  // non-empty: the run ends before it starts
+  CrawlOptions options;
+  std::vector<std::string> seeds;     // canonical
+  // The host assignment: these origins go to these worker indexes (the seeds' origins,
+  // dealt round-robin so that workers get equal shares); other origins by hash.
+  std::vector<std::string> assigned_origins;
+  std::vector<int> assigned_workers;
+  std::string out_dir;                // bodies go to out_dir/bodies on each rank's host
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir;
+  }
+};
+std::string encode_start(const StartMessage& m);
+StartMessage decode_start(std::string_view bytes);
+
+std::string encode_urls(const std::vector<UrlAtDepth>& urls);
+std::vector<UrlAtDepth> decode_urls(std::string_view bytes);
+
+/// A worker's queue state, for the master's progress line.
+struct WorkerStatus {
+  std::uint64_t queued = 0;
+  std::uint32_t in_flight = 0;
+  std::uint32_t active_hosts = 0;
+  bool operator==(const WorkerStatus&) const = default;
+};
+struct RecordsMessage {
+  WorkerStatus status;
+  std::vector<PageRecord> records;
+  std::string edges;  // links.tsv lines
+  bool operator==(const RecordsMessage&) const = default;
+};
+std::string encode_records(const RecordsMessage& m);
+RecordsMessage decode_records(std::string_view bytes);
+
+/// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
+struct Counters {
+  std::uint64_t probe = 0;     // ProbeReply: the probe answered
+  bool idle = false;           // ProbeReply: idle right now
+  std::uint64_t sent = 0, received = 0;
+  std::uint64_t returned_permits = 0;  // Idle: unspent permits handed back
+  bool operator==(const Counters&) const = default;
+};
+std::string encode_counters(const Counters& c);
+Counters decode_counters(std::string_view bytes);
+
+std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
+std::uint64_t decode_u64(std::string_view bytes);
+
+/// Final: one worker's report at the end of the run.
+struct RankReport {
+  int rank = 0;
+  std::string host;
+  std::string role;
+  EngineStats engine;
+  std::vector<HostStats> hosts;
+  std::vector<std::pair<std::string, int>> depth_fixes;
+  std::uint64_t urls_msgs_sent = 0, urls_msgs_received = 0, urls_sent = 0, urls_received = 0;
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+  long peak_rss_kb = 0;
+  double wall_s = 0;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & rank & host & role & engine & hosts & depth_fixes & urls_msgs_sent & urls_msgs_received & urls_sent &
+        urls_received & bytes_sent & bytes_received & peak_rss_kb & wall_s;
+  }
+};
+std::string encode_report(const RankReport& r);
+RankReport decode_report(std::string_view bytes);
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,166 @@
+#include "rankpool/crawl/cli.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "rankpool/crawl/url.hpp"
+
+namespace rankpool::crawl {
+namespace po = boost::program_options;
+
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string read_seed_lines(std::istream& in, std::vector<std::string>& seeds) {
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    seeds.push_back(line);
+  }
+  return in.bad() ? "read error" : "";
+}
+
+/// Hosts that do not resolve are configuration errors: better one clear line now than a
+/// crawl that records a DNS failure and stops at once.
+std::string check_resolves(const std::string& host) {
+  std::string name = host;
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res);
+  if (res) freeaddrinfo(res);
+  if (rc != 0) return std::string("seed host '") + host + "' does not resolve: " + gai_strerror(rc);
+  return {};
+}
+
+}  // namespace
+
+CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
+  CrawlCli cli;
+  CrawlOptions& o = cli.job.options;
+  std::string seeds_file, scope = "seeds";
+  std::vector<std::string> seeds;
+  cli.job.out_dir = "crawl-out";
+  po::options_description desc(
+      "Usage: mpirun -n N rankpool-crawl [options] SEED_URL...\n"
+      "Crawls from the seeds, politely (robots.txt, one connection and a delay per origin), with\n"
+      "the origins partitioned over ranks 1..N-1 (rank 0 coordinates; with one rank it crawls\n"
+      "alone). Writes OUT/pages.jsonl, OUT/links.tsv and OUT/summary.json.\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("seeds", po::value(&seeds_file), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
+    ("out,o", po::value(&cli.job.out_dir)->default_value(cli.job.out_dir), "output directory (created if missing)")
+    ("max-depth", po::value(&o.max_depth)->default_value(o.max_depth),
+     "follow links up to this shortest distance from a seed (redirects cost 0); -1 = unlimited")
+    ("delay", po::value(&o.delay)->default_value(o.delay, "0.5"),
+     "seconds between requests to one origin (0 allowed); a larger robots.txt Crawl-delay wins")
+    ("per-host-connections", po::value(&o.per_host_connections)->default_value(o.per_host_connections),
+     "requests in flight per origin")
+    ("scope", po::value(&scope)->default_value(scope),
+     "where requests may go: seeds (the seeds' origins), host (their host names, any port), "
+     "domain (their registered domains), any")
+    ("max-pages", po::value(&o.max_pages)->default_value(o.max_pages), "stop after this many pages, all ranks together (0 = no limit)")
+    ("max-pages-per-host", po::value(&o.max_pages_per_host)->default_value(o.max_pages_per_host), "pages per origin (0 = no limit)")
+    ("include", po::value(&o.include)->composing(), "follow only URLs matching this ECMAScript regex (repeatable)")
+    ("exclude", po::value(&o.exclude)->composing(), "never follow URLs matching this regex (repeatable)")
+    ("max-url-length", po::value(&o.max_url_length)->default_value(o.max_url_length), "trap guard: longer URLs are not followed")
+    ("max-path-depth", po::value(&o.max_path_depth)->default_value(o.max_path_depth), "trap guard: URLs with more path segments are not followed")
+    ("max-repeated-segment", po::value(&o.max_repeated_segment)->default_value(o.max_repeated_segment),
+     "trap guard: URLs repeating one path segment more often are not followed")
+    ("user-agent", po::value(&o.user_agent)->default_value(o.user_agent), "User-Agent header; its first word selects robots.txt groups")
+    ("ignore-robots", po::bool_switch(&o.ignore_robots), "do not fetch or obey robots.txt (only for sites you own)")
+    ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
+    ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under OUT/bodies/ on the host of the rank that fetched them")
+    ("max-in-flight", po::value(&o.max_in_flight)->default_value(o.max_in_flight), "requests in flight per crawling rank, over all its hosts")
+    ("max-crawl-delay", po::value(&o.max_crawl_delay)->default_value(o.max_crawl_delay, "30"), "cap on robots.txt Crawl-delay, seconds")
+    ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
+    ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")
+    ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
+    ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr");
+  // clang-format on
+  po::options_description hidden;
+  hidden.add_options()("seed-url", po::value(&seeds)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("seed-url", -1);
+  std::ostringstream help;
+  help << desc;
+  cli.help_text = help.str();
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      cli.help = true;
+      return cli;
+    }
+  } catch (const std::exception& e) {
+    cli.error = e.what();
+    return cli;
+  }
+  if (!parse_scope(scope, o.scope)) {
+    cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";
+    return cli;
+  }
+  if (std::string e = validate(o); !e.empty()) {
+    cli.error = e;
+    return cli;
+  }
+  if (!seeds_file.empty()) {
+    std::string e;
+    if (seeds_file == "-") {
+      e = read_seed_lines(std::cin, seeds);
+    } else {
+      std::ifstream in(seeds_file);
+      if (!in) {
+        cli.error = "cannot read seeds file " + seeds_file;
+        return cli;
+      }
+      e = read_seed_lines(in, seeds);
+    }
+    if (!e.empty()) {
+      cli.error = "seeds file " + seeds_file + ": " + e;
+      return cli;
+    }
+  }
+  if (seeds.empty()) {
+    cli.error = "no seed URL given (arguments or --seeds FILE); see --help";
+    return cli;
+  }
+  std::set<std::string> hosts, unique;
+  for (const auto& s : seeds) {
+    const NormalizedUrl n = normalize(s, UrlOptions{o.max_url_length});
+    if (!n.ok()) {
+      cli.error = "seed '" + s + "' is not an http(s) URL: " + n.error;
+      return cli;
+    }
+    if (unique.insert(n.url).second) cli.job.seeds.push_back(n.url);
+    hosts.insert(n.host);
+  }
+  for (const auto& h : hosts)
+    if (std::string e = check_resolves(h); !e.empty()) {
+      cli.error = e;
+      return cli;
+    }
+  if (std::string e = prepare_output_dir(cli.job.out_dir); !e.empty()) cli.error = e;
+  return cli;
+}
+
+}  // namespace rankpool::crawl

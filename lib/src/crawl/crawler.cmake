@@ -1,0 +1,13 @@
+# The distributed crawler (engine in rankpool_crawl; coordination over the farm's mesh in
+# rankpool_crawler, which is where the crawler meets MPI — through farm::Mesh only).
+target_sources(rankpool_crawl PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/options.cpp)
+if(TARGET rankpool_farm)
+  add_library(rankpool_crawler STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/crawler.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/protocol.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/cli.cpp)
+  target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm Boost::serialization Boost::json Boost::program_options)
+  rankpool_warnings(rankpool_crawler)
+endif()

@@ -1,0 +1,496 @@
+// One crawling rank's engine: host queues, robots.txt, politeness, dedup and depth.
+#include "rankpool/crawl/engine.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <ostream>
+#include <queue>
+#include <unordered_set>
+
+#include "rankpool/crawl/links.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+bool followed_by_default(LinkKind kind) { return kind == LinkKind::anchor || kind == LinkKind::area; }
+
+std::string_view kind_word(LinkKind kind) {
+  switch (kind) {
+    case LinkKind::anchor: return "a";
+    case LinkKind::area: return "area";
+    case LinkKind::link: return "link";
+    case LinkKind::frame: return "frame";
+    case LinkKind::iframe: return "iframe";
+    case LinkKind::meta_refresh: return "refresh";
+  }
+  return "?";
+}
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string_view canonical_origin(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return url;
+  const auto slash = url.find('/', scheme_end + 3);
+  return slash == std::string_view::npos ? url : url.substr(0, slash);
+}
+
+std::ostream& operator<<(std::ostream& os, const PageRecord& r) {
+  os << "PageRecord{" << r.url << " status=" << r.status << " depth=" << r.depth << " links=" << r.links
+     << " rank=" << r.rank;
+  if (!r.error.empty()) os << " error=" << r.error_kind << ":" << r.error;
+  if (!r.redirect.empty()) os << " redirect=" << r.redirect;
+  return os << "}";
+}
+
+// ---------------------------------------------------------------------------------------
+// UrlFilter
+
+UrlFilter::UrlFilter(const CrawlOptions& options, const std::vector<NormalizedUrl>& seeds) : options_(options) {
+  for (const auto& s : seeds) {
+    origins_.push_back(origin_of(s));
+    hosts_.push_back(s.host);
+    domains_.push_back(registered_domain(s.host));
+  }
+  for (auto* v : {&origins_, &hosts_, &domains_}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  for (const auto& p : options.include) include_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
+  for (const auto& p : options.exclude) exclude_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
+}
+
+bool UrlFilter::in_scope(const NormalizedUrl& url) const {
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::binary_search(v.begin(), v.end(), x);
+  };
+  switch (options_.scope) {
+    case Scope::seeds: return has(origins_, origin_of(url));
+    case Scope::host: return has(hosts_, url.host);
+    case Scope::domain: return has(domains_, registered_domain(url.host));
+    case Scope::any: return true;
+  }
+  return false;
+}
+
+UrlFilter::Verdict UrlFilter::check(const NormalizedUrl& url) const {
+  if (!in_scope(url)) return Verdict::out_of_scope;
+  if (url.url.size() > options_.max_url_length) return Verdict::trap;
+  // Path segments: depth and the most repeated one.
+  std::string_view path(url.path_and_query);
+  path = path.substr(0, path.find('?'));
+  std::vector<std::string_view> segments;
+  for (std::size_t i = 1; i <= path.size();) {
+    const auto j = std::min(path.find('/', i), path.size());
+    if (j > i) segments.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  if (static_cast<int>(segments.size()) > options_.max_path_depth) return Verdict::trap;
+  if (segments.size() > static_cast<std::size_t>(options_.max_repeated_segment)) {
+    std::sort(segments.begin(), segments.end());
+    int run = 1;
+    for (std::size_t i = 1; i < segments.size(); ++i) {
+      run = segments[i] == segments[i - 1] ? run + 1 : 1;
+      if (run > options_.max_repeated_segment) return Verdict::trap;
+    }
+  }
+  const auto matches = [&](const std::regex& re) { return std::regex_search(url.url, re); };
+  if (!include_.empty() && std::none_of(include_.begin(), include_.end(), matches)) return Verdict::excluded;
+  if (std::any_of(exclude_.begin(), exclude_.end(), matches)) return Verdict::excluded;
+  return Verdict::follow;
+}
+
+// ---------------------------------------------------------------------------------------
+// Engine state
+
+struct Engine::UrlState {
+  int depth = 0;
+  int recorded_depth = -1;  // depth in the record sent out (-1: none yet)
+  enum class Stage : std::uint8_t { queued, in_flight, fetched, blocked, skipped } stage = Stage::queued;
+  std::vector<std::string> children;  // followable out-links (post-filter), for relaxation
+  std::string redirect;               // followable redirect target
+};
+
+struct Engine::Host {
+  struct Entry {
+    int depth;
+    std::uint64_t seq;  // FIFO among equal depths
+    std::string url;
+    bool operator>(const Entry& o) const { return depth != o.depth ? depth > o.depth : seq > o.seq; }
+  };
+  enum class Robots { unknown, fetching, ready } robots = Robots::unknown;
+  std::string origin;
+  std::string robots_url;  // next robots.txt URL to fetch (changes along redirects)
+  int robots_redirects = 0;
+  RobotsPolicy policy;
+  std::string robots_label = "pending";
+  double delay = 0;
+  int in_flight = 0;
+  std::uint64_t started = 0;  // page requests started (for max_pages_per_host)
+  Clock::time_point next_start{};
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;  // smallest depth first
+  bool active = false;
+  std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
+};
+
+struct Engine::Flight {
+  Host* host = nullptr;
+  bool robots = false;
+  std::string url;
+};
+
+Engine::Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self, int workers,
+               OwnerFn owner, std::string bodies_dir)
+    : options_(options),
+      filter_(std::move(filter)),
+      fetcher_(fetcher),
+      rank_(rank),
+      self_(self),
+      workers_(workers),
+      owner_(std::move(owner)),
+      bodies_dir_(std::move(bodies_dir)),
+      outbox_(static_cast<std::size_t>(workers)) {
+  robots_options_.user_agent_token = robots_token(options.user_agent);
+  robots_options_.max_crawl_delay = options.max_crawl_delay;
+}
+
+Engine::~Engine() = default;
+
+Engine::Host& Engine::host_for(std::string_view origin) {
+  auto it = hosts_.find(std::string(origin));
+  if (it != hosts_.end()) return *it->second;
+  auto h = std::make_unique<Host>();
+  h->origin = std::string(origin);
+  h->robots_url = h->origin + "/robots.txt";
+  h->delay = options_.delay;
+  if (options_.ignore_robots) {
+    h->robots = Host::Robots::ready;
+    h->policy = RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable};
+    h->robots_label = "ignored";
+  }
+  return *hosts_.emplace(h->origin, std::move(h)).first->second;
+}
+
+void Engine::offer(std::string_view url, int depth) {
+  ++stats_.offered;
+  auto [it, fresh] = urls_.try_emplace(std::string(url));
+  UrlState& s = it->second;
+  if (!fresh) {
+    if (s.depth <= depth) {
+      ++stats_.duplicates;
+      return;
+    }
+    s.depth = depth;
+    switch (s.stage) {
+      case UrlState::Stage::queued: break;  // re-queued below at the better depth
+      case UrlState::Stage::in_flight: return;  // the result will carry the new depth
+      case UrlState::Stage::fetched:
+        ++stats_.depth_improvements;
+        relax(s);
+        return;
+      case UrlState::Stage::blocked:
+      case UrlState::Stage::skipped: return;
+    }
+  } else {
+    s.depth = depth;
+    if (exhausted_) {
+      s.stage = UrlState::Stage::skipped;
+      ++stats_.over_max_pages;
+      return;
+    }
+    ++queued_;
+  }
+  Host& h = host_for(canonical_origin(url));
+  h.queue.push({depth, next_seq_++, it->first});
+  if (!h.active) {
+    h.active = true;
+    active_.push_back(&h);
+  }
+}
+
+void Engine::dispatch(std::string url, int depth) {
+  const int owner = workers_ == 1 ? 0 : owner_(canonical_origin(url));
+  if (owner == self_) offer(url, depth);
+  else outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth});
+}
+
+void Engine::relax(UrlState& s) {
+  if (!s.redirect.empty()) dispatch(s.redirect, s.depth);
+  if (options_.max_depth >= 0 && s.depth + 1 > options_.max_depth) return;
+  for (const auto& child : s.children) dispatch(child, s.depth + 1);
+}
+
+bool Engine::may_follow(const NormalizedUrl& url) {
+  switch (filter_.check(url)) {
+    case UrlFilter::Verdict::follow: return true;
+    case UrlFilter::Verdict::out_of_scope: ++stats_.out_of_scope; return false;
+    case UrlFilter::Verdict::excluded: ++stats_.excluded; return false;
+    case UrlFilter::Verdict::trap: ++stats_.trap; return false;
+  }
+  return false;
+}
+
+bool Engine::wants_permits() const { return options_.max_pages > 0 && !exhausted_ && !stopped_ && queued_ > 0 && permits_ == 0; }
+
+void Engine::exhaust() {
+  exhausted_ = true;
+  for (Host* h : active_) {
+    while (!h->queue.empty()) {
+      auto it = urls_.find(h->queue.top().url);
+      if (it != urls_.end() && it->second.stage == UrlState::Stage::queued) {
+        it->second.stage = UrlState::Stage::skipped;
+        ++stats_.over_max_pages;
+      }
+      h->queue.pop();
+    }
+    h->active = false;
+  }
+  active_.clear();
+  queued_ = 0;
+}
+
+bool Engine::idle() const {
+  if (!in_flight_.empty()) return false;
+  return stopped_ || queued_ == 0;
+}
+
+std::size_t Engine::active_hosts() const {
+  std::size_t n = 0;
+  for (const auto& [origin, h] : hosts_) n += (h->active || h->in_flight > 0) ? 1 : 0;
+  return n;
+}
+
+std::optional<Engine::Clock::time_point> Engine::next_wakeup() const {
+  std::optional<Clock::time_point> t;
+  for (const Host* h : active_)
+    if (h->in_flight < options_.per_host_connections && h->robots != Host::Robots::fetching)
+      if (!t || h->next_start < *t) t = h->next_start;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+// Fetching
+
+void Engine::start_robots(Host& h, std::string url) {
+  const std::uint64_t id = next_id_++;
+  in_flight_[id] = Flight{&h, true, url};
+  fetcher_.submit(FetchRequest{id, std::move(url), true});
+  ++h.in_flight;
+  h.robots = Host::Robots::fetching;
+  h.next_start = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
+  ++stats_.robots_fetches;
+}
+
+void Engine::start_requests() {
+  if (stopped_) return;
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < active_.size();) {
+    Host& h = *active_[i];
+    bool drained = false;
+    while (in_flight_.size() < options_.max_in_flight && h.in_flight < options_.per_host_connections &&
+           now >= h.next_start) {
+      if (h.robots == Host::Robots::unknown) {
+        start_robots(h, h.robots_url);
+        break;
+      }
+      if (h.robots == Host::Robots::fetching) break;
+      if (h.queue.empty()) {
+        drained = true;
+        break;
+      }
+      const Host::Entry& top = h.queue.top();
+      auto it = urls_.find(top.url);
+      if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != top.depth) {
+        h.queue.pop();  // a stale entry: the URL was re-queued at a better depth
+        continue;
+      }
+      UrlState& s = it->second;
+      const std::string_view path = std::string_view(top.url).substr(h.origin.size());
+      if (!h.policy.allowed(path)) {
+        s.stage = UrlState::Stage::blocked;
+        ++h.blocked;
+        ++stats_.blocked;
+        --queued_;
+        h.queue.pop();
+        continue;
+      }
+      if (options_.max_pages_per_host > 0 && h.started >= options_.max_pages_per_host) {
+        s.stage = UrlState::Stage::skipped;
+        ++stats_.over_host_limit;
+        --queued_;
+        h.queue.pop();
+        continue;
+      }
+      if (options_.max_pages > 0) {
+        if (permits_ == 0) break;  // wants_permits() asks the master
+        --permits_;
+      }
+      const std::uint64_t id = next_id_++;
+      in_flight_[id] = Flight{&h, false, top.url};
+      fetcher_.submit(FetchRequest{id, top.url, false});
+      s.stage = UrlState::Stage::in_flight;
+      --queued_;
+      h.queue.pop();
+      ++h.in_flight;
+      ++h.started;
+      h.next_start = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
+    }
+    if (drained) {
+      h.active = false;
+      active_[i] = active_.back();
+      active_.pop_back();
+      continue;
+    }
+    ++i;
+  }
+}
+
+std::size_t Engine::pump(std::chrono::milliseconds max_wait) {
+  start_requests();
+  if (in_flight_.empty()) return 0;
+  const auto t0 = Clock::now();
+  auto results = fetcher_.poll(max_wait);
+  stats_.fetch_wait_s += std::chrono::duration<double>(Clock::now() - t0).count();
+  for (auto& r : results) handle(std::move(r));
+  start_requests();  // refill the freed slots at once
+  return results.size();
+}
+
+void Engine::release(Host& h) {
+  --h.in_flight;
+  // The delay runs from the end of a response too: with one connection per host the
+  // server sees the requests at least `delay` apart, however long each one took.
+  const auto after = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
+  h.next_start = std::max(h.next_start, after);
+}
+
+void Engine::handle(FetchResult result) {
+  auto it = in_flight_.find(result.id);
+  if (it == in_flight_.end()) return;  // not ours: cannot happen with a correct Fetcher
+  Flight flight = std::move(it->second);
+  in_flight_.erase(it);
+  Host& h = *flight.host;
+  release(h);
+  if (flight.robots) handle_robots(h, result, h.robots_redirects);
+  else handle_page(h, flight.url, result);
+}
+
+void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
+  const bool unreachable = r.http_status == 0;
+  RobotsFetchStep step = robots_fetch_step(static_cast<int>(r.http_status), r.body, unreachable, r.redirect_to,
+                                           redirects, robots_options_);
+  if (!step.done()) {
+    const NormalizedUrl next = normalize(step.next_url);
+    if (next.ok() && filter_.in_scope(next)) {
+      h.robots = Host::Robots::unknown;  // start_requests() fetches it, politely
+      h.robots_url = next.url;
+      h.robots_redirects = redirects + 1;
+      return;
+    }
+    // Nothing is requested outside the scope, robots.txt included: a redirect there
+    // counts as "no file" (RFC 9309 2.3.1.3: everything allowed).
+    step.policy = RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable};
+  }
+  h.policy = std::move(*step.policy);
+  h.robots = Host::Robots::ready;
+  switch (h.policy.source) {
+    case RobotsSource::Parsed: h.robots_label = "parsed"; break;
+    case RobotsSource::Unavailable: h.robots_label = "unavailable"; break;
+    case RobotsSource::Unreachable: h.robots_label = "unreachable"; break;
+  }
+  if (auto cd = h.policy.rules.crawl_delay()) h.delay = std::max(options_.delay, *cd);
+}
+
+std::string Engine::save_body(const std::string& url, const std::string& body) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.html", static_cast<unsigned long long>(fnv1a(url)));
+  std::ofstream out(bodies_dir_ + "/" + name, std::ios::binary);
+  out.write(body.data(), static_cast<std::streamsize>(body.size()));
+  if (!out) return {};
+  return std::string("bodies/") + name;
+}
+
+void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
+  UrlState& s = urls_.at(url);
+  s.stage = UrlState::Stage::fetched;
+  ++h.pages;
+  h.bytes += r.bytes;
+  ++stats_.pages;
+  stats_.bytes += r.bytes;
+  PageRecord rec;
+  rec.url = url;
+  rec.status = static_cast<int>(r.http_status);
+  rec.depth = s.depth;
+  rec.content_type = std::move(r.content_type);
+  rec.bytes = r.bytes;
+  rec.seconds = r.seconds;
+  rec.rank = rank_;
+  rec.error = std::move(r.error);
+  rec.error_kind = std::move(r.error_kind);
+  if (!rec.error.empty() || rec.status >= 400 || rec.status == 0) ++h.errors;
+
+  const bool within = options_.max_depth < 0 || s.depth + 1 <= options_.max_depth;
+  if (rec.error.empty() && rec.status >= 300 && rec.status < 400 && !r.redirect_to.empty()) {
+    const NormalizedUrl target = normalize(r.redirect_to, UrlOptions{options_.max_url_length});
+    if (target.ok()) {
+      rec.redirect = target.url;
+      if (may_follow(target)) {
+        s.redirect = target.url;
+        dispatch(target.url, s.depth);  // a hop costs no depth
+      }
+    }
+  } else if (rec.error.empty() && rec.status >= 200 && rec.status < 300 && is_html_content_type(rec.content_type) &&
+             !r.body.empty()) {
+    const PageLinks page_links = extract_links(r.body);
+    const NormalizedUrl page = normalize(url, UrlOptions{options_.max_url_length});
+    NormalizedUrl base = page;
+    if (page_links.base_href) {
+      NormalizedUrl b = resolve(*page_links.base_href, page, UrlOptions{options_.max_url_length});
+      if (b.ok()) base = std::move(b);
+    }
+    std::unordered_set<std::string> seen;
+    for (const RawLink& link : page_links.links) {
+      NormalizedUrl target = resolve(link.href, base, UrlOptions{options_.max_url_length});
+      if (!target.ok()) continue;  // mailto:, javascript:, malformed: not a link to crawl
+      const std::string_view kind = kind_word(link.kind);
+      if (!seen.insert(target.url + '\t' + std::string(kind)).second) continue;
+      edges_.append(url).append(1, '\t').append(target.url).append(1, '\t').append(kind).append(1, '\n');
+      ++rec.links;
+      if (page_links.meta_nofollow || !(options_.follow_all || followed_by_default(link.kind))) continue;
+      if (!may_follow(target)) continue;
+      if (s.depth > 0) s.children.push_back(target.url);  // depth 0 never improves
+      if (within) dispatch(std::move(target.url), s.depth + 1);
+    }
+    stats_.links += rec.links;
+    if (!bodies_dir_.empty()) rec.body_file = save_body(url, r.body);
+  }
+  s.recorded_depth = s.depth;
+  records_.push_back(std::move(rec));
+}
+
+std::vector<std::pair<std::string, int>> Engine::depth_fixes() const {
+  std::vector<std::pair<std::string, int>> fixes;
+  for (const auto& [url, s] : urls_)
+    if (s.recorded_depth >= 0 && s.depth < s.recorded_depth) fixes.emplace_back(url, s.depth);
+  std::sort(fixes.begin(), fixes.end());
+  return fixes;
+}
+
+std::vector<HostStats> Engine::host_stats() const {
+  std::vector<HostStats> out;
+  for (const auto& [origin, h] : hosts_)
+    out.push_back(HostStats{origin, rank_, h->pages, h->bytes, h->errors, h->blocked, h->robots_label, h->delay});
+  std::sort(out.begin(), out.end(), [](const HostStats& a, const HostStats& b) { return a.origin < b.origin; });
+  return out;
+}
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,90 @@
+#pragma once
+// Private to the farm's MPI layer (farm.cpp, mesh_mpi.cpp): polling, pending sends and
+// probe-then-receive, shared by the master/worker farm and the peer-to-peer mesh.
+
+#include <boost/mpi/communicator.hpp>
+#include <boost/mpi/request.hpp>
+#include <boost/mpi/status.hpp>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "rankpool/farm/options.hpp"
+
+namespace rankpool::farm {
+namespace mpi = boost::mpi;
+
+/// Polling with growing sleeps: a rank with nothing to do gives its core away within
+/// microseconds instead of spinning in a blocking receive (Open MPI's blocking calls
+/// busy-poll), which matters when ranks outnumber cores.
+class Backoff {
+ public:
+  explicit Backoff(const FarmOptions& o) : spin_(o.spin_time), max_(o.max_idle_sleep) {}
+  Backoff(std::chrono::microseconds spin, std::chrono::microseconds max) : spin_(spin), max_(max) {}
+  void reset() { idle_since_.reset(); sleep_ = std::chrono::microseconds(0); }
+  void wait() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!idle_since_) idle_since_ = now;
+    if (now - *idle_since_ < spin_) {
+      // Yield while spinning: with more ranks than cores the message we wait for comes
+      // from a rank that needs this core to send it.
+      std::this_thread::yield();
+      return;
+    }
+    sleep_ = std::min(max_, std::max(std::chrono::microseconds(5), sleep_ * 2));
+    std::this_thread::sleep_for(sleep_);
+  }
+
+ private:
+  std::chrono::microseconds spin_, max_;
+  std::optional<std::chrono::steady_clock::time_point> idle_since_;
+  std::chrono::microseconds sleep_{0};
+};
+
+/// Sends that may still be in flight, with the buffers they read from.
+class PendingSends {
+ public:
+  void add(mpi::request req, std::string buf) {
+    sends_.push_back({std::move(req), std::move(buf)});
+    reap();
+  }
+  void reap() {
+    while (!sends_.empty() && sends_.front().req.test()) sends_.pop_front();
+  }
+  void wait_all() {
+    for (auto& s : sends_) s.req.wait();
+    sends_.clear();
+  }
+  bool empty() const { return sends_.empty(); }
+
+ private:
+  struct Send {
+    mpi::request req;
+    std::string buf;
+  };
+  std::deque<Send> sends_;
+};
+
+struct Raw {
+  int source = 0;
+  int tag = 0;
+  std::string bytes;
+};
+
+/// Receives one message if one is waiting from `source` (any_source allowed).
+inline std::optional<Raw> try_receive(const mpi::communicator& comm, int source) {
+  auto st = comm.iprobe(source, mpi::any_tag);
+  if (!st) return std::nullopt;
+  Raw m;
+  m.source = st->source();
+  m.tag = st->tag();
+  const int n = st->count<char>().value_or(0);
+  m.bytes.resize(static_cast<std::size_t>(n));
+  comm.recv(m.source, m.tag, m.bytes.data(), n);
+  return m;
+}
+
+
+}  // namespace rankpool::farm

@@ -143,7 +143,11 @@ class Worker {
     if (engine_->idle()) {
       flush_urls(true);
       flush_records(true);
-      if (!idle_reported_) {
+      // Report again when the counts moved: URLs that arrive as duplicates leave the
+      // engine idle throughout, but the master must see that they were received.
+      if (!idle_reported_ || reported_sent_ != msgs_sent_ || reported_received_ != msgs_received_) {
+        reported_sent_ = msgs_sent_;
+        reported_received_ = msgs_received_;
         Counters c;
         c.idle = true;
         c.sent = msgs_sent_;
@@ -287,6 +291,7 @@ class Worker {
   std::unordered_map<std::string, int> assigned_;
   int self_ = 0;
   std::uint64_t msgs_sent_ = 0, msgs_received_ = 0, urls_sent_ = 0, urls_received_ = 0;
+  std::uint64_t reported_sent_ = 0, reported_received_ = 0;
   bool idle_reported_ = false, permit_requested_ = false, interrupt_sent_ = false, done_ = false;
   std::optional<Clock::time_point> oldest_url_;
   Clock::time_point last_records_{};
@@ -603,6 +608,7 @@ class MasterRole {
       master_rank["rank"] = 0;
       master_rank["host"] = mesh_.host();
       master_rank["role"] = "master";
+      master_rank["pages"] = 0;
       master_rank["peak_rss_kb"] = peak_rss_kb();
       master_rank["bytes_received"] = mesh_.counters().bytes_recv;
       ranks.push_back(std::move(master_rank));

@@ -1,0 +1,182 @@
+// The distributed crawler in one process: LocalMesh endpoints driven by threads stand in
+// for ranks, FakeFetchers for the web. Checks termination, ownership, dedup across
+// workers, exact --max-pages, setup errors and interrupts — the MPI runs are in tests/apps.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "rankpool/crawl/crawler.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A web of `hosts` origins with `pages` pages each; page k links to k+1, k+2 and to the
+/// same page number on the next origin, so every worker sends URLs to every other.
+/// robots.txt disallows /p/13 everywhere; the +2 links route around it.
+struct FakeWeb {
+  int hosts = 3, pages = 40;
+  std::string origin(int h) const { return "http://h" + std::to_string(h) + ".test"; }
+  std::string url(int h, int k) const { return origin(h) + (k == 0 ? "/" : "/p/" + std::to_string(k)); }
+  void fill(FakeFetcher& f) const {
+    for (int h = 0; h < hosts; ++h) {
+      f.add_page(origin(h) + "/robots.txt", "User-agent: *\nDisallow: /p/13\n", "text/plain");
+      for (int k = 0; k < pages; ++k) {
+        std::string html = "<a href=\"" + url(h, (k + 1) % pages) + "\">n</a><a href=\"" + url(h, (k + 2) % pages) +
+                           "\">m</a><a href=\"" + url((h + 1) % hosts, k) + "\">x</a>";
+        f.add_page(url(h, k), html);
+      }
+    }
+  }
+};
+
+/// Wraps a fetcher and logs every request into a log shared by all "ranks".
+class LoggingFetcher : public Fetcher {
+ public:
+  LoggingFetcher(std::unique_ptr<Fetcher> inner, std::mutex& m, std::vector<std::string>& log)
+      : inner_(std::move(inner)), m_(m), log_(log) {}
+  void submit(FetchRequest r) override {
+    {
+      std::lock_guard lock(m_);
+      log_.push_back(r.url);
+    }
+    inner_->submit(std::move(r));
+  }
+  std::vector<FetchResult> poll(std::chrono::milliseconds w) override { return inner_->poll(w); }
+  std::size_t in_flight() const override { return inner_->in_flight(); }
+
+ private:
+  std::unique_ptr<Fetcher> inner_;
+  std::mutex& m_;
+  std::vector<std::string>& log_;
+};
+
+struct CrawlRun {
+  std::vector<CrawlOutcome> outcomes;
+  std::vector<std::string> requests;
+  std::vector<boost::json::object> pages;
+  boost::json::object summary;
+};
+
+CrawlRun crawl(int ranks, CrawlJob job, const FakeWeb& web, const std::string& setup_error = {},
+          std::atomic<int>* interrupt = nullptr) {
+  CrawlRun run;
+  std::mutex m;
+  FetcherFactory factory = [&](const CrawlOptions&) -> std::unique_ptr<Fetcher> {
+    auto f = std::make_unique<FakeFetcher>();
+    web.fill(*f);
+    return std::make_unique<LoggingFetcher>(std::move(f), m, run.requests);
+  };
+  farm::LocalMesh mesh(ranks);
+  run.outcomes.resize(static_cast<std::size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      run.outcomes[static_cast<std::size_t>(r)] = run_crawl(mesh.endpoint(r), job, setup_error, factory, interrupt);
+    });
+  for (auto& t : threads) t.join();
+  if (setup_error.empty()) {
+    std::ifstream in(job.out_dir + "/pages.jsonl");
+    for (std::string line; std::getline(in, line);) run.pages.push_back(boost::json::parse(line).as_object());
+    std::ifstream s(job.out_dir + "/summary.json");
+    std::string text((std::istreambuf_iterator<char>(s)), {});
+    run.summary = boost::json::parse(text).as_object();
+  }
+  return run;
+}
+
+CrawlJob job_for(const FakeWeb& web, const std::string& name) {
+  CrawlJob job;
+  job.options.delay = 0;
+  job.options.max_depth = -1;
+  job.options.quiet = true;
+  for (int h = 0; h < web.hosts; ++h) job.seeds.push_back(web.url(h, 0));
+  job.out_dir = (fs::temp_directory_path() / ("rankpool-crawler-test-" + name + "-" + std::to_string(::getpid()))).string();
+  fs::remove_all(job.out_dir);
+  fs::create_directories(job.out_dir);
+  return job;
+}
+
+class CrawlerLocal : public ::testing::TestWithParam<int> {};
+
+TEST_P(CrawlerLocal, CrawlsEveryAllowedPageExactlyOnceAndTerminates) {
+  const int ranks = GetParam();
+  FakeWeb web;
+  const CrawlJob job = job_for(web, "full" + std::to_string(ranks));
+  const CrawlRun run = crawl(ranks, job, web);
+  for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
+  // Everything but /p/13 on each host (robots), each once; robots.txt once per origin.
+  std::multiset<std::string> req(run.requests.begin(), run.requests.end());
+  for (int h = 0; h < web.hosts; ++h) {
+    EXPECT_EQ(req.count(web.origin(h) + "/robots.txt"), 1u);
+    for (int k = 0; k < web.pages; ++k) EXPECT_EQ(req.count(web.url(h, k)), k == 13 ? 0u : 1u) << web.url(h, k);
+  }
+  const std::size_t expected = static_cast<std::size_t>(web.hosts * (web.pages - 1));
+  EXPECT_EQ(run.pages.size(), expected);
+  EXPECT_EQ(run.summary.at("pages").as_int64(), static_cast<std::int64_t>(expected));
+  EXPECT_FALSE(run.summary.at("interrupted").as_bool());
+  // Depth is the shortest distance, whichever worker found which link first: page k is
+  // ceil(k/2) hops from its host's seed (+2 steps), cross-host links keep k.
+  for (const auto& p : run.pages) {
+    const std::string url(p.at("url").as_string());
+    const int k = url.ends_with("/") ? 0 : std::stoi(url.substr(url.rfind('/') + 1));
+    EXPECT_EQ(p.at("depth").as_int64(), (k + 1) / 2) << url;
+  }
+  // Ranks: master + workers (or one master+worker).
+  EXPECT_EQ(run.summary.at("ranks").as_array().size(), static_cast<std::size_t>(ranks));
+  fs::remove_all(job.out_dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, CrawlerLocal, ::testing::Values(1, 2, 3, 5));
+
+TEST(CrawlerLocalLimits, MaxPagesIsExactAcrossWorkers) {
+  FakeWeb web;
+  CrawlJob job = job_for(web, "maxpages");
+  job.options.max_pages = 25;
+  const CrawlRun run = crawl(4, job, web);
+  for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
+  EXPECT_EQ(run.pages.size(), 25u);
+  std::size_t page_requests = 0;
+  for (const auto& r : run.requests) page_requests += r.ends_with("/robots.txt") ? 0 : 1;
+  EXPECT_EQ(page_requests, 25u);
+  fs::remove_all(job.out_dir);
+}
+
+TEST(CrawlerLocalLimits, SetupErrorEndsEveryRankWithExitTwo) {
+  FakeWeb web;
+  const CrawlJob job = job_for(web, "error");
+  const CrawlRun run = crawl(3, job, web, "seed 'ftp://x/' is not an http(s) URL");
+  for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(run.outcomes[0].error, "seed 'ftp://x/' is not an http(s) URL");
+  EXPECT_TRUE(run.requests.empty());
+  fs::remove_all(job.out_dir);
+}
+
+TEST(CrawlerLocalLimits, InterruptStopsEveryRankAndWritesTheSummary) {
+  FakeWeb web;
+  web.pages = 400;
+  CrawlJob job = job_for(web, "interrupt");
+  job.options.delay = 0.01;  // slow enough to be interrupted mid-crawl
+  std::atomic<int> interrupt{0};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    interrupt = 15;
+  });
+  const CrawlRun run = crawl(3, job, web, {}, &interrupt);
+  stopper.join();
+  for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 128 + 15);
+  EXPECT_TRUE(run.summary.at("interrupted").as_bool());
+  EXPECT_GT(run.pages.size(), 0u);
+  EXPECT_LT(run.pages.size(), static_cast<std::size_t>(3 * 399));
+  EXPECT_EQ(run.summary.at("pages").as_int64(), static_cast<std::int64_t>(run.pages.size()));
+  fs::remove_all(job.out_dir);
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

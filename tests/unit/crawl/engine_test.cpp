@@ -1,0 +1,236 @@
+// The crawl engine with a FakeFetcher: depth, dedup, robots.txt, politeness, scope, traps,
+// permits — one engine, no MPI.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "rankpool/crawl/engine.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string page(std::initializer_list<std::string> hrefs, std::string extra = {}) {
+  std::string html = "<html><head>" + extra + "</head><body>";
+  for (const auto& h : hrefs) html += "<a href=\"" + h + "\">x</a>";
+  return html + "</body></html>";
+}
+
+struct Rig {
+  CrawlOptions options;
+  FakeFetcher fetcher;
+  std::vector<std::string> seeds{"http://a.test/"};
+  std::unique_ptr<Engine> engine;
+
+  Rig() {
+    options.delay = 0;
+    fetcher.add_page("http://a.test/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain");
+  }
+  Engine& make(int workers = 1, int self = 0, Engine::OwnerFn owner = {}) {
+    std::vector<NormalizedUrl> ns;
+    for (const auto& s : seeds) ns.push_back(normalize(s));
+    if (!owner) owner = [](std::string_view) { return 0; };
+    engine = std::make_unique<Engine>(options, UrlFilter(options, ns), fetcher, 0, self, workers, owner);
+    return *engine;
+  }
+  /// Runs until idle; returns the records.
+  std::vector<PageRecord> run() {
+    std::vector<PageRecord> all;
+    for (int i = 0; i < 100000 && !engine->idle(); ++i) {
+      engine->pump(1ms);
+      for (auto& r : engine->take_records()) all.push_back(std::move(r));
+      if (auto t = engine->next_wakeup(); t && engine->in_flight() == 0) std::this_thread::sleep_until(*t);
+    }
+    for (auto& r : engine->take_records()) all.push_back(std::move(r));
+    return all;
+  }
+  std::vector<std::string> requested() const {
+    std::vector<std::string> v;
+    for (const auto& r : fetcher.requests()) v.push_back(r.url);
+    return v;
+  }
+};
+
+std::map<std::string, int> depths(const std::vector<PageRecord>& recs) {
+  std::map<std::string, int> m;
+  for (const auto& r : recs) m[r.url] = r.depth;
+  return m;
+}
+
+TEST(Engine, CrawlsWithinDepthOnceEachRobotsFirst) {
+  Rig rig;
+  rig.options.max_depth = 2;
+  rig.fetcher.add_page("http://a.test/", page({"/b", "/c", "/b#frag", "mailto:x@y", "/private/p"}));
+  rig.fetcher.add_page("http://a.test/b", page({"/c", "/d"}));
+  rig.fetcher.add_page("http://a.test/c", page({"/"}));
+  rig.fetcher.add_page("http://a.test/d", page({"/e"}));  // depth 2: its link (depth 3) is not followed
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs), (std::map<std::string, int>{
+                              {"http://a.test/", 0}, {"http://a.test/b", 1}, {"http://a.test/c", 1}, {"http://a.test/d", 2}}));
+  const auto req = rig.requested();
+  ASSERT_FALSE(req.empty());
+  EXPECT_EQ(req.front(), "http://a.test/robots.txt");
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/robots.txt"), 1);
+  EXPECT_EQ(std::set<std::string>(req.begin(), req.end()).size(), req.size()) << "a URL was fetched twice";
+  EXPECT_EQ(rig.engine->stats().blocked, 1u);
+  EXPECT_TRUE(std::find(req.begin(), req.end(), "http://a.test/private/p") == req.end());
+  const std::string edges = rig.engine->take_edges();
+  EXPECT_NE(edges.find("http://a.test/d\thttp://a.test/e\ta\n"), std::string::npos) << edges;
+}
+
+TEST(Engine, ShorterPathFoundLaterRelaxesDepthAndReachesMore) {
+  // /far is first offered at depth 2 (fetched there); then the seed's direct link is
+  // offered at depth 1 — /far's child /x (depth 2 via the short path) must be fetched.
+  Rig rig;
+  rig.options.max_depth = 2;
+  rig.fetcher.add_page("http://a.test/far", page({"/x"}));
+  rig.fetcher.add_page("http://a.test/x", page({}));
+  Engine& e = rig.make();
+  e.offer("http://a.test/far", 2);
+  auto first = rig.run();
+  EXPECT_EQ(depths(first), (std::map<std::string, int>{{"http://a.test/far", 2}}));
+  e.offer("http://a.test/far", 1);
+  auto second = rig.run();
+  EXPECT_EQ(depths(second), (std::map<std::string, int>{{"http://a.test/x", 2}}));
+  EXPECT_EQ(e.stats().depth_improvements, 1u);
+  EXPECT_EQ(e.depth_fixes(), (std::vector<std::pair<std::string, int>>{{"http://a.test/far", 1}}));
+}
+
+TEST(Engine, RedirectsGoThroughTheFrontierAtTheSameDepthAndLoopsEnd) {
+  Rig rig;
+  rig.options.max_depth = 0;  // only depth 0: a redirect hop costs nothing
+  rig.fetcher.add_redirect("http://a.test/", "http://a.test/r1");
+  rig.fetcher.add_redirect("http://a.test/r1", "http://a.test/r2", 302);
+  rig.fetcher.add_redirect("http://a.test/r2", "http://a.test/r1", 302);
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/", 0}, {"http://a.test/r1", 0}, {"http://a.test/r2", 0}}));
+  for (const auto& r : recs) EXPECT_FALSE(r.redirect.empty()) << r;
+}
+
+TEST(Engine, RobotsServerErrorDisallowsEverythingAndCrawlDelayIsApplied) {
+  Rig rig;
+  FetchResult err;
+  err.http_status = 503;
+  rig.fetcher.set_result("http://a.test/robots.txt", err);
+  rig.make().offer("http://a.test/", 0);
+  EXPECT_TRUE(rig.run().empty());
+  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/robots.txt"});
+
+  Rig slow;
+  slow.fetcher.add_page("http://a.test/robots.txt", "User-agent: *\nCrawl-delay: 0.05\n", "text/plain");
+  slow.fetcher.add_page("http://a.test/", page({"/1", "/2", "/3"}));
+  slow.make().offer("http://a.test/", 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(slow.run().size(), 4u);
+  // robots, /, /1, /2, /3: four gaps of at least 50 ms.
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
+  EXPECT_EQ(slow.engine->host_stats().at(0).delay, 0.05);
+}
+
+TEST(Engine, UserAgentTokenSelectsRobotsGroup) {
+  Rig rig;
+  rig.options.user_agent = "BadBot/2.0 (+x)";
+  rig.fetcher.add_page("http://a.test/robots.txt", "User-agent: badbot\nDisallow: /\n\nUser-agent: *\nDisallow:\n", "text/plain");
+  rig.make().offer("http://a.test/", 0);
+  EXPECT_TRUE(rig.run().empty());
+  Rig ignore;
+  ignore.options.ignore_robots = true;
+  ignore.fetcher.add_page("http://a.test/", page({}));
+  ignore.make().offer("http://a.test/", 0);
+  EXPECT_EQ(ignore.run().size(), 1u);
+  EXPECT_EQ(ignore.requested(), std::vector<std::string>{"http://a.test/"});
+}
+
+TEST(Engine, ForeignOriginsGoToTheirOwnerAndOutOfScopeIsDropped) {
+  Rig rig;
+  rig.seeds = {"http://a.test/", "http://b.test:8080/"};
+  rig.fetcher.add_page("http://a.test/", page({"http://b.test:8080/x", "http://b.test/y", "http://c.test/"}));
+  rig.make(2, 0, [](std::string_view origin) { return origin == "http://b.test:8080" ? 1 : 0; }).offer("http://a.test/", 0);
+  rig.run();
+  ASSERT_EQ(rig.engine->outbox().size(), 2u);
+  EXPECT_EQ(rig.engine->outbox()[1], (std::vector<UrlAtDepth>{{"http://b.test:8080/x", 1}}));
+  EXPECT_EQ(rig.engine->stats().out_of_scope, 2u);  // b.test:80 is another origin; c.test too
+}
+
+TEST(Engine, ScopeHostAndDomain) {
+  CrawlOptions o;
+  auto verdict = [&](Scope s, const char* url) {
+    o.scope = s;
+    UrlFilter f(o, {normalize("http://www.example.co.uk:8080/")});
+    return f.check(normalize(url));
+  };
+  using V = UrlFilter::Verdict;
+  EXPECT_EQ(verdict(Scope::seeds, "http://www.example.co.uk/"), V::out_of_scope);
+  EXPECT_EQ(verdict(Scope::host, "https://www.example.co.uk/"), V::follow);
+  EXPECT_EQ(verdict(Scope::host, "http://shop.example.co.uk:8080/"), V::out_of_scope);
+  EXPECT_EQ(verdict(Scope::domain, "http://shop.example.co.uk/"), V::follow);
+  EXPECT_EQ(verdict(Scope::domain, "http://other.co.uk/"), V::out_of_scope);
+  EXPECT_EQ(verdict(Scope::any, "http://anything.test/"), V::follow);
+}
+
+TEST(Engine, TrapGuardsAndPatterns) {
+  CrawlOptions o;
+  o.max_repeated_segment = 2;
+  o.max_path_depth = 4;
+  o.exclude = {"\\?sessionid="};
+  UrlFilter f(o, {normalize("http://a.test/")});
+  using V = UrlFilter::Verdict;
+  EXPECT_EQ(f.check(normalize("http://a.test/a/b/a/b")), V::follow);
+  EXPECT_EQ(f.check(normalize("http://a.test/a/b/a/c/a")), V::trap);  // 'a' three times
+  EXPECT_EQ(f.check(normalize("http://a.test/1/2/3/4/5")), V::trap);
+  EXPECT_EQ(f.check(normalize("http://a.test/x?sessionid=1")), V::excluded);
+  o.include = {"^http://a\\.test/docs/"};
+  UrlFilter g(o, {normalize("http://a.test/")});
+  EXPECT_EQ(g.check(normalize("http://a.test/docs/1")), V::follow);
+  EXPECT_EQ(g.check(normalize("http://a.test/blog/1")), V::excluded);
+}
+
+TEST(Engine, PermitsBoundPagesAndExhaustDropsTheRest) {
+  Rig rig;
+  rig.options.max_pages = 3;
+  rig.fetcher.add_page("http://a.test/", page({"/1", "/2", "/3", "/4"}));
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  EXPECT_TRUE(e.wants_permits());
+  e.pump(1ms);
+  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/robots.txt"});  // robots needs none
+  e.grant(2);
+  auto recs = rig.run();  // stops, not idle: wants more
+  EXPECT_FALSE(e.idle());
+  EXPECT_TRUE(e.wants_permits());
+  EXPECT_EQ(recs.size(), 2u);
+  e.exhaust();
+  EXPECT_TRUE(e.idle());
+  EXPECT_EQ(e.stats().over_max_pages, 3u);
+}
+
+TEST(Engine, NofollowPagesAreRecordedButNotFollowed) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/1"}, "<meta name=robots content=nofollow>"));
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].links, 1u);
+  EXPECT_EQ(rig.engine->take_edges(), "http://a.test/\thttp://a.test/1\ta\n");
+}
+
+TEST(Engine, FailuresAreRecordsNotErrors) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/1", "/2"}));
+  rig.fetcher.fail_every_nth(3);  // robots (1), / (2), /1 fails (3)
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 3u);
+  const auto failed = std::find_if(recs.begin(), recs.end(), [](const PageRecord& r) { return !r.error.empty(); });
+  ASSERT_NE(failed, recs.end());
+  EXPECT_EQ(failed->status, 0);
+  EXPECT_EQ(failed->error_kind, "connect");
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

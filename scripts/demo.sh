@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up (packages, build) and runs the main job on a built-in default:
-# rankpool-fib at 3 ranks over a spread of inputs, then the farm's overhead benchmark.
-# No network needed.
+# rankpool-fib at 3 ranks over a spread of inputs, the farm's overhead benchmark, and
+# rankpool-crawl at 3 ranks over the built-in synthetic web (served on 127.0.0.2-.5 by
+# rankpool-testweb). No network needed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$RANKPOOL_ROOT/scripts/setup.sh" release
@@ -11,3 +12,23 @@ mpirun -n 3 "$RANKPOOL_BUILD/apps/fib/rankpool-fib" 0:100:25 93 1000 100000 1000
 echo
 echo "== the task farm against a hand-written MPI loop: mpirun -n 3 rankpool-bench =="
 mpirun -n 3 "$RANKPOOL_BUILD/apps/bench/rankpool-bench" --repeat 3
+echo
+echo "== rankpool-crawl at 3 ranks over the synthetic web (4 hosts on 127.0.0.2-5, 300 pages each) =="
+work="$(mktemp -d)"
+trap 'kill "$web_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+"$RANKPOOL_BUILD/apps/testweb/rankpool-testweb" --port 0 --hosts 4 --pages 300 --crawl-delay 0.01 >"$work/web.out" 2>"$work/web.err" &
+web_pid=$!
+for _ in $(seq 100); do grep -q '^origins:' "$work/web.out" && break; sleep 0.1; done
+seeds=$(sed -n 's/^origins: //p' "$work/web.out" | tr ' ' '\n' | sed 's|$|/|')
+out="${CRAWL_DEMO_OUT:-$PWD/crawl-demo}"
+echo "mpirun -n 3 rankpool-crawl --delay 0 --max-depth 8 --out $out" $seeds
+mpirun -n 3 "$RANKPOOL_BUILD/apps/crawl/rankpool-crawl" --delay 0 --max-depth 8 --out "$out" $seeds
+echo "$out/summary.json (excerpt; pages.jsonl and links.tsv beside it):"
+python3 - "$out/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f"  pages {s['pages']}  links {s['links']}  {s['pages_per_s']:.0f} pages/s  status {s['status']}")
+print(f"  not followed {s['not_followed']}")
+for r in s["ranks"]:
+    print(f"  rank {r['rank']} ({r['role']}): {r.get('pages', 0)} pages, peak RSS {r['peak_rss_kb'] // 1024} MiB")
+PY

@@ -140,6 +140,7 @@ struct Engine::Host {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;  // smallest depth first
   bool active = false;
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
+  std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
 };
 
 struct Engine::Flight {
@@ -315,6 +316,24 @@ void Engine::start_requests() {
       }
       UrlState& s = it->second;
       const std::string_view path = std::string_view(top.url).substr(h.origin.size());
+      if (!h.unreachable_error.empty()) {
+        // The host did not answer for robots.txt: record its URLs as failed (an
+        // unreachable seed shows up in pages.jsonl) without knocking again.
+        PageRecord rec;
+        rec.url = top.url;
+        rec.depth = s.depth;
+        rec.rank = rank_;
+        rec.error = "robots.txt unreachable: " + h.unreachable_error;
+        rec.error_kind = h.unreachable_kind;
+        s.stage = UrlState::Stage::fetched;
+        s.recorded_depth = s.depth;
+        ++h.errors;
+        ++stats_.pages;
+        records_.push_back(std::move(rec));
+        --queued_;
+        h.queue.pop();
+        continue;
+      }
       if (!h.policy.allowed(path)) {
         s.stage = UrlState::Stage::blocked;
         ++h.blocked;
@@ -386,6 +405,10 @@ void Engine::handle(FetchResult result) {
 
 void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
   const bool unreachable = r.http_status == 0;
+  if (unreachable) {
+    h.unreachable_error = r.error.empty() ? "no response" : r.error;
+    h.unreachable_kind = r.error_kind.empty() ? "other" : r.error_kind;
+  }
   RobotsFetchStep step = robots_fetch_step(static_cast<int>(r.http_status), r.body, unreachable, r.redirect_to,
                                            redirects, robots_options_);
   if (!step.done()) {

@@ -132,6 +132,18 @@ TEST(Engine, RobotsServerErrorDisallowsEverythingAndCrawlDelayIsApplied) {
   EXPECT_EQ(slow.engine->host_stats().at(0).delay, 0.05);
 }
 
+TEST(Engine, UnreachableHostRecordsItsUrlsAsFailedWithoutKnockingAgain) {
+  Rig rig;
+  rig.fetcher.fail_every_nth(1);  // every request fails to connect, robots.txt first
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].url, "http://a.test/");
+  EXPECT_EQ(recs[0].status, 0);
+  EXPECT_EQ(recs[0].error_kind, "connect");
+  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/robots.txt"});
+}
+
 TEST(Engine, UserAgentTokenSelectsRobotsGroup) {
   Rig rig;
   rig.options.user_agent = "BadBot/2.0 (+x)";

@@ -2,7 +2,11 @@
 // permits — one engine, no MPI.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -229,6 +233,25 @@ TEST(Engine, NofollowPagesAreRecordedButNotFollowed) {
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].links, 1u);
   EXPECT_EQ(rig.engine->take_edges(), "http://a.test/\thttp://a.test/1\ta\n");
+}
+
+TEST(Engine, SaveBodiesWritesHtmlWhereItWasFetched) {
+  Rig rig;
+  const std::string dir = ::testing::TempDir() + "/rankpool-bodies-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir + "/bodies");
+  const std::string html = page({"/1"});
+  rig.fetcher.add_page("http://a.test/", html);
+  std::vector<NormalizedUrl> seeds{normalize("http://a.test/")};
+  rig.options.max_depth = 0;
+  rig.engine = std::make_unique<Engine>(rig.options, UrlFilter(rig.options, seeds), rig.fetcher, 0, 0, 1,
+                                        [](std::string_view) { return 0; }, dir + "/bodies");
+  rig.engine->offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  ASSERT_FALSE(recs[0].body_file.empty());
+  std::ifstream in(dir + "/" + recs[0].body_file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), html);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Engine, FailuresAreRecordsNotErrors) {

@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""End-to-end checks of rankpool-crawl under mpirun, against the synthetic web's ground truth.
+
+Every crawl runs against its own rankpool-testweb on loopback, which writes two independent
+witnesses: the ground truth (--truth: what a correct crawl fetches, the link graph, what
+robots.txt blocks) and the access log (--access-log: what the crawler really requested, and
+when). The crawler's outputs are compared with both:
+
+  pages.jsonl   exactly the truth's URLs, each once, with the truth's depth and status;
+  links.tsv     exactly the truth's edges;
+  access log    every page requested once, nothing blocked or out of scope, each origin's
+                robots.txt once and first, the politeness delay between requests;
+  summary.json  consistent with the records, one entry per rank, exit code 0.
+
+Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 and 4),
+politeness, bad_input, max_pages, unreachable. Every mpirun has a timeout: a hang fails the
+test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
+"""
+import argparse
+import collections
+import datetime
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+p = argparse.ArgumentParser()
+p.add_argument("--mpiexec", required=True)
+p.add_argument("--numproc-flag", default="-n")
+p.add_argument("--mpiexec-flags", default="--oversubscribe;--bind-to;none",
+               help="extra mpiexec flags, ';'-separated (a CMake list)")
+p.add_argument("--ranks", type=int, required=True)
+p.add_argument("--app", required=True, help="rankpool-crawl")
+p.add_argument("--testweb", required=True, help="rankpool-testweb")
+p.add_argument("--scenario", required=True,
+               choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable"])
+p.add_argument("--budget", type=float, default=105.0,
+               help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
+p.add_argument("--keep", action="store_true", help="keep the work directories even on success")
+args = p.parse_args()
+
+START = time.monotonic()
+ERROR_KINDS = {"timeout", "dns", "connect", "too_large", "tls", "protocol", "other"}
+UNREACHABLE = "http://127.0.0.1:1/"  # nothing listens on port 1 (not an origin of the web)
+
+failures = []
+children = []  # Popen objects of processes this script started (each leads its own session)
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def few(xs, n=5):
+    xs = sorted(xs, key=str)
+    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
+
+
+def remaining():
+    return args.budget - (time.monotonic() - START)
+
+
+# ---------------------------------------------------------------------------------------
+# Processes: every child leads its own session, so a hang is ended by killing its process
+# group plus any descendant that left it (collected from /proc before the kill).
+
+def descendants(pid):
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+                parent[int(d)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {c for c, pp in parent.items() if pp in frontier and c not in found}
+        found |= frontier
+    return found
+
+
+def kill_tree(proc, grace=3.0):
+    if proc.poll() is not None:
+        return
+    pids = descendants(proc.pid)
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            proc.wait(timeout=wait)
+            if sig == signal.SIGTERM:
+                time.sleep(0.2)  # let the ranks follow mpirun
+                pids = {q for q in pids if os.path.exists(f"/proc/{q}")}
+                if not pids:
+                    return
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def cleanup():
+    for c in children:
+        kill_tree(c, grace=2.0)
+
+
+def on_signal(sig, _frame):
+    cleanup()
+    sys.exit(128 + sig)
+
+
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
+
+
+def mpirun(app_args, timeout):
+    """Runs the crawler; returns (returncode or None on a hang, stdout, stderr, seconds)."""
+    flags = [f for f in args.mpiexec_flags.split(";") if f]
+    cmd = [args.mpiexec, "-q", args.numproc_flag, str(args.ranks)] + flags + [args.app] + app_args
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    children.append(proc)
+    try:
+        out, err = proc.communicate(timeout=max(1.0, timeout))
+        return proc.returncode, out, err, time.monotonic() - t0
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+        out, err = proc.communicate()
+        return None, out, err, time.monotonic() - t0
+    finally:
+        children.remove(proc)
+
+
+class TestWeb:
+    """A rankpool-testweb serving until stop(); `origins` from its "origins:" line."""
+
+    def __init__(self, workdir, web_args, seeds=None, max_depth=3):
+        self.log = os.path.join(workdir, "access.log")
+        self.truth_file = os.path.join(workdir, "truth.json")
+        # The truth needs its seeds before the web listens. The default seed (the first
+        # origin's "/") works with ephemeral ports; explicit seeds (every origin's "/") need
+        # known ports, so those webs get a random free base port, retried on a collision.
+        for attempt in range(20):
+            port = 0 if seeds is None else self.free_base_port(web_args)
+            cmd = [args.testweb, "--port", str(port), "--access-log", self.log, "--truth", self.truth_file,
+                   "--max-depth", str(max_depth)] + web_args
+            if seeds is not None:
+                cmd += ["--crawl-seed"] + [s.replace("PORT1", str(port + 1)).replace("PORT", str(port))
+                                           for s in seeds]
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+            children.append(self.proc)
+            line = self.first_line(timeout=20)
+            if line.startswith("origins:"):
+                self.origins = line.split()[1:]
+                with open(self.truth_file) as f:
+                    self.truth = json.load(f)
+                return
+            err = self.stop()
+            if port == 0 or "bind" not in err.lower() and "in use" not in err.lower() or attempt == 19:
+                raise RuntimeError(f"rankpool-testweb did not start: {line!r} {err}")
+
+    def first_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                return self.proc.stdout.readline()
+            if self.proc.poll() is not None:
+                return ""
+        return ""
+
+    @staticmethod
+    def free_base_port(web_args):
+        hosts = int(web_args[web_args.index("--hosts") + 1]) if "--hosts" in web_args else 4
+        for _ in range(100):
+            port = random.randrange(20000, 32000)  # below Linux's ephemeral range
+            try:
+                for addr, prt in [(f"127.0.0.{2 + i}", port) for i in range(hosts)] + [("127.0.0.2", port + 1)]:
+                    with socket.socket() as s:
+                        s.bind((addr, prt))
+                return port
+            except OSError:
+                continue
+        raise RuntimeError("no free base port")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                kill_tree(self.proc)
+        if self.proc in children:
+            children.remove(self.proc)
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return err
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the outputs and the access log.
+
+LOG_LINE = re.compile(r'^(\S+) (\S+) (\S+) (\S+) (\d+) "(.*)"$')
+
+
+def read_access_log(path):
+    reqs = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            m = LOG_LINE.match(line.rstrip("\n"))
+            if not check(m is not None, f"access log line {n} unparsable: {line!r}"):
+                continue
+            ts, hostport, method, target, status, ua = m.groups()
+            t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+            reqs.append({"time": t.timestamp(), "origin": "http://" + hostport, "method": method,
+                         "target": target, "url": "http://" + hostport + target, "status": int(status)})
+    return reqs
+
+
+def origin_of(url):
+    m = re.match(r"^(https?://[^/?#]+)", url)
+    return m.group(1) if m else url
+
+
+def read_outputs(out):
+    """(records, edges list, summary) — whatever could be read; failures recorded."""
+    records, edges, summary = [], [], {}
+    try:
+        with open(os.path.join(out, "pages.jsonl")) as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except ValueError:
+                        check(False, f"pages.jsonl line {n} is not JSON: {line[:200]!r}")
+    except OSError as e:
+        check(False, f"pages.jsonl: {e}")
+    try:
+        with open(os.path.join(out, "links.tsv")) as f:
+            for n, line in enumerate(f, 1):
+                cols = line.rstrip("\n").split("\t")
+                # FROM\tTO (a further column, e.g. the kind of link, is tolerated)
+                if check(len(cols) >= 2 and cols[0] and cols[1], f"links.tsv line {n}: {line!r}"):
+                    edges.append((cols[0], cols[1]))
+    except OSError as e:
+        check(False, f"links.tsv: {e}")
+    try:
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"summary.json: {e}")
+    return records, edges, summary
+
+
+# ---------------------------------------------------------------------------------------
+# The checks of one crawl.
+
+def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None):
+    """partial_pages=N: a --max-pages N crawl (exactly N pages, a subset of the truth).
+    extra_pages: {url: (depth, status, error_kind)} fetched besides the web's pages."""
+    extra_pages = extra_pages or {}
+    check(rc == 0, f"{name}: exit code {rc}")
+    records, edge_list, summary = read_outputs(out)
+    reqs = read_access_log(log)
+
+    want = {x["url"]: (x["depth"], x["status"]) for x in truth["fetched"]}
+    for u, (d, s, _) in extra_pages.items():
+        want[u] = (d, s)
+    scope = {origin_of(s) for s in truth["seeds"]}
+    blocked, out_of_scope = set(truth["blocked"]), set(truth["out_of_scope"])
+    redirects, truth_edges = truth["redirects"], {tuple(e) for e in truth["edges"]}
+
+    # pages.jsonl
+    by_url = {}
+    counts = collections.Counter(r.get("url") for r in records)
+    check(all(c == 1 for c in counts.values()),
+          f"{name}: URLs recorded more than once in pages.jsonl: {few([u for u, c in counts.items() if c > 1])}")
+    for r in records:
+        missing = [k for k in ("url", "status", "depth", "content_type", "bytes", "links", "seconds", "rank")
+                   if k not in r]
+        check(not missing, f"{name}: record without {missing}: {r}")
+        by_url[r.get("url")] = r
+    got = set(by_url)
+    if partial_pages is None:
+        check(got == set(want), f"{name}: pages.jsonl URLs != truth: missing {few(set(want) - got)}, "
+                                f"unexpected {few(got - set(want))}")
+    else:
+        check(len(records) == partial_pages, f"{name}: {len(records)} records, want exactly {partial_pages}")
+        check(got <= set(want), f"{name}: URLs outside the truth: {few(got - set(want))}")
+    bad_depth, bad_status, bad_rank, bad_redirect, bad_error = [], [], [], [], []
+    for u, r in by_url.items():
+        if u not in want:
+            continue
+        d, s = want[u]
+        # Partial crawls may stop before a shorter path to a URL is seen: never shorter than the truth.
+        if r.get("depth") != d and (partial_pages is None or not isinstance(r.get("depth"), int) or r["depth"] < d):
+            bad_depth.append((u, r.get("depth"), d))
+        if r.get("status") != s:
+            bad_status.append((u, r.get("status"), s))
+        rk = r.get("rank")
+        if not (rk == 0 if args.ranks == 1 else isinstance(rk, int) and 1 <= rk < args.ranks):
+            bad_rank.append((u, rk))
+        if u in redirects and r.get("redirect") != redirects[u] or u not in redirects and "redirect" in r:
+            bad_redirect.append((u, r.get("redirect"), redirects.get(u)))
+        if ("error" in r) != ("error_kind" in r) or "error_kind" in r and r["error_kind"] not in ERROR_KINDS \
+                or r.get("status") == 0 and "error" not in r:
+            bad_error.append((u, r.get("error"), r.get("error_kind")))
+        if u in extra_pages and extra_pages[u][2] is not None:
+            check(r.get("error_kind") == extra_pages[u][2],
+                  f"{name}: {u}: error_kind {r.get('error_kind')!r}, want {extra_pages[u][2]!r} ({r.get('error')!r})")
+    check(not bad_depth, f"{name}: depths differ from the truth (url, got, want): {few(bad_depth)}")
+    check(not bad_status, f"{name}: statuses differ from the truth (url, got, want): {few(bad_status)}")
+    check(not bad_rank, f"{name}: records from a rank that does not crawl: {few(bad_rank)}")
+    check(not bad_redirect, f"{name}: redirect fields wrong (url, got, want): {few(bad_redirect)}")
+    check(not bad_error, f"{name}: error/error_kind inconsistent: {few(bad_error)}")
+
+    # links.tsv: the truth's edges (of the pages fetched, for a partial crawl), each once.
+    edges = set(edge_list)
+    dup = [e for e, c in collections.Counter(edge_list).items() if c > 1]
+    check(not dup, f"{name}: links.tsv repeats edges: {few(dup)}")
+    want_edges = truth_edges if partial_pages is None else {e for e in truth_edges if e[0] in got}
+    check(edges == want_edges, f"{name}: links.tsv != truth edges: missing {few(want_edges - edges)}, "
+                               f"unexpected {few(edges - want_edges)}")
+    for u, r in by_url.items():
+        n = sum(1 for e in want_edges if e[0] == u)
+        if isinstance(r.get("links"), int) and r["links"] < n:
+            check(False, f"{name}: {u} counts {r['links']} links, it has {n} distinct ones")
+
+    # The access log as witness.
+    robots = [q for q in reqs if q["target"] == "/robots.txt"]
+    pages = [q for q in reqs if q["target"] != "/robots.txt"]
+    rc_pages = collections.Counter(q["url"] for q in pages)
+    check(all(c == 1 for c in rc_pages.values()),
+          f"{name}: URLs requested more than once: {few([(u, c) for u, c in rc_pages.items() if c > 1])}")
+    requested = set(rc_pages)
+    web_want = {u for u in want if u not in extra_pages}
+    if partial_pages is None:
+        check(requested == web_want, f"{name}: requested URLs != truth: missing {few(web_want - requested)}, "
+                                     f"unexpected {few(requested - web_want)}")
+    else:
+        check(len(pages) == partial_pages, f"{name}: {len(pages)} page requests, want exactly {partial_pages}")
+        check(requested == got - set(extra_pages),
+              f"{name}: requested != recorded: {few(requested ^ (got - set(extra_pages)))}")
+    check(not requested & blocked, f"{name}: robots.txt-blocked URLs requested: {few(requested & blocked)}")
+    check(not requested & out_of_scope, f"{name}: out-of-scope URLs requested: {few(requested & out_of_scope)}")
+    foreign = {q["origin"] for q in reqs} - scope
+    check(not foreign, f"{name}: requests to origins outside the scope: {few(foreign)}")
+    rb = collections.Counter(q["origin"] for q in robots)
+    check(all(c == 1 for c in rb.values()), f"{name}: robots.txt fetched more than once: {few(rb.items())}")
+    want_robots = {origin_of(u) for u in truth["robots"]} - {origin_of(u) for u in extra_pages}
+    if partial_pages is None:
+        check(set(rb) == want_robots, f"{name}: robots.txt fetched from {few(rb)}, want {few(want_robots)}")
+    else:
+        check(set(rb) <= want_robots and {q["origin"] for q in pages} <= set(rb),
+              f"{name}: robots.txt fetched from {few(rb)}, pages from {few({q['origin'] for q in pages})}")
+    for o in rb:
+        first_robots = min(i for i, q in enumerate(reqs) if q["origin"] == o and q["target"] == "/robots.txt")
+        first_other = min([i for i, q in enumerate(reqs) if q["origin"] == o and q["target"] != "/robots.txt"],
+                          default=len(reqs))
+        check(first_robots < first_other, f"{name}: {o}: a page was requested before robots.txt")
+
+    # summary.json
+    if summary:
+        check(summary.get("pages") == len(records), f"{name}: summary pages {summary.get('pages')} != {len(records)} records")
+        st = collections.Counter(str(r.get("status")) for r in records)
+        check({k: v for k, v in summary.get("status", {}).items() if v} == dict(st),
+              f"{name}: summary status {summary.get('status')} != records {dict(st)}")
+        check(summary.get("links") == len(edge_list), f"{name}: summary links {summary.get('links')} != {len(edge_list)} lines")
+        n_robots = len(robots)
+        n_extra = len({origin_of(u) for u in extra_pages})
+        check(n_robots <= summary.get("robots_fetches", -1) <= n_robots + n_extra,
+              f"{name}: summary robots_fetches {summary.get('robots_fetches')}, access log {n_robots}")
+        check(summary.get("interrupted") is False, f"{name}: summary interrupted {summary.get('interrupted')}")
+        ranks = summary.get("ranks", [])
+        check(len(ranks) == args.ranks and sorted(x.get("rank") for x in ranks) == list(range(args.ranks)),
+              f"{name}: summary ranks {[x.get('rank') for x in ranks]}, want {args.ranks} entries")
+        check(sum(x.get("pages", 0) for x in ranks) == len(records),
+              f"{name}: ranks' pages {[x.get('pages') for x in ranks]} do not add up to {len(records)}")
+    return reqs
+
+
+def politeness(name, reqs, delay, slow_origins, slow_delay, tol=0.020):
+    """Consecutive requests to one origin (robots.txt included) at least `delay` apart,
+    `slow_delay` for the origins whose robots.txt asks for a Crawl-delay."""
+    by_origin = collections.defaultdict(list)
+    for q in reqs:
+        by_origin[q["origin"]].append(q)
+    for o, qs in sorted(by_origin.items()):
+        qs.sort(key=lambda q: q["time"])
+        need = slow_delay if o in slow_origins else delay
+        gaps = [(b["time"] - a["time"], a["target"], b["target"]) for a, b in zip(qs, qs[1:])]
+        close = [g for g in gaps if g[0] < need - tol]
+        check(not close, f"{name}: {o}: {len(close)} of {len(gaps)} gaps below {need} s: "
+                         f"{few([(round(g, 3), a, b) for g, a, b in close], 3)}")
+        if gaps:
+            print(f"  {o}: {len(qs)} requests, smallest gap {min(g[0] for g in gaps):.3f} s (need {need} s)")
+
+
+# ---------------------------------------------------------------------------------------
+# Scenarios.
+
+def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra_seeds=(), **kw):
+    """Starts a web, crawls it under mpirun, checks everything; returns (truth, reqs) or None."""
+    if remaining() < 5:
+        check(False, f"{name}: not run, the scenario's time budget is spent")
+        return None
+    workdir = tempfile.mkdtemp(prefix=f"crawl-{args.scenario}-{args.ranks}r-")
+    out = os.path.join(workdir, "out")
+    ok_before = len(failures)
+    seeds = None
+    if seeds_mode == "all":
+        hosts = int(web_args[web_args.index("--hosts") + 1]) if "--hosts" in web_args else 4
+        seeds = [f"http://127.0.0.{2 + i}:PORT/" for i in range(hosts)] + ["http://127.0.0.2:PORT1/"]
+    web = TestWeb(workdir, web_args, seeds=seeds, max_depth=max_depth)
+    try:
+        crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
+        rc, so, se, secs = mpirun(["--out", out, "--quiet", "--max-depth", str(max_depth)] + crawl_args + crawl_seeds,
+                                  timeout=min(timeout, remaining()))
+    finally:
+        web.stop()
+    print(f"{name}: {len(web.truth['fetched'])} truth pages, exit {rc}, {secs:.1f} s", flush=True)
+    if rc is None:
+        check(False, f"{name}: hung: killed after {secs:.0f} s; stderr: {se[-2000:]}")
+        return None
+    if rc != 0 and se:
+        print(se[-3000:])
+    reqs = verify(name, web.truth, rc, out, web.log, **kw)
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+    return web.truth, reqs
+
+
+def scenario_full(seeds_mode):
+    # The default web: 4 hosts + 1 extra origin, every special page linked from home pages.
+    for depth in (3, 4):
+        crawl(f"{seeds_mode} seed(s), depth {depth}", [], seeds_mode, depth, ["--delay", "0"])
+
+
+def scenario_politeness():
+    delay, crawl_delay = 0.3, 0.5
+    r = crawl("politeness", ["--pages", "15", "--crawl-delay", str(crawl_delay)], "all", 3,
+              ["--delay", str(delay)], timeout=90.0)
+    if r:
+        truth, reqs = r
+        slow = {truth["origins"][3]}  # host index 3's robots.txt says Crawl-delay
+        politeness("politeness", reqs, delay, slow, crawl_delay)
+        check(any(q["origin"] in slow and q["target"] != "/robots.txt" for q in reqs),
+              "politeness: the Crawl-delay host was crawled")
+
+
+def scenario_max_pages():
+    crawl("max-pages 25", [], "all", 3, ["--delay", "0", "--max-pages", "25"], partial_pages=25)
+
+
+def scenario_unreachable():
+    crawl("unreachable seed", [], "first", 3, ["--delay", "0"], extra_seeds=[UNREACHABLE],
+          extra_pages={UNREACHABLE: (0, 0, "connect")})
+
+
+def scenario_bad_input():
+    workdir = tempfile.mkdtemp(prefix=f"crawl-bad-{args.ranks}r-")
+    try:
+        blocker = os.path.join(workdir, "a-file")
+        with open(blocker, "w") as f:
+            f.write("a regular file, not a directory\n")
+        out = os.path.join(workdir, "out")
+        seed = "http://127.0.0.2:1/"  # well-formed and resolvable; never crawled by these runs
+        unwritable = os.path.join(blocker, "out")
+        cases = [  # (what the one line must name, arguments)
+            ("ftp://x/", ["--out", out, "ftp://x/"]),
+            ("not-a-url", ["--out", out, "not-a-url"]),
+            (unwritable, ["--out", unwritable, seed]),
+            ("per-host-connections", ["--out", out, "--per-host-connections", "0", seed]),
+            ("delay", ["--out", out, "--delay", "-1", seed]),
+            ("scope", ["--out", out, "--scope", "bogus", seed]),
+            ("no-such-host.invalid", ["--out", out, "http://no-such-host.invalid/"]),
+            ("seed", ["--out", out]),
+        ]
+        for needle, argv in cases:
+            if remaining() < 3:
+                check(False, f"bad input {argv}: not run, the time budget is spent")
+                continue
+            rc, so, se, secs = mpirun(["--quiet"] + argv, timeout=min(30.0, remaining()))
+            if not check(rc is not None, f"bad input {argv}: hung, killed after {secs:.0f} s"):
+                continue
+            lines = [l for l in se.splitlines() if l.strip()]
+            check(rc == 2, f"bad input {argv}: exit {rc}, want 2 ({lines})")
+            check(len(lines) == 1 and lines[0].startswith("rankpool-crawl:") and needle in lines[0],
+                  f"bad input {argv}: want one line 'rankpool-crawl: ...' naming {needle!r}, got {lines}")
+            print(f"bad input {argv[-1]!r}: exit {rc}, {secs:.1f} s: {lines[:1]}", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+try:
+    {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
+     "politeness": scenario_politeness, "bad_input": scenario_bad_input,
+     "max_pages": scenario_max_pages, "unreachable": scenario_unreachable}[args.scenario]()
+except Exception as e:  # a broken checker or web must fail the test, not pass it
+    import traceback
+    traceback.print_exc()
+    check(False, f"checker error: {e!r}")
+finally:
+    cleanup()
+
+print(f"{'ok' if not failures else 'FAILED'}: {args.scenario} at {args.ranks} ranks, {len(failures)} failures, "
+      f"{time.monotonic() - START:.1f} s")
+sys.exit(1 if failures else 0)

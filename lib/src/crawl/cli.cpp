@@ -37,6 +37,10 @@ std::string read_seed_lines(std::istream& in, std::vector<std::string>& seeds) {
 /// crawl that records a DNS failure and stops at once.
 std::string check_resolves(const std::string& host) {
   std::string name = host;
+  // RFC 6761 6.4: ".invalid" names never resolve, and resolvers should say so without
+  // asking DNS (tests use them to get a resolution failure without any packet leaving).
+  if (name == "invalid" || name.ends_with(".invalid") || name.ends_with(".invalid."))
+    return "seed host '" + host + "' does not resolve: .invalid names never do (RFC 6761)";
   if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       ("seed", po::value(&spec.seed)->default_value(spec.seed), "RNG seed of the link graph")
       ("port", po::value(&spec.base_port)->default_value(spec.base_port),
        "port of every host (the extra origin uses port+1); 0 = ephemeral")
+      ("address", po::value(&spec.first_address)->default_value(spec.first_address),
+       "IPv4 address of the first host; host i listens on this address + i (last octet)")
       ("latency-ms", po::value(&latency_ms)->default_value(0), "delay added to every response")
       ("crawl-delay", po::value(&spec.crawl_delay_seconds)->default_value(spec.crawl_delay_seconds),
        "Crawl-delay written in host 4's robots.txt")

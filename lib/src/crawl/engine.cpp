@@ -398,9 +398,13 @@ void Engine::handle(FetchResult result) {
   Flight flight = std::move(it->second);
   in_flight_.erase(it);
   Host& h = *flight.host;
-  release(h);
-  if (flight.robots) handle_robots(h, result, h.robots_redirects);
-  else handle_page(h, flight.url, result);
+  if (flight.robots) {
+    handle_robots(h, result, h.robots_redirects);
+    release(h);  // after: a Crawl-delay just read spaces the next request already
+  } else {
+    release(h);
+    handle_page(h, flight.url, result);
+  }
 }
 
 void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {

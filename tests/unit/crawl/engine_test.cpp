@@ -131,7 +131,7 @@ TEST(Engine, RobotsServerErrorDisallowsEverythingAndCrawlDelayIsApplied) {
   slow.make().offer("http://a.test/", 0);
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(slow.run().size(), 4u);
-  // robots, /, /1, /2, /3: four gaps of at least 50 ms.
+  // robots, /, /1, /2, /3: four gaps of at least 50 ms (robots.txt to / included).
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 200ms);
   EXPECT_EQ(slow.engine->host_stats().at(0).delay, 0.05);
 }

@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev
   libgmp-dev
   libcurl4-openssl-dev libpsl-dev libgumbo-dev zlib1g-dev
+  # Slurm for the slurm tests: scripts/slurm-local.sh runs its own munged/slurmctld/slurmd.
+  slurm-wlm slurmctld slurmd slurm-client munge
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""rankpool over several hosts: network-namespace "hosts" from scripts/cluster-local.sh.
+
+  --case up       bring up the test cluster (a CTest fixture); exit 77 with the reason when the
+                  kernel refuses namespaces, remembered in --skip-file for the other cases
+  --case down     remove it; fails if anything (namespace, link, process) is left
+  --case fib      rankpool-fib with its 3 ranks on 3 hosts: the results equal a one-host run's
+                  (the JSONL output without the fields that name the rank or time it), and the
+                  per-host statistics name the three hosts
+  --case crawl    rankpool-crawl on 3 hosts against a rankpool-testweb on the bridge's service
+                  addresses: the same pages (url, status, depth) and links.tsv edges as a plain
+                  local `mpirun -n 3` crawl of the same web; summary.json ranks[].host names the
+                  three hosts and both crawling hosts fetched pages
+  --case fault    a long rankpool-fib run; one host's link is taken down mid-run: the job must
+                  end with a non-zero status and Open MPI's lost-daemon error within a bound,
+                  then the link comes back and the cluster runs a job again
+
+Every mpirun runs under `timeout -k` and in its own session; the script kills what it started
+by process group and PID. Exit 0 pass, 1 fail, 77 skip (with the reason on stdout).
+Python stdlib only.
+"""
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+p = argparse.ArgumentParser()
+p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "fault"])
+p.add_argument("--cluster-script", required=True, help="scripts/cluster-local.sh")
+p.add_argument("--state-dir", required=True, help="RANKPOOL_CLUSTER_DIR of the test cluster")
+p.add_argument("--name", default="rpt", help="RANKPOOL_CLUSTER_NAME of the test cluster")
+p.add_argument("--net", default="198.18.1", help="RANKPOOL_CLUSTER_NET of the test cluster")
+p.add_argument("--hosts", type=int, default=3)
+p.add_argument("--skip-file", required=True, help="where `up` records why the cluster is unavailable")
+p.add_argument("--workdir", help="parent of the work directories (default: the temp directory)")
+p.add_argument("--mpiexec", default="mpirun")
+p.add_argument("--mpiexec-flags", default="--oversubscribe --bind-to none",
+               help="flags of the one-host reference runs, space-separated")
+p.add_argument("--fib", help="rankpool-fib")
+p.add_argument("--crawl", help="rankpool-crawl")
+p.add_argument("--testweb", help="rankpool-testweb")
+p.add_argument("--fault-bound", type=float, default=40.0,
+               help="seconds the job may take to end after the link goes down (measured: 6-8 s)")
+p.add_argument("--keep", action="store_true", help="keep the work directory even on success")
+args = p.parse_args()
+
+START = time.monotonic()
+ENV = dict(os.environ, RANKPOOL_CLUSTER_NAME=args.name, RANKPOOL_CLUSTER_NET=args.net,
+           RANKPOOL_CLUSTER_DIR=args.state_dir, OMPI_MCA_rmaps_base_oversubscribe="1")
+if os.getuid() == 0:  # as scripts/env.sh: Open MPI refuses root unless told twice
+    ENV.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+HOSTNAMES = [f"{args.name}-h{i}" for i in range(1, args.hosts + 1)]
+NAMESPACES = HOSTNAMES  # cluster-local.sh names each host's namespace and hostname alike
+failures = []
+children = []
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        log("FAIL:", what)
+    return cond
+
+
+def skip(reason):
+    log(f"SKIP: {reason}")
+    sys.exit(77)
+
+
+def cluster(*argv, timeout=120):
+    return subprocess.run(["bash", args.cluster_script, *argv], env=ENV, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------
+# Processes: each mpirun leads its own session (under timeout -k); kill_tree ends the session
+# and any descendant that left it.
+
+def descendants(pid):
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+                parent[int(d)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {c for c, pp in parent.items() if pp in frontier and c not in found}
+        found |= frontier
+    return found
+
+
+def kill_tree(proc):
+    if proc.poll() is not None:
+        return
+    pids = descendants(proc.pid)
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def on_signal(sig, _frame):
+    for c in list(children):
+        kill_tree(c)
+    sys.exit(128 + sig)
+
+
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
+
+
+def start(cmd, budget, **kw):
+    """cmd under `timeout -k 10 budget`, in its own session."""
+    proc = subprocess.Popen(["timeout", "-k", "10", str(int(budget)), *cmd], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=ENV, **kw)
+    children.append(proc)
+    return proc
+
+
+def finish(proc, timeout):
+    """(returncode or None if still running after timeout (then killed), stdout, stderr)."""
+    try:
+        out, err = proc.communicate(timeout=max(1.0, timeout))
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+        out, err = proc.communicate()
+        rc = None
+    children.remove(proc)
+    return rc, out, err
+
+
+def run(cmd, budget):
+    t0 = time.monotonic()
+    rc, out, err = finish(start(cmd, budget), budget + 15)
+    secs = time.monotonic() - t0
+    if rc in (124, 137):  # timeout(1) ended it
+        rc = None
+    return rc, out, err, secs
+
+
+def cluster_mpirun():
+    with open(os.path.join(args.state_dir, "mpirun-args")) as f:
+        return [args.mpiexec] + f.read().split()
+
+
+def local_mpirun():
+    return [args.mpiexec] + args.mpiexec_flags.split()
+
+
+def ns_pids(ns):
+    r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+    return [int(x) for x in r.stdout.split()]
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def require_cluster():
+    """True when this run brought the cluster up itself (and must take it down)."""
+    if os.path.exists(args.skip_file):
+        with open(args.skip_file) as f:
+            skip(f.read().strip() or "the test cluster could not be created")
+    if os.path.exists(os.path.join(args.state_dir, "ready")):
+        return False
+    # Run on its own (ctest -FA, or by hand): bring the hosts up here, and down at the end.
+    log(f"the test cluster is not up ({args.state_dir}/ready missing): running `up` now")
+    try:
+        case_up()
+    except SystemExit:  # a skip: nothing to take down, but the note must not stay behind
+        if os.path.exists(args.skip_file):
+            os.remove(args.skip_file)
+        raise
+    if failures:
+        cluster("down")
+        sys.exit(1)
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+
+def case_up():
+    if os.path.exists(args.skip_file):
+        os.remove(args.skip_file)
+    t0 = time.monotonic()
+    r = cluster("up", str(args.hosts))
+    sys.stdout.write(r.stdout)
+    sys.stdout.write(r.stderr)
+    if r.returncode == 77:
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        reason = lines[-1].split("SKIP: ", 1)[-1] if lines else "cluster-local.sh up exited 77"
+        reason = "no network-namespace hosts here: " + reason
+        try:
+            with open(args.skip_file, "w") as f:
+                f.write(reason + "\n")
+        except OSError as e:
+            log(f"(could not record the reason in {args.skip_file}: {e})")
+        skip(reason)
+    check(r.returncode == 0, f"cluster-local.sh up {args.hosts}: exit {r.returncode}")
+    if r.returncode == 0:
+        log(f"{args.hosts} hosts up in {time.monotonic() - t0:.2f} s")
+        with open(os.path.join(args.state_dir, "hostfile")) as f:
+            hostfile = f.read().split()
+        check(all(w.startswith(args.net + ".") or w.startswith("slots=") for w in hostfile),
+              f"hostfile holds addresses only: {hostfile}")
+
+
+def case_down():
+    r = cluster("down")
+    sys.stdout.write(r.stdout)
+    sys.stdout.write(r.stderr)
+    check(r.returncode == 0, f"cluster-local.sh down: exit {r.returncode}")
+    if os.path.exists(args.skip_file):
+        os.remove(args.skip_file)
+    left_ns = [l.split()[0] for l in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                                    text=True).stdout.splitlines()
+               if l.split() and l.split()[0].startswith(args.name + "-")]
+    left_links = [l.split(": ")[1].split("@")[0] for l in subprocess.run(
+        ["ip", "-o", "link", "show"], capture_output=True, text=True).stdout.splitlines()
+        if l.split(": ")[1].startswith(args.name + "-")]
+    check(not left_ns, f"namespaces left: {left_ns}")
+    check(not left_links, f"links left: {left_links}")
+    check(not os.path.exists(args.state_dir), f"state directory left: {args.state_dir}")
+    check(not any(os.path.exists(f"/etc/netns/{ns}") for ns in NAMESPACES), "/etc/netns entries left")
+
+
+def stripped_rows(path):
+    """JSONL rows without the fields that depend on where and when a task ran."""
+    with open(path) as f:
+        return [{k: v for k, v in json.loads(l).items() if k not in ("rank", "seconds")}
+                for l in f if l.strip()]
+
+
+def hosts_of(stats_ranks):
+    return sorted({r.get("host") for r in stats_ranks})
+
+
+def case_fib(workdir):
+    # Small and big n, a range with a step, duplicates, comments: about 1,700 tasks,
+    # with every digit (--full) and a residue, so any corrupted value shows.
+    inputs = os.path.join(workdir, "inputs.txt")
+    with open(inputs, "w") as f:
+        f.write("# rankpool-fib over 3 hosts\n0:1500\n1000000\n5\n999990:1000010\n"
+                "200000:400000:1000\n2000000\n1500\n7\n")
+    common = [args.fib, "--format", "jsonl", "--inputs", inputs, "--full", "--mod", "1000000007", "--quiet"]
+    runs = {}
+    for where, prefix in (("one host", local_mpirun()), ("3 hosts", cluster_mpirun())):
+        tag = where.replace(" ", "-")
+        out, stats = os.path.join(workdir, f"{tag}.jsonl"), os.path.join(workdir, f"{tag}-stats.json")
+        rc, so, se, secs = run(prefix + ["-n", "3"] + common + ["--output", out, "--stats-json", stats], 150)
+        log(f"rankpool-fib -n 3, {where}: exit {rc}, {secs:.1f} s")
+        if not check(rc == 0, f"fib on {where}: exit {rc if rc is not None else 'none: hung, killed'}; "
+                              f"stderr: {se[-2000:]}"):
+            return
+        with open(stats) as f:
+            runs[where] = (stripped_rows(out), json.load(f))
+    (local_rows, local_stats), (cl_rows, cl_stats) = runs["one host"], runs["3 hosts"]
+    check(len(cl_rows) == len(local_rows) and len(local_rows) > 1700,
+          f"row counts: 3 hosts {len(cl_rows)}, one host {len(local_rows)}")
+    diff = [i for i, (a, b) in enumerate(zip(local_rows, cl_rows)) if a != b]
+    check(not diff, f"{len(diff)} rows differ, first at line {diff[0] + 1 if diff else 0}: "
+                    f"{cl_rows[diff[0]] if diff else ''}")
+    # Per-rank and per-host statistics: three distinct hosts, the namespace hosts, each
+    # worker's host did tasks.
+    ranks = cl_stats.get("ranks", [])
+    check(hosts_of(ranks) == HOSTNAMES, f"ranks ran on hosts {hosts_of(ranks)}, want {HOSTNAMES}")
+    per_host = {h.get("host"): h for h in cl_stats.get("hosts", [])}
+    check(sorted(per_host) == HOSTNAMES, f"per-host statistics name {sorted(per_host)}, want {HOSTNAMES}")
+    workers = {r.get("host") for r in ranks if r.get("role") == "worker"}
+    check(all(per_host.get(h, {}).get("tasks", 0) > 0 for h in workers),
+          f"a worker host did no task: {[(h, per_host.get(h, {}).get('tasks')) for h in sorted(workers)]}")
+    check(cl_stats.get("tasks_completed") == local_stats.get("tasks_completed"),
+          f"tasks completed: 3 hosts {cl_stats.get('tasks_completed')}, one host {local_stats.get('tasks_completed')}")
+    log(f"fib: {len(cl_rows)} identical rows; per host: "
+        + ", ".join(f"{h} {per_host[h].get('ranks')} rank(s) {per_host[h].get('tasks')} tasks" for h in sorted(per_host)))
+
+
+def start_testweb(workdir):
+    """rankpool-testweb on the bridge's service addresses NET.101..104 (set up by `up`)."""
+    with open(os.path.join(args.state_dir, "services")) as f:
+        services = f.read().split()
+    check(len(services) >= 4, f"service addresses on the bridge: {services}")
+    web = start([args.testweb, "--address", services[0], "--hosts", "4", "--port", "0",
+                 "--access-log", os.path.join(workdir, "access.log")], 360)
+    line = ""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and web.poll() is None:
+        if select.select([web.stdout], [], [], 0.2)[0]:
+            line = web.stdout.readline()
+            break
+    if not line.startswith("origins:"):
+        kill_tree(web)
+        _, _, err = finish(web, 5)
+        raise RuntimeError(f"rankpool-testweb did not start: {line!r} {err}")
+    origins = line.split()[1:]
+    log(f"testweb: {' '.join(origins)}")
+    return web, origins
+
+
+def stop_testweb(web):
+    if web.poll() is None:
+        web.send_signal(signal.SIGINT)
+        try:
+            web.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kill_tree(web)
+    if web in children:
+        children.remove(web)
+
+
+def read_crawl(out):
+    with open(os.path.join(out, "pages.jsonl")) as f:
+        recs = [json.loads(l) for l in f if l.strip()]
+    with open(os.path.join(out, "links.tsv")) as f:
+        edges = [tuple(l.rstrip("\n").split("\t")) for l in f if l.strip()]
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    return recs, edges, summary
+
+
+def few(xs, n=5):
+    xs = sorted(xs, key=str)
+    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
+
+
+def case_crawl(workdir):
+    web, origins = start_testweb(workdir)
+    results = {}
+    try:
+        # Every origin's home page (4 hosts + the extra origin on a second port), depth 4,
+        # no delay: the whole default web with its redirects, robots.txt variants, trap,
+        # big and gzip-bomb pages, 404/500.
+        seeds = [o + "/" for o in origins]
+        for where, prefix in (("one host", local_mpirun()), ("3 hosts", cluster_mpirun())):
+            out = os.path.join(workdir, where.replace(" ", "-"))
+            rc, so, se, secs = run(prefix + ["-n", "3", args.crawl, "--out", out, "--quiet", "--delay", "0",
+                                             "--max-depth", "4"] + seeds, 150)
+            log(f"rankpool-crawl -n 3, {where}: exit {rc}, {secs:.1f} s")
+            if not check(rc == 0, f"crawl on {where}: exit {rc if rc is not None else 'none: hung, killed'}; "
+                                  f"stderr: {se[-2000:]}"):
+                return
+            results[where] = read_crawl(out)
+    finally:
+        stop_testweb(web)
+    (lrec, ledges, _), (crec, cedges, csum) = results["one host"], results["3 hosts"]
+    lp = {(r["url"], r["status"], r["depth"]) for r in lrec}
+    cp = {(r["url"], r["status"], r["depth"]) for r in crec}
+    check(len(lp) > 100, f"the reference crawl fetched only {len(lp)} pages")
+    check(len(crec) == len(cp), f"3 hosts: pages.jsonl repeats URLs ({len(crec)} records, {len(cp)} distinct)")
+    check(cp == lp, f"pages (url, status, depth) differ: only on 3 hosts {few(cp - lp)}, "
+                    f"only on one host {few(lp - cp)}")
+    check(set(cedges) == set(ledges), f"links.tsv edges differ: only on 3 hosts {few(set(cedges) - set(ledges))}, "
+                                      f"only on one host {few(set(ledges) - set(cedges))}")
+    ranks = csum.get("ranks", [])
+    check(hosts_of(ranks) == HOSTNAMES, f"summary.json ranks[].host: {hosts_of(ranks)}, want {HOSTNAMES}")
+    host_of_rank = {r.get("rank"): r.get("host") for r in ranks}
+    fetched_on = {host_of_rank.get(r.get("rank")) for r in crec}
+    check(fetched_on == set(HOSTNAMES[1:]), f"pages were fetched on {sorted(fetched_on, key=str)}, "
+                                            f"want both crawling hosts {HOSTNAMES[1:]}")
+    log(f"crawl: {len(cp)} identical pages, {len(set(cedges))} identical edges; ranks on "
+        + ", ".join(f"{r.get('rank')}@{r.get('host')}" for r in ranks))
+
+
+def case_fault(workdir):
+    victim = args.hosts  # the last host: a worker's (rank 0, the master, is on host 1)
+    veth, ns = f"{args.name}-v{victim}", NAMESPACES[victim - 1]
+    # About 1,000 F(n) near 5*10^7, ~0.1-0.3 s each: minutes of work, so only the fault can end
+    # the run early. --stats-json would be written at the end only: not needed.
+    out = os.path.join(workdir, "fault.jsonl")
+    budget = 240
+    t0 = time.monotonic()
+    proc = start(cluster_mpirun() + ["-n", str(args.hosts), args.fib, "--format", "jsonl",
+                                     "50000000:50000999", "--output", out, "--quiet"], budget)
+    link_down = False
+    try:
+        # Mid-run: every host runs its rank, then a little longer.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if all(any(comm(q) == "rankpool-fib" for q in ns_pids(n)) for n in NAMESPACES):
+                break
+            time.sleep(0.2)
+        else:
+            check(False, f"the ranks did not start on every host within 60 s (mpirun exit {proc.poll()})")
+            rc, so, se = finish(proc, 5)
+            log(se[-3000:])
+            return
+        time.sleep(3)
+        if not check(proc.poll() is None, f"the run ended before the fault (exit {proc.poll()})"):
+            return
+        started = time.monotonic() - t0
+        r = subprocess.run(["ip", "link", "set", veth, "down"], capture_output=True, text=True)
+        if not check(r.returncode == 0, f"ip link set {veth} down: {r.stderr.strip()}"):
+            return
+        link_down = True
+        t_fault = time.monotonic()
+        log(f"fault: {veth} (host {ns}) down {started:.1f} s into the run")
+        rc, so, se = finish(proc, args.fault_bound)
+        ended = time.monotonic() - t_fault
+        if rc is None:
+            check(False, f"the job still ran {args.fault_bound:.0f} s after the fault: hung (killed)")
+        elif rc in (124, 137):
+            check(False, f"the job hung: timeout(1) ended it ({rc}) {ended:.1f} s after the fault")
+        else:
+            log(f"the job ended {ended:.1f} s after the fault with exit {rc}")
+            check(rc != 0, "the job exited 0 although a host was cut off")
+            check(ended <= args.fault_bound, f"ended {ended:.1f} s after the fault, bound {args.fault_bound} s")
+            # Open MPI's own report names the lost daemon's host.
+            check("lost communication with a remote daemon" in se and f"{args.net}.{victim}" in se,
+                  f"no clear error naming the lost host on stderr: {se[-2000:]!r}")
+            rows = sum(1 for _ in open(out)) if os.path.exists(out) else 0
+            check(rows < 1000, f"all {rows} rows written: the fault came too late to test anything")
+            log(f"  {rows} of 1000 rows written before the fault; stderr:\n"
+                + "\n".join("    " + l for l in se.strip().splitlines()[-12:]))
+        # TODO(journal/resume): once rankpool-fib has a journal and --resume, resume this run here
+        # on the healed cluster and check its rows equal an uninterrupted run's; today a lost
+        # host ends the job (nothing hangs) and the work done so far is lost.
+    finally:
+        if proc in children:
+            kill_tree(proc)
+            children.remove(proc)
+        if link_down:
+            subprocess.run(["ip", "link", "set", veth, "up"], check=False)
+
+    # The cut-off host's daemon notices on its own (same keepalive): wait for every host to
+    # empty, then kill stragglers by PID — reported, since the next job would meet them.
+    deadline = time.monotonic() + 30
+    left = {}
+    while time.monotonic() < deadline:
+        left = {n: ns_pids(n) for n in NAMESPACES}
+        if not any(left.values()):
+            break
+        time.sleep(0.5)
+    if any(left.values()):
+        log("processes left after the fault, killed: "
+            + "; ".join(f"{n}: {[(q, comm(q)) for q in ps]}" for n, ps in left.items() if ps))
+        for ps in left.values():
+            for q in ps:
+                try:
+                    os.kill(q, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    else:
+        log(f"every host empty {30 - (deadline - time.monotonic()):.1f} s after the job ended")
+
+    # The healed cluster runs a job on every host again.
+    stats = os.path.join(workdir, "after-stats.json")
+    rc, so, se, secs = run(cluster_mpirun() + ["-n", str(args.hosts), args.fib, "0:200", "--format", "jsonl",
+                                               "--quiet", "--stats-json", stats], 120)
+    if check(rc == 0, f"after the link came back: fib exit {rc}; {se[-1500:]}"):
+        with open(stats) as f:
+            check(hosts_of(json.load(f).get("ranks", [])) == HOSTNAMES, "after the fault: ranks on every host")
+        log(f"after the link came back: a fib run on all {args.hosts} hosts passed ({secs:.1f} s)")
+
+
+def main():
+    if args.case == "up":
+        return case_up()
+    if args.case == "down":
+        return case_down()
+    own_cluster = require_cluster()
+    workdir = tempfile.mkdtemp(prefix=f"cluster-{args.case}-", dir=args.workdir)
+    try:
+        {"fib": case_fib, "crawl": case_crawl, "fault": case_fault}[args.case](workdir)
+    finally:
+        for c in list(children):
+            kill_tree(c)
+        if own_cluster:
+            case_down()
+        if failures or args.keep:
+            log(f"(work directory kept: {workdir})")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+try:
+    main()
+except SystemExit:
+    raise
+except Exception as e:  # a broken checker must fail the test, not pass it
+    import traceback
+    traceback.print_exc()
+    check(False, f"checker error: {e!r}")
+finally:
+    for c in list(children):
+        kill_tree(c)
+
+log(f"{'ok' if not failures else 'FAILED'}: {args.case}, {len(failures)} failure(s), "
+    f"{time.monotonic() - START:.1f} s")
+sys.exit(1 if failures else 0)

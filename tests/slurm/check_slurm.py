@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""jobs/*.sbatch submitted with sbatch to the single-node cluster of scripts/slurm-local.sh.
+
+Scenarios (--scenario):
+  fib       jobs/fib.sbatch at --ranks tasks: COMPLETED, exit 0:0, every value checked
+            against Python's big integers, rows in input order, only workers compute.
+  crawl     jobs/crawl.sbatch against a loopback rankpool-testweb (--delay 0, --max-depth 3):
+            COMPLETED, 0:0, pages.jsonl's URLs, depths and statuses equal to the web's truth.
+  timeout   jobs/crawl.sbatch with --time=1 on a slow web (200 ms per response, 5000 pages
+            per host, --delay 0.2): Slurm ends it at its time limit; JobState TIMEOUT, the
+            crawler flushed (summary.json "interrupted": true, every pages.jsonl line whole,
+            a subset of the truth) and stopped before KillWait's SIGKILL.
+
+Every job is waited for with a deadline (a job that cannot be scheduled pends forever
+without an error) and afterwards no process of it may be left. Exit 77 (CTest SKIP) with a
+"SKIP:" line when the cluster could not be started here (the reason the fixture
+slurm_cluster_up recorded); a cluster that should be up but is not is a failure.
+Python stdlib only.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+p = argparse.ArgumentParser()
+p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout"])
+p.add_argument("--ranks", type=int, default=3, help="tasks of the job (--ntasks-per-node)")
+p.add_argument("--slurm-local", required=True, help="scripts/slurm-local.sh")
+p.add_argument("--state", required=True, help="directory of the fixture's notes (unavailable.txt)")
+p.add_argument("--jobs", required=True, help="the jobs/ directory")
+p.add_argument("--fib-bin", help="directory holding rankpool-fib")
+p.add_argument("--crawl-bin", help="directory holding rankpool-crawl")
+p.add_argument("--testweb", help="rankpool-testweb")
+p.add_argument("--workdir", default=None, help="where job directories go (default: a temp dir)")
+p.add_argument("--budget", type=float, default=100.0, help="seconds for the whole scenario")
+p.add_argument("--keep", action="store_true", help="keep the work directory even on success")
+args = p.parse_args()
+
+START = time.monotonic()
+SKIP = 77
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)  # F(250000) has 52,247 digits
+TERMINAL = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY",
+            "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT"}
+failures = []
+jobs = []      # job ids submitted (cancelled on an early exit)
+children = []  # Popen of processes started here
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def log(*a):
+    print(f"[{time.monotonic() - START:6.1f}s]", *a, flush=True)
+
+
+def remaining():
+    return args.budget - (time.monotonic() - START)
+
+
+def cleanup():
+    for j in jobs:
+        subprocess.run(["scancel", j], env=ENV, capture_output=True, timeout=15)
+    for c in children:
+        if c.poll() is None:
+            c.terminate()
+            try:
+                c.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                c.kill()
+                c.wait()
+
+
+def on_signal(sig, _frame):
+    print(f"interrupted by signal {sig}: cancelling jobs {jobs}", flush=True)
+    cleanup()
+    sys.exit(128 + sig)
+
+
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
+
+
+# ---------------------------------------------------------------------------------------
+# The cluster: up (from the fixture), or skip with the fixture's reason.
+
+def cluster_env():
+    st = subprocess.run([args.slurm_local, "status"], capture_output=True, text=True, timeout=60)
+    if st.returncode != 0:
+        reason_file = os.path.join(args.state, "unavailable.txt")
+        if os.path.exists(reason_file):
+            with open(reason_file) as f:
+                print(f"SKIP: Slurm is not available here: {f.read().strip()}", flush=True)
+            sys.exit(SKIP)
+        print(st.stdout + st.stderr)
+        print("FAIL: the Slurm cluster is not up, and the fixture slurm_cluster_up gave no reason "
+              "(it died, or the test ran without its fixture)", flush=True)
+        sys.exit(1)
+    conf = subprocess.run([args.slurm_local, "env"], capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"SLURM_CONF=(\S+)", conf)
+    env = {k: v for k, v in os.environ.items()
+           # The job scripts must work on their own: no Open MPI settings from the test
+           # environment (root permission, oversubscription) reach the jobs.
+           if not k.startswith(("OMPI_", "PMIX_", "SLURM_")) and k not in ("RANKPOOL_BIN",)}
+    env["SLURM_CONF"] = m.group(1)
+    return env
+
+
+ENV = cluster_env()
+
+
+def slurm(*argv, timeout=30):
+    r = subprocess.run(list(argv), env=ENV, capture_output=True, text=True, timeout=timeout)
+    return r
+
+
+def show_job(job):
+    r = slurm("scontrol", "show", "job", "-o", job)
+    fields = {}
+    for tok in r.stdout.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            fields.setdefault(k, v)
+    return fields
+
+
+def submit(script, sbatch_args, app_args, workdir, export):
+    """sbatch --parsable; returns the job id."""
+    cmd = ["sbatch", "--parsable", "--chdir", workdir, "--output", os.path.join(workdir, "job-%j.log"),
+           "--export", ",".join(["ALL"] + [f"{k}={v}" for k, v in export.items()])] + sbatch_args + \
+          [os.path.join(args.jobs, script)] + app_args
+    r = slurm(*cmd)
+    if not check(r.returncode == 0, f"sbatch failed ({r.returncode}): {r.stderr.strip()}"):
+        return None
+    job = r.stdout.strip().split(";")[0]
+    jobs.append(job)
+    log(f"submitted job {job}: sbatch {' '.join(sbatch_args)} {script} {' '.join(app_args)}")
+    return job
+
+
+def wait_job(job, deadline_s):
+    """Polls until the job reaches a final state and has left the queue (its processes are
+    gone; scontrol says COMPLETING until then). Returns (fields, seconds from the job's
+    EndTime, when Slurm ended or signalled it, to leaving the queue), or (None, None) on the
+    deadline, after cancelling the job."""
+    deadline = time.monotonic() + deadline_s
+    last = {}
+    while time.monotonic() < deadline:
+        last = show_job(job)
+        if last.get("JobState", "") in TERMINAL and not slurm("squeue", "-h", "-j", job, "-o", "%T").stdout.strip():
+            gone = time.time()
+            jobs.remove(job)
+            try:  # EndTime is local time, to the second
+                drain = gone - time.mktime(time.strptime(last.get("EndTime", ""), "%Y-%m-%dT%H:%M:%S"))
+            except ValueError:
+                drain = None
+            return last, drain
+        time.sleep(0.25)
+    check(False, f"job {job} did not finish in {deadline_s:.0f} s: JobState={last.get('JobState')} "
+                 f"Reason={last.get('Reason')} (cancelled)")
+    slurm("scancel", job)
+    return None, None
+
+
+def job_processes(job):
+    """PIDs of processes still carrying the job's SLURM_JOB_ID in their environment."""
+    needle = f"SLURM_JOB_ID={job}\0".encode()
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != os.getpid():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if needle in f.read() + b"\0":
+                        with open(f"/proc/{d}/stat") as s:
+                            if s.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                                pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+def check_job_ended(job, fields, want_state, want_exit=None):
+    check(fields.get("JobState") == want_state,
+          f"job {job}: JobState={fields.get('JobState')} (Reason={fields.get('Reason')}), want {want_state}")
+    if want_exit is not None:
+        check(fields.get("ExitCode") == want_exit, f"job {job}: ExitCode={fields.get('ExitCode')}, want {want_exit}")
+    deadline = time.monotonic() + 5
+    left = job_processes(job)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = job_processes(job)
+    check(not left, f"job {job}: processes left running after the job ended: {left}")
+
+
+def job_log(workdir, job):
+    path = os.path.join(workdir, f"job-{job}.log")
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------
+# rankpool-fib
+
+def fib_pair(n):
+    """(F(n), F(n+1)) by fast doubling."""
+    if n == 0:
+        return 0, 1
+    a, b = fib_pair(n >> 1)
+    c = a * (2 * b - a)
+    d = a * a + b * b
+    return (d, c + d) if n & 1 else (c, d)
+
+
+def scenario_fib(workdir):
+    inputs = ["0:300", "1000", "93", "94", "4000:4003:3", "1000", "100000", "250000", "12345:12350"]
+    ns = list(range(301)) + [1000, 93, 94, 4000, 4003, 1000, 100000, 250000] + list(range(12345, 12351))
+    out = os.path.join(workdir, "fib.jsonl")
+    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
+                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": out})
+    if job is None:
+        return
+    fields, _ = wait_job(job, min(90.0, remaining() - 5))
+    text = job_log(workdir, job)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')} on {fields.get('NodeList')}, "
+        f"{fields.get('NumTasks')} tasks, run time {fields.get('RunTime')}")
+    check_job_ended(job, fields, "COMPLETED", "0:0")
+    check(fields.get("NumTasks") == str(args.ranks), f"job {job}: NumTasks={fields.get('NumTasks')}, want {args.ranks}")
+    try:
+        with open(out) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+    except (OSError, ValueError) as e:
+        check(False, f"{out}: {e}")
+        print(text[-3000:])
+        return
+    check([r.get("n") for r in recs] == ns, f"rows in input order: got {len(recs)} rows, "
+                                            f"first differences {[(a, b) for a, b in zip([r.get('n') for r in recs], ns) if a != b][:5]}")
+    bad, ranks = [], set()
+    for r in recs:
+        s = str(fib_pair(r["n"])[0])
+        want = {"digits": len(s), "head": s[:20], "tail": s[-20:]}
+        if any(r.get(k) != v for k, v in want.items()):
+            bad.append((r["n"], {k: r.get(k) for k in want}, want))
+        ranks.add(r.get("rank"))
+    check(not bad, f"values differ from Python's big integers: {bad[:3]}")
+    want_ranks = set(range(1, args.ranks))
+    check(ranks <= want_ranks, f"rows computed by ranks {sorted(ranks, key=str)}, want workers {sorted(want_ranks)}")
+    check("F(250000)" in text and str(len(str(fib_pair(250000)[0]))) in text,
+          f"the job log's summary names the highest value F(250000): {text[-1500:]!r}")
+    log(f"{len(recs)} values correct, computed by ranks {sorted(ranks)}")
+
+
+# ---------------------------------------------------------------------------------------
+# rankpool-crawl against a loopback rankpool-testweb
+
+class Web:
+    def __init__(self, workdir, web_args, max_depth):
+        self.truth_file = os.path.join(workdir, "truth.json")
+        cmd = [args.testweb, "--port", "0", "--truth", self.truth_file, "--max-depth", str(max_depth)] + web_args
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(workdir, "testweb.err"), "w"), text=True)
+        children.append(self.proc)
+        line = self.proc.stdout.readline()  # "origins: ..." once every origin listens
+        if not line.startswith("origins:"):
+            self.stop()
+            raise RuntimeError(f"rankpool-testweb did not start: {line!r}")
+        self.origins = line.split()[1:]
+        with open(self.truth_file) as f:
+            self.truth = json.load(f)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        children.remove(self.proc)
+
+
+def read_pages(out):
+    recs = []
+    with open(os.path.join(out, "pages.jsonl")) as f:
+        for n, line in enumerate(f, 1):
+            try:
+                recs.append(json.loads(line))
+            except ValueError:
+                check(False, f"pages.jsonl line {n} is not whole JSON: {line[:200]!r}")
+    return recs
+
+
+def few(xs, n=5):
+    xs = sorted(xs, key=str)
+    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
+
+
+def scenario_crawl(workdir):
+    web = Web(workdir, [], max_depth=3)
+    out = os.path.join(workdir, "crawl")
+    try:
+        job = submit("crawl.sbatch", [f"--ntasks-per-node={args.ranks}"],
+                     ["--delay", "0", "--max-depth", "3", "--quiet"] + web.truth["seeds"], workdir,
+                     {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out})
+        if job is None:
+            return
+        fields, _ = wait_job(job, min(90.0, remaining() - 5))
+    finally:
+        web.stop()
+    text = job_log(workdir, job)
+    if text.strip():
+        print(f"job log:\n{text[-3000:]}")
+    if fields is None:
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
+    check_job_ended(job, fields, "COMPLETED", "0:0")
+    want = {x["url"]: (x["depth"], x["status"]) for x in web.truth["fetched"]}
+    try:
+        recs = read_pages(out)
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"crawl outputs: {e}")
+        return
+    got = {r["url"]: (r.get("depth"), r.get("status")) for r in recs}
+    check(len(got) == len(recs), f"URLs recorded more than once: {len(recs)} records, {len(got)} URLs")
+    check(set(got) == set(want), f"pages.jsonl URLs != truth: missing {few(set(want) - set(got))}, "
+                                 f"unexpected {few(set(got) - set(want))}")
+    diff = [(u, got[u], want[u]) for u in set(got) & set(want) if got[u] != want[u]]
+    check(not diff, f"(depth, status) differ from the truth (url, got, want): {few(diff)}")
+    check(summary.get("interrupted") is False, f"summary interrupted={summary.get('interrupted')}")
+    check(summary.get("pages") == len(recs), f"summary pages {summary.get('pages')} != {len(recs)} records")
+    check(len(summary.get("ranks", [])) == args.ranks, f"summary has {len(summary.get('ranks', []))} ranks, want {args.ranks}")
+    log(f"crawl complete: {len(recs)} pages = the truth's {len(want)}")
+
+
+def scenario_timeout(workdir):
+    # 4 hosts x 5000 pages, 200 ms per response and 0.2 s between requests to a host: about
+    # 10 pages/s, so the crawl (thousands of pages) is far from done at the 1-minute limit.
+    web = Web(workdir, ["--latency-ms", "200", "--pages", "5000"], max_depth=20)
+    out = os.path.join(workdir, "crawl")
+    try:
+        job = submit("crawl.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"],
+                     ["--delay", "0.2", "--max-depth", "20", "--quiet"] + web.truth["seeds"], workdir,
+                     {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out})
+        if job is None:
+            return
+        # Slurm's minimum limit is 1 minute; slurmctld checks limits about every 30 s, then
+        # SIGTERM, and SIGKILL KillWait (10 s) later.
+        fields, drain_s = wait_job(job, min(150.0, remaining() - 5))
+    finally:
+        web.stop()
+    text = job_log(workdir, job)
+    if text.strip():
+        print(f"job log:\n{text[-3000:]}")
+    if fields is None:
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
+        f"its processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after the time limit's SIGTERM")
+    check_job_ended(job, fields, "TIMEOUT")
+    check("DUE TO TIME LIMIT" in text, "the job log has Slurm's 'CANCELLED ... DUE TO TIME LIMIT' line")
+    # Not SIGKILLed: the job's processes ended well within KillWait (10 s) of the time limit
+    # (EndTime is to the second, and polling adds a fraction).
+    check(drain_s is not None and drain_s < 8.5,
+          f"the job's processes took {drain_s} s to end after the time limit's SIGTERM "
+          f"(KillWait is 10 s: they were probably killed, not stopped)")
+    try:
+        recs = read_pages(out)
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"crawl outputs after the time limit: {e}")
+        return
+    want = {x["url"] for x in web.truth["fetched"]}
+    got = [r.get("url") for r in recs]
+    check(summary.get("interrupted") is True, f"summary.json interrupted={summary.get('interrupted')}, want true")
+    check(0 < len(got) < len(want), f"{len(got)} pages of {len(want)}: want a partial crawl")
+    check(len(set(got)) == len(got), "URLs recorded more than once")
+    check(set(got) <= want, f"URLs outside the truth: {few(set(got) - want)}")
+    check(summary.get("pages") == len(recs), f"summary pages {summary.get('pages')} != {len(recs)} records")
+    log(f"interrupted crawl flushed: {len(got)} of {len(want)} pages, summary interrupted=true")
+
+
+workdir = tempfile.mkdtemp(prefix=f"slurm-{args.scenario}-{args.ranks}r-", dir=args.workdir)
+os.chmod(workdir, 0o755)
+try:
+    {"fib": scenario_fib, "crawl": scenario_crawl, "timeout": scenario_timeout}[args.scenario](workdir)
+except Exception as e:  # a broken checker must fail the test, not pass it
+    import traceback
+    traceback.print_exc()
+    check(False, f"checker error: {e!r}")
+finally:
+    cleanup()
+
+if failures or args.keep:
+    print(f"(work directory kept: {workdir})")
+else:
+    shutil.rmtree(workdir, ignore_errors=True)
+print(f"{'ok' if not failures else 'FAILED'}: slurm {args.scenario} at {args.ranks} ranks, "
+      f"{len(failures)} failures, {time.monotonic() - START:.1f} s")
+sys.exit(1 if failures else 0)

@@ -3,7 +3,7 @@
 
 Run it through scripts/bench-crawl.sh (which sets up Open MPI's environment):
 
-    scripts/bench-crawl.sh [--hosts 8] [--pages-per-host 2500] [--latency-ms 0 50]
+    scripts/bench-crawl.sh [--hosts 8] [--pages-per-host 2700] [--latency-ms 0 50]
                            [--ranks 2 3] [--skip-scrapy] [--skip-rankpool] [--keep DIR]
 
 Every crawl gets a synthetic web of its own (rankpool-testweb, --no-specials, Crawl-delay 0)
@@ -24,7 +24,7 @@ Duration with the defaults on a 2-core machine: about 14 minutes. Scrapy is CPU-
 (~10 ms of Python per page): ~100 pages/s without latency, ~70 with 50 ms, so its crawls of
 ~21,000 pages take ~3.5 and ~5 minutes. rankpool takes seconds without latency; at 50 ms
 both crawlers are held to one request in flight per origin, so a crawl lasts at least
-(largest origin's pages) x 50 ms = 125 s. --pages-per-host 500 brings the run to ~3 minutes.
+(largest origin's pages) x 50 ms = 135 s. --pages-per-host 500 brings the run to ~3 minutes.
 
 Exit status: 0 when every rankpool crawl was exact (100% recall, no duplicate, out-of-scope
 or disallowed request, pages.jsonl and links.tsv equal to the truth); 1 otherwise; 2 on bad
@@ -472,7 +472,7 @@ def main():
         description="rankpool-crawl against Scrapy on the synthetic web (see the file's header)")
     parser.add_argument("--hosts", type=int, default=8,
                         help="hosts of the synthetic web (it also has one extra origin)")
-    parser.add_argument("--pages-per-host", type=int, default=2500,
+    parser.add_argument("--pages-per-host", type=int, default=2700,
                         help="pages per origin (default 2500: 22,500 pages over 9 origins)")
     parser.add_argument("--latency-ms", nargs="+", default=["0 50"],
                         help="emulated per-response latencies, e.g. --latency-ms 0 50")

@@ -16,6 +16,8 @@ packages=(
   libcurl4-openssl-dev libpsl-dev libgumbo-dev zlib1g-dev
   # Slurm for the slurm tests: scripts/slurm-local.sh runs its own munged/slurmctld/slurmd.
   slurm-wlm slurmctld slurmd slurm-client munge
+  # The crawler benchmark's baseline (scripts/bench-crawl.sh).
+  python3-scrapy
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -238,13 +238,18 @@ class Worker {
 
   void flush_records(bool force) {
     const auto now = Clock::now();
-    const WorkerStatus status{engine_->queued(), static_cast<std::uint32_t>(engine_->in_flight()),
-                              static_cast<std::uint32_t>(engine_->active_hosts())};
     const bool due = now - last_records_ >= kRecordAge;
     if (engine_->has_output()) {
       if (!force && !due && engine_->pending_records() < kRecordBatch) return;
-    } else if (!(due && status != last_status_ && now - last_records_ >= 2 * kRecordAge)) {
-      return;  // nothing new; a changed queue is reported for the progress line now and then
+    } else if (now - last_records_ < 2 * kRecordAge) {
+      return;
+    }
+    // Counting active hosts walks this rank's hosts: only when a message may go out.
+    const WorkerStatus status{engine_->queued(), static_cast<std::uint32_t>(engine_->in_flight()),
+                              static_cast<std::uint32_t>(engine_->active_hosts())};
+    if (!engine_->has_output() && status == last_status_) {
+      last_records_ = now;  // nothing new; a changed queue is reported now and then for progress
+      return;
     }
     RecordsMessage m;
     m.status = status;

@@ -138,7 +138,7 @@ struct Engine::Host {
   std::uint64_t started = 0;  // page requests started (for max_pages_per_host)
   Clock::time_point next_start{};
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;  // smallest depth first
-  bool active = false;
+  bool ready = false;  // in ready_
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
   std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
 };
@@ -212,10 +212,14 @@ void Engine::offer(std::string_view url, int depth) {
   }
   Host& h = host_for(canonical_origin(url));
   h.queue.push({depth, next_seq_++, it->first});
-  if (!h.active) {
-    h.active = true;
-    active_.push_back(&h);
-  }
+  schedule(h);
+}
+
+void Engine::schedule(Host& h) {
+  if (h.ready || h.robots == Host::Robots::fetching || h.in_flight >= options_.per_host_connections) return;
+  if (h.queue.empty() && h.robots != Host::Robots::unknown) return;
+  h.ready = true;
+  ready_.push({h.next_start, next_seq_++, &h});
 }
 
 void Engine::dispatch(std::string url, int depth) {
@@ -244,7 +248,7 @@ bool Engine::wants_permits() const { return options_.max_pages > 0 && !exhausted
 
 void Engine::exhaust() {
   exhausted_ = true;
-  for (Host* h : active_) {
+  for (auto& [origin, h] : hosts_) {
     while (!h->queue.empty()) {
       auto it = urls_.find(h->queue.top().url);
       if (it != urls_.end() && it->second.stage == UrlState::Stage::queued) {
@@ -253,9 +257,7 @@ void Engine::exhaust() {
       }
       h->queue.pop();
     }
-    h->active = false;
   }
-  active_.clear();
   queued_ = 0;
 }
 
@@ -266,16 +268,13 @@ bool Engine::idle() const {
 
 std::size_t Engine::active_hosts() const {
   std::size_t n = 0;
-  for (const auto& [origin, h] : hosts_) n += (h->active || h->in_flight > 0) ? 1 : 0;
+  for (const auto& [origin, h] : hosts_) n += (!h->queue.empty() || h->in_flight > 0) ? 1 : 0;
   return n;
 }
 
 std::optional<Engine::Clock::time_point> Engine::next_wakeup() const {
-  std::optional<Clock::time_point> t;
-  for (const Host* h : active_)
-    if (h->in_flight < options_.per_host_connections && h->robots != Host::Robots::fetching)
-      if (!t || h->next_start < *t) t = h->next_start;
-  return t;
+  if (ready_.empty()) return std::nullopt;
+  return ready_.top().time;  // may be early (an entry whose host moved later): harmless
 }
 
 // ---------------------------------------------------------------------------------------
@@ -294,33 +293,39 @@ void Engine::start_robots(Host& h, std::string url) {
 void Engine::start_requests() {
   if (stopped_) return;
   const auto now = Clock::now();
-  for (std::size_t i = 0; i < active_.size();) {
-    Host& h = *active_[i];
-    bool drained = false;
+  // Hosts wait in ready_ ordered by the time politeness lets them start: each call looks
+  // only at hosts that may start now, however many hosts this rank owns.
+  while (!ready_.empty() && in_flight_.size() < options_.max_in_flight) {
+    const Ready top = ready_.top();
+    if (top.time > now) break;
+    ready_.pop();
+    Host& h = *top.host;
+    h.ready = false;
+    if (h.next_start > top.time) {  // its clock moved on since it was queued
+      schedule(h);
+      continue;
+    }
+    bool out_of_permits = false;
     while (in_flight_.size() < options_.max_in_flight && h.in_flight < options_.per_host_connections &&
            now >= h.next_start) {
       if (h.robots == Host::Robots::unknown) {
         start_robots(h, h.robots_url);
         break;
       }
-      if (h.robots == Host::Robots::fetching) break;
-      if (h.queue.empty()) {
-        drained = true;
-        break;
-      }
-      const Host::Entry& top = h.queue.top();
-      auto it = urls_.find(top.url);
-      if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != top.depth) {
+      if (h.robots == Host::Robots::fetching || h.queue.empty()) break;
+      const Host::Entry& e = h.queue.top();
+      auto it = urls_.find(e.url);
+      if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != e.depth) {
         h.queue.pop();  // a stale entry: the URL was re-queued at a better depth
         continue;
       }
       UrlState& s = it->second;
-      const std::string_view path = std::string_view(top.url).substr(h.origin.size());
+      const std::string_view path = std::string_view(e.url).substr(h.origin.size());
       if (!h.unreachable_error.empty()) {
         // The host did not answer for robots.txt: record its URLs as failed (an
         // unreachable seed shows up in pages.jsonl) without knocking again.
         PageRecord rec;
-        rec.url = top.url;
+        rec.url = e.url;
         rec.depth = s.depth;
         rec.rank = rank_;
         rec.error = "robots.txt unreachable: " + h.unreachable_error;
@@ -350,12 +355,15 @@ void Engine::start_requests() {
         continue;
       }
       if (options_.max_pages > 0) {
-        if (permits_ == 0) break;  // wants_permits() asks the master
+        if (permits_ == 0) {  // wants_permits() asks the master; nobody can start now
+          out_of_permits = true;
+          break;
+        }
         --permits_;
       }
       const std::uint64_t id = next_id_++;
-      in_flight_[id] = Flight{&h, false, top.url};
-      fetcher_.submit(FetchRequest{id, top.url, false});
+      in_flight_[id] = Flight{&h, false, e.url};
+      fetcher_.submit(FetchRequest{id, e.url, false});
       s.stage = UrlState::Stage::in_flight;
       --queued_;
       h.queue.pop();
@@ -363,13 +371,13 @@ void Engine::start_requests() {
       ++h.started;
       h.next_start = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
     }
-    if (drained) {
-      h.active = false;
-      active_[i] = active_.back();
-      active_.pop_back();
-      continue;
+    if (out_of_permits) {
+      // Back in line at the same time, and stop: the next grant restarts the round.
+      h.ready = true;
+      ready_.push({top.time, top.seq, &h});
+      break;
     }
-    ++i;
+    schedule(h);
   }
 }
 
@@ -390,6 +398,7 @@ void Engine::release(Host& h) {
   // server sees the requests at least `delay` apart, however long each one took.
   const auto after = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
   h.next_start = std::max(h.next_start, after);
+  schedule(h);
 }
 
 void Engine::handle(FetchResult result) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -181,6 +182,7 @@ class Engine {
   void handle_robots(Host& host, FetchResult& result, int redirects);
   void handle_page(Host& host, const std::string& url, FetchResult& result);
   void release(Host& host);
+  void schedule(Host& host);
   bool may_follow(const NormalizedUrl& url);
   std::string save_body(const std::string& url, const std::string& body);
 
@@ -193,7 +195,14 @@ class Engine {
   std::string bodies_dir_;
 
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // by origin
-  std::vector<Host*> active_;       // hosts with queued URLs
+  struct Ready {
+    Clock::time_point time;  // when the host may start its next request
+    std::uint64_t seq;
+    Host* host;
+    bool operator>(const Ready& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+  };
+  // Hosts with work and a free connection, by start time (each host at most once).
+  std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready_;
   std::unordered_map<std::string, UrlState> urls_;  // seen-set: canonical URL -> state
   std::unordered_map<std::uint64_t, Flight> in_flight_;
   std::uint64_t next_id_ = 1, next_seq_ = 0;

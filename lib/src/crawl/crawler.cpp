@@ -53,15 +53,6 @@ long peak_rss_kb() {
   return ru.ru_maxrss;  // KiB on Linux
 }
 
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // ---------------------------------------------------------------------------------------
@@ -198,7 +189,7 @@ class Worker {
     auto owner = [this, workers](std::string_view origin) {
       auto it = assigned_.find(std::string(origin));
       if (it != assigned_.end()) return it->second;
-      return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers));
+      return static_cast<int>(stable_hash(origin) % static_cast<std::uint64_t>(workers));
     };
     engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_,
                                        workers, owner, bodies);

@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
     args = parse(argc, argv);
     if (args.help) return 0;
     options = farm::to_farm_options(args.farm, world.size());
+    options.interrupt = farm::catch_interrupts();
   } catch (const std::exception& e) {
     // Every rank parsed the same argv and reached the same verdict; one reports it.
     if (root) std::cerr << "rankpool-fib: " << e.what() << "\n";
@@ -211,7 +212,8 @@ int main(int argc, char** argv) {
 
   farm::Farm pool(world, registry, options);
   fib::Summary summary;
-  std::size_t input_count = 0, distinct_count = 0;
+  std::size_t input_count = 0, distinct_count = 0, resumed = 0;
+  std::uint64_t torn_bytes = 0;
   bool usage_error = false;
   std::ofstream file;
   std::ostream* out = &std::cout;
@@ -224,6 +226,22 @@ int main(int argc, char** argv) {
       usage_error = true;
       throw UsageError(inputs.error);
     }
+    const std::vector<std::uint64_t> unique = fib::unique_inputs(inputs.values);
+    input_count = inputs.values.size();
+    distinct_count = unique.size();
+    // The journal belongs to this list of distinct inputs and to the options that change a
+    // record; the output format does not (the whole output is written again on resume).
+    std::unique_ptr<farm::Journal> journal;
+    try {
+      const std::string config = std::string("full=") + (args.fib.full ? "1" : "0") + " mod=" + args.fib.mod.value_or("");
+      journal = farm::open_journal(args.farm, farm::journal_key<std::uint64_t>("fib", unique, config));
+    } catch (const farm::JournalError& e) {
+      usage_error = true;
+      throw UsageError(e.what());
+    }
+    if (journal) torn_bytes = journal->torn_bytes();
+    // Opened (truncated) only once the journal is known to be usable: a refused rerun must
+    // not destroy the previous output.
     if (!args.output.empty()) {
       file.open(args.output, std::ios::trunc);
       if (!file) {
@@ -232,30 +250,46 @@ int main(int argc, char** argv) {
       }
       out = &file;
     }
-    const std::vector<std::uint64_t> unique = fib::unique_inputs(inputs.values);
-    input_count = inputs.values.size();
-    distinct_count = unique.size();
     RowWriter rows(*out, args, inputs.values, unique);
     farm::MapOptions<fib::FibRecord> mo;
     mo.order = farm::Order::input;
     mo.keep_values = false;  // full values stream to the output; none is held longer than needed
+    mo.journal = journal.get();
     mo.on_result = [&](farm::Outcome<fib::FibRecord>& o) {
       if (o.ok()) summary.add(*o.value);
+      if (o.from_journal) ++resumed;
       rows.add(o.index, o.value, o.error);
     };
-    master.map<fib::FibRecord>("fib", unique, mo);
+    try {
+      master.map<fib::FibRecord>("fib", unique, mo);
+    } catch (...) {
+      out->flush();  // rows written so far are kept (an interrupt, a journal write error)
+      throw;
+    }
     out->flush();
   });
 
   if (!root) return status.exit_code();
+  if (torn_bytes) {
+    std::cerr << "rankpool-fib: journal '" << args.farm.journal << "': dropped a torn last record (" << torn_bytes
+              << " bytes, cut short when the run that wrote it died)\n";
+  }
   if (!status.error.empty()) {
-    std::cerr << "rankpool-fib: " << status.error << "\n";
+    std::cerr << "rankpool-fib: " << status.error;
+    if (status.signal && !args.farm.journal.empty()) {
+      std::cerr << "; finished tasks are in '" << args.farm.journal << "': run again with --resume to continue";
+    }
+    std::cerr << "\n";
     return usage_error ? kExitUsage : status.exit_code();
   }
   if (!args.farm.quiet) {
     // With a table the summary follows the rows; machine formats keep stdout clean.
     std::ostream& report = args.format == "table" && args.output.empty() ? std::cout : std::cerr;
     report << "\ninputs: " << input_count << " (" << distinct_count << " distinct, each computed once)\n";
+    if (!args.farm.journal.empty()) {
+      report << "journal: " << resumed << " read back from '" << args.farm.journal << "', "
+             << distinct_count - resumed << " computed in this run\n";
+    }
     fib::write_summary(report, summary);
     report << "\nfarm statistics (" << world.size() << " ranks, " << farm::to_string(options.schedule)
            << " schedule)\n";

@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <cmath>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -26,6 +28,15 @@ po::options_description farm_options_description(FarmCli& cli) {
        "NAME=RANKS: only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
        "ranks in no assignment serve every queue)")
       ("stats-json", po::value(&cli.stats_json), "write per-rank and per-host statistics as JSON to FILE")
+      ("journal", po::value(&cli.journal),
+       "record every finished task in FILE (append-only, flushed per batch), so that a killed run "
+       "can be resumed; refuses to overwrite an existing journal")
+      ("resume", po::bool_switch(&cli.resume),
+       "continue --journal: run only the tasks it does not hold (starts it if it does not exist)")
+      ("retry-failed", po::bool_switch(&cli.retry_failed),
+       "with --resume: also run again the tasks the journal records as failed")
+      ("task-timeout", po::value(&cli.task_timeout)->default_value(cli.task_timeout),
+       "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none")
       ("no-progress", po::bool_switch(&cli.no_progress), "no live progress line on stderr")
       ("quiet,q", po::bool_switch(&cli.quiet), "no progress line, summary or statistics table");
   return d;
@@ -46,10 +57,42 @@ FarmOptions to_farm_options(const FarmCli& cli, int world_size) {
   o.prefetch = cli.prefetch;
   o.max_prefetch = std::max(o.max_prefetch, o.prefetch);
   o.max_retries = cli.retries;
+  if (!(cli.task_timeout >= 0) || cli.task_timeout > 1e6) {
+    throw std::invalid_argument("invalid --task-timeout " + std::to_string(cli.task_timeout) +
+                                ": expected seconds between 0 (none) and 1000000");
+  }
+  o.task_timeout = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(cli.task_timeout * 1e6)));
+  if (cli.task_timeout > 0 && o.task_timeout.count() == 0) o.task_timeout = std::chrono::microseconds(1);
+  if ((cli.resume || cli.retry_failed) && cli.journal.empty()) {
+    throw std::invalid_argument(std::string(cli.resume ? "--resume" : "--retry-failed") + " needs --journal FILE");
+  }
   for (const auto& q : cli.queues) o.queues.push_back(parse_queue_assignment(q, world_size));
   o.quiet = cli.quiet;
   o.progress = !cli.no_progress && !cli.quiet;
   return o;
+}
+
+std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key) {
+  if (cli.journal.empty()) return nullptr;
+  JournalOptions o;
+  o.path = cli.journal;
+  o.resume = cli.resume || cli.retry_failed;
+  o.retry_failed = cli.retry_failed;
+  return std::make_unique<Journal>(std::move(o), std::move(key));
+}
+
+namespace {
+std::atomic<int> g_interrupt{0};
+extern "C" void on_interrupt(int sig) { g_interrupt.store(sig); }
+}  // namespace
+
+const std::atomic<int>* catch_interrupts() {
+  struct sigaction sa{};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return &g_interrupt;
 }
 
 void write_stats_json(const FarmStats& stats, const std::string& path) {

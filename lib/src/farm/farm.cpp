@@ -15,8 +15,12 @@
 #include <deque>
 #include <set>
 #include <thread>
+#include <atomic>
+#include <cstdlib>
+#include <optional>
 
 #include "mpi_detail.hpp"
+#include "rankpool/farm/executor.hpp"
 #include "rankpool/farm/local_transport.hpp"
 
 namespace mpi = boost::mpi;
@@ -75,20 +79,28 @@ class MpiMasterTransport final : public Transport {
   const TransportCounters& counters() const override { return counters_; }
 
   /// Sends Stop to every worker and collects their statistics, dropping results of
-  /// batches still in flight (after an error the master no longer wants them).
-  std::vector<RankStats> stop_all(const std::string& abort_reason) {
-    for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason}));
+  /// batches still in flight (after an error the master no longer wants them). With a
+  /// `deadline` (after an interrupt), workers still inside a long task are not waited for:
+  /// their rows stay empty.
+  std::vector<RankStats> stop_all(const std::string& abort_reason, int signal = 0,
+                                  std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
+    for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason, signal}));
     // Every worker answers at once: poll for the replies instead of sleeping through them.
     backoff_ = Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50));
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
+    for (int w = 0; w < workers(); ++w) {
+      stats[static_cast<std::size_t>(w)].rank = w + 1;
+      stats[static_cast<std::size_t>(w)].role = "worker (no reply)";
+    }
     int remaining = workers();
     while (remaining > 0) {
-      auto m = receive(std::chrono::seconds(1));
+      if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+      auto m = receive(std::chrono::milliseconds(100));
       if (!m || m->tag != Tag::Stats) continue;
       stats[static_cast<std::size_t>(m->worker)] = decode_stats(m->bytes);
       --remaining;
     }
-    pending_.wait_all();
+    if (remaining == 0) pending_.wait_all();
     return stats;
   }
 
@@ -179,6 +191,9 @@ RunStatus Farm::run(const std::function<void(Master&)>& body) {
   const std::string error = handshake();
 
   RunStatus status = comm_.rank() == 0 ? run_master(body, error) : run_worker(error);
+  // After an interrupt a worker may still be inside a task: no collective. Stop told every
+  // worker so.
+  if (status.signal) return status;
   mpi::broadcast(comm_, status.error, 0);
   mpi::broadcast(comm_, status.failed_tasks, 0);
   return status;
@@ -197,6 +212,9 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)});
     try {
       body(master);
+    } catch (const Interrupted& e) {
+      status.error = e.what();
+      status.signal = e.signal;
     } catch (const std::exception& e) {
       status.error = e.what();
     }
@@ -212,10 +230,15 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     Master master(registry_, transport, options_, serves_);
     try {
       body(master);
+    } catch (const Interrupted& e) {
+      status.error = e.what();
+      status.signal = e.signal;
     } catch (const std::exception& e) {
       status.error = e.what();
     }
-    std::vector<RankStats> workers = transport.stop_all(status.error);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (status.signal) deadline = std::chrono::steady_clock::now() + options_.interrupt_grace;
+    std::vector<RankStats> workers = transport.stop_all(status.error, status.signal, deadline);
     stats_ = master.stats();
     RankStats s = master.master_counters();
     s.rank = 0;
@@ -241,7 +264,58 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   stats.role = "worker";
   PendingSends pending;
   Backoff backoff(options_);
+
+  // A worker inside a long task cannot answer the master's Stop after an interrupt. If the
+  // run has not ended well after the master's grace period, leave anyway: mpirun then ends
+  // the job, and the journal already holds everything the master received.
+  std::atomic<bool> stopped{false};
+  std::thread watchdog;
+  if (options_.interrupt) {
+    watchdog = std::thread([this, &stopped] {
+      const auto patience = 2 * options_.interrupt_grace + std::chrono::seconds(1);
+      std::optional<std::chrono::steady_clock::time_point> since;
+      while (!stopped.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        const int sig = options_.interrupt->load();
+        if (!sig) continue;
+        const auto now = std::chrono::steady_clock::now();
+        if (!since) since = now;
+        if (now - *since < patience) continue;
+        std::fprintf(stderr, "rankpool: rank %d: interrupted inside a task; leaving without finishing it\n",
+                     comm_.rank());
+        std::fflush(stderr);
+        std::_Exit(128 + sig);
+      }
+    });
+  }
+
+  // With a task timeout, batches run on the executor's thread and this one keeps watch.
+  std::optional<Executor> executor;
+  if (options_.task_timeout.count() > 0) executor.emplace(registry_, options_.task_timeout);
+  auto send_result = [&](std::string result) {
+    ++stats.msgs_sent;
+    stats.bytes_sent += result.size();
+    auto req = comm_.isend(0, static_cast<int>(Tag::Result), result.data(), static_cast<int>(result.size()));
+    pending.add(std::move(req), std::move(result));
+  };
+  auto protocol_failure = [&](const std::exception& e) {
+    // A batch we cannot even decode means the ranks disagree about the protocol: abort the
+    // job loudly rather than leave the master waiting for this result.
+    std::fprintf(stderr, "rankpool: rank %d: protocol error: %s\n", comm_.rank(), e.what());
+    comm_.abort(3);
+  };
+
   for (;;) {
+    if (executor) {
+      try {
+        while (auto result = executor->poll()) {
+          send_result(std::move(*result));
+          backoff.reset();
+        }
+      } catch (const std::exception& e) {
+        protocol_failure(e);
+      }
+    }
     auto m = try_receive(comm_, 0);
     if (!m) {
       pending.reap();
@@ -253,21 +327,33 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     ++stats.msgs_recv;
     stats.bytes_recv += m->bytes.size();
     if (m->tag == static_cast<int>(Tag::Batch)) {
+      if (executor) {
+        executor->submit(std::move(m->bytes));
+        continue;
+      }
       std::string result;
       try {
         result = execute_batch(registry_, m->bytes, stats);
       } catch (const std::exception& e) {
-        // A batch we cannot even decode means the ranks disagree about the protocol:
-        // abort the job loudly rather than leave the master waiting for this result.
-        std::fprintf(stderr, "rankpool: rank %d: protocol error: %s\n", comm_.rank(), e.what());
-        comm_.abort(3);
+        protocol_failure(e);
       }
-      ++stats.msgs_sent;
-      stats.bytes_sent += result.size();
-      auto req = comm_.isend(0, static_cast<int>(Tag::Result), result.data(), static_cast<int>(result.size()));
-      pending.add(std::move(req), std::move(result));
+      send_result(std::move(result));
     } else if (m->tag == static_cast<int>(Tag::Stop)) {
-      status.error = decode_stop(m->bytes).abort_reason;
+      const StopMessage stop = decode_stop(m->bytes);
+      status.error = stop.abort_reason;
+      status.signal = stop.signal;
+      if (executor) {
+        const RankStats& e = executor->stats();
+        stats.tasks += e.tasks;
+        stats.failed += e.failed;
+        stats.batches += e.batches;
+        stats.busy_s += e.busy_s;
+        if (const int stuck = executor->stuck_threads()) {
+          std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n",
+                       comm_.rank(), stuck, stuck == 1 ? "" : "s");
+        }
+        executor.reset();  // abandons a batch still running (only after an abort)
+      }
       pending.wait_all();
       stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       // The counters cover the run's messages; the Stats message itself is not in them.
@@ -279,6 +365,8 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       comm_.abort(3);
     }
   }
+  stopped.store(true);
+  if (watchdog.joinable()) watchdog.join();
   return status;
 }
 

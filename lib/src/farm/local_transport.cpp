@@ -4,7 +4,8 @@
 
 namespace rankpool::farm {
 
-std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats) {
+std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats,
+                          TaskWatch* watch) {
   Reader in(batch_message);
   const BatchHeader h = decode_batch_header(in);
   std::string wire;
@@ -17,7 +18,7 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
       failures.push_back({i, "protocol error: unknown task type #" + std::to_string(h.type)});
     }
   } else {
-    registry.at(h.type).run_batch(h, in.rest(), wire, failures, seconds);
+    registry.at(h.type).run_batch(h, in.rest(), wire, failures, seconds, watch);
   }
   const auto busy = std::chrono::steady_clock::now() - t0;
   finish_result(wire, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(busy).count()),

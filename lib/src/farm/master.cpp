@@ -1,5 +1,7 @@
 #include "rankpool/farm/master.hpp"
 
+#include <csignal>
+
 #include "progress.hpp"
 
 namespace rankpool::farm {
@@ -74,6 +76,12 @@ void Master::handle(Incoming& msg) {
   stats_.tasks_completed += g.finished - before;
   for (const auto& f : r.failures) {
     const std::uint32_t index = d.indices[f.position];
+    if (f.kind == FailureKind::not_run) {
+      scheduler_.requeue(d.group, index);
+      ++stats_.requeued;
+      continue;
+    }
+    if (f.kind == FailureKind::timeout) ++stats_.timeouts;
     const auto decision = scheduler_.retry(d.group, index, d.worker);
     if (decision.retried) {
       g.note_retry(index);
@@ -83,10 +91,37 @@ void Master::handle(Incoming& msg) {
       ++stats_.tasks_failed;
     }
   }
+  if (g.journal && g.journal_records) {
+    g.journal->commit(g.journal_buf, g.journal_records);
+    g.journal_records = 0;
+  }
+}
+
+void Master::stop_for_interrupt(int signal) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.interrupt_grace;
+  const std::uint64_t in_flight = scheduler_.in_flight_batches();
+  while (scheduler_.in_flight_batches() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (auto msg = transport_.receive(std::chrono::milliseconds(20))) handle(*msg);
+  }
+  for (const auto& [id, g] : groups_)
+    if (g->journal) g->journal->sync();
+  progress_->finish();
+  const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : nullptr;
+  std::string what = "interrupted by " + (name ? std::string(name) : "signal " + std::to_string(signal)) +
+                     " after " + std::to_string(stats_.tasks_completed + stats_.tasks_failed) + " of " +
+                     std::to_string(stats_.tasks_submitted) + " tasks";
+  if (scheduler_.in_flight_batches() > 0) {
+    what += " (" + std::to_string(scheduler_.in_flight_batches()) + " of " + std::to_string(in_flight) +
+            " batches in flight abandoned)";
+  }
+  throw Interrupted(signal, what);
 }
 
 void Master::drive(const std::function<bool()>& done) {
   while (!done()) {
+    if (options_.interrupt) {
+      if (const int sig = options_.interrupt->load()) stop_for_interrupt(sig);
+    }
     while (auto d = scheduler_.next()) send_batch(*d);
     if (scheduler_.in_flight_batches() == 0) {
       // Nothing in flight and nothing dispatchable: waiting would hang forever.

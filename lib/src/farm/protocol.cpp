@@ -20,7 +20,7 @@ std::ostream& operator<<(std::ostream& os, const BatchHeader& h) {
 }
 
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f) {
-  return os << "TaskFailure{" << f.position << ": " << f.message << "}";
+  return os << "TaskFailure{" << f.position << ": " << f.message << " kind=" << static_cast<int>(f.kind) << "}";
 }
 
 std::ostream& operator<<(std::ostream& os, const ResultMessage& r) {
@@ -64,6 +64,7 @@ void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<T
   w.put(static_cast<std::uint32_t>(failures.size()));
   for (const auto& f : failures) {
     w.put(f.position);
+    w.put(static_cast<std::uint8_t>(f.kind));
     w.put_string(f.message);
   }
   w.put(static_cast<std::uint32_t>(seconds.size()));
@@ -94,6 +95,9 @@ ResultView decode_result_view(std::string_view bytes) {
     TaskFailure f;
     f.position = in.get<std::uint32_t>();
     if (f.position >= r.count) throw ProtocolError("result failure position out of range");
+    const auto kind = in.get<std::uint8_t>();
+    if (kind > static_cast<std::uint8_t>(FailureKind::not_run)) throw ProtocolError("result failure kind out of range");
+    f.kind = static_cast<FailureKind>(kind);
     f.message = in.get_string();
     r.failures.push_back(std::move(f));
   }
@@ -120,13 +124,18 @@ ResultMessage decode_result(std::string_view bytes) {
 
 std::string encode_stop(const StopMessage& m) {
   std::string out;
-  Writer(out).put_string(m.abort_reason);
+  Writer w(out);
+  w.put_string(m.abort_reason);
+  w.put(m.signal);
   return out;
 }
 
 StopMessage decode_stop(std::string_view bytes) {
   Reader in(bytes);
-  return StopMessage{in.get_string()};
+  StopMessage m;
+  m.abort_reason = in.get_string();
+  m.signal = in.get<std::int32_t>();
+  return m;
 }
 
 const char* to_string(Schedule s) { return s == Schedule::dynamic ? "dynamic" : "static"; }

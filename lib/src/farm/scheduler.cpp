@@ -43,14 +43,16 @@ void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t
     g = &groups_.back();
     g->id = group;
     g->type = type;
-    g->next = first;
-    g->end = first;
     g->blocks.resize(serves_.size());
   }
   if (count == 0) return;
   if (options_.schedule == Schedule::dynamic) {
-    if (g->end != first) throw std::logic_error("scheduler: tasks must be added in order");
-    g->end = first + count;
+    if (!g->ranges.empty() && g->ranges.back().second == first) {
+      g->ranges.back().second = first + count;  // the common case: one range, extended
+    } else {
+      g->ranges.emplace_back(first, first + count);
+    }
+    g->fresh += count;
     return;
   }
   // Static: split into one contiguous block per serving worker, sizes differing by at most one.
@@ -121,11 +123,15 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
     return d;
   }
   if (options_.schedule == Schedule::dynamic) {
-    const std::size_t remaining = g.end - g.next;
-    if (remaining == 0) return std::nullopt;
-    const std::size_t k = batch_size_for(g.type, remaining);
-    d.indices = TaskSet::range(g.next, static_cast<std::uint32_t>(k));
-    g.next += static_cast<std::uint32_t>(k);
+    if (g.fresh == 0) return std::nullopt;
+    auto& [cur, end] = g.ranges.front();
+    // Sized by all that remains (guided self-scheduling), cut at the end of a range: a
+    // batch is always contiguous.
+    const std::size_t k = std::min<std::size_t>(batch_size_for(g.type, g.fresh), end - cur);
+    d.indices = TaskSet::range(cur, static_cast<std::uint32_t>(k));
+    cur += static_cast<std::uint32_t>(k);
+    g.fresh -= k;
+    if (cur == end) g.ranges.pop_front();
     return d;
   }
   auto& mine = g.blocks[worker];
@@ -169,7 +175,7 @@ std::optional<Dispatch> Scheduler::next() {
     const int w = (round_robin_ + step) % n;
     for (auto& g : groups_) {
       if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
-      if (!has_room(w, g.type, (g.end - g.next) + g.retries.size())) continue;
+      if (!has_room(w, g.type, g.fresh + g.retries.size())) continue;
       if (auto d = take(g, w)) {
         d->batch_id = next_batch_id_++;
         ++slots_[w];
@@ -213,6 +219,22 @@ Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t ind
   g->retries.push_back({index, worker});
   r.retried = true;
   return r;
+}
+
+void Scheduler::requeue(std::uint32_t group, std::uint32_t index) {
+  Group* g = find(group);
+  if (!g) throw std::logic_error("requeue for unknown group " + std::to_string(group));
+  if (options_.schedule != Schedule::dynamic) {
+    g->retries.push_back({index, -1});
+    return;
+  }
+  // Requeued in batch order: a task right after the front range extends it.
+  if (!g->ranges.empty() && g->ranges.front().second == index) {
+    ++g->ranges.front().second;
+  } else {
+    g->ranges.emplace_front(index, index + 1);
+  }
+  ++g->fresh;
 }
 
 }  // namespace rankpool::farm

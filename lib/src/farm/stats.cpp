@@ -47,6 +47,12 @@ void FarmStats::print_table(std::ostream& os) const {
                 static_cast<unsigned long long>(tasks_failed), static_cast<unsigned long long>(retries),
                 wall_s);
   os << line;
+  if (tasks_resumed || timeouts || requeued) {
+    std::snprintf(line, sizeof line, "tasks: %llu from the journal, %llu timed out, %llu requeued unrun\n",
+                  static_cast<unsigned long long>(tasks_resumed), static_cast<unsigned long long>(timeouts),
+                  static_cast<unsigned long long>(requeued));
+    os << line;
+  }
 }
 
 boost::json::value FarmStats::to_json() const {
@@ -56,6 +62,9 @@ boost::json::value FarmStats::to_json() const {
   o["tasks_completed"] = tasks_completed;
   o["tasks_failed"] = tasks_failed;
   o["retries"] = retries;
+  o["timeouts"] = timeouts;
+  o["requeued"] = requeued;
+  o["tasks_resumed"] = tasks_resumed;
   boost::json::array rs;
   for (const auto& r : ranks) {
     rs.push_back(boost::json::object{{"rank", r.rank},

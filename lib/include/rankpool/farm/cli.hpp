@@ -2,9 +2,13 @@
 // The farm's command-line options, shared by every rankpool app so that --schedule,
 // --batch, --queue ... mean the same everywhere.
 
+#include <atomic>
 #include <boost/program_options/options_description.hpp>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "rankpool/farm/journal.hpp"
 
 #include "rankpool/farm/options.hpp"
 #include "rankpool/farm/stats.hpp"
@@ -20,6 +24,10 @@ struct FarmCli {
   std::string stats_json;  // empty: no JSON statistics file
   bool quiet = false;
   bool no_progress = false;
+  std::string journal;        // empty: no journal
+  bool resume = false;        // continue `journal`
+  bool retry_failed = false;  // resume, and run the journal's failed tasks again
+  double task_timeout = 0;    // seconds; 0: none
 };
 
 /// Options for boost::program_options, bound to `cli`.
@@ -28,6 +36,15 @@ boost::program_options::options_description farm_options_description(FarmCli& cl
 /// Validates the parsed options. Throws std::invalid_argument with a one-line message
 /// naming the bad option.
 FarmOptions to_farm_options(const FarmCli& cli, int world_size);
+
+/// Opens the journal named by --journal for a map keyed by `key`, or returns null without
+/// --journal. Throws JournalError (one line) for a journal that cannot be used.
+std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key);
+
+/// Installs SIGINT and SIGTERM handlers that store the signal number in the returned flag
+/// (for FarmOptions::interrupt): Ctrl-C, mpirun's forwarding and Slurm's time limit then
+/// stop a run cleanly instead of killing it.
+const std::atomic<int>* catch_interrupts();
 
 /// Writes the statistics as JSON; throws std::runtime_error naming the file on failure.
 void write_stats_json(const FarmStats& stats, const std::string& path);

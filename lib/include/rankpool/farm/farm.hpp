@@ -16,11 +16,14 @@ namespace rankpool::farm {
 
 /// The outcome of a run, identical on every rank.
 struct RunStatus {
-  std::string error;                 // set when the run could not complete (bad usage, body threw)
+  std::string error;                 // set when the run could not complete (bad usage, body threw,
+                                     // interrupted)
   std::uint64_t failed_tasks = 0;    // tasks that failed after all retries
+  int signal = 0;                    // the signal that interrupted the run (FarmOptions::interrupt)
   bool ok() const { return error.empty() && failed_tasks == 0; }
-  /// 0 all good, 1 some tasks failed, 2 the run itself failed.
-  int exit_code() const { return !error.empty() ? 2 : failed_tasks ? 1 : 0; }
+  /// 0 all good, 1 some tasks failed, 2 the run itself failed, 128+signal interrupted (the
+  /// shell's convention, so a script can tell a Ctrl-C or a time limit from a failure).
+  int exit_code() const { return signal ? 128 + signal : !error.empty() ? 2 : failed_tasks ? 1 : 0; }
 };
 
 class Farm {

@@ -15,7 +15,9 @@ namespace rankpool::farm {
 
 /// Runs the tasks of one encoded Tag::Batch message and returns the encoded Tag::Result.
 /// Task exceptions become failures in the result; an undecodable batch throws ProtocolError.
-std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats);
+/// With a `watch`, throws BatchAbandoned when the batch is abandoned at a timeout.
+std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats,
+                          TaskWatch* watch = nullptr);
 
 class LocalTransport final : public Transport {
  public:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "rankpool/farm/codec.hpp"
+#include "rankpool/farm/journal.hpp"
 #include "rankpool/farm/options.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/scheduler.hpp"
@@ -33,6 +34,13 @@ struct FarmError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The run was interrupted by a signal (FarmOptions::interrupt): thrown out of map() and
+/// wait_all() after the results of batches returning within the grace period were kept.
+struct Interrupted : FarmError {
+  Interrupted(int signal, const std::string& what) : FarmError(what), signal(signal) {}
+  int signal;
+};
+
 /// What one task produced. `value` points into the farm's storage; a callback may move from it.
 template <class Out>
 struct Outcome {
@@ -42,6 +50,7 @@ struct Outcome {
   int attempts = 1;
   int rank = -1;           // rank that ran the (last) attempt
   double seconds = 0;      // the task's time (or its batch's mean, see TaskTypeOptions::time_each)
+  bool from_journal = false;  // finished in an earlier run, read back from MapOptions::journal
   bool ok() const { return value != nullptr; }
 };
 
@@ -62,6 +71,8 @@ struct MapOptions {
   Order order = Order::input;
   std::function<void(Outcome<Out>&)> on_result;  // called once per input
   bool keep_values = true;  // false: values are only passed to on_result (streaming)
+  Journal* journal = nullptr;  // record each finished task there; on a resumed journal, tasks it
+                               // holds are not run again but delivered from it (from_journal)
 };
 
 /// Which rank ran a run of consecutive inputs, and how long each took. Kept per batch,
@@ -119,6 +130,9 @@ struct GroupBase {
   bool time_each = false;
   std::uint64_t total = 0;
   std::uint64_t finished = 0;
+  Journal* journal = nullptr;
+  std::string journal_buf;  // records of the batch being delivered, committed with one write
+  std::uint64_t journal_records = 0;
   virtual void encode(const TaskSet& indices, std::string& out) const = 0;
   /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`.
   virtual void deliver(const TaskSet& indices, const ResultView& r,
@@ -136,13 +150,16 @@ struct MapGroup final : GroupBase {
   std::vector<Out> values;                 // keep_values: results land here directly
   std::map<std::size_t, Out> early;        // !keep_values, ordered: results waiting for their turn
   bool ordered = false;                    // on_result in input order: needs `state`
-  std::vector<std::uint8_t> state;         // only when ordered: 0 pending, 1 ok, 2 failed
+  std::vector<std::uint8_t> state;         // only when ordered: one of the k... below
+  static constexpr std::uint8_t kPending = 0, kOk = 1, kFailed = 2, kRestoredOk = 3, kRestoredFailed = 4;
   std::map<std::uint32_t, TaskSpan> spans;  // by first index
   std::vector<float> task_seconds;         // only for time_each types
   std::map<std::uint32_t, int> retried;    // attempts so far of tasks that failed and ran again
   std::map<std::size_t, FailureReport> failures;
   std::size_t next_emit = 0;
   std::vector<Out> decoded;
+  std::string scratch;
+  bool restoring = false;  // delivering what the journal holds
 
   void encode(const TaskSet& idx, std::string& out) const override {
     if (idx.contiguous()) {
@@ -174,9 +191,15 @@ struct MapGroup final : GroupBase {
       spans[first] = TaskSpan{first, static_cast<std::uint32_t>(n), rank, mean};
       if (!r.seconds.empty()) std::copy(r.seconds.begin(), r.seconds.end(), task_seconds.begin() + first);
       finished += n;
+      if (journal) {
+        for (std::size_t p = 0; p < n; ++p) {
+          const auto i = static_cast<std::uint32_t>(first + p);
+          journal_ok(i, options.keep_values ? values[i] : decoded[p], rank, task_time(p));
+        }
+      }
       if (!options.on_result) return;
       if (ordered) {
-        std::memset(state.data() + first, 1, n);
+        std::memset(state.data() + first, kOk, n);
         if (!options.keep_values)
           for (std::size_t p = 0; p < n; ++p) early.emplace(first + p, std::move(decoded[p]));
         emit_ready();
@@ -194,13 +217,14 @@ struct MapGroup final : GroupBase {
       if (!failed.empty() && failed[p]) continue;
       const auto i = idx[p];
       Out& v = decoded[k++];
+      if (journal) journal_ok(i, v, rank, task_time(p));
       spans[i] = TaskSpan{i, 1, rank, task_time(p)};
       if (!task_seconds.empty()) task_seconds[i] = task_time(p);
       ++finished;
       if (options.keep_values) values[i] = std::move(v);
       if (!options.on_result) continue;
       if (ordered) {
-        state[i] = 1;
+        state[i] = kOk;
         if (!options.keep_values) early.emplace(i, std::move(v));
       } else {
         emit(i, options.keep_values ? &values[i] : &v, rank, task_time(p));
@@ -209,42 +233,99 @@ struct MapGroup final : GroupBase {
     if (options.on_result && ordered) emit_ready();
   }
   void fail(std::uint32_t i, const std::string& message, int attempts, int rank) override {
+    if (journal) {
+      Journal::encode(journal_buf, i, false, attempts, rank, 0.0f, message);
+      ++journal_records;
+    }
     spans[i] = TaskSpan{i, 1, rank, 0.0f};
     retried[i] = attempts;
     failures[i] = FailureReport{i, message, attempts, rank};
     ++finished;
     if (!options.on_result) return;
     if (ordered) {
-      state[i] = 2;
+      state[i] = restoring ? kRestoredFailed : kFailed;
       emit_ready();
     } else {
-      emit(i, nullptr, rank, 0.0f);
+      emit(i, nullptr, rank, 0.0f, restoring);
     }
   }
   void note_retry(std::uint32_t i) override { ++retried[i]; }
+  void journal_ok(std::uint32_t i, const Out& v, int rank, float secs) {
+    scratch.clear();
+    codec::encode<Out>(scratch, 1, [&](std::size_t) -> const Out& { return v; });
+    auto it = retried.find(i);
+    const int attempts = (it == retried.end() ? 0 : it->second) + 1;
+    Journal::encode(journal_buf, i, true, attempts, rank, secs, scratch);
+    ++journal_records;
+  }
+  /// Delivers what an earlier run left in the journal: successes as results, failures as
+  /// failures unless the journal asks for them to run again. Returns the indices to run.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> restore(Journal& j) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> todo;  // ranges [first, end)
+    std::uint32_t next = 0;
+    std::vector<Out> one;
+    restoring = true;
+    for (const JournalRecord& rec : j.loaded()) {
+      if (!rec.ok && j.retry_failed()) continue;
+      if (rec.index > next) todo.emplace_back(next, rec.index);
+      next = rec.index + 1;
+      if (!rec.ok) {
+        fail_restored(rec);
+        continue;
+      }
+      codec::decode<Out>(rec.data, 1, one);
+      Out& v = one.front();
+      const std::uint32_t i = rec.index;
+      spans[i] = TaskSpan{i, 1, rec.rank, rec.seconds};
+      if (!task_seconds.empty()) task_seconds[i] = rec.seconds;
+      if (rec.attempts > 1) retried[i] = rec.attempts - 1;
+      ++finished;
+      if (options.keep_values) values[i] = std::move(v);
+      if (!options.on_result) continue;
+      if (ordered) {
+        state[i] = kRestoredOk;
+        if (!options.keep_values) early.emplace(i, std::move(v));
+        emit_ready();
+      } else {
+        emit(i, options.keep_values ? &values[i] : &v, rec.rank, rec.seconds, true);
+      }
+    }
+    if (next < total) todo.emplace_back(next, static_cast<std::uint32_t>(total));
+    restoring = false;
+    j.release_loaded();
+    return todo;
+  }
+  void fail_restored(const JournalRecord& rec) {
+    Journal* keep = journal;
+    journal = nullptr;  // already recorded
+    fail(rec.index, rec.data, rec.attempts, rec.rank);
+    journal = keep;
+  }
   const TaskSpan& span_of(std::uint32_t i) const { return std::prev(spans.upper_bound(i))->second; }
   void emit_ready() {
     while (next_emit < state.size() && state[next_emit] != 0) {
       const auto i = static_cast<std::uint32_t>(next_emit++);
       const TaskSpan& s = span_of(i);
       const float secs = task_seconds.empty() ? s.seconds : task_seconds[i];
-      if (state[i] == 2) {
-        emit(i, nullptr, s.rank, secs);
+      const bool journaled = state[i] >= kRestoredOk;
+      if (state[i] == kFailed || state[i] == kRestoredFailed) {
+        emit(i, nullptr, s.rank, secs, journaled);
       } else if (options.keep_values) {
-        emit(i, &values[i], s.rank, secs);
+        emit(i, &values[i], s.rank, secs, journaled);
       } else {
         auto it = early.find(i);
-        emit(i, &it->second, s.rank, secs);
+        emit(i, &it->second, s.rank, secs, journaled);
         early.erase(it);
       }
     }
   }
   /// Calls on_result for task i: `value` is its output, or null when it failed.
-  void emit(std::size_t i, Out* value, int rank, float secs) {
+  void emit(std::size_t i, Out* value, int rank, float secs, bool journaled = false) {
     Outcome<Out> o;
     o.index = i;
     o.rank = rank;
     o.seconds = secs;
+    o.from_journal = journaled;
     auto it = retried.find(static_cast<std::uint32_t>(i));
     const int earlier = it == retried.end() ? 0 : it->second;
     o.value = value;
@@ -346,6 +427,9 @@ class Master {
   std::uint32_t resolve(std::string_view type, const std::string& signature) const;
   std::uint32_t add_group(std::unique_ptr<detail::GroupBase> g);
   void drive(const std::function<bool()>& done);
+  /// After an interrupt: no more dispatching; keeps the results that return within the grace
+  /// period, then throws Interrupted.
+  [[noreturn]] void stop_for_interrupt(int signal);
   void handle(Incoming& msg);
   void send_batch(const Dispatch& d);
 
@@ -378,10 +462,29 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
   if (group->ordered) group->state.assign(inputs.size(), 0);
   if (group->time_each) group->task_seconds.assign(inputs.size(), 0.0f);
   if (inputs.size() > UINT32_MAX) throw FarmError("map: more than 2^32 inputs in one call");
+  Journal* journal = group->options.journal;
+  if (journal && (journal->key().tasks != inputs.size() || journal->key().task_type != type)) {
+    throw FarmError("map: journal '" + journal->path() + "' was opened for another task list");
+  }
   const std::uint32_t id = add_group(std::move(g));
-  scheduler_.add_tasks(id, t, 0, static_cast<std::uint32_t>(inputs.size()));
   stats_.tasks_submitted += inputs.size();
+  if (journal) {
+    // Group-less until restored: restore() may call back into on_result.
+    const auto before = group->finished;
+    const auto failed_before = group->failures.size();
+    const auto todo = group->restore(*journal);
+    const auto restored_failed = group->failures.size() - failed_before;
+    stats_.tasks_resumed += group->finished - before;
+    stats_.tasks_completed += group->finished - before - restored_failed;
+    stats_.tasks_failed += restored_failed;
+    group->journal = journal;
+    scheduler_.add_tasks(id, t, 0, 0);
+    for (const auto& [first, end] : todo) scheduler_.add_tasks(id, t, first, end - first);
+  } else {
+    scheduler_.add_tasks(id, t, 0, static_cast<std::uint32_t>(inputs.size()));
+  }
   drive([group] { return group->done(); });
+  if (journal) journal->sync();
 
   MapResult<Out> result;
   result.spans.reserve(group->spans.size());

@@ -1,6 +1,7 @@
 #pragma once
 // Options of a farm run. Every field has a default that works on a laptop and a reason.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -46,7 +47,16 @@ struct FarmOptions {
   std::chrono::microseconds prefetch_time{2'000};  // queued work per worker worth keeping
   std::chrono::microseconds heavy_task{20'000};  // tasks measured this long are prefetched only
                            // while more than prefetch × workers remain, so the last ones balance
-  int max_retries = 2;   // a task that throws runs at most 1 + max_retries times, then is reported
+  int max_retries = 2;   // a task that throws (or times out) runs at most 1 + max_retries times,
+                         // then is reported
+  std::chrono::microseconds task_timeout{0};  // 0: none. Otherwise a task running longer fails
+                         // ("timed out") and is retried per max_retries; the worker abandons the
+                         // thread running it and goes on with a fresh one (see farm.hpp)
+  const std::atomic<int>* interrupt = nullptr;  // a signal number set by the caller's SIGINT/SIGTERM
+                         // handler: the master stops dispatching, keeps the results of batches
+                         // returning within interrupt_grace, stops the workers and run() reports it
+  std::chrono::milliseconds interrupt_grace{2000};  // long enough to save a batch in flight,
+                         // short enough for Slurm's KillWait (30 s by default) and a user's patience
   std::vector<QueueAssignment> queues;  // empty: every worker serves every queue
   std::chrono::microseconds spin_time{50};  // an idle rank polls without sleeping this long:
                                 // a reply within a few microseconds costs no sleep

@@ -18,7 +18,7 @@
 namespace rankpool::farm {
 
 /// Bumped whenever a message layout changes; checked in the handshake.
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 enum class Tag : int {
   Batch = 1,   // master → worker: a batch of tasks of one type
@@ -103,10 +103,20 @@ struct BatchHeader {
 };
 std::ostream& operator<<(std::ostream& os, const BatchHeader& h);
 
-/// A task of a batch that threw: its position in the batch and the exception's message.
+/// Why a task of a batch has no output.
+enum class FailureKind : std::uint8_t {
+  error = 0,    // the task threw: one attempt used, retried per the retry policy
+  timeout = 1,  // the task ran past --task-timeout and was abandoned: an attempt, like error
+  not_run = 2,  // the task never ran because its batch was abandoned (another task of it timed
+                // out): handed back and queued again without counting an attempt
+};
+
+/// A task of a batch that did not produce an output: its position in the batch, why, and
+/// the exception's message.
 struct TaskFailure {
   std::uint32_t position = 0;
   std::string message;
+  FailureKind kind = FailureKind::error;
   bool operator==(const TaskFailure&) const = default;
 };
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f);
@@ -154,6 +164,7 @@ ResultMessage decode_result(std::string_view bytes);
 /// Tag::Stop: `abort_reason` is empty for a normal end of run.
 struct StopMessage {
   std::string abort_reason;
+  std::int32_t signal = 0;  // the run was interrupted by this signal: no collective follows
   bool operator==(const StopMessage&) const = default;
 };
 std::string encode_stop(const StopMessage& m);

@@ -14,6 +14,7 @@
 
 #include "rankpool/farm/codec.hpp"
 #include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/watch.hpp"
 
 namespace rankpool::farm {
 
@@ -32,7 +33,7 @@ struct TaskType {
   std::string signature;
   bool time_each = false;
   std::function<void(const BatchHeader&, std::string_view payload, std::string& wire,
-                     std::vector<TaskFailure>& failures, std::vector<float>& seconds)>
+                     std::vector<TaskFailure>& failures, std::vector<float>& seconds, TaskWatch* watch)>
       run_batch;
 };
 
@@ -75,13 +76,14 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
   t.time_each = options.time_each;
   t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload, std::string& wire,
                                      std::vector<TaskFailure>& failures,
-                                     std::vector<float>& seconds) mutable {
+                                     std::vector<float>& seconds, TaskWatch* watch) mutable {
     const bool time_each = (h.flags & BatchHeader::kTimeEach) != 0;
     if (time_each) seconds.assign(h.count, 0.0f);
     // Runs task i; `emit` stores its output. Exceptions become failures of that task only.
     auto run_one = [&](std::uint32_t i, const In& input, auto&& emit) {
       std::chrono::steady_clock::time_point t0;
       if (time_each) t0 = std::chrono::steady_clock::now();
+      if (watch) watch->begin(i);
       try {
         emit(fn(input));
       } catch (const std::exception& e) {
@@ -89,6 +91,7 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
       } catch (...) {
         failures.push_back({i, "unknown exception"});
       }
+      if (watch && !watch->end()) throw BatchAbandoned{};
       if (time_each) seconds[i] = std::chrono::duration<float>(std::chrono::steady_clock::now() - t0).count();
     };
     if constexpr (codec::kBitwise<In> && codec::kBitwise<Out>) {

@@ -64,7 +64,9 @@ class Scheduler {
   /// serves[w][t]: worker w serves task type t.
   Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves);
 
-  /// Adds tasks [first, first + count) to `group` of `type` (creating the group).
+  /// Adds tasks [first, first + count) to `group` of `type` (creating the group). Ranges
+  /// may leave holes (a resumed run adds only what its journal lacks); dynamic scheduling
+  /// hands them out in the order added.
   void add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t first, std::uint32_t count);
   /// Forgets a group whose tasks have all finished.
   void remove_group(std::uint32_t group);
@@ -82,6 +84,10 @@ class Scheduler {
     int attempts = 0;
   };
   RetryDecision retry(std::uint32_t group, std::uint32_t index, int worker);
+  /// Queues a task again without counting an attempt: it never ran (its batch was
+  /// abandoned when another task of it timed out). Dynamic scheduling batches requeued
+  /// neighbours together again, ahead of fresh tasks.
+  void requeue(std::uint32_t group, std::uint32_t index);
 
   std::size_t in_flight_batches() const { return in_flight_.size(); }
   int in_flight(int worker) const { return slots_.at(worker); }
@@ -98,8 +104,8 @@ class Scheduler {
   struct Group {
     std::uint32_t id = 0;
     std::uint32_t type = 0;
-    std::uint32_t next = 0;  // dynamic: next fresh index
-    std::uint32_t end = 0;   // dynamic: one past the last index
+    std::deque<std::pair<std::uint32_t, std::uint32_t>> ranges;  // dynamic: fresh ranges [cur, end)
+    std::uint64_t fresh = 0;  // dynamic: tasks in `ranges`
     std::vector<std::deque<std::pair<std::uint32_t, std::uint32_t>>> blocks;  // static: per worker,
                                                                             // ranges [cur, end)
     std::deque<Retry> retries;

@@ -43,6 +43,9 @@ struct FarmStats {
   std::uint64_t tasks_completed = 0;  // finished successfully
   std::uint64_t tasks_failed = 0;     // failed after all retries
   std::uint64_t retries = 0;
+  std::uint64_t timeouts = 0;        // attempts that ran past the task timeout
+  std::uint64_t requeued = 0;        // tasks handed back unrun from a batch abandoned at a timeout
+  std::uint64_t tasks_resumed = 0;   // finished in an earlier run, read from the journal
 
   std::vector<HostStats> hosts() const;  // in order of first appearance
   /// A table like pp's print_stats: one row per rank, then one per host.

@@ -1,0 +1,66 @@
+#pragma once
+// Runs a worker's batches on a separate thread so that a task can be timed out
+// (FarmOptions::task_timeout) without hanging the run.
+//
+// C++ cannot stop a thread. When a task runs past the limit the executor answers for its
+// batch at once (that task failed with "timed out", the batch's other tasks handed back
+// unrun, FailureKind::not_run, to be queued again without costing an attempt), leaves the
+// thread running the task behind and goes on with a fresh thread. The abandoned thread's
+// result is dropped when (if ever) the task returns; until then it holds a core, which is
+// the price of not killing the process. Only used with a timeout: without one, batches run
+// on the worker's own thread, with no hand-off cost.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "rankpool/farm/registry.hpp"
+#include "rankpool/farm/stats.hpp"
+#include "rankpool/farm/watch.hpp"
+
+namespace rankpool::farm {
+
+class Executor {
+ public:
+  Executor(const Registry& registry, std::chrono::microseconds timeout);
+  /// A batch still running is abandoned, not waited for.
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  /// Queues an encoded Tag::Batch message.
+  void submit(std::string batch);
+  /// The encoded Tag::Result of a finished or timed-out batch, if one is ready. Call it
+  /// often: it is also where the timeout is enforced. Throws ProtocolError for a batch
+  /// that could not be decoded.
+  std::optional<std::string> poll();
+  /// No batch queued or running.
+  bool idle();
+  /// Threads left behind with a task that outlived the timeout and has not returned yet.
+  int stuck_threads() const;
+  /// Counters of the batches answered so far (a timed-out task counts as one failed task).
+  const RankStats& stats() const { return stats_; }
+
+ private:
+  struct Shared;
+  struct Runner {
+    std::shared_ptr<TaskWatch> watch;
+    std::thread thread;
+  };
+  void start_runner();
+  static void run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry);
+
+  const Registry& registry_;
+  std::chrono::microseconds timeout_;
+  std::shared_ptr<Shared> shared_;
+  Runner runner_;
+  std::vector<std::shared_ptr<TaskWatch>> abandoned_;
+  RankStats stats_;
+};
+
+}  // namespace rankpool::farm

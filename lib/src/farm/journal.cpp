@@ -1,6 +1,7 @@
 #include "rankpool/farm/journal.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,6 +133,16 @@ Journal::Journal(JournalOptions options, JournalKey key)
   }
   fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw JournalError("cannot open journal '" + p + "': " + errno_text());
+  // One writer at a time: a rerun started while the killed run's ranks are still dying (or
+  // a second job given the same file) must not interleave its records with theirs.
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (err == EWOULDBLOCK) throw JournalError("journal '" + p + "' is in use by another running job");
+    errno = err;
+    throw JournalError("cannot lock journal '" + p + "': " + errno_text());
+  }
   try {
     load();
   } catch (...) {

@@ -14,6 +14,8 @@
 // killing every rank loses at most the batches in flight. fsync(2) every `sync_interval` and
 // at close bounds what a machine crash loses.
 //
+// Only one run writes a journal at a time (flock(2)): another is refused while it is open.
+//
 // Loading: a record cut short at the end of the file (a kill or a full disk mid-write) is
 // dropped and the file truncated to the last whole record before appending. A damaged record
 // followed by more data means the file was damaged or edited: it is refused.

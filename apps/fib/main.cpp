@@ -137,6 +137,13 @@ class RowWriter {
       if (last_row_[u] == next_row_) held_.erase(it);
       ++next_row_;
     }
+    // Rows reach the file while the run goes on (for `tail -f`, and for what a killed run
+    // leaves), without a flush per tiny row.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_flush_ >= std::chrono::milliseconds(500)) {
+      os_.flush();
+      last_flush_ = now;
+    }
   }
 
  private:
@@ -177,6 +184,7 @@ class RowWriter {
   std::map<std::size_t, Held> held_;
   std::size_t ready_ = 0;
   std::size_t next_row_ = 0;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace

@@ -392,16 +392,46 @@ def case_crawl(workdir):
         + ", ".join(f"{r.get('rank')}@{r.get('host')}" for r in ranks))
 
 
+FAULT_FIRST, FAULT_COUNT = 50_000_000, 150
+
+
+def fib_oracle(n):
+    """digits, first 20 and last 20 digits of F(n) for large n, without computing F(n):
+    log10 F(n) = n log10(phi) - log10(sqrt 5) (the error term is phi^-2n), and the tail by
+    fast doubling modulo 10^20."""
+    import decimal
+    decimal.getcontext().prec = 60
+    D = decimal.Decimal
+    phi = (1 + D(5).sqrt()) / 2
+    x = D(n) * phi.log10() - D(5).sqrt().log10()
+    whole = int(x)
+    head = str(int(D(10) ** (x - whole + 19)))
+    m = 10 ** 20
+
+    def doubling(k):  # (F(k), F(k+1)) mod m
+        if k == 0:
+            return 0, 1
+        a, b = doubling(k // 2)
+        c = a * ((2 * b - a) % m) % m
+        d = (a * a + b * b) % m
+        return (d, (c + d) % m) if k % 2 else (c, d)
+
+    return {"digits": whole + 1, "head": head, "tail": str(doubling(n)[0]).zfill(20)}
+
+
 def case_fault(workdir):
     victim = args.hosts  # the last host: a worker's (rank 0, the master, is on host 1)
     veth, ns = f"{args.name}-v{victim}", NAMESPACES[victim - 1]
-    # About 1,000 F(n) near 5*10^7, ~0.1-0.3 s each: minutes of work, so only the fault can end
-    # the run early. --stats-json would be written at the end only: not needed.
+    # 150 F(n) near 5*10^7, ~0.1-0.3 s each: many seconds of work, so only the fault can end
+    # the run early. The journal keeps what the master received; after healing, --resume
+    # must finish the job with every row right.
     out = os.path.join(workdir, "fault.jsonl")
+    journal = os.path.join(workdir, "fault.journal")
+    inputs = f"{FAULT_FIRST}:{FAULT_FIRST + FAULT_COUNT - 1}"
     budget = 240
     t0 = time.monotonic()
     proc = start(cluster_mpirun() + ["-n", str(args.hosts), args.fib, "--format", "jsonl",
-                                     "50000000:50000999", "--output", out, "--quiet"], budget)
+                                     inputs, "--output", out, "--journal", journal, "--quiet"], budget)
     link_down = False
     try:
         # Mid-run: every host runs its rank, then a little longer.
@@ -439,12 +469,9 @@ def case_fault(workdir):
             check("lost communication with a remote daemon" in se and f"{args.net}.{victim}" in se,
                   f"no clear error naming the lost host on stderr: {se[-2000:]!r}")
             rows = sum(1 for _ in open(out)) if os.path.exists(out) else 0
-            check(rows < 1000, f"all {rows} rows written: the fault came too late to test anything")
-            log(f"  {rows} of 1000 rows written before the fault; stderr:\n"
+            check(rows < FAULT_COUNT, f"all {rows} rows written: the fault came too late to test anything")
+            log(f"  {rows} of {FAULT_COUNT} rows written before the fault; stderr:\n"
                 + "\n".join("    " + l for l in se.strip().splitlines()[-12:]))
-        # TODO(journal/resume): once rankpool-fib has a journal and --resume, resume this run here
-        # on the healed cluster and check its rows equal an uninterrupted run's; today a lost
-        # host ends the job (nothing hangs) and the work done so far is lost.
     finally:
         if proc in children:
             kill_tree(proc)
@@ -476,24 +503,37 @@ def case_fault(workdir):
 
     drain_hosts()
 
-    # The healed cluster runs a job on every host again. Neighbour entries that went FAILED
+    # The healed cluster resumes the job on every host. Neighbour entries that went FAILED
     # while the link was down can delay the first connections after it comes back: flush
     # them, and allow one retry (a loaded CI machine once needed it), logging the first try.
+    # A failed try leaves the journal valid (it is the point of it), so the retry resumes too.
     for n in NAMESPACES:
         subprocess.run(["ip", "netns", "exec", n, "ip", "neigh", "flush", "all"], check=False)
     stats = os.path.join(workdir, "after-stats.json")
+    resumed = os.path.join(workdir, "resumed.jsonl")
     for attempt in (1, 2):
-        rc, so, se, secs = run(cluster_mpirun() + ["-n", str(args.hosts), args.fib, "0:200", "--format", "jsonl",
-                                                   "--quiet", "--stats-json", stats], 60)
+        rc, so, se, secs = run(cluster_mpirun() + ["-n", str(args.hosts), args.fib, inputs, "--format", "jsonl",
+                                                   "--output", resumed, "--journal", journal, "--resume",
+                                                   "--stats-json", stats], 120)
         if rc == 0 or attempt == 2:
             break
         log(f"after the link came back: first run failed (exit {rc}, {secs:.1f} s), retrying: {se[-600:]}")
         drain_hosts()
         time.sleep(5)
-    if check(rc == 0, f"after the link came back: fib exit {rc}; {se[-1500:]}"):
+    if check(rc == 0, f"after the link came back: the resumed run exits {rc}; {se[-1500:]}"):
         with open(stats) as f:
             check(hosts_of(json.load(f).get("ranks", [])) == HOSTNAMES, "after the fault: ranks on every host")
-        log(f"after the link came back: a fib run on all {args.hosts} hosts passed ({secs:.1f} s)")
+        with open(resumed) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+        check([r.get("n") for r in recs] == list(range(FAULT_FIRST, FAULT_FIRST + FAULT_COUNT)),
+              "the resumed output has every input once, in order")
+        wrong = [r.get("n") for r in recs
+                 if {k: r.get(k) for k in ("digits", "head", "tail")} != fib_oracle(r.get("n"))]
+        check(not wrong, f"resumed rows disagree with the oracle for n in {wrong[:5]}")
+        read_back = next((l for l in se.splitlines() if l.startswith("journal:")), "")
+        log(f"after the link came back: the resumed run finished on all {args.hosts} hosts in {secs:.1f} s; "
+            f"{read_back}")
+        check(" 0 read back" not in read_back and read_back, f"the resumed run read results back: {read_back!r}")
 
 
 def main():

@@ -11,6 +11,10 @@ Scenarios (--scenario):
             crawler flushed (summary.json "interrupted": true, every pages.jsonl line whole,
             a subset of the truth) and stopped before KillWait's SIGKILL.
 
+  fib_resume jobs/fib.sbatch with --time=1 on ~2 minutes of work: Slurm ends it at its time
+            limit (TIMEOUT, the journal flushed, part of the rows written); the same sbatch
+            command again continues from the journal and COMPLETES with every row right.
+
 Every job is waited for with a deadline (a job that cannot be scheduled pends forever
 without an error) and afterwards no process of it may be left. Exit 77 (CTest SKIP) with a
 "SKIP:" line when the cluster could not be started here (the reason the fixture
@@ -29,7 +33,7 @@ import tempfile
 import time
 
 p = argparse.ArgumentParser()
-p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout"])
+p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout", "fib_resume"])
 p.add_argument("--ranks", type=int, default=3, help="tasks of the job (--ntasks-per-node)")
 p.add_argument("--slurm-local", required=True, help="scripts/slurm-local.sh")
 p.add_argument("--state", required=True, help="directory of the fixture's notes (unavailable.txt)")
@@ -265,6 +269,79 @@ def scenario_fib(workdir):
     log(f"{len(recs)} values correct, computed by ranks {sorted(ranks)}")
 
 
+def fib_oracle(n):
+    """digits, first and last 20 digits of F(n) in closed form: log10 F(n) = n log10(phi) -
+    log10(sqrt 5) (error phi^-2n), the tail by fast doubling modulo 10^20."""
+    import decimal
+    decimal.getcontext().prec = 60
+    D = decimal.Decimal
+    x = D(n) * ((1 + D(5).sqrt()) / 2).log10() - D(5).sqrt().log10()
+    whole = int(x)
+    m = 10 ** 20
+
+    def doubling(k):
+        if k == 0:
+            return 0, 1
+        a, b = doubling(k // 2)
+        c = a * ((2 * b - a) % m) % m
+        d = (a * a + b * b) % m
+        return (d, (c + d) % m) if k % 2 else (c, d)
+
+    return {"digits": whole + 1, "head": str(int(D(10) ** (x - whole + 19))), "tail": str(doubling(n)[0]).zfill(20)}
+
+
+def scenario_fib_resume(workdir):
+    # ~240 values near 10^8 at ~1 s each on 2 workers: about 2 minutes of work, so the
+    # 1-minute limit (enforced 60-90 s in) always comes first.
+    first, count = 100_000_000, 240
+    inputs = [f"{first}:{first + count - 1}"]
+    ns = list(range(first, first + count))
+    outs = [os.path.join(workdir, "fib-1.jsonl"), os.path.join(workdir, "fib-2.jsonl")]
+    journal = os.path.join(workdir, "rankpool-fib.journal")
+    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"], inputs + ["--quiet"], workdir,
+                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[0]})
+    if job is None:
+        return
+    fields, drain_s = wait_job(job, min(150.0, remaining() - 60))
+    text = job_log(workdir, job)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
+        f"processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after the time limit")
+    check_job_ended(job, fields, "TIMEOUT")
+    # (rank 0's "interrupted by SIGTERM" line does not reliably reach the log: mpirun leaves on
+    # the same signal. The journal and the partial output are the evidence.)
+    check(drain_s is not None and drain_s < 8.5, f"processes took {drain_s} s to end after SIGTERM (KillWait 10 s)")
+    with open(outs[0]) as f:
+        partial = [json.loads(l) for l in f if l.strip()]
+    check(0 < len(partial) < count, f"{len(partial)} of {count} rows before the time limit: want part of them")
+    check([r.get("n") for r in partial] == ns[:len(partial)], "the partial output is a prefix in input order")
+    check(os.path.exists(journal), f"the job left its journal {journal}")
+
+    # The same command again (only the output file differs, to compare): resumes and completes.
+    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
+                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[1]})
+    if job is None:
+        return
+    fields, _ = wait_job(job, remaining() - 5)
+    text = job_log(workdir, job)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
+    check_job_ended(job, fields, "COMPLETED", "0:0")
+    with open(outs[1]) as f:
+        recs = [json.loads(l) for l in f if l.strip()]
+    check([r.get("n") for r in recs] == ns, f"the resumed job's output has every input once, in order ({len(recs)} rows)")
+    wrong = [r.get("n") for r in recs if {k: r.get(k) for k in ("digits", "head", "tail")} != fib_oracle(r.get("n"))]
+    check(not wrong, f"rows disagree with the closed-form oracle: n in {wrong[:5]}")
+    m = re.search(r"journal: (\d+) read back", text)
+    check(m is not None and int(m.group(1)) >= len(partial),
+          f"the second job read the first one's results back: {m.group(0) if m else text[-800:]!r}")
+    log(f"resumed after the time limit: {m.group(1) if m else '?'} rows read back, {count} rows right")
+
+
 # ---------------------------------------------------------------------------------------
 # rankpool-crawl against a loopback rankpool-testweb
 
@@ -399,7 +476,8 @@ def scenario_timeout(workdir):
 workdir = tempfile.mkdtemp(prefix=f"slurm-{args.scenario}-{args.ranks}r-", dir=args.workdir)
 os.chmod(workdir, 0o755)
 try:
-    {"fib": scenario_fib, "crawl": scenario_crawl, "timeout": scenario_timeout}[args.scenario](workdir)
+    {"fib": scenario_fib, "crawl": scenario_crawl, "timeout": scenario_timeout,
+     "fib_resume": scenario_fib_resume}[args.scenario](workdir)
 except Exception as e:  # a broken checker must fail the test, not pass it
     import traceback
     traceback.print_exc()

@@ -20,11 +20,14 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <cstdio>
 #include <iostream>
 #include <numeric>
 #include <vector>
 
 #include "rankpool/farm/farm.hpp"
+#include "rankpool/farm/journal.hpp"
 
 namespace mpi = boost::mpi;
 namespace po = boost::program_options;
@@ -92,7 +95,10 @@ double hand_written(MPI_Comm comm, long tasks, int batch) {
 bool g_verbose = false;
 std::size_t g_max_batch = FarmOptions{}.max_batch;
 
-double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions o, long tasks) {
+std::string g_journal_path;
+
+double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions o, long tasks,
+                bool journaled = false) {
   o.quiet = true;
   o.max_batch = g_max_batch;
   Farm farm(world, reg, o);
@@ -105,7 +111,15 @@ double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions
   const double t0 = now();
   bool correct = true;
   auto status = farm.run([&](Master& m) {
-    auto res = m.map<int>("noop", xs);
+    MapOptions<int> mo;
+    std::unique_ptr<Journal> journal;
+    if (journaled) {
+      std::remove(g_journal_path.c_str());
+      journal = std::make_unique<Journal>(JournalOptions{g_journal_path},
+                                          journal_key<int>("noop", std::span<const int>(xs)));
+      mo.journal = journal.get();
+    }
+    auto res = m.map<int>("noop", xs, mo);
     correct = res.ok() && res.values == xs;
   });
   const double t = now() - t0;
@@ -135,6 +149,8 @@ int main(int argc, char** argv) {
       ("baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
        "tasks per message in the batched hand-written loop")
       ("max-batch", po::value(&g_max_batch)->default_value(g_max_batch), "the farm's max_batch")
+      ("journal-file", po::value(&g_journal_path)->default_value("/tmp/rankpool-bench.journal"),
+       "journal of the 'farm journaled' mode (put it on the file system you would use)")
       ("verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
   po::variables_map vm;
   try {
@@ -160,7 +176,8 @@ int main(int argc, char** argv) {
     double best = 1e300;
   };
   std::vector<Mode> modes = {{"mpi loop (1/msg)"}, {"mpi loop batched"}, {"farm unbatched"},
-                             {"farm batched"},     {"farm static"},      {"farm empty run"}};
+                             {"farm batched"},     {"farm static"},      {"farm empty run"},
+                             {"farm journaled"},   {"farm timeout"}};
   for (int r = 0; r < repeat; ++r) {
     auto keep = [&](int i, double t) { modes[static_cast<std::size_t>(i)].best = std::min(modes[static_cast<std::size_t>(i)].best, t); };
     keep(0, hand_written(raw, tasks, 1));
@@ -173,8 +190,13 @@ int main(int argc, char** argv) {
     st.schedule = Schedule::static_;
     keep(4, farm_run(world, reg, st, tasks));
     keep(5, farm_run(world, reg, FarmOptions{}, 0));
+    keep(6, farm_run(world, reg, FarmOptions{}, tasks, true));
+    FarmOptions to;
+    to.task_timeout = std::chrono::seconds(10);  // tasks run on an executor thread
+    keep(7, farm_run(world, reg, to, tasks));
   }
   MPI_Comm_free(&raw);
+  if (world.rank() == 0) std::remove(g_journal_path.c_str());
 
   if (world.rank() == 0) {
     const double base1 = static_cast<double>(tasks) / modes[0].best;
@@ -193,6 +215,13 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("fixed cost of one farm run (empty map, stop, statistics): %.4f s\n", modes[5].best);
+    // What resumability and timeouts cost, against the plain batched farm of the same run.
+    const double farm_rate = static_cast<double>(tasks) / modes[3].best;
+    for (std::size_t i = 6; i < 8; ++i) {
+      const double rate = static_cast<double>(tasks) / modes[i].best;
+      std::printf("%-20s %12.4f %14.0f %8.2fx %-13s\n", modes[i].name, modes[i].best, rate, rate / farm_rate,
+                  "farm batched");
+    }
   }
   return 0;
 }

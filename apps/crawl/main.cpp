@@ -28,14 +28,15 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   rankpool::crawl::CrawlCli cli;
-  int help = 0;
+  int early_exit = 0;  // 1: --help; 2: --resume of a complete crawl
   if (world.rank() == 0) {
     cli = rankpool::crawl::parse_crawl_cli(argc, argv);
-    help = cli.help ? 1 : 0;
+    early_exit = cli.help ? 1 : cli.nothing_to_do ? 2 : 0;
   }
-  boost::mpi::broadcast(world, help, 0);
-  if (help) {
-    if (world.rank() == 0) std::cout << cli.help_text;
+  boost::mpi::broadcast(world, early_exit, 0);
+  if (early_exit) {
+    if (world.rank() == 0 && early_exit == 1) std::cout << cli.help_text;
+    if (world.rank() == 0 && early_exit == 2) std::fprintf(stderr, "rankpool-crawl: %s\n", cli.notice.c_str());
     return 0;
   }
   try {

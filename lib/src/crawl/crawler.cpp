@@ -33,6 +33,7 @@ namespace json = boost::json;
 constexpr std::size_t kUrlBatch = 256;
 constexpr auto kUrlBatchAge = std::chrono::milliseconds(2);
 constexpr std::size_t kRecordBatch = 512;
+constexpr std::size_t kSeedSlice = 65536;  // URLs per Urls message from the master (seeds, a resumed frontier)
 constexpr auto kRecordAge = std::chrono::milliseconds(100);
 // After an interrupt, ranks wait this long for each other before leaving anyway: a run
 // that was asked to stop must not hang on a rank that is already gone.
@@ -454,9 +455,14 @@ class MasterRole {
       for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_of(canonical_origin(s)))].push_back({s, 0});
     }
     for (int w = 0; w < workers_; ++w) {
-      if (seeds[static_cast<std::size_t>(w)].empty()) continue;
-      ++master_sent_;
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(seeds[static_cast<std::size_t>(w)]));
+      // In slices: a resumed crawl's frontier can be millions of URLs.
+      const auto& all = seeds[static_cast<std::size_t>(w)];
+      for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
+        const std::vector<UrlAtDepth> slice(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                            all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
+        ++master_sent_;
+        mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
+      }
     }
   }
 

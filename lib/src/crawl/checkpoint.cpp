@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -215,15 +216,37 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
   }
   st.pages = st.fetched.size();
 
-  // The filter and follow rules of the engine (engine.cpp, handle_page).
+  // The filter and follow rules of the engine (engine.cpp, handle_page). The graph works on
+  // ids: a URL is a link target about six times, so each is normalized and checked once.
   std::vector<NormalizedUrl> nseeds;
   for (const auto& s : seeds) nseeds.push_back(normalize(s));
   const UrlFilter filter(options, nseeds);
   const UrlOptions url_options{options.max_url_length};
-  auto followable = [&](const std::string& url) {
-    const NormalizedUrl n = normalize(url, url_options);
-    return n.ok() && filter.check(n) == UrlFilter::Verdict::follow;
+  std::unordered_map<std::string_view, std::uint32_t> id_of;  // views into names / the files' text
+  std::vector<std::string_view> names;
+  std::vector<std::int8_t> verdict;       // -1 not checked yet, 0 not followed, 1 followed
+  std::vector<std::int64_t> fetched_at;   // position in st.fetched, -1 if not fetched
+  id_of.reserve(st.fetched.size() * 2);
+  auto id = [&](std::string_view url) {
+    auto [it, fresh] = id_of.try_emplace(url, static_cast<std::uint32_t>(names.size()));
+    if (fresh) {
+      names.push_back(url);
+      verdict.push_back(-1);
+      fetched_at.push_back(-1);
+    }
+    return it->second;
   };
+  auto followable = [&](std::uint32_t i) {
+    if (verdict[i] < 0) {
+      const NormalizedUrl n = normalize(names[i], url_options);
+      verdict[i] = n.ok() && filter.check(n) == UrlFilter::Verdict::follow ? 1 : 0;
+    }
+    return verdict[i] == 1;
+  };
+  for (std::size_t i = 0; i < st.fetched.size(); ++i) fetched_at[id(st.fetched[i].url)] = static_cast<std::int64_t>(i);
+  std::vector<std::int64_t> redirect_id(st.fetched.size(), -1);
+  for (std::size_t i = 0; i < st.fetched.size(); ++i)
+    if (!loaded[i].redirect.empty()) redirect_id[i] = id(loaded[i].redirect);
 
   // links.tsv: out-links of fetched pages. Lines of pages without a record (their batch
   // was cut short) or a torn last line are removed: the page is fetched again.
@@ -231,7 +254,7 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
   if (!fs::exists(links_path)) return "--resume: " + links_path + " is missing";
   const std::string links_text = read_file(links_path, ok);
   if (!ok) return "--resume: cannot read " + links_path;
-  std::vector<std::vector<std::string>> children(st.fetched.size());
+  std::vector<std::vector<std::uint32_t>> children(st.fetched.size());
   std::string kept;
   bool rewrite = false;
   pos = 0;
@@ -242,59 +265,64 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
     pos = end + 1;
     const auto t1 = line.find('\t');
     const auto t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
-    auto it = t2 == std::string_view::npos ? index.end() : index.find(std::string(line.substr(0, t1)));
-    if (nl == std::string::npos || it == index.end()) {
+    auto from = t2 == std::string_view::npos ? id_of.end() : id_of.find(line.substr(0, t1));
+    if (nl == std::string::npos || from == id_of.end() || fetched_at[from->second] < 0) {
       ++st.dropped_link_lines;
+      if (!rewrite) kept.assign(links_text, 0, static_cast<std::size_t>(line.data() - links_text.data()));
       rewrite = true;
       continue;
     }
-    kept.append(line).append(1, '\n');
+    if (rewrite) kept.append(line).append(1, '\n');
     ++st.links;
+    const auto page = static_cast<std::size_t>(fetched_at[from->second]);
     const std::string_view kind = line.substr(t2 + 1);
-    const Loaded& l = loaded[it->second];
-    if (l.nofollow || !(options.follow_all || kind == "a" || kind == "area")) continue;
-    std::string to(line.substr(t1 + 1, t2 - t1 - 1));
-    if (followable(to)) children[it->second].push_back(std::move(to));
+    if (loaded[page].nofollow || !(options.follow_all || kind == "a" || kind == "area")) continue;
+    const std::uint32_t to = id(line.substr(t1 + 1, t2 - t1 - 1));
+    if (followable(to)) children[page].push_back(to);
   }
   if (rewrite)
     if (std::string e = write_atomically(links_path, kept); !e.empty()) return "--resume: " + e;
 
   // Shortest depths over the logged graph: a 0-1 BFS from the seeds (link 1, redirect 0),
   // expanding fetched pages only; what it reaches and nobody fetched is the frontier.
-  std::unordered_map<std::string, int> dist;
-  std::deque<std::pair<std::string, int>> queue;
-  auto reach = [&](const std::string& url, int d, bool front) {
-    auto [it, fresh] = dist.try_emplace(url, d);
-    if (!fresh && it->second <= d) return;
-    it->second = d;
-    if (front) queue.emplace_front(url, d);
-    else queue.emplace_back(url, d);
+  constexpr int kUnreached = std::numeric_limits<int>::max();
+  std::vector<int> dist(names.size(), kUnreached);
+  std::deque<std::uint32_t> queue;
+  auto reach = [&](std::uint32_t v, int d, bool front) {
+    if (dist[v] <= d) return;
+    dist[v] = d;
+    if (front) queue.push_front(v);
+    else queue.push_back(v);
   };
-  for (const auto& s : seeds) reach(s, 0, false);
+  std::vector<std::uint32_t> seed_ids;
+  for (const auto& s : seeds) seed_ids.push_back(id(s));
+  dist.resize(names.size(), kUnreached);
+  for (auto v : seed_ids) reach(v, 0, false);
+  // A node can be queued more than once (its depth improved); the stale copy is skipped.
+  std::vector<int> expanded(names.size(), kUnreached);
   while (!queue.empty()) {
-    auto [url, d] = std::move(queue.front());
+    const std::uint32_t v = queue.front();
     queue.pop_front();
-    if (dist.at(url) < d) continue;
-    auto it = index.find(url);
-    if (it == index.end()) continue;
-    const std::size_t i = it->second;
-    auto& f = st.fetched[i];
-    if (!loaded[i].redirect.empty() && followable(loaded[i].redirect)) {
-      f.redirect = loaded[i].redirect;
-      reach(f.redirect, d, true);
-    }
+    const int d = dist[v];
+    if (expanded[v] <= d || fetched_at[v] < 0) continue;
+    expanded[v] = d;
+    const auto i = static_cast<std::size_t>(fetched_at[v]);
+    if (redirect_id[i] >= 0 && followable(static_cast<std::uint32_t>(redirect_id[i])))
+      reach(static_cast<std::uint32_t>(redirect_id[i]), d, true);
     if (options.max_depth >= 0 && d + 1 > options.max_depth) continue;
-    for (const auto& c : children[i]) reach(c, d + 1, false);
+    for (auto c : children[i]) reach(c, d + 1, false);
   }
   for (std::size_t i = 0; i < st.fetched.size(); ++i) {
     auto& f = st.fetched[i];
-    if (auto it = dist.find(f.url); it != dist.end()) f.depth = std::min(it->second, f.recorded_depth);
-    if (f.depth > 0) f.children = std::move(children[i]);  // depth 0 never improves
-    if (f.redirect.empty() && !loaded[i].redirect.empty() && followable(loaded[i].redirect))
-      f.redirect = loaded[i].redirect;  // not reached by the BFS: still relaxable
+    const int d = dist[id_of.at(f.url)];
+    if (d != kUnreached) f.depth = std::min(d, f.recorded_depth);
+    if (redirect_id[i] >= 0 && followable(static_cast<std::uint32_t>(redirect_id[i])))
+      f.redirect = names[static_cast<std::size_t>(redirect_id[i])];
+    if (f.depth > 0)  // depth 0 never improves: no relaxation needs its links
+      for (auto c : children[i]) f.children.emplace_back(names[c]);
   }
-  for (const auto& [url, d] : dist)
-    if (!index.count(url)) st.frontier.push_back({url, d});
+  for (std::size_t v = 0; v < names.size(); ++v)
+    if (dist[v] != kUnreached && fetched_at[v] < 0) st.frontier.push_back({std::string(names[v]), dist[v]});
   std::sort(st.frontier.begin(), st.frontier.end(),
             [](const UrlAtDepth& a, const UrlAtDepth& b) { return a.depth != b.depth ? a.depth < b.depth : a.url < b.url; });
   return {};

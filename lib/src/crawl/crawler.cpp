@@ -775,10 +775,15 @@ class MasterRole {
     if (!job_.options.quiet) {
       std::string counts;
       for (const auto& [k, v] : by_status_) counts += (counts.empty() ? "" : ", ") + (k == "0" ? std::string("no response") : k) + ": " + std::to_string(v);
-      std::fprintf(stderr, "rankpool-crawl: %s%llu pages in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
-                   signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), seconds_,
-                   static_cast<double>(pages_) / secs, static_cast<unsigned long long>(total.links),
-                   static_cast<unsigned long long>(total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
+      // Resumed: the totals cover every run, the time and rate this one.
+      const std::string earlier = previous_pages_ || checkpoint_.runs > 1
+                                      ? " (" + std::to_string(previous_pages_) + " from " +
+                                            std::to_string(checkpoint_.runs - 1) + " earlier run(s))"
+                                      : std::string();
+      std::fprintf(stderr, "rankpool-crawl: %s%llu pages%s in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
+                   signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), earlier.c_str(), seconds_,
+                   static_cast<double>(pages_ - previous_pages_) / secs, static_cast<unsigned long long>(links_before + total.links),
+                   static_cast<unsigned long long>(robots_before_ + total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
                    static_cast<unsigned long long>(total.blocked), job_.out_dir.c_str());
       if (missing) std::fprintf(stderr, "rankpool-crawl: %d rank(s) did not report before the deadline\n", missing);
     }

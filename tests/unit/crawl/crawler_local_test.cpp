@@ -91,6 +91,21 @@ CrawlRun crawl(int ranks, CrawlJob job, const FakeWeb& web, const std::string& s
   return run;
 }
 
+/// Raises `interrupt` once pages.jsonl holds `n` records (or after a generous hang guard):
+/// mid-crawl whatever the machine's speed, where a fixed sleep may come before the first
+/// record on a loaded machine.
+void interrupt_after_records(const std::string& out_dir, std::size_t n, std::atomic<int>& interrupt) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(out_dir + "/pages.jsonl");
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    if (lines >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  interrupt = 15;
+}
+
 CrawlJob job_for(const FakeWeb& web, const std::string& name) {
   CrawlJob job;
   job.options.delay = 0;
@@ -164,10 +179,7 @@ TEST(CrawlerLocalLimits, InterruptStopsEveryRankAndWritesTheSummary) {
   CrawlJob job = job_for(web, "interrupt");
   job.options.delay = 0.01;  // slow enough to be interrupted mid-crawl
   std::atomic<int> interrupt{0};
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    interrupt = 15;
-  });
+  std::thread stopper([&] { interrupt_after_records(job.out_dir, 30, interrupt); });
   const CrawlRun run = crawl(3, job, web, {}, &interrupt);
   stopper.join();
   for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 128 + 15);
@@ -185,10 +197,7 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
   job.options.delay = 0.01;  // ~1 s per host: interrupted mid-crawl
   job.options.checkpoint_interval = 0.05;
   std::atomic<int> interrupt{0};
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    interrupt = 15;
-  });
+  std::thread stopper([&] { interrupt_after_records(job.out_dir, 30, interrupt); });
   const CrawlRun first = crawl(3, job, web, {}, &interrupt);
   stopper.join();
   ASSERT_TRUE(first.summary.at("interrupted").as_bool());

@@ -102,6 +102,20 @@ TEST(CrawlResume, RebuildsTheFrontierWithShortestDepthsFromTheLogs) {
   EXPECT_EQ(st.dropped_link_lines, 0u);
 }
 
+TEST(CrawlResume, RunKilledBeforeItsFirstRecordStartsAgainFromTheSeeds) {
+  Dir d;
+  d.seeds.push_back("http://b.test/");
+  Checkpoint c;
+  c.runs = 1;
+  ASSERT_EQ(write_checkpoint(d.path, d.options, d.seeds, c), "");
+  spill(d.path + "/pages.jsonl", "");
+  spill(d.path + "/links.tsv", "");
+  ResumeState st;
+  ASSERT_EQ(d.load(st), "");
+  EXPECT_EQ(st.pages, 0u);
+  EXPECT_EQ(frontier_of(st), (std::map<std::string, int>{{"http://a.test/", 0}, {"http://b.test/", 0}}));
+}
+
 TEST(CrawlResume, DepthLimitAndFollowAllShapeTheFrontier) {
   Dir d;
   d.options.max_depth = 1;

@@ -582,6 +582,20 @@ def kill9_everything(proc):
     return pids
 
 
+def wait_for_records(proc, out, n, timeout):
+    """Until pages.jsonl holds n lines (or the crawl ended, or the timeout: a hang guard)."""
+    deadline = time.monotonic() + timeout
+    path = os.path.join(out, "pages.jsonl")
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(path, "rb") as f:
+                if f.read().count(b"\n") >= n:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.005)
+
+
 def read_recorded(out):
     """URLs in pages.jsonl as a resume reads it: a torn last line does not count."""
     urls = set()
@@ -667,20 +681,23 @@ def scenario_resume_kill():
     web, seeds = resume_web(workdir)
     try:
         secs, ref_links = reference_crawl(web, workdir, seeds)
-        # Early, middle, late: a fraction of the uninterrupted run's time (mpirun's start-up
-        # included), drawn at random within each band.
-        for band, (lo, hi) in (("early", (0.25, 0.4)), ("middle", (0.45, 0.6)), ("late", (0.65, 0.8))):
+        # Early, middle, late: when pages.jsonl holds a fraction of the truth's pages drawn at
+        # random within each band (progress, not time: the same on a loaded machine), plus a
+        # random 0-50 ms so that the kill may also hit the master mid-write.
+        total = len(web.truth["fetched"])
+        for band, (lo, hi) in (("early", (0.05, 0.2)), ("middle", (0.4, 0.6)), ("late", (0.75, 0.92))):
             if remaining() < secs * 2 + 15:
                 check(False, f"kill {band}: not run, the scenario's time budget is spent")
                 break
-            at = random.uniform(lo, hi) * secs
+            at = max(1, int(random.uniform(lo, hi) * total))
 
-            def stop(proc, out, at=at):
-                time.sleep(at)
-                check(proc.poll() is None, f"kill {band}: the crawl ended before the kill at {at:.2f} s")
+            def stop(proc, out, at=at, band=band):
+                wait_for_records(proc, out, at, timeout=min(60.0, remaining()))
+                time.sleep(random.uniform(0, 0.05))
+                check(proc.poll() is None, f"kill {band}: the crawl ended before the kill at {at} records")
                 kill9_everything(proc)
 
-            print(f"kill {band}: SIGKILL at {at:.2f} s", flush=True)
+            print(f"kill {band}: SIGKILL at {at} of {total} records", flush=True)
             stop_and_resume(f"kill {band}", web, workdir, seeds, ref_links, stop)
     finally:
         web.stop()
@@ -703,11 +720,12 @@ def scenario_resume_sigterm():
     web, seeds = resume_web(workdir)
     try:
         secs, ref_links = reference_crawl(web, workdir, seeds)
-        at = random.uniform(0.4, 0.6) * secs
+        total = len(web.truth["fetched"])
+        at = int(random.uniform(0.4, 0.6) * total)
 
         def stop(proc, out):
-            time.sleep(at)
-            check(proc.poll() is None, f"SIGTERM: the crawl ended before the signal at {at:.2f} s")
+            wait_for_records(proc, out, at, timeout=min(60.0, remaining()))
+            check(proc.poll() is None, f"SIGTERM: the crawl ended before the signal at {at} records")
             proc.send_signal(signal.SIGTERM)  # mpirun only: it forwards the signal to the ranks
             try:
                 rc = proc.wait(timeout=20)
@@ -724,7 +742,7 @@ def scenario_resume_sigterm():
             check(ckpt.get("interrupted") is True and ckpt.get("pages") == len(read_recorded(out)),
                   f"SIGTERM: checkpoint interrupted {ckpt.get('interrupted')}, pages {ckpt.get('pages')}")
 
-        print(f"SIGTERM at {at:.2f} s", flush=True)
+        print(f"SIGTERM at {at} of {total} records", flush=True)
         out = stop_and_resume("sigterm", web, workdir, seeds, ref_links, stop)
         ckpt = read_checkpoint(out)
         check(ckpt.get("runs") == 2 and ckpt.get("complete") is True,

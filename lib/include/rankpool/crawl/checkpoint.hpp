@@ -29,11 +29,11 @@ namespace rankpool::crawl {
 /// What checkpoint.json holds besides the fingerprint (which write_checkpoint derives
 /// from the options and seeds).
 struct Checkpoint {
-  int runs = 0;                     // runs that started on this output directory
-  bool complete = false;            // the last run ended by itself: nothing is left to crawl
-  bool interrupted = false;         // the last run was stopped by a signal
-  std::uint64_t pages = 0;          // records in pages.jsonl when written (informational)
-  std::uint64_t robots_fetches = 0; // over all runs, as far as known at the write
+  int runs = 0;                      // runs that started on this output directory
+  bool complete = false;             // the last run ended by itself: nothing is left to crawl
+  bool interrupted = false;          // the last run was stopped by a signal
+  std::uint64_t pages = 0;           // records in pages.jsonl when written (informational)
+  std::uint64_t robots_fetches = 0;  // over all runs, as far as known at the write
   std::vector<HostCheckpoint> hosts;
 };
 
@@ -45,12 +45,12 @@ std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& opt
 /// Everything a resumed crawl starts from.
 struct ResumeState {
   Checkpoint checkpoint;
-  std::vector<FetchedUrl> fetched;   // every URL in pages.jsonl, once
-  std::vector<UrlAtDepth> frontier;  // reached, within max_depth, not fetched yet
+  std::vector<FetchedUrl> fetched;                // every URL in pages.jsonl, once
+  std::vector<UrlAtDepth> frontier;               // reached, within max_depth, not fetched yet
   std::uint64_t pages = 0, links = 0, bytes = 0;  // what the logs hold
   std::map<std::string, std::uint64_t> by_status, by_error;
-  bool torn_pages_line = false;      // pages.jsonl ended in a partial line (cut off)
-  std::uint64_t dropped_link_lines = 0;  // links.tsv lines of unrecorded pages or torn (removed)
+  bool torn_pages_line = false;          // pages.jsonl ended in a partial line (cut off)
+  std::uint64_t dropped_link_lines = 0;  // links.tsv lines of unrecorded pages, or torn (removed)
 };
 
 /// Reads OUT/checkpoint.json, pages.jsonl and links.tsv and rebuilds the crawl's state

@@ -58,6 +58,7 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
   std::string seeds_file, scope = "seeds";
+  bool resume = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
   po::options_description desc(
@@ -96,7 +97,12 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")
     ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
-    ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr");
+    ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr")
+    ("resume", po::bool_switch(&resume),
+     "continue the crawl in --out DIR (same seeds, scope and link rules): fetch only what no earlier run "
+     "recorded, append to its outputs")
+    ("checkpoint-interval", po::value(&o.checkpoint_interval)->default_value(o.checkpoint_interval, "10"),
+     "seconds between writes of OUT/checkpoint.json (also written at the start, at a signal and at the end)");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("seed-url", po::value(&seeds)->composing());
@@ -163,6 +169,21 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       cli.error = e;
       return cli;
     }
+  if (resume) {
+    // Before prepare_output_dir: --resume never creates a directory to resume from.
+    auto state = std::make_shared<ResumeState>();
+    if (std::string e = load_resume(cli.job.out_dir, o, cli.job.seeds, *state); !e.empty()) {
+      cli.error = e;
+      return cli;
+    }
+    if (state->checkpoint.complete) {
+      cli.nothing_to_do = true;
+      cli.notice = "--resume: the crawl in " + cli.job.out_dir + " is complete (" + std::to_string(state->pages) +
+                   " pages in " + std::to_string(state->checkpoint.runs) + " run(s)); nothing to do";
+      return cli;
+    }
+    cli.job.resume = std::move(state);
+  }
   if (std::string e = prepare_output_dir(cli.job.out_dir); !e.empty()) cli.error = e;
   return cli;
 }

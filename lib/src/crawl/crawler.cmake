@@ -6,6 +6,7 @@ target_sources(rankpool_crawl PRIVATE
 if(TARGET rankpool_farm)
   add_library(rankpool_crawler STATIC
     ${CMAKE_CURRENT_LIST_DIR}/crawler.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/protocol.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cli.cpp)
   target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm Boost::serialization Boost::json Boost::program_options)

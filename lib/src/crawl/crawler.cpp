@@ -33,6 +33,7 @@ namespace json = boost::json;
 constexpr std::size_t kUrlBatch = 256;
 constexpr auto kUrlBatchAge = std::chrono::milliseconds(2);
 constexpr std::size_t kRecordBatch = 512;
+constexpr std::size_t kSeedSlice = 65536;  // URLs per Urls message from the master (seeds, a resumed frontier)
 constexpr auto kRecordAge = std::chrono::milliseconds(100);
 // After an interrupt, ranks wait this long for each other before leaving anyway: a run
 // that was asked to stop must not hang on a rank that is already gone.
@@ -193,6 +194,10 @@ class Worker {
     };
     engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_,
                                        workers, owner, bodies);
+    // A resumed crawl: what earlier runs did for our origins, before any URL is offered
+    // (Start comes first from the master, and peers' URLs wait in early_ until now).
+    for (const auto& h : s.hosts) engine_->restore_host(h);
+    for (const auto& f : s.fetched) engine_->preload(f);
     for (auto& m : std::exchange(early_, {})) on_message(m);
   }
 
@@ -246,6 +251,7 @@ class Worker {
     m.status = status;
     m.records = engine_->take_records();
     m.edges = engine_->take_edges();
+    m.hosts = engine_->take_robots_states();
     mesh_.send(0, static_cast<int>(CrawlTag::Records), encode_records(m));
     last_records_ = now;
     last_status_ = status;
@@ -302,14 +308,21 @@ class Worker {
 /// pages.jsonl, links.tsv and summary.json in the output directory.
 class Outputs {
  public:
-  std::string open(const std::string& dir) {
+  /// `append`: a resumed crawl adds to what earlier runs wrote (load_resume() already cut
+  /// off what a kill left torn).
+  std::string open(const std::string& dir, bool append) {
     dir_ = dir;
-    pages_.open(dir + "/pages.jsonl", std::ios::trunc);
-    links_.open(dir + "/links.tsv", std::ios::trunc);
+    const auto mode = append ? std::ios::app : std::ios::trunc;
+    pages_.open(dir + "/pages.jsonl", mode);
+    links_.open(dir + "/links.tsv", mode);
     if (!pages_ || !links_) return "cannot write into output directory " + dir;
     return {};
   }
   void write(const RecordsMessage& m) {
+    // Links first, flushed, then the records: a record in pages.jsonl means its page's
+    // links are on disk, which is what a resume rebuilds the frontier from.
+    links_ << m.edges;
+    links_.flush();
     for (const auto& r : m.records) {
       json::object o;
       o["url"] = r.url;
@@ -326,12 +339,11 @@ class Outputs {
       }
       if (!r.redirect.empty()) o["redirect"] = r.redirect;
       if (!r.body_file.empty()) o["body_file"] = r.body_file;
+      if (r.nofollow) o["nofollow"] = true;
       pages_ << json::serialize(o) << '\n';
     }
-    links_ << m.edges;
     // One flush per batch: a killed run keeps what it reported.
     pages_.flush();
-    links_.flush();
   }
   /// Rewrites the depth of records whose URL was later reached by a shorter path.
   void apply_depth_fixes(const std::map<std::string, int>& fixes) {
@@ -384,7 +396,20 @@ class MasterRole {
 
   void begin() {
     t0_ = Clock::now();
-    if (error_.empty()) error_ = outputs_.open(job_.out_dir);
+    const ResumeState* resume = job_.resume.get();
+    if (resume) {
+      checkpoint_ = resume->checkpoint;
+      robots_before_ = resume->checkpoint.robots_fetches;
+      for (const auto& h : resume->checkpoint.hosts) host_states_[h.origin] = h;
+      pages_ = previous_pages_ = resume->pages;
+      by_status_ = resume->by_status;
+      by_error_ = resume->by_error;
+    }
+    ++checkpoint_.runs;
+    checkpoint_.complete = checkpoint_.interrupted = false;
+    if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr);
+    // Written before anything is fetched: even a run killed at once can be resumed.
+    if (error_.empty()) error_ = write_checkpoint_now();
     StartMessage start;
     start.error = error_;
     if (error_.empty()) {
@@ -402,19 +427,42 @@ class MasterRole {
         w = (w + 1) % workers_;
       }
     }
-    const std::string bytes = encode_start(start);
-    for (int w = 0; w < workers_; ++w) mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
+    if (error_.empty() && resume) {
+      // Each worker gets its origins' robots.txt outcomes and fetched URLs in its Start.
+      std::vector<StartMessage> starts(static_cast<std::size_t>(workers_), start);
+      for (const auto& [origin, h] : host_states_) starts[static_cast<std::size_t>(owner_of(origin))].hosts.push_back(h);
+      for (const auto& f : resume->fetched)
+        starts[static_cast<std::size_t>(owner_of(canonical_origin(f.url)))].fetched.push_back(f);
+      for (int w = 0; w < workers_; ++w)
+        mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), encode_start(starts[static_cast<std::size_t>(w)]));
+    } else {
+      const std::string bytes = encode_start(start);
+      for (int w = 0; w < workers_; ++w) mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
+    }
     if (!error_.empty()) {
       done_ = true;
       return;
     }
-    remaining_permits_ = job_.options.max_pages;
+    // A budget covers every run: earlier runs' pages are spent permits.
+    remaining_permits_ = job_.options.max_pages - std::min(job_.options.max_pages, pages_);
+    last_checkpoint_ = Clock::now();
+    // A fresh crawl starts from the seeds; a resumed one from the frontier rebuilt from
+    // the logs (the seeds not fetched yet are part of it).
     std::vector<std::vector<UrlAtDepth>> seeds(static_cast<std::size_t>(workers_));
-    for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_.at(std::string(canonical_origin(s))))].push_back({s, 0});
+    if (resume) {
+      for (const auto& u : resume->frontier) seeds[static_cast<std::size_t>(owner_of(canonical_origin(u.url)))].push_back(u);
+    } else {
+      for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_of(canonical_origin(s)))].push_back({s, 0});
+    }
     for (int w = 0; w < workers_; ++w) {
-      if (seeds[static_cast<std::size_t>(w)].empty()) continue;
-      ++master_sent_;
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(seeds[static_cast<std::size_t>(w)]));
+      // In slices: a resumed crawl's frontier can be millions of URLs.
+      const auto& all = seeds[static_cast<std::size_t>(w)];
+      for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
+        const std::vector<UrlAtDepth> slice(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                            all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
+        ++master_sent_;
+        mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
+      }
     }
   }
 
@@ -426,6 +474,11 @@ class MasterRole {
       case CrawlTag::Records: {
         RecordsMessage r = decode_records(m.bytes);
         outputs_.write(r);
+        for (auto& h : r.hosts) {
+          host_states_[h.origin] = std::move(h);
+          ++robots_learned_;
+          checkpoint_dirty_ = true;
+        }
         status_[wi] = r.status;
         used_[wi] += r.records.size();
         pages_ += r.records.size();
@@ -476,6 +529,12 @@ class MasterRole {
       finish();
     }
     draw_progress(false);
+    if (!finishing_ && checkpoint_dirty_ && job_.options.checkpoint_interval > 0 &&
+        Clock::now() - last_checkpoint_ >= std::chrono::duration<double>(job_.options.checkpoint_interval)) {
+      // A failed periodic write is not fatal: the logs hold the results, and the next
+      // write (or the final one, which is reported) may succeed.
+      write_checkpoint_now();
+    }
     if (finishing_ && (finals_ == workers_ || Clock::now() > finish_deadline_)) {
       finalize();
       return true;
@@ -494,6 +553,21 @@ class MasterRole {
   }
 
  private:
+  int owner_of(std::string_view origin) const {
+    if (auto it = owner_.find(std::string(origin)); it != owner_.end()) return it->second;
+    return static_cast<int>(stable_hash(origin) % static_cast<std::uint64_t>(workers_));
+  }
+
+  std::string write_checkpoint_now() {
+    checkpoint_.pages = pages_;
+    checkpoint_.robots_fetches = std::max(checkpoint_.robots_fetches, robots_before_ + robots_learned_);
+    checkpoint_.hosts.clear();
+    for (const auto& [origin, h] : host_states_) checkpoint_.hosts.push_back(h);
+    last_checkpoint_ = Clock::now();
+    checkpoint_dirty_ = false;
+    return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_);
+  }
+
   void serve_permits() {
     if (job_.options.max_pages == 0) return;
     for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -658,16 +732,24 @@ class MasterRole {
     }
     outputs_.apply_depth_fixes(fixes);
     outputs_.close_links();
+    // Last, after the outputs are final: "complete" means a resume has nothing to do.
+    checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();
+    checkpoint_.interrupted = signal_ != 0;
+    checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
+    if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;
+    const ResumeState* resume = job_.resume.get();
+    const std::uint64_t links_before = resume ? resume->links : 0, bytes_before = resume ? resume->bytes : 0;
     json::object status, errors;
     for (const auto& [k, v] : by_status_) status[k] = v;
     for (const auto& [k, v] : by_error_) errors[k] = v;
     const double secs = seconds_ > 0 ? seconds_ : 1e-9;
+    // Totals cover every run on this output directory; "ranks" and rates this run.
     json::object summary{{"pages", pages_},
-                         {"robots_fetches", total.robots_fetches},
-                         {"links", total.links},
-                         {"bytes", total.bytes},
+                         {"robots_fetches", robots_before_ + total.robots_fetches},
+                         {"links", links_before + total.links},
+                         {"bytes", bytes_before + total.bytes},
                          {"seconds", seconds_},
-                         {"pages_per_s", static_cast<double>(pages_) / secs},
+                         {"pages_per_s", static_cast<double>(pages_ - previous_pages_) / secs},
                          {"links_per_s", static_cast<double>(total.links) / secs},
                          {"status", std::move(status)},
                          {"errors", std::move(errors)},
@@ -681,6 +763,8 @@ class MasterRole {
                          {"duplicates_dropped", total.duplicates},
                          {"depth_improvements", total.depth_improvements},
                          {"interrupted", signal_ != 0},
+                         {"runs", checkpoint_.runs},
+                         {"pages_previous_runs", previous_pages_},
                          {"missing_rank_reports", missing},
                          {"seeds", json::value_from(job_.seeds)},
                          {"max_depth", job_.options.max_depth},
@@ -691,10 +775,15 @@ class MasterRole {
     if (!job_.options.quiet) {
       std::string counts;
       for (const auto& [k, v] : by_status_) counts += (counts.empty() ? "" : ", ") + (k == "0" ? std::string("no response") : k) + ": " + std::to_string(v);
-      std::fprintf(stderr, "rankpool-crawl: %s%llu pages in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
-                   signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), seconds_,
-                   static_cast<double>(pages_) / secs, static_cast<unsigned long long>(total.links),
-                   static_cast<unsigned long long>(total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
+      // Resumed: the totals cover every run, the time and rate this one.
+      const std::string earlier = previous_pages_ || checkpoint_.runs > 1
+                                      ? " (" + std::to_string(previous_pages_) + " from " +
+                                            std::to_string(checkpoint_.runs - 1) + " earlier run(s))"
+                                      : std::string();
+      std::fprintf(stderr, "rankpool-crawl: %s%llu pages%s in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
+                   signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), earlier.c_str(), seconds_,
+                   static_cast<double>(pages_ - previous_pages_) / secs, static_cast<unsigned long long>(links_before + total.links),
+                   static_cast<unsigned long long>(robots_before_ + total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
                    static_cast<unsigned long long>(total.blocked), job_.out_dir.c_str());
       if (missing) std::fprintf(stderr, "rankpool-crawl: %d rank(s) did not report before the deadline\n", missing);
     }
@@ -714,6 +803,12 @@ class MasterRole {
   std::vector<RankReport> reports_;
   std::set<int> waiting_;
   std::uint64_t remaining_permits_ = 0, master_sent_ = 0, probe_ = 0, pages_ = 0;
+  // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.
+  Checkpoint checkpoint_;
+  std::map<std::string, HostCheckpoint> host_states_;
+  std::uint64_t previous_pages_ = 0, robots_learned_ = 0, robots_before_ = 0;
+  bool checkpoint_dirty_ = false;
+  Clock::time_point last_checkpoint_{};
   std::map<std::string, std::uint64_t> by_status_, by_error_;
   int replies_in_ = 0, finals_ = 0, signal_ = 0;
   bool probing_ = false, finishing_ = false, done_ = false;

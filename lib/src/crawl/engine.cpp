@@ -436,7 +436,15 @@ void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
     // counts as "no file" (RFC 9309 2.3.1.3: everything allowed).
     step.policy = RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable};
   }
-  h.policy = std::move(*step.policy);
+  HostCheckpoint saved{h.origin, {}, {}, h.unreachable_error, h.unreachable_kind};
+  if (step.policy->source == RobotsSource::Parsed) saved.robots_body = r.body.substr(0, robots_options_.max_bytes);
+  set_policy(h, std::move(*step.policy));
+  saved.robots = h.robots_label;
+  robots_done_.push_back(std::move(saved));
+}
+
+void Engine::set_policy(Host& h, RobotsPolicy policy) {
+  h.policy = std::move(policy);
   h.robots = Host::Robots::ready;
   switch (h.policy.source) {
     case RobotsSource::Parsed: h.robots_label = "parsed"; break;
@@ -444,6 +452,36 @@ void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
     case RobotsSource::Unreachable: h.robots_label = "unreachable"; break;
   }
   if (auto cd = h.policy.rules.crawl_delay()) h.delay = std::max(options_.delay, *cd);
+}
+
+void Engine::restore_host(const HostCheckpoint& saved) {
+  if (options_.ignore_robots) return;
+  Host& h = host_for(saved.origin);
+  h.unreachable_error = saved.unreachable_error;
+  h.unreachable_kind = saved.unreachable_kind;
+  if (saved.robots == "parsed")
+    set_policy(h, RobotsPolicy{RobotsRules::parse(saved.robots_body, robots_options_), RobotsSource::Parsed});
+  else if (saved.robots == "unavailable")
+    set_policy(h, RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable});
+  else if (saved.robots == "unreachable")
+    set_policy(h, RobotsPolicy{RobotsRules::disallow_all(), RobotsSource::Unreachable});
+  // Anything else (an older or foreign label): fetch robots.txt again, the safe side.
+}
+
+void Engine::preload(const FetchedUrl& f) {
+  auto [it, fresh] = urls_.try_emplace(f.url);
+  if (!fresh) return;  // the loader gives each URL once
+  UrlState& s = it->second;
+  s.depth = f.depth;
+  s.recorded_depth = f.recorded_depth;
+  s.stage = UrlState::Stage::fetched;
+  s.children = f.children;
+  s.redirect = f.redirect;
+  Host& h = host_for(canonical_origin(f.url));
+  ++h.started;  // max_pages_per_host counts every run's pages
+  ++h.pages;
+  h.bytes += f.bytes;
+  if (f.failed) ++h.errors;
 }
 
 std::string Engine::save_body(const std::string& url, const std::string& body) {
@@ -487,6 +525,7 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   } else if (rec.error.empty() && rec.status >= 200 && rec.status < 300 && is_html_content_type(rec.content_type) &&
              !r.body.empty()) {
     const PageLinks page_links = extract_links(r.body);
+    rec.nofollow = page_links.meta_nofollow;
     const NormalizedUrl page = normalize(url, UrlOptions{options_.max_url_length});
     NormalizedUrl base = page;
     if (page_links.base_href) {

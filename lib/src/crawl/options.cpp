@@ -38,6 +38,8 @@ std::string validate(const CrawlOptions& o) {
   if (o.max_url_length < 16) return "--max-url-length must be >= 16";
   if (o.max_path_depth < 1) return "--max-path-depth must be >= 1";
   if (o.max_repeated_segment < 1) return "--max-repeated-segment must be >= 1";
+  if (!std::isfinite(o.checkpoint_interval) || o.checkpoint_interval < 0)
+    return "--checkpoint-interval must be a number of seconds >= 0";
   if (o.user_agent.empty()) return "--user-agent must not be empty";
   if (o.user_agent.find_first_of("\r\n") != std::string::npos) return "--user-agent must be one line";
   for (const auto* list : {&o.include, &o.exclude})

@@ -105,8 +105,17 @@ std::string encode_records(const RecordsMessage& m) {
     w.put_string(rec.error_kind);
     w.put_string(rec.redirect);
     w.put_string(rec.body_file);
+    w.put<std::uint8_t>(rec.nofollow ? 1 : 0);
   }
   w.put_string(m.edges);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(m.hosts.size()));
+  for (const auto& h : m.hosts) {
+    w.put_string(h.origin);
+    w.put_string(h.robots);
+    w.put_string(h.robots_body);
+    w.put_string(h.unreachable_error);
+    w.put_string(h.unreachable_kind);
+  }
   return out;
 }
 
@@ -131,9 +140,20 @@ RecordsMessage decode_records(std::string_view bytes) {
     rec.error_kind = r.get_string();
     rec.redirect = r.get_string();
     rec.body_file = r.get_string();
+    rec.nofollow = r.get<std::uint8_t>() != 0;
     m.records.push_back(std::move(rec));
   }
   m.edges = r.get_string();
+  const auto hosts = r.get<std::uint32_t>();
+  for (std::uint32_t i = 0; i < hosts; ++i) {
+    HostCheckpoint h;
+    h.origin = r.get_string();
+    h.robots = r.get_string();
+    h.robots_body = r.get_string();
+    h.unreachable_error = r.get_string();
+    h.unreachable_kind = r.get_string();
+    m.hosts.push_back(std::move(h));
+  }
   return m;
 }
 

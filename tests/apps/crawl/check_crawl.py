@@ -13,7 +13,9 @@ when). The crawler's outputs are compared with both:
   summary.json  consistent with the records, one entry per rank, exit code 0.
 
 Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 and 4),
-politeness, bad_input, max_pages, unreachable. Every mpirun has a timeout: a hang fails the
+politeness, bad_input, max_pages, unreachable; resume_kill (kill -9 of mpirun and every rank
+at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
+the complete crawl, resumes with other seeds or scope refused). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
 """
 import argparse
@@ -41,7 +43,8 @@ p.add_argument("--ranks", type=int, required=True)
 p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
-               choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable"])
+               choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
+                        "resume_kill", "resume_sigterm"])
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
 p.add_argument("--keep", action="store_true", help="keep the work directories even on success")
@@ -276,13 +279,20 @@ def read_outputs(out):
 # ---------------------------------------------------------------------------------------
 # The checks of one crawl.
 
-def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None):
+def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, reqs=None, resumed=None):
     """partial_pages=N: a --max-pages N crawl (exactly N pages, a subset of the truth).
-    extra_pages: {url: (depth, status, error_kind)} fetched besides the web's pages."""
+    extra_pages: {url: (depth, status, error_kind)} fetched besides the web's pages.
+    reqs: the access log entries of this crawl (default: the whole log).
+    resumed: a crawl killed once and resumed: {"run1": the access log entries of the first
+    run, "recorded1": URLs in pages.jsonl after it, "robots1": origins whose robots.txt the
+    checkpoint held}. Each URL is then requested once over both runs, except those fetched by
+    run 1 but not recorded (in flight at the kill), at most twice; robots.txt is not fetched
+    again for the origins of robots1."""
     extra_pages = extra_pages or {}
     check(rc == 0, f"{name}: exit code {rc}")
     records, edge_list, summary = read_outputs(out)
-    reqs = read_access_log(log)
+    if reqs is None:
+        reqs = read_access_log(log)
 
     want = {x["url"]: (x["depth"], x["status"]) for x in truth["fetched"]}
     for u, (d, s, _) in extra_pages.items():
@@ -351,8 +361,20 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None):
     robots = [q for q in reqs if q["target"] == "/robots.txt"]
     pages = [q for q in reqs if q["target"] != "/robots.txt"]
     rc_pages = collections.Counter(q["url"] for q in pages)
-    check(all(c == 1 for c in rc_pages.values()),
-          f"{name}: URLs requested more than once: {few([(u, c) for u, c in rc_pages.items() if c > 1])}")
+    if resumed is None:
+        check(all(c == 1 for c in rc_pages.values()),
+              f"{name}: URLs requested more than once: {few([(u, c) for u, c in rc_pages.items() if c > 1])}")
+    else:
+        run1 = collections.Counter(q["url"] for q in resumed["run1"] if q["target"] != "/robots.txt")
+        in_flight = set(run1) - resumed["recorded1"]
+        check(resumed["recorded1"] <= set(run1), f"{name}: run 1 recorded URLs it never requested: "
+                                                 f"{few(resumed['recorded1'] - set(run1))}")
+        twice = [(u, c) for u, c in rc_pages.items() if c > (2 if u in in_flight else 1)]
+        check(not twice, f"{name}: URLs requested too often over both runs: {few(twice)}")
+        again = [u for u in resumed["recorded1"] if rc_pages[u] > 1]
+        check(not again, f"{name}: URLs recorded by run 1 fetched again: {few(again)}")
+        print(f"  run 1: {sum(run1.values())} page requests, {len(resumed['recorded1'])} recorded, "
+              f"{len(in_flight)} in flight at the stop; {sum(rc_pages.values())} page requests over both runs")
     requested = set(rc_pages)
     web_want = {u for u in want if u not in extra_pages}
     if partial_pages is None:
@@ -367,7 +389,13 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None):
     foreign = {q["origin"] for q in reqs} - scope
     check(not foreign, f"{name}: requests to origins outside the scope: {few(foreign)}")
     rb = collections.Counter(q["origin"] for q in robots)
-    check(all(c == 1 for c in rb.values()), f"{name}: robots.txt fetched more than once: {few(rb.items())}")
+    if resumed is None:
+        check(all(c == 1 for c in rb.values()), f"{name}: robots.txt fetched more than once: {few(rb.items())}")
+    else:
+        run1_robots = collections.Counter(q["origin"] for q in resumed["run1"] if q["target"] == "/robots.txt")
+        refetched = [o for o in resumed["robots1"] if rb[o] > run1_robots[o]]
+        check(not refetched, f"{name}: robots.txt fetched again although the checkpoint held it: {few(refetched)}")
+        check(all(c <= 2 for c in rb.values()), f"{name}: robots.txt fetched more than twice: {few(rb.items())}")
     want_robots = {origin_of(u) for u in truth["robots"]} - {origin_of(u) for u in extra_pages}
     if partial_pages is None:
         check(set(rb) == want_robots, f"{name}: robots.txt fetched from {few(rb)}, want {few(want_robots)}")
@@ -389,14 +417,18 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None):
         check(summary.get("links") == len(edge_list), f"{name}: summary links {summary.get('links')} != {len(edge_list)} lines")
         n_robots = len(robots)
         n_extra = len({origin_of(u) for u in extra_pages})
-        check(n_robots <= summary.get("robots_fetches", -1) <= n_robots + n_extra,
+        # A resumed crawl counts what its checkpoint knew of run 1: never more than requested.
+        check((n_robots if resumed is None else 0) <= summary.get("robots_fetches", -1) <= n_robots + n_extra,
               f"{name}: summary robots_fetches {summary.get('robots_fetches')}, access log {n_robots}")
         check(summary.get("interrupted") is False, f"{name}: summary interrupted {summary.get('interrupted')}")
+        check(summary.get("runs") == (1 if resumed is None else 2), f"{name}: summary runs {summary.get('runs')}")
         ranks = summary.get("ranks", [])
         check(len(ranks) == args.ranks and sorted(x.get("rank") for x in ranks) == list(range(args.ranks)),
               f"{name}: summary ranks {[x.get('rank') for x in ranks]}, want {args.ranks} entries")
-        check(sum(x.get("pages", 0) for x in ranks) == len(records),
-              f"{name}: ranks' pages {[x.get('pages') for x in ranks]} do not add up to {len(records)}")
+        before = summary.get("pages_previous_runs", 0)
+        check(sum(x.get("pages", 0) for x in ranks) + before == len(records),
+              f"{name}: ranks' pages {[x.get('pages') for x in ranks]} + {before} of earlier runs "
+              f"do not add up to {len(records)}")
     return reqs
 
 
@@ -487,6 +519,262 @@ def scenario_unreachable():
           extra_pages={UNREACHABLE: (0, 0, "connect")})
 
 
+# ---------------------------------------------------------------------------------------
+# Checkpoint and resume. One web serves every crawl of a scenario; each crawl's requests are
+# the access log lines it added. The web is slowed down (--delay 0.05 on the crawler,
+# Crawl-delay 0.05) so that a crawl lasts a few seconds and can be stopped in the middle.
+
+RESUME_WEB = ["--crawl-delay", "0.05"]
+RESUME_DEPTH = 3
+
+
+def resume_args(out):
+    return ["--out", out, "--quiet", "--max-depth", str(RESUME_DEPTH), "--delay", "0.05",
+            "--checkpoint-interval", "0.2"]
+
+
+def log_lines(web):
+    try:
+        with open(web.log) as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
+def start_mpirun(app_args, stderr_path):
+    flags = [f for f in args.mpiexec_flags.split(";") if f]
+    cmd = [args.mpiexec, "-q", args.numproc_flag, str(args.ranks)] + flags + [args.app] + app_args
+    err = open(stderr_path, "w")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                            start_new_session=True)
+    err.close()
+    children.append(proc)
+    return proc
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def kill9_everything(proc):
+    """SIGKILL to mpirun and every rank at once (the process group, and each descendant by
+    PID: Open MPI puts ranks in groups of their own), then waits until all are gone."""
+    pids = descendants(proc.pid) | {proc.pid}
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+    children.remove(proc)
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(not any(alive(p) for p in pids), f"processes survived SIGKILL: {[p for p in pids if alive(p)]}")
+    return pids
+
+
+def wait_for_records(proc, out, n, timeout):
+    """Until pages.jsonl holds n lines (or the crawl ended, or the timeout: a hang guard)."""
+    deadline = time.monotonic() + timeout
+    path = os.path.join(out, "pages.jsonl")
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open(path, "rb") as f:
+                if f.read().count(b"\n") >= n:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.005)
+
+
+def read_recorded(out):
+    """URLs in pages.jsonl as a resume reads it: a torn last line does not count."""
+    urls = set()
+    try:
+        with open(os.path.join(out, "pages.jsonl")) as f:
+            for line in f:
+                if line.endswith("\n"):
+                    urls.add(json.loads(line)["url"])
+    except OSError:
+        pass
+    return urls
+
+
+def read_checkpoint(out):
+    try:
+        with open(os.path.join(out, "checkpoint.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"checkpoint.json after the stop: {e}")
+        return {}
+
+
+def resume_web(workdir):
+    web = TestWeb(workdir, RESUME_WEB, seeds=[f"http://127.0.0.{2 + i}:PORT/" for i in range(4)] +
+                  ["http://127.0.0.2:PORT1/"], max_depth=RESUME_DEPTH)
+    return web, list(web.truth["seeds"])
+
+
+def reference_crawl(web, workdir, seeds):
+    """An uninterrupted crawl of the same web: its duration places the kills, its links.tsv
+    is what every resumed crawl must reproduce."""
+    out = os.path.join(workdir, "reference")
+    n0 = log_lines(web)
+    rc, so, se, secs = mpirun(resume_args(out) + seeds, timeout=min(60.0, remaining()))
+    check(rc == 0, f"reference crawl: exit {rc}: {se[-2000:]}")
+    reqs = read_access_log(web.log)[n0:]
+    verify("reference crawl", web.truth, rc, out, web.log, reqs=reqs)
+    with open(os.path.join(out, "links.tsv")) as f:
+        links = sorted(f)
+    print(f"reference crawl: {len(web.truth['fetched'])} pages in {secs:.1f} s", flush=True)
+    return secs, links
+
+
+def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
+    """Run 1, stopped by stop(proc) (which returns whether the crawl must count as
+    interrupted), then --resume; checks the union of both runs."""
+    out = os.path.join(workdir, name.replace(" ", "-"))
+    n0 = log_lines(web)
+    proc = start_mpirun(resume_args(out) + seeds, os.path.join(workdir, "run1.err"))
+    stop(proc, out)
+    time.sleep(0.3)  # the web logs a request as it answers it
+    n1 = log_lines(web)
+    recorded1 = read_recorded(out)
+    ckpt = read_checkpoint(out)
+    robots1 = {h["origin"] for h in ckpt.get("hosts", [])}
+    check(ckpt.get("runs") == 1 and ckpt.get("complete") is False,
+          f"{name}: checkpoint after run 1: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}")
+    with open(os.path.join(out, "pages.jsonl"), "rb") as f:
+        torn = (f.read()[-1:] not in (b"", b"\n"))
+    print(f"{name}: run 1 stopped with {len(recorded1)} pages recorded{' (torn last line)' if torn else ''}, "
+          f"robots.txt of {len(robots1)} origins in the checkpoint", flush=True)
+    rc, so, se, secs = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(60.0, remaining()))
+    if not check(rc is not None, f"{name}: resume hung"):
+        return out
+    if rc != 0:
+        print(se[-3000:])
+    reqs = read_access_log(web.log)
+    verify(name, web.truth, rc, out, web.log, reqs=reqs[n0:],
+           resumed={"run1": reqs[n0:n1], "recorded1": recorded1, "robots1": robots1})
+    with open(os.path.join(out, "links.tsv")) as f:
+        check(sorted(f) == ref_links, f"{name}: links.tsv differs from the uninterrupted crawl's")
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    check(summary.get("pages_previous_runs") == len(recorded1),
+          f"{name}: summary pages_previous_runs {summary.get('pages_previous_runs')}, run 1 recorded {len(recorded1)}")
+    print(f"{name}: resumed in {secs:.1f} s", flush=True)
+    return out
+
+
+def scenario_resume_kill():
+    workdir = tempfile.mkdtemp(prefix=f"crawl-resume-kill-{args.ranks}r-")
+    ok_before = len(failures)
+    web, seeds = resume_web(workdir)
+    try:
+        secs, ref_links = reference_crawl(web, workdir, seeds)
+        # Early, middle, late: when pages.jsonl holds a fraction of the truth's pages drawn at
+        # random within each band (progress, not time: the same on a loaded machine), plus a
+        # random 0-50 ms so that the kill may also hit the master mid-write.
+        total = len(web.truth["fetched"])
+        for band, (lo, hi) in (("early", (0.05, 0.2)), ("middle", (0.4, 0.6)), ("late", (0.75, 0.92))):
+            if remaining() < secs * 2 + 15:
+                check(False, f"kill {band}: not run, the scenario's time budget is spent")
+                break
+            at = max(1, int(random.uniform(lo, hi) * total))
+
+            def stop(proc, out, at=at, band=band):
+                wait_for_records(proc, out, at, timeout=min(60.0, remaining()))
+                time.sleep(random.uniform(0, 0.05))
+                check(proc.poll() is None, f"kill {band}: the crawl ended before the kill at {at} records")
+                kill9_everything(proc)
+
+            print(f"kill {band}: SIGKILL at {at} of {total} records", flush=True)
+            stop_and_resume(f"kill {band}", web, workdir, seeds, ref_links, stop)
+    finally:
+        web.stop()
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+
+
+def one_line(name, rc, se, want_rc, needle):
+    lines = [l for l in se.splitlines() if l.strip()]
+    check(rc == want_rc, f"{name}: exit {rc}, want {want_rc} ({lines})")
+    check(len(lines) == 1 and lines[0].startswith("rankpool-crawl:") and needle in lines[0],
+          f"{name}: want one line 'rankpool-crawl: ...' with {needle!r}, got {lines}")
+
+
+def scenario_resume_sigterm():
+    workdir = tempfile.mkdtemp(prefix=f"crawl-resume-term-{args.ranks}r-")
+    ok_before = len(failures)
+    web, seeds = resume_web(workdir)
+    try:
+        secs, ref_links = reference_crawl(web, workdir, seeds)
+        total = len(web.truth["fetched"])
+        at = int(random.uniform(0.4, 0.6) * total)
+
+        def stop(proc, out):
+            wait_for_records(proc, out, at, timeout=min(60.0, remaining()))
+            check(proc.poll() is None, f"SIGTERM: the crawl ended before the signal at {at} records")
+            proc.send_signal(signal.SIGTERM)  # mpirun only: it forwards the signal to the ranks
+            try:
+                rc = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                rc = None
+                kill_tree(proc)
+            children.remove(proc)
+            # The ranks exit 128 + 15; Open MPI's mpirun, signalled itself, reports 1 for the job.
+            check(rc is not None and rc != 0, f"SIGTERM: run 1 exit {rc}, want non-zero (interrupted)")
+            # The outputs were flushed and say so, and the checkpoint was written at the signal.
+            _, _, summary = read_outputs(out)
+            check(summary.get("interrupted") is True, f"SIGTERM: summary interrupted {summary.get('interrupted')}")
+            ckpt = read_checkpoint(out)
+            check(ckpt.get("interrupted") is True and ckpt.get("pages") == len(read_recorded(out)),
+                  f"SIGTERM: checkpoint interrupted {ckpt.get('interrupted')}, pages {ckpt.get('pages')}")
+
+        print(f"SIGTERM at {at} of {total} records", flush=True)
+        out = stop_and_resume("sigterm", web, workdir, seeds, ref_links, stop)
+        ckpt = read_checkpoint(out)
+        check(ckpt.get("runs") == 2 and ckpt.get("complete") is True,
+              f"sigterm: checkpoint after the resume: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}")
+
+        # A resume of the complete crawl does nothing and says so.
+        with open(os.path.join(out, "pages.jsonl")) as f:
+            pages_before = f.read()
+        n = log_lines(web)
+        rc, so, se, _ = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(30.0, remaining()))
+        one_line("resume of a complete crawl", rc, se, 0, "complete")
+        with open(os.path.join(out, "pages.jsonl")) as f:
+            check(f.read() == pages_before, "resume of a complete crawl: pages.jsonl changed")
+        check(log_lines(web) == n, "resume of a complete crawl: requests were made")
+
+        # Other seeds or another scope: refused, one line, nothing touched.
+        for what, argv, needle in (("other seeds", resume_args(out) + seeds[:2], "other seeds"),
+                                   ("other scope", resume_args(out) + ["--scope", "any"] + seeds, "--scope"),
+                                   ("other depth", resume_args(out) + ["--max-depth", "2"] + seeds, "--max-depth")):
+            rc, so, se, _ = mpirun(["--resume"] + argv, timeout=min(30.0, remaining()))
+            one_line(f"resume with {what}", rc, se, 2, needle)
+        with open(os.path.join(out, "pages.jsonl")) as f:
+            check(f.read() == pages_before, "refused resumes: pages.jsonl changed")
+        check(log_lines(web) == n, "refused resumes: requests were made")
+    finally:
+        web.stop()
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+
+
 def scenario_bad_input():
     workdir = tempfile.mkdtemp(prefix=f"crawl-bad-{args.ranks}r-")
     try:
@@ -505,6 +793,8 @@ def scenario_bad_input():
             ("scope", ["--out", out, "--scope", "bogus", seed]),
             ("no-such-host.invalid", ["--out", out, "http://no-such-host.invalid/"]),
             ("seed", ["--out", out]),
+            ("no checkpoint", ["--out", out, "--resume", seed]),
+            ("checkpoint-interval", ["--out", out, "--checkpoint-interval", "-1", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:
@@ -525,7 +815,8 @@ def scenario_bad_input():
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
-     "max_pages": scenario_max_pages, "unreachable": scenario_unreachable}[args.scenario]()
+     "max_pages": scenario_max_pages, "unreachable": scenario_unreachable,
+     "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

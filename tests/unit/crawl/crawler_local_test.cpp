@@ -91,6 +91,21 @@ CrawlRun crawl(int ranks, CrawlJob job, const FakeWeb& web, const std::string& s
   return run;
 }
 
+/// Raises `interrupt` once pages.jsonl holds `n` records (or after a generous hang guard):
+/// mid-crawl whatever the machine's speed, where a fixed sleep may come before the first
+/// record on a loaded machine.
+void interrupt_after_records(const std::string& out_dir, std::size_t n, std::atomic<int>& interrupt) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(out_dir + "/pages.jsonl");
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    if (lines >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  interrupt = 15;
+}
+
 CrawlJob job_for(const FakeWeb& web, const std::string& name) {
   CrawlJob job;
   job.options.delay = 0;
@@ -164,10 +179,7 @@ TEST(CrawlerLocalLimits, InterruptStopsEveryRankAndWritesTheSummary) {
   CrawlJob job = job_for(web, "interrupt");
   job.options.delay = 0.01;  // slow enough to be interrupted mid-crawl
   std::atomic<int> interrupt{0};
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    interrupt = 15;
-  });
+  std::thread stopper([&] { interrupt_after_records(job.out_dir, 30, interrupt); });
   const CrawlRun run = crawl(3, job, web, {}, &interrupt);
   stopper.join();
   for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 128 + 15);
@@ -178,5 +190,61 @@ TEST(CrawlerLocalLimits, InterruptStopsEveryRankAndWritesTheSummary) {
   fs::remove_all(job.out_dir);
 }
 
+TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
+  FakeWeb web;
+  web.pages = 100;  // below 130: "Disallow: /p/13" also blocks /p/130..
+  CrawlJob job = job_for(web, "resume");
+  job.options.delay = 0.01;  // ~1 s per host: interrupted mid-crawl
+  job.options.checkpoint_interval = 0.05;
+  std::atomic<int> interrupt{0};
+  std::thread stopper([&] { interrupt_after_records(job.out_dir, 30, interrupt); });
+  const CrawlRun first = crawl(3, job, web, {}, &interrupt);
+  stopper.join();
+  ASSERT_TRUE(first.summary.at("interrupted").as_bool());
+  std::set<std::string> recorded;
+  for (const auto& p : first.pages) recorded.insert(std::string(p.at("url").as_string()));
+  const std::size_t expected = static_cast<std::size_t>(web.hosts * (web.pages - 1));
+  ASSERT_GT(recorded.size(), 0u);
+  ASSERT_LT(recorded.size(), expected);
+
+  auto state = std::make_shared<ResumeState>();
+  ASSERT_EQ(load_resume(job.out_dir, job.options, job.seeds, *state), "");
+  EXPECT_FALSE(state->checkpoint.complete);
+  EXPECT_EQ(state->checkpoint.hosts.size(), static_cast<std::size_t>(web.hosts));  // written at the signal
+  job.resume = state;
+  // On more ranks than run 1: origins change owners, and so do their fetched URLs.
+  const CrawlRun second = crawl(4, job, web);
+  for (const auto& o : second.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
+  for (const auto& url : second.requests) {
+    EXPECT_FALSE(url.ends_with("/robots.txt")) << "robots.txt fetched again: " << url;
+    EXPECT_EQ(recorded.count(url), 0u) << "recorded by run 1, fetched again: " << url;
+  }
+  std::multiset<std::string> urls;
+  for (const auto& p : second.pages) urls.insert(std::string(p.at("url").as_string()));
+  EXPECT_EQ(urls.size(), expected);
+  EXPECT_EQ(std::set<std::string>(urls.begin(), urls.end()).size(), expected) << "a URL recorded twice";
+  for (const auto& p : second.pages) {
+    const std::string url(p.at("url").as_string());
+    const int k = url.ends_with("/") ? 0 : std::stoi(url.substr(url.rfind('/') + 1));
+    EXPECT_EQ(p.at("depth").as_int64(), (k + 1) / 2) << url;
+  }
+  EXPECT_EQ(second.summary.at("pages").as_int64(), static_cast<std::int64_t>(expected));
+  EXPECT_EQ(second.summary.at("runs").as_int64(), 2);
+  EXPECT_EQ(second.summary.at("ranks").as_array().size(), 4u);
+  EXPECT_EQ(second.summary.at("pages_previous_runs").as_int64(), static_cast<std::int64_t>(recorded.size()));
+
+  // Now complete: a further load says so.
+  ResumeState done;
+  ASSERT_EQ(load_resume(job.out_dir, job.options, job.seeds, done), "");
+  EXPECT_TRUE(done.checkpoint.complete);
+  // What no run records stays in the frontier: the robots.txt-blocked /p/13s (blocked again
+  // without a request if resumed).
+  EXPECT_EQ(done.frontier.size(), static_cast<std::size_t>(web.hosts));
+  for (const auto& u : done.frontier) EXPECT_TRUE(u.url.ends_with("/p/13")) << u.url;
+  EXPECT_EQ(done.pages, expected);
+  fs::remove_all(job.out_dir);
+}
+
 }  // namespace
 }  // namespace rankpool::crawl
+

@@ -267,5 +267,69 @@ TEST(Engine, FailuresAreRecordsNotErrors) {
   EXPECT_EQ(failed->error_kind, "connect");
 }
 
+// Resume: an engine preloaded with an earlier run's fetched URLs and robots.txt outcome.
+
+TEST(EngineResume, PreloadedUrlsAndRestoredRobotsAreNotFetchedAgain) {
+  Rig rig;
+  rig.options.max_depth = 3;
+  rig.fetcher.add_page("http://a.test/", page({"/a", "/b"}));
+  rig.fetcher.add_page("http://a.test/a", page({"/"}));
+  rig.fetcher.add_page("http://a.test/b", page({"/a", "/private/x"}));
+  Engine& e = rig.make();
+  // The checkpoint's robots.txt (a rule the fake's file does not have: it must be obeyed).
+  e.restore_host({"http://a.test", "parsed", "User-agent: *\nDisallow: /private/\nDisallow: /a\n", "", ""});
+  e.preload({"http://a.test/", 0, 0, {}, "", 100, false});
+  e.offer("http://a.test/", 0);      // a seed offered again: already fetched
+  e.offer("http://a.test/b", 1);     // the frontier
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/b", 1}}));
+  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/b"});  // no robots.txt, no "/"
+  EXPECT_EQ(e.stats().blocked, 2u);  // /a and /private/x, by the restored rules
+  const auto hosts = e.host_stats();
+  ASSERT_EQ(hosts.size(), 1u);
+  EXPECT_EQ(hosts[0].robots, "parsed");
+  EXPECT_EQ(hosts[0].pages, 2u);  // the preloaded one counts
+  EXPECT_TRUE(e.take_robots_states().empty()) << "a restored outcome is not news for the checkpoint";
+}
+
+TEST(EngineResume, PreloadedPageRelaxesItsStoredLinksWhenReachedByAShorterPath) {
+  // /deep was fetched at depth 3 = max_depth, so its link /c was not followed; the resumed
+  // run reaches /deep at depth 1: /c (depth 2) must be fetched, and /deep's record fixed.
+  Rig rig;
+  rig.options.max_depth = 3;
+  rig.options.ignore_robots = true;
+  rig.fetcher.add_page("http://a.test/c", page({}));
+  Engine& e = rig.make();
+  e.preload({"http://a.test/deep", 3, 3, {"http://a.test/c"}, "", 10, false});
+  e.offer("http://a.test/deep", 1);
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/c", 2}}));
+  EXPECT_EQ(e.depth_fixes(), (std::vector<std::pair<std::string, int>>{{"http://a.test/deep", 1}}));
+}
+
+TEST(EngineResume, FinalRobotsOutcomeIsReportedOnceForTheCheckpoint) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({}));
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  rig.run();
+  const auto states = e.take_robots_states();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].origin, "http://a.test");
+  EXPECT_EQ(states[0].robots, "parsed");
+  EXPECT_EQ(states[0].robots_body, "User-agent: *\nDisallow: /private/\n");
+  EXPECT_TRUE(e.take_robots_states().empty());
+}
+
+TEST(EngineResume, NofollowPagesSayItInTheirRecord) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/x"}, "<meta name=robots content=nofollow>"));
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_TRUE(recs[0].nofollow);
+  EXPECT_EQ(recs[0].links, 1u);
+}
+
 }  // namespace
 }  // namespace rankpool::crawl

@@ -13,10 +13,13 @@ struct CrawlCli {
   bool help = false;   // --help: print `help_text` and exit 0
   std::string help_text;
   std::string error;   // one line, without the program name; empty when usable
+  bool nothing_to_do = false;  // --resume of a complete crawl: print `notice` and exit 0
+  std::string notice;
 };
 
 /// Parses argv; reads --seeds FILE ('-' = stdin); normalizes the seeds (each must be an
-/// http(s) URL whose host resolves); validates the options; creates --out DIR.
+/// http(s) URL whose host resolves); validates the options; creates --out DIR. With
+/// --resume, loads the checkpoint and logs of --out DIR (load_resume) into job.resume.
 CrawlCli parse_crawl_cli(int argc, const char* const* argv);
 
 }  // namespace rankpool::crawl

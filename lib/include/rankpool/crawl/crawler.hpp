@@ -15,7 +15,10 @@
 //    pages.jsonl and links.tsv as they come and summary.json at the end; page bodies never
 //    cross ranks (--save-bodies writes them where they were fetched).
 //  * Stop: SIGINT/SIGTERM on any rank (mpirun forwards them) ends the run on every rank:
-//    what was fetched is written and the outcome says interrupted.
+//    what was fetched is written, the checkpoint too, and the outcome says interrupted.
+//  * Checkpoint and resume (checkpoint.hpp): the master writes OUT/checkpoint.json at the
+//    start, every checkpoint_interval when it changed, at a signal and at the end; links
+//    are flushed before the records of their pages, so the logs are a write-ahead log.
 
 #include <atomic>
 #include <cstdint>
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "rankpool/crawl/checkpoint.hpp"
 #include "rankpool/crawl/fetcher.hpp"
 #include "rankpool/crawl/options.hpp"
 #include "rankpool/farm/mesh.hpp"
@@ -35,6 +39,10 @@ struct CrawlJob {
   CrawlOptions options;
   std::vector<std::string> seeds;  // canonical (normalize()d) http(s) URLs, at least one
   std::string out_dir;             // exists and is writable on the master's host
+  // --resume: the state load_resume() rebuilt from out_dir (checkpoint.hpp); the run
+  // appends to the outputs and fetches only the frontier. Null: a fresh crawl, which
+  // truncates the outputs.
+  std::shared_ptr<const ResumeState> resume;
 };
 
 /// How a rank's part of the run ended; the same exit_code on every rank.

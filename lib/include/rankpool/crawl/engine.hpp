@@ -48,6 +48,9 @@ struct PageRecord {
   std::string error_kind;   // "timeout", "dns", "connect", "too_large", "tls", "protocol", "other"
   std::string redirect;     // canonical target of a 3xx
   std::string body_file;    // with --save-bodies: path of the saved body, relative to OUT
+  // <meta name=robots content=nofollow>: its links are listed but not followed. Recorded so
+  // that a resumed crawl (checkpoint.hpp) rebuilds the frontier from the logs alone.
+  bool nofollow = false;
   bool operator==(const PageRecord&) const = default;
 };
 std::ostream& operator<<(std::ostream& os, const PageRecord& r);
@@ -94,6 +97,40 @@ struct HostStats {
   }
 };
 
+/// An origin's robots.txt outcome, as a checkpoint keeps it so that a resumed crawl does
+/// not fetch the file again. The rules are kept as the text that was parsed: parsing it
+/// again with the same options gives the same rules, and the text is what a reader checks.
+struct HostCheckpoint {
+  std::string origin;
+  std::string robots;             // "parsed", "unavailable" (allow all), "unreachable" (disallow all)
+  std::string robots_body;        // "parsed": the robots.txt text
+  std::string unreachable_error;  // robots.txt got no HTTP response: the host's URLs fail with this
+  std::string unreachable_kind;
+  bool operator==(const HostCheckpoint&) const = default;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & origin & robots & robots_body & unreachable_error & unreachable_kind;
+  }
+};
+
+/// A URL fetched by an earlier run (a line of pages.jsonl), handed to its owner when a
+/// crawl resumes: it is not fetched again, and its followable out-links and redirect are
+/// kept for relaxation, exactly as if this engine had fetched it.
+struct FetchedUrl {
+  std::string url;
+  int depth = 0;           // shortest depth over what the logs hold
+  int recorded_depth = 0;  // the depth its pages.jsonl line carries (fixed at the end if larger)
+  std::vector<std::string> children;  // followable out-links (post-filter)
+  std::string redirect;               // followable redirect target
+  std::uint64_t bytes = 0;
+  bool failed = false;                // counted as an error of its host
+  bool operator==(const FetchedUrl&) const = default;
+  template <class Ar>
+  void serialize(Ar& ar, unsigned) {
+    ar & url & depth & recorded_depth & children & redirect & bytes & failed;
+  }
+};
+
 struct EngineStats {
   std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0;
   std::uint64_t offered = 0;             // URLs offered to this engine (seeds, own, peers)
@@ -131,6 +168,12 @@ class Engine {
   /// Seeds go through offer() too: they bypass the filter's patterns but not robots.txt.
   void offer(std::string_view url, int depth);
 
+  /// Resume (before any offer): an origin's robots.txt outcome from the checkpoint, so it
+  /// is not fetched again.
+  void restore_host(const HostCheckpoint& host);
+  /// Resume (before any offer): a URL an earlier run fetched and recorded.
+  void preload(const FetchedUrl& url);
+
   /// Starts the requests politeness allows, waits up to `max_wait` for results and
   /// handles them. Returns the number of fetch results handled.
   std::size_t pump(std::chrono::milliseconds max_wait);
@@ -160,10 +203,12 @@ class Engine {
 
   // Outputs, taken by the caller.
   std::size_t pending_records() const { return records_.size(); }
-  bool has_output() const { return !records_.empty() || !edges_.empty(); }
+  bool has_output() const { return !records_.empty() || !edges_.empty() || !robots_done_.empty(); }
   std::vector<PageRecord> take_records() { return std::exchange(records_, {}); }
   /// links.tsv lines: "from\tto\tkind\n".
   std::string take_edges() { return std::exchange(edges_, {}); }
+  /// Origins whose robots.txt outcome became final since the last call (for checkpoints).
+  std::vector<HostCheckpoint> take_robots_states() { return std::exchange(robots_done_, {}); }
   /// URLs found here that other workers own, per worker index.
   std::vector<std::vector<UrlAtDepth>>& outbox() { return outbox_; }
   /// Records that went out with a depth that later improved: (url, final depth).
@@ -183,6 +228,7 @@ class Engine {
   void start_robots(Host& host, std::string url);
   void handle(FetchResult result);
   void handle_robots(Host& host, FetchResult& result, int redirects);
+  void set_policy(Host& host, RobotsPolicy policy);
   void handle_page(Host& host, const std::string& url, FetchResult& result);
   void release(Host& host);
   void schedule(Host& host);
@@ -215,6 +261,7 @@ class Engine {
 
   std::vector<PageRecord> records_;
   std::string edges_;
+  std::vector<HostCheckpoint> robots_done_;
   std::vector<std::vector<UrlAtDepth>> outbox_;
   EngineStats stats_;
 };

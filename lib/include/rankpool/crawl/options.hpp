@@ -59,13 +59,19 @@ struct CrawlOptions {
   double timeout = 10;          // seconds per transfer; bounds tarpits and endless bodies
   std::size_t max_page_bytes = 8 << 20;  // decoded; bigger pages are recorded as too_large
   bool quiet = false;           // no progress line and no final summary on stderr
+  // Seconds between checkpoint writes (OUT/checkpoint.json; also at the start, at a signal
+  // and at the end), written only when it changed. The results themselves are in the
+  // flushed logs; a stale checkpoint costs only the robots.txt fetches of origins first
+  // reached since the last write, so a write every 10 s is plenty and costs nothing
+  // measurable. 0: only at the start and the end.
+  double checkpoint_interval = 10;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     ar & max_depth & delay & per_host_connections & max_crawl_delay & scope & max_pages &
         max_pages_per_host & include & exclude & max_url_length & max_path_depth &
         max_repeated_segment & user_agent & ignore_robots & follow_all & save_bodies &
-        max_in_flight & connect_timeout & timeout & max_page_bytes & quiet;
+        max_in_flight & connect_timeout & timeout & max_page_bytes & quiet & checkpoint_interval;
   }
 };
 

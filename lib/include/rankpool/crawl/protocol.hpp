@@ -26,7 +26,7 @@
 
 namespace rankpool::crawl {
 
-inline constexpr std::uint32_t kCrawlProtocolVersion = 1;
+inline constexpr std::uint32_t kCrawlProtocolVersion = 2;
 
 enum class CrawlTag : int {
   Start = 32,
@@ -53,9 +53,13 @@ struct StartMessage {
   std::vector<std::string> assigned_origins;
   std::vector<int> assigned_workers;
   std::string out_dir;                // bodies go to out_dir/bodies on each rank's host
+  // A resumed crawl (checkpoint.hpp): what this worker's origins already have, loaded
+  // before any URL is offered — so Start differs per worker then.
+  std::vector<HostCheckpoint> hosts;  // robots.txt outcomes
+  std::vector<FetchedUrl> fetched;    // URLs recorded by earlier runs
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir;
+    ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir & hosts & fetched;
   }
 };
 std::string encode_start(const StartMessage& m);
@@ -75,6 +79,7 @@ struct RecordsMessage {
   WorkerStatus status;
   std::vector<PageRecord> records;
   std::string edges;  // links.tsv lines
+  std::vector<HostCheckpoint> hosts;  // robots.txt outcomes that became final (for the checkpoint)
   bool operator==(const RecordsMessage&) const = default;
 };
 std::string encode_records(const RecordsMessage& m);

@@ -1,0 +1,64 @@
+#pragma once
+// Checkpoint and resume of a crawl (rankpool-crawl --resume).
+//
+// The crawl's flushed outputs are its write-ahead log, as Heritrix's recovery journal is:
+//   pages.jsonl  the seen-and-fetched set: one line per URL whose record reached the master;
+//   links.tsv    every out-link of those pages (written and flushed before their records,
+//                so a record in pages.jsonl means its links are on disk);
+// and from them a resume rebuilds the frontier (seeds + followable links of fetched pages
+// not fetched yet, redirect targets included) with exact shortest depths (0-1 BFS: a
+// link costs 1, a redirect 0). What the logs do not hold goes into OUT/checkpoint.json,
+// small and written atomically (temp file, fsync, rename): each origin's robots.txt
+// outcome (so it is not fetched again), counters, the run count, whether the crawl
+// completed, and a fingerprint of the seeds and of the options that decide which URLs are
+// crawled — a resume with other ones would mix two crawls and is refused.
+//
+// URLs fetched but not recorded when the run died (in flight, or in a batch that had not
+// reached the master) are simply fetched again; pages.jsonl still holds each URL once.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rankpool/crawl/engine.hpp"
+#include "rankpool/crawl/options.hpp"
+
+namespace rankpool::crawl {
+
+/// What checkpoint.json holds besides the fingerprint (which write_checkpoint derives
+/// from the options and seeds).
+struct Checkpoint {
+  int runs = 0;                      // runs that started on this output directory
+  bool complete = false;             // the last run ended by itself: nothing is left to crawl
+  bool interrupted = false;          // the last run was stopped by a signal
+  std::uint64_t pages = 0;           // records in pages.jsonl when written (informational)
+  std::uint64_t robots_fetches = 0;  // over all runs, as far as known at the write
+  std::vector<HostCheckpoint> hosts;
+};
+
+/// Writes OUT/checkpoint.json atomically (a crash leaves the old file or the new one,
+/// never a torn one). "" on success, else a one-line reason.
+std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
+                             const std::vector<std::string>& seeds, const Checkpoint& checkpoint);
+
+/// Everything a resumed crawl starts from.
+struct ResumeState {
+  Checkpoint checkpoint;
+  std::vector<FetchedUrl> fetched;                // every URL in pages.jsonl, once
+  std::vector<UrlAtDepth> frontier;               // reached, within max_depth, not fetched yet
+  std::uint64_t pages = 0, links = 0, bytes = 0;  // what the logs hold
+  std::map<std::string, std::uint64_t> by_status, by_error;
+  bool torn_pages_line = false;          // pages.jsonl ended in a partial line (cut off)
+  std::uint64_t dropped_link_lines = 0;  // links.tsv lines of unrecorded pages, or torn (removed)
+};
+
+/// Reads OUT/checkpoint.json, pages.jsonl and links.tsv and rebuilds the crawl's state
+/// for `options` and `seeds` (canonical). Repairs what a kill leaves behind: a torn last
+/// line of pages.jsonl is cut off; links.tsv lines whose page has no record (or torn) are
+/// removed (the page is fetched again and writes them again). "" on success, else a
+/// one-line reason: no checkpoint, a corrupt file, other seeds or options.
+std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
+                        const std::vector<std::string>& seeds, ResumeState& state);
+
+}  // namespace rankpool::crawl

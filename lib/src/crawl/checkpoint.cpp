@@ -1,0 +1,331 @@
+// Checkpoint and resume: checkpoint.json, and the frontier rebuilt from pages.jsonl and links.tsv.
+#include "rankpool/crawl/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "rankpool/crawl/url.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+constexpr std::string_view kFormat = "rankpool-crawl checkpoint 1";
+
+/// What decides which URLs a crawl fetches: a resume must agree on all of it. Politeness,
+/// timeouts, budgets and parallelism may change between runs.
+json::object fingerprint(const CrawlOptions& o, const std::vector<std::string>& seeds) {
+  std::vector<std::string> sorted = seeds;
+  std::sort(sorted.begin(), sorted.end());
+  return json::object{{"seeds", json::value_from(sorted)},
+                      {"scope", std::string(to_string(o.scope))},
+                      {"max_depth", o.max_depth},
+                      {"include", json::value_from(o.include)},
+                      {"exclude", json::value_from(o.exclude)},
+                      {"max_url_length", static_cast<std::int64_t>(o.max_url_length)},
+                      {"max_path_depth", o.max_path_depth},
+                      {"max_repeated_segment", o.max_repeated_segment},
+                      {"follow_all", o.follow_all},
+                      {"ignore_robots", o.ignore_robots},
+                      {"robots_token", robots_token(o.user_agent)}};
+}
+
+/// The option a fingerprint field comes from, for the error message.
+std::string option_name(std::string_view field) {
+  if (field == "seeds") return "seeds";
+  if (field == "robots_token") return "--user-agent product token";
+  std::string s = "--" + std::string(field);
+  std::replace(s.begin(), s.end(), '_', '-');
+  return s;
+}
+
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+/// Writes `text` to `path` so that a crash leaves either the old file or the new one.
+std::string write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string e = std::strerror(errno);
+      ::close(fd);
+      return "cannot write " + tmp + ": " + e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // fsync before rename: otherwise a power cut can leave the new name on empty data.
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + ": " + std::strerror(errno);
+  const std::string dir = fs::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {  // the rename itself durable; best effort (some filesystems refuse)
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
+                             const std::vector<std::string>& seeds, const Checkpoint& c) {
+  json::array hosts;
+  for (const auto& h : c.hosts) {
+    json::object o{{"origin", h.origin}, {"robots", h.robots}};
+    if (!h.robots_body.empty()) o["robots_body"] = h.robots_body;
+    if (!h.unreachable_error.empty()) {
+      o["unreachable_error"] = h.unreachable_error;
+      o["unreachable_kind"] = h.unreachable_kind;
+    }
+    hosts.push_back(std::move(o));
+  }
+  const json::object doc{{"format", kFormat},
+                         {"crawl", fingerprint(options, seeds)},
+                         {"runs", c.runs},
+                         {"complete", c.complete},
+                         {"interrupted", c.interrupted},
+                         {"pages", c.pages},
+                         {"robots_fetches", c.robots_fetches},
+                         {"hosts", std::move(hosts)}};
+  return write_atomically(out_dir + "/checkpoint.json", json::serialize(doc) + "\n");
+}
+
+std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
+                        const std::vector<std::string>& seeds, ResumeState& st) {
+  st = ResumeState{};
+  const std::string ckpt_path = out_dir + "/checkpoint.json";
+  if (!fs::exists(ckpt_path))
+    return "--resume: no checkpoint in " + out_dir + " (" + ckpt_path + " does not exist): nothing to resume";
+  bool ok = false;
+  const std::string ckpt_text = read_file(ckpt_path, ok);
+  if (!ok) return "--resume: cannot read " + ckpt_path;
+  json::object doc;
+  try {
+    json::value v = json::parse(ckpt_text);
+    if (!v.is_object()) throw std::invalid_argument("not an object");
+    doc = std::move(v.as_object());
+    if (doc.at("format").as_string() != kFormat) return "--resume: " + ckpt_path + " is not a checkpoint this version reads";
+    const json::object want = fingerprint(options, seeds);
+    const json::object& got = doc.at("crawl").as_object();
+    for (const auto& [key, value] : want) {
+      const json::value* had = got.if_contains(key);
+      if (had && *had == value) continue;
+      if (key == "seeds")
+        return "--resume: " + out_dir + " holds a crawl from other seeds (" +
+               std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +
+               std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out";
+      return "--resume: " + out_dir + " holds a crawl with " + option_name(key) + " " +
+             (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " + json::serialize(value) +
+             "; resume with the same seeds, scope and link rules or use a new --out";
+    }
+    st.checkpoint.runs = static_cast<int>(doc.at("runs").to_number<std::int64_t>());
+    st.checkpoint.complete = doc.at("complete").as_bool();
+    st.checkpoint.interrupted = doc.at("interrupted").as_bool();
+    st.checkpoint.pages = doc.at("pages").to_number<std::uint64_t>();
+    st.checkpoint.robots_fetches = doc.at("robots_fetches").to_number<std::uint64_t>();
+    for (const auto& hv : doc.at("hosts").as_array()) {
+      const auto& h = hv.as_object();
+      HostCheckpoint hc;
+      hc.origin = h.at("origin").as_string();
+      hc.robots = h.at("robots").as_string();
+      if (auto* b = h.if_contains("robots_body")) hc.robots_body = b->as_string();
+      if (auto* e = h.if_contains("unreachable_error")) hc.unreachable_error = e->as_string();
+      if (auto* k = h.if_contains("unreachable_kind")) hc.unreachable_kind = k->as_string();
+      st.checkpoint.hosts.push_back(std::move(hc));
+    }
+  } catch (const std::exception& e) {
+    return "--resume: " + ckpt_path + " is corrupt (" + e.what() + ")";
+  }
+
+  // pages.jsonl: the fetched set. A kill can cut its last line short (the master was
+  // writing a batch); that record never counted, the URL is fetched again.
+  const std::string pages_path = out_dir + "/pages.jsonl";
+  if (!fs::exists(pages_path)) return "--resume: " + pages_path + " is missing";
+  const std::string pages_text = read_file(pages_path, ok);
+  if (!ok) return "--resume: cannot read " + pages_path;
+  struct Loaded {
+    int status = 0, depth = 0;
+    std::string redirect;
+    bool nofollow = false, html_ok = false;
+  };
+  std::unordered_map<std::string, std::size_t> index;  // url -> st.fetched position
+  std::vector<Loaded> loaded;
+  std::size_t pos = 0, line_no = 0;
+  while (pos < pages_text.size()) {
+    const std::size_t nl = pages_text.find('\n', pos);
+    ++line_no;
+    if (nl == std::string::npos) {  // torn: cut it off so that appending starts clean
+      std::error_code ec;
+      fs::resize_file(pages_path, pos, ec);
+      if (ec) return "--resume: cannot cut the torn last line of " + pages_path + ": " + ec.message();
+      st.torn_pages_line = true;
+      break;
+    }
+    const std::string_view line(pages_text.data() + pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
+    try {
+      const json::object o = json::parse(line).as_object();
+      std::string url(o.at("url").as_string());
+      if (index.count(url)) continue;  // never written twice; tolerate it anyway
+      FetchedUrl f;
+      f.url = std::move(url);
+      Loaded l;
+      l.status = static_cast<int>(o.at("status").to_number<std::int64_t>());
+      l.depth = static_cast<int>(o.at("depth").to_number<std::int64_t>());
+      f.depth = f.recorded_depth = l.depth;
+      f.bytes = o.at("bytes").to_number<std::uint64_t>();
+      const bool error = o.contains("error");
+      f.failed = error || l.status >= 400 || l.status == 0;
+      if (auto* r = o.if_contains("redirect"); r && !error && l.status >= 300 && l.status < 400)
+        l.redirect = r->as_string();
+      l.nofollow = o.contains("nofollow") && o.at("nofollow").as_bool();
+      st.bytes += f.bytes;
+      ++st.by_status[std::to_string(l.status)];
+      if (auto* k = o.if_contains("error_kind")) ++st.by_error[std::string(k->as_string())];
+      index.emplace(f.url, st.fetched.size());
+      st.fetched.push_back(std::move(f));
+      loaded.push_back(std::move(l));
+    } catch (const std::exception& e) {
+      return "--resume: " + pages_path + " line " + std::to_string(line_no) + " is not a page record (" + e.what() + ")";
+    }
+  }
+  st.pages = st.fetched.size();
+
+  // The filter and follow rules of the engine (engine.cpp, handle_page). The graph works on
+  // ids: a URL is a link target about six times, so each is normalized and checked once.
+  std::vector<NormalizedUrl> nseeds;
+  for (const auto& s : seeds) nseeds.push_back(normalize(s));
+  const UrlFilter filter(options, nseeds);
+  const UrlOptions url_options{options.max_url_length};
+  std::unordered_map<std::string_view, std::uint32_t> id_of;  // views into names / the files' text
+  std::vector<std::string_view> names;
+  std::vector<std::int8_t> verdict;       // -1 not checked yet, 0 not followed, 1 followed
+  std::vector<std::int64_t> fetched_at;   // position in st.fetched, -1 if not fetched
+  id_of.reserve(st.fetched.size() * 2);
+  auto id = [&](std::string_view url) {
+    auto [it, fresh] = id_of.try_emplace(url, static_cast<std::uint32_t>(names.size()));
+    if (fresh) {
+      names.push_back(url);
+      verdict.push_back(-1);
+      fetched_at.push_back(-1);
+    }
+    return it->second;
+  };
+  auto followable = [&](std::uint32_t i) {
+    if (verdict[i] < 0) {
+      const NormalizedUrl n = normalize(names[i], url_options);
+      verdict[i] = n.ok() && filter.check(n) == UrlFilter::Verdict::follow ? 1 : 0;
+    }
+    return verdict[i] == 1;
+  };
+  for (std::size_t i = 0; i < st.fetched.size(); ++i) fetched_at[id(st.fetched[i].url)] = static_cast<std::int64_t>(i);
+  std::vector<std::int64_t> redirect_id(st.fetched.size(), -1);
+  for (std::size_t i = 0; i < st.fetched.size(); ++i)
+    if (!loaded[i].redirect.empty()) redirect_id[i] = id(loaded[i].redirect);
+
+  // links.tsv: out-links of fetched pages. Lines of pages without a record (their batch
+  // was cut short) or a torn last line are removed: the page is fetched again.
+  const std::string links_path = out_dir + "/links.tsv";
+  if (!fs::exists(links_path)) return "--resume: " + links_path + " is missing";
+  const std::string links_text = read_file(links_path, ok);
+  if (!ok) return "--resume: cannot read " + links_path;
+  std::vector<std::vector<std::uint32_t>> children(st.fetched.size());
+  std::string kept;
+  bool rewrite = false;
+  pos = 0;
+  while (pos < links_text.size()) {
+    const std::size_t nl = links_text.find('\n', pos);
+    const std::size_t end = nl == std::string::npos ? links_text.size() : nl;
+    const std::string_view line(links_text.data() + pos, end - pos);
+    pos = end + 1;
+    const auto t1 = line.find('\t');
+    const auto t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
+    auto from = t2 == std::string_view::npos ? id_of.end() : id_of.find(line.substr(0, t1));
+    if (nl == std::string::npos || from == id_of.end() || fetched_at[from->second] < 0) {
+      ++st.dropped_link_lines;
+      if (!rewrite) kept.assign(links_text, 0, static_cast<std::size_t>(line.data() - links_text.data()));
+      rewrite = true;
+      continue;
+    }
+    if (rewrite) kept.append(line).append(1, '\n');
+    ++st.links;
+    const auto page = static_cast<std::size_t>(fetched_at[from->second]);
+    const std::string_view kind = line.substr(t2 + 1);
+    if (loaded[page].nofollow || !(options.follow_all || kind == "a" || kind == "area")) continue;
+    const std::uint32_t to = id(line.substr(t1 + 1, t2 - t1 - 1));
+    if (followable(to)) children[page].push_back(to);
+  }
+  if (rewrite)
+    if (std::string e = write_atomically(links_path, kept); !e.empty()) return "--resume: " + e;
+
+  // Shortest depths over the logged graph: a 0-1 BFS from the seeds (link 1, redirect 0),
+  // expanding fetched pages only; what it reaches and nobody fetched is the frontier.
+  constexpr int kUnreached = std::numeric_limits<int>::max();
+  std::vector<int> dist(names.size(), kUnreached);
+  std::deque<std::uint32_t> queue;
+  auto reach = [&](std::uint32_t v, int d, bool front) {
+    if (dist[v] <= d) return;
+    dist[v] = d;
+    if (front) queue.push_front(v);
+    else queue.push_back(v);
+  };
+  std::vector<std::uint32_t> seed_ids;
+  for (const auto& s : seeds) seed_ids.push_back(id(s));
+  dist.resize(names.size(), kUnreached);
+  for (auto v : seed_ids) reach(v, 0, false);
+  // A node can be queued more than once (its depth improved); the stale copy is skipped.
+  std::vector<int> expanded(names.size(), kUnreached);
+  while (!queue.empty()) {
+    const std::uint32_t v = queue.front();
+    queue.pop_front();
+    const int d = dist[v];
+    if (expanded[v] <= d || fetched_at[v] < 0) continue;
+    expanded[v] = d;
+    const auto i = static_cast<std::size_t>(fetched_at[v]);
+    if (redirect_id[i] >= 0 && followable(static_cast<std::uint32_t>(redirect_id[i])))
+      reach(static_cast<std::uint32_t>(redirect_id[i]), d, true);
+    if (options.max_depth >= 0 && d + 1 > options.max_depth) continue;
+    for (auto c : children[i]) reach(c, d + 1, false);
+  }
+  for (std::size_t i = 0; i < st.fetched.size(); ++i) {
+    auto& f = st.fetched[i];
+    const int d = dist[id_of.at(f.url)];
+    if (d != kUnreached) f.depth = std::min(d, f.recorded_depth);
+    if (redirect_id[i] >= 0 && followable(static_cast<std::uint32_t>(redirect_id[i])))
+      f.redirect = names[static_cast<std::size_t>(redirect_id[i])];
+    if (f.depth > 0)  // depth 0 never improves: no relaxation needs its links
+      for (auto c : children[i]) f.children.emplace_back(names[c]);
+  }
+  for (std::size_t v = 0; v < names.size(); ++v)
+    if (dist[v] != kUnreached && fetched_at[v] < 0) st.frontier.push_back({std::string(names[v]), dist[v]});
+  std::sort(st.frontier.begin(), st.frontier.end(),
+            [](const UrlAtDepth& a, const UrlAtDepth& b) { return a.depth != b.depth ? a.depth < b.depth : a.url < b.url; });
+  return {};
+}
+
+}  // namespace rankpool::crawl

@@ -4,29 +4,20 @@
 #include <boost/mpi/environment.hpp>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
 
 #include "rankpool/crawl/cli.hpp"
 #include "rankpool/crawl/crawler.hpp"
-
-namespace {
-std::atomic<int> g_interrupt{0};
-extern "C" void on_signal(int sig) { g_interrupt.store(sig); }
-}  // namespace
+#include "rankpool/farm/cli.hpp"
 
 int main(int argc, char** argv) {
   boost::mpi::environment env(argc, argv);
   boost::mpi::communicator world;
   // SIGINT/SIGTERM (Ctrl-C, mpirun forwarding, Slurm's time limit) ask for a clean stop:
   // the crawl loop polls the flag, writes what it has and exits 128+signal on every rank.
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  const std::atomic<int>* interrupt = rankpool::farm::catch_interrupts();
 
   rankpool::crawl::CrawlCli cli;
   int early_exit = 0;  // 1: --help; 2: --resume of a complete crawl
@@ -52,7 +43,7 @@ int main(int argc, char** argv) {
   try {
     auto mesh = rankpool::farm::make_mpi_mesh(world);
     const auto outcome = rankpool::crawl::run_crawl(*mesh, cli.job, cli.error,
-                                                    rankpool::crawl::curl_fetcher_factory(), &g_interrupt);
+                                                    rankpool::crawl::curl_fetcher_factory(), interrupt);
     if (world.rank() == 0 && !outcome.error.empty()) std::fprintf(stderr, "rankpool-crawl: %s\n", outcome.error.c_str());
     return outcome.exit_code;
   } catch (const std::exception& e) {

@@ -208,7 +208,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
 
   if (comm_.size() == 1) {
     // Single rank: the master runs every task itself.
-    LocalTransport local(registry_, 1, {0});
+    LocalTransport local(registry_, 1, {0}, options_.task_timeout);
     Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)});
     try {
       body(master);

@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "rankpool/farm/local_transport.hpp"
 #include "rankpool/farm/master.hpp"
@@ -569,4 +570,72 @@ TEST(MasterJournal, JournalOfAnotherTaskListIsRefusedByMap) {
     EXPECT_EQ(std::string(e.what()), "map: journal '" + path + "' was opened for another task list");
   }
   fs::remove(path);
+}
+
+// ---- Task timeout through LocalTransport (the single-rank path) ----
+
+namespace {
+
+std::atomic<bool> g_gate_open{false};
+std::atomic<int> g_gate_entered{0}, g_gate_left{0};
+
+Registry stuck_registry() {
+  Registry r;
+  // Input 13 blocks until the test opens the gate, or for 30 s, a hang guard should no
+  // timeout stop it (no capture: the registry may be gone by the time an abandoned thread
+  // returns).
+  r.add<int, int>("maybe_stuck", [](int x) {
+    if (x == 13) {
+      ++g_gate_entered;
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!g_gate_open.load() && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ++g_gate_left;
+    }
+    return x + 1;
+  });
+  return r;
+}
+
+}  // namespace
+
+TEST(MasterTimeout, StuckTaskFailsAfterItsRetryAndItsBatchMatesRunAgain) {
+  Registry reg = stuck_registry();
+  g_gate_open = false;
+  {
+    LocalTransport t(reg, 2, {}, std::chrono::milliseconds(50));
+    FarmOptions o;
+    o.batch_size = 8;
+    o.max_retries = 1;
+    Master m(reg, t, o, all(2, reg));
+    std::vector<int> xs(40);
+    std::iota(xs.begin(), xs.end(), 0);
+    auto res = m.map<int>("maybe_stuck", xs);
+    ASSERT_EQ(res.failures.size(), 1u);
+    EXPECT_EQ(res.failures[0].index, 13u);
+    EXPECT_EQ(res.failures[0].message, "timed out after 0.05 s (task timeout)");
+    EXPECT_EQ(res.failures[0].attempts, 2);
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      if (i != 13) {
+        EXPECT_EQ(res.values[i], xs[i] + 1) << i;
+      }
+    }
+    const auto& st = m.stats();
+    EXPECT_EQ(st.timeouts, 2u);
+    EXPECT_EQ(st.requeued, 7u) << "8..15 but 13 came back unrun once";
+    EXPECT_EQ(st.retries, 1u);
+    EXPECT_EQ(st.tasks_failed, 1u);
+    EXPECT_EQ(st.tasks_completed, 39u);
+    EXPECT_EQ(g_gate_entered.load(), 2) << "one stuck thread per attempt";
+    // The retry avoided the worker that timed out: each worker has one stuck attempt.
+    EXPECT_EQ(t.worker_stats(0).failed, 1u);
+    EXPECT_EQ(t.worker_stats(1).failed, 1u);
+  }
+  g_gate_open = true;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (g_gate_left.load() < g_gate_entered.load() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(g_gate_left.load(), 2);
 }

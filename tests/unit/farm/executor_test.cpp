@@ -207,3 +207,28 @@ TEST(Executor, UndecodableBatchIsAProtocolError) {
   e.submit(batch<int>(3, 0, {5}));
   EXPECT_EQ(outputs<long>(next_result(e), 1), (std::vector<long>{15}));
 }
+
+TEST(TaskWatch, ExactlyOneOfEndAndExpireWinsAndNothingBeginsAfterAbandon) {
+  using Clock = TaskWatch::Clock;
+  TaskWatch w;
+  EXPECT_FALSE(w.expire(Clock::now() + 1h, 1s)) << "no task running: nothing to expire";
+  ASSERT_TRUE(w.begin(3));
+  EXPECT_TRUE(w.running());
+  EXPECT_FALSE(w.expire(Clock::now(), 1h)) << "within the limit";
+  EXPECT_TRUE(w.end()) << "the task returned first: its result counts";
+  EXPECT_FALSE(w.running());
+  ASSERT_TRUE(w.begin(4));
+  // A `now` an hour ahead stands for a task that ran too long, without sleeping.
+  EXPECT_EQ(w.expire(Clock::now() + 1h, 1s), std::optional<std::uint32_t>(4));
+  EXPECT_TRUE(w.abandoned());
+  EXPECT_FALSE(w.expire(Clock::now() + 2h, 1s)) << "a batch is abandoned once";
+  EXPECT_FALSE(w.end()) << "expired first: the late result is dropped";
+  EXPECT_FALSE(w.begin(5)) << "no task of an abandoned batch starts";
+
+  TaskWatch v;  // abandoned between two tasks (the executor's destructor)
+  ASSERT_TRUE(v.begin(0));
+  EXPECT_TRUE(v.end());
+  v.abandon();
+  EXPECT_FALSE(v.begin(1));
+  EXPECT_FALSE(v.running());
+}

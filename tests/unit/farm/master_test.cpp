@@ -603,6 +603,8 @@ Registry stuck_registry() {
 TEST(MasterTimeout, StuckTaskFailsAfterItsRetryAndItsBatchMatesRunAgain) {
   Registry reg = stuck_registry();
   g_gate_open = false;
+  g_gate_entered = 0;
+  g_gate_left = 0;
   {
     LocalTransport t(reg, 2, {}, std::chrono::milliseconds(50));
     FarmOptions o;

@@ -10,9 +10,11 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -167,6 +169,57 @@ with tempfile.TemporaryDirectory() as d:
     check(other.returncode == 2 and "different task list" in other.stderr, f"other inputs refused: {other.stderr}")
     full = run(["--format", "jsonl", "--quiet", "--full", "--journal", jpath, "--resume", "0:3000:7"])
     check(full.returncode == 2 and "other options" in full.stderr, f"--full changes the records: {full.stderr}")
+
+# SIGTERM to the ranks (as Slurm's scancel or srun deliver it) mid-run: every rank stops,
+# exit code 143, one line saying how to continue; --resume then completes the list with the
+# rows of the interrupted run unchanged.
+def children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+with tempfile.TemporaryDirectory() as d:
+    jpath = os.path.join(d, "fib.journal")
+    stats = os.path.join(d, "stats.json")
+    heavy = ["1000000:1002000"]  # 2001 tasks of a few ms: seconds of work
+    cmd = [args.mpiexec, "-q", "-n", str(args.ranks), "--oversubscribe", args.app, "--format", "jsonl", "--quiet",
+           "--journal", jpath] + heavy
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait for the first journaled results: the ranks are inside the run, handlers installed.
+    for _ in range(1200):
+        if os.path.exists(jpath) and os.path.getsize(jpath) > 1000:
+            break
+        time.sleep(0.05)
+    ranks = children(proc.pid)
+    check(len(ranks) == args.ranks, f"found the {args.ranks} rank processes: {ranks}")
+    for pid in ranks:
+        os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    lines = [l for l in err.splitlines() if l.strip()]
+    check(proc.returncode == 143, f"interrupted run exits 128 + SIGTERM, got {proc.returncode}: {err}")
+    check(len(lines) == 1 and lines[0].startswith("rankpool-fib: interrupted by SIGTERM after ")
+          and "run again with --resume to continue" in lines[0], f"one line on the interrupt: {lines}")
+    partial = records(out)
+    check(0 < len(partial) < 2001, f"the interrupted run wrote part of the rows: {len(partial)}")
+    resumed = run(["--format", "jsonl", "--quiet", "--journal", jpath, "--resume", "--stats-json", stats] + heavy,
+                  timeout=280)
+    check(resumed.returncode == 0, f"resume after SIGTERM: exit {resumed.returncode}: {resumed.stderr}")
+    rows = records(resumed.stdout)
+    check([x["n"] for x in rows] == list(range(1000000, 1002001)), "resumed run writes every row in order")
+    check(strip(rows[:len(partial)]) == strip(partial), "rows of the interrupted run are unchanged")
+    with open(stats) as f:
+        st = json.load(f)
+    executed = sum(x["tasks"] for x in st["ranks"] if x["role"] != "master")
+    check(st["tasks_resumed"] >= len(partial) and executed == 2001 - st["tasks_resumed"],
+          f"resume computes only the rest: {st['tasks_resumed']} read back, {executed} computed")
 
 # Bad input: one line naming it, exit 2, nothing on stdout, every rank exits.
 bad = {

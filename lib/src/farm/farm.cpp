@@ -111,38 +111,6 @@ class MpiMasterTransport final : public Transport {
   TransportCounters counters_;
 };
 
-/// A single rank with a task timeout: the master's batches run on an executor thread of
-/// the same process, so that a task can be timed out there too.
-class ExecutorTransport final : public Transport {
- public:
-  ExecutorTransport(const Registry& registry, std::chrono::microseconds timeout) : executor_(registry, timeout) {}
-  int workers() const override { return 1; }
-  int worker_rank(int) const override { return 0; }
-  void send(int, Tag tag, std::string bytes) override {
-    ++counters_.msgs_sent;
-    counters_.bytes_sent += bytes.size();
-    if (tag == Tag::Batch) executor_.submit(std::move(bytes));
-  }
-  std::optional<Incoming> receive(std::chrono::microseconds max_wait) override {
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    for (;;) {
-      if (auto r = executor_.poll()) {
-        ++counters_.msgs_recv;
-        counters_.bytes_recv += r->size();
-        return Incoming{0, Tag::Result, std::move(*r)};
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  }
-  const TransportCounters& counters() const override { return counters_; }
-  const RankStats& stats() const { return executor_.stats(); }
-
- private:
-  Executor executor_;
-  TransportCounters counters_;
-};
-
 }  // namespace
 
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
@@ -240,11 +208,8 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
 
   if (comm_.size() == 1) {
     // Single rank: the master runs every task itself (on a second thread with a task timeout).
-    LocalTransport local(registry_, 1, {0});
-    std::optional<ExecutorTransport> threaded;
-    if (options_.task_timeout.count() > 0) threaded.emplace(registry_, options_.task_timeout);
-    Transport& transport = threaded ? static_cast<Transport&>(*threaded) : local;
-    Master master(registry_, transport, options_, {std::vector<bool>(registry_.size(), true)});
+    LocalTransport local(registry_, 1, {0}, options_.task_timeout);
+    Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)});
     try {
       body(master);
     } catch (const Interrupted& e) {
@@ -254,7 +219,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
       status.error = e.what();
     }
     stats_ = master.stats();
-    RankStats s = threaded ? threaded->stats() : local.worker_stats(0);
+    RankStats s = local.worker_stats(0);
     s.rank = 0;
     s.host = host;
     s.role = "master+worker";

@@ -1,6 +1,7 @@
 #include "rankpool/farm/local_transport.hpp"
 
 #include <chrono>
+#include <thread>
 
 namespace rankpool::farm {
 
@@ -30,11 +31,13 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
   return wire;
 }
 
-LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks)
+LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks,
+                               std::chrono::microseconds task_timeout)
     : registry_(registry), workers_(static_cast<std::size_t>(workers)) {
   for (int w = 0; w < workers; ++w) {
     workers_[w].stats.rank = ranks.empty() ? w + 1 : ranks.at(w);
     workers_[w].stats.role = "worker";
+    if (task_timeout.count() > 0) workers_[w].executor = std::make_unique<Executor>(registry, task_timeout);
   }
 }
 
@@ -74,6 +77,19 @@ std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds) {
     wk.stats.failed += h.count;
     ++wk.stats.batches;
     msg.bytes = encode_result(r);
+  } else if (wk.executor) {
+    // Still synchronous: wait for the batch's result, which the executor gives at the latest
+    // when the timeout abandons the batch.
+    const RankStats before = wk.executor->stats();
+    wk.executor->submit(std::move(batch));
+    std::optional<std::string> result;
+    while (!(result = wk.executor->poll())) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    msg.bytes = std::move(*result);
+    const RankStats& after = wk.executor->stats();
+    wk.stats.tasks += after.tasks - before.tasks;
+    wk.stats.failed += after.failed - before.failed;
+    wk.stats.batches += after.batches - before.batches;
+    wk.stats.busy_s += after.busy_s - before.busy_s;
   } else {
     msg.bytes = execute_batch(registry_, batch, wk.stats);
   }

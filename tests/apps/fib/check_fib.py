@@ -10,9 +10,11 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -140,6 +142,85 @@ check(len(a) == 429 and strip(a) == strip(b), "static and dynamic agree")
 seq = subprocess.run([args.seq, "0:3000:7"], capture_output=True, text=True, timeout=60)
 check(strip(records(seq.stdout)) == strip(b), "rankpool-fib-seq agrees")
 
+# Journal: a run "killed" part way (its journal cut inside a record) resumes to the same
+# output, computing only what the journal lacks; a journal is never overwritten silently.
+with tempfile.TemporaryDirectory() as d:
+    jpath = os.path.join(d, "fib.journal")
+    stats = os.path.join(d, "stats.json")
+    first = run(["--format", "jsonl", "--quiet", "--journal", jpath, "0:3000:7"])
+    check(first.returncode == 0 and strip(records(first.stdout)) == strip(b), f"journaled run: {first.stderr}")
+    again = run(["--format", "jsonl", "--quiet", "--journal", jpath, "0:3000:7"])
+    lines = [l for l in again.stderr.splitlines() if l.strip()]
+    check(again.returncode == 2 and again.stdout == "" and len(lines) == 1 and "already exists: pass --resume" in lines[0],
+          f"existing journal without --resume: exit {again.returncode}, {lines}")
+    size = os.path.getsize(jpath)
+    os.truncate(jpath, size // 2)
+    resumed = run(["--format", "jsonl", "--quiet", "--journal", jpath, "--resume", "--stats-json", stats, "0:3000:7"])
+    check(resumed.returncode == 0, f"resume exit {resumed.returncode}: {resumed.stderr}")
+    check(strip(records(resumed.stdout)) == strip(b), "resumed output equals a fresh run's")
+    check("dropped a torn last record" in resumed.stderr, f"torn record reported: {resumed.stderr}")
+    with open(stats) as f:
+        st = json.load(f)
+    check(0 < st["tasks_resumed"] < 429, f"part read back from the journal: {st['tasks_resumed']}")
+    executed = sum(x["tasks"] for x in st["ranks"] if x["role"] != "master")
+    check(executed == 429 - st["tasks_resumed"], f"only the rest computed: {executed} + {st['tasks_resumed']} != 429")
+    check(os.path.getsize(jpath) >= size, "the journal is whole again")
+    other = run(["--format", "jsonl", "--quiet", "--journal", jpath, "--resume", "0:3000:8"])
+    check(other.returncode == 2 and "different task list" in other.stderr, f"other inputs refused: {other.stderr}")
+    full = run(["--format", "jsonl", "--quiet", "--full", "--journal", jpath, "--resume", "0:3000:7"])
+    check(full.returncode == 2 and "other options" in full.stderr, f"--full changes the records: {full.stderr}")
+
+# SIGTERM to the ranks (as Slurm's scancel or srun deliver it) mid-run: every rank stops,
+# exit code 143, one line saying how to continue; --resume then completes the list with the
+# rows of the interrupted run unchanged.
+def children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+with tempfile.TemporaryDirectory() as d:
+    jpath = os.path.join(d, "fib.journal")
+    stats = os.path.join(d, "stats.json")
+    heavy = ["1000000:1002000"]  # 2001 tasks of a few ms: seconds of work
+    cmd = [args.mpiexec, "-q", "-n", str(args.ranks), "--oversubscribe", args.app, "--format", "jsonl", "--quiet",
+           "--journal", jpath] + heavy
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait for the first journaled results: the ranks are inside the run, handlers installed.
+    for _ in range(1200):
+        if os.path.exists(jpath) and os.path.getsize(jpath) > 1000:
+            break
+        time.sleep(0.05)
+    ranks = children(proc.pid)
+    check(len(ranks) == args.ranks, f"found the {args.ranks} rank processes: {ranks}")
+    for pid in ranks:
+        os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    lines = [l for l in err.splitlines() if l.strip()]
+    check(proc.returncode == 143, f"interrupted run exits 128 + SIGTERM, got {proc.returncode}: {err}")
+    check(len(lines) == 1 and lines[0].startswith("rankpool-fib: interrupted by SIGTERM after ")
+          and "run again with --resume to continue" in lines[0], f"one line on the interrupt: {lines}")
+    partial = records(out)
+    check(0 < len(partial) < 2001, f"the interrupted run wrote part of the rows: {len(partial)}")
+    resumed = run(["--format", "jsonl", "--quiet", "--journal", jpath, "--resume", "--stats-json", stats] + heavy,
+                  timeout=280)
+    check(resumed.returncode == 0, f"resume after SIGTERM: exit {resumed.returncode}: {resumed.stderr}")
+    rows = records(resumed.stdout)
+    check([x["n"] for x in rows] == list(range(1000000, 1002001)), "resumed run writes every row in order")
+    check(strip(rows[:len(partial)]) == strip(partial), "rows of the interrupted run are unchanged")
+    with open(stats) as f:
+        st = json.load(f)
+    executed = sum(x["tasks"] for x in st["ranks"] if x["role"] != "master")
+    check(st["tasks_resumed"] >= len(partial) and executed == 2001 - st["tasks_resumed"],
+          f"resume computes only the rest: {st['tasks_resumed']} read back, {executed} computed")
+
 # Bad input: one line naming it, exit 2, nothing on stdout, every rank exits.
 bad = {
     "-5": ["-5"], "abc": ["abc"], "5:2": ["5:2"], "1:5:0": ["1:5:0"],
@@ -147,6 +228,7 @@ bad = {
     "300000001": ["300000001"], "max-n = 10": ["--max-n", "10", "11"],
     "xml": ["--format", "xml", "1"], "modulus": ["--mod", "0", "1"],
     "--bogus": ["--bogus", "1"], "'fib=9'": ["--schedule", "fib=9", "1"],
+    "--resume needs --journal": ["--resume", "1"], "--task-timeout": ["--task-timeout=-2", "1"],
 }
 if args.ranks > 1:
     bad["rank 9"] = ["--queue", "fib=9", "1"]

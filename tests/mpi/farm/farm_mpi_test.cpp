@@ -4,8 +4,15 @@
 
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "rankpool/farm/farm.hpp"
 
@@ -14,6 +21,9 @@ namespace mpi = boost::mpi;
 
 namespace {
 
+constexpr int kSleepy = 13;                 // the input of "sleepy" that takes 20 s
+std::atomic<bool> g_wake_sleepers{false};  // ends abandoned sleepers once a test is done
+
 Registry registry() {
   Registry r;
   r.add<int, long>("square", [](int x) { return static_cast<long>(x) * x; });
@@ -21,6 +31,18 @@ Registry registry() {
   r.add<int, int>("fails_on_7", [](int x) {
     if (x % 10 == 7) throw std::runtime_error(std::string("unlucky ").append(std::to_string(x)));
     return -x;
+  });
+  // 20 s for one input. Sleeps in steps so that the threads a timeout abandoned can be
+  // ended after the test (they would otherwise outlive it); captures nothing, so returning
+  // touches no memory of the registry, which is gone by then.
+  r.add<int, int>("sleepy", [](int x) {
+    if (x == kSleepy) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (std::chrono::steady_clock::now() < until && !g_wake_sleepers.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    return 2 * x;
   });
   return r;
 }
@@ -251,4 +273,179 @@ TEST(FarmMpi, RanksWithDifferentTaskTypesAreRefusedEverywhere) {
   EXPECT_FALSE(body_ran);
   EXPECT_NE(status.error.find("different task types"), std::string::npos) << status.error;
   expect_same_on_all_ranks(status);
+}
+
+TEST(FarmMpi, TaskTimeoutFailsTheStuckTaskAndTheRestComplete) {
+  mpi::communicator world;
+  // With one rank the master runs the tasks itself, through LocalTransport's executor.
+  Registry reg = registry();
+  g_wake_sleepers = false;
+  for (Schedule sched : {Schedule::dynamic, Schedule::static_}) {
+    SCOPED_TRACE(to_string(sched));
+    FarmOptions o = quiet();
+    o.schedule = sched;
+    o.task_timeout = std::chrono::milliseconds(300);
+    o.max_retries = 1;
+    o.batch_size = 4;  // the sleeper shares its batch with others, which come back unrun
+    Farm farm(world, reg, o);
+    std::vector<int> xs(200);
+    std::iota(xs.begin(), xs.end(), 0);
+    auto status = farm.run([&](Master& m) {
+      auto res = m.map<int>("sleepy", xs);
+      ASSERT_EQ(res.failures.size(), 1u);
+      const FailureReport& f = res.failures[0];
+      EXPECT_EQ(f.index, static_cast<std::size_t>(kSleepy));
+      EXPECT_EQ(f.message, "timed out after 0.3 s (task timeout)");
+      EXPECT_EQ(f.attempts, 2);
+      if (world.size() == 1) {
+        EXPECT_EQ(f.rank, 0);
+      } else {
+        EXPECT_GE(f.rank, 1);
+      }
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        if (i != static_cast<std::size_t>(kSleepy)) {
+          EXPECT_EQ(res.values[i], 2 * xs[i]) << i;
+        }
+      }
+    });
+    EXPECT_EQ(status.failed_tasks, 1u);
+    EXPECT_EQ(status.exit_code(), 1);
+    expect_same_on_all_ranks(status);
+    if (farm.is_master()) {
+      const auto& st = farm.stats();
+      EXPECT_EQ(st.timeouts, 2u);
+      EXPECT_EQ(st.retries, 1u);
+      EXPECT_EQ(st.tasks_failed, 1u);
+      EXPECT_EQ(st.tasks_completed, 199u);
+      EXPECT_GT(st.requeued, 0u) << "the sleeper's batch mates came back unrun";
+    }
+  }
+  // Ends the two abandoned sleepers on the workers.
+  g_wake_sleepers = true;
+  world.barrier();
+}
+
+TEST(FarmMpi, TaskTimeoutHandsTheRestOfTheBatchBackUnrun) {
+  mpi::communicator world;
+  Registry reg = registry();
+  g_wake_sleepers = false;
+  FarmOptions o = quiet();
+  o.task_timeout = std::chrono::milliseconds(300);
+  o.max_retries = 0;
+  o.batch_size = 8;
+  Farm farm(world, reg, o);
+  // Index 9 lies in the batch [8, 16): 8 ran, 10..15 did not; all but 9 must come back.
+  std::vector<int> xs(64);
+  std::iota(xs.begin(), xs.end(), 4);
+  auto status = farm.run([&](Master& m) {
+    auto res = m.map<int>("sleepy", xs);
+    ASSERT_EQ(res.failures.size(), 1u);
+    EXPECT_EQ(res.failures[0].index, 9u);
+    EXPECT_EQ(res.failures[0].attempts, 1);
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      if (i != 9) {
+        EXPECT_EQ(res.values[i], 2 * xs[i]) << i;
+      }
+    }
+  });
+  EXPECT_EQ(status.exit_code(), 1);
+  expect_same_on_all_ranks(status);
+  if (farm.is_master()) {
+    const auto& st = farm.stats();
+    EXPECT_EQ(st.timeouts, 1u);
+    EXPECT_EQ(st.retries, 0u);
+    EXPECT_EQ(st.requeued, 7u) << "the sleeper's seven batch mates";
+    EXPECT_EQ(st.tasks_completed, 63u);
+  }
+  g_wake_sleepers = true;
+  world.barrier();
+}
+
+TEST(FarmMpi, InterruptStopsTheRunOnEveryRankAndTheJournalResumesIt) {
+  mpi::communicator world;
+  Registry reg = registry();
+  std::atomic<int> interrupt{0};
+  FarmOptions o = quiet();
+  o.interrupt = &interrupt;
+  o.batch_size = 10;
+  // Cheap tasks otherwise get a pipeline deep enough to hold all 5000 at once, and an
+  // interrupt would only wait for them to come back.
+  o.max_prefetch = o.prefetch;
+  std::vector<int> xs(5000);
+  std::iota(xs.begin(), xs.end(), 0);
+  const JournalKey key = journal_key("square", std::span<const int>(xs));
+  // Rank 0's pid names the file, so that runs at several rank counts do not collide.
+  int pid = ::getpid();
+  mpi::broadcast(world, pid, 0);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("rankpool-farm-interrupt-" + std::to_string(pid))).string();
+  if (world.rank() == 0) std::filesystem::remove(path);
+
+  std::size_t delivered = 0;
+  Farm farm(world, reg, o);
+  auto status = farm.run([&](Master& m) {
+    JournalOptions jo;
+    jo.path = path;
+    Journal journal(jo, key);
+    MapOptions<long> mo;
+    mo.order = Order::completion;
+    mo.journal = &journal;
+    // The "signal" arrives on the master once 200 results are in.
+    mo.on_result = [&](Outcome<long>& r) {
+      EXPECT_EQ(*r.value, static_cast<long>(xs[r.index]) * xs[r.index]);
+      if (++delivered == 200) interrupt = SIGTERM;
+    };
+    try {
+      m.map<long>("square", xs, mo);
+      ADD_FAILURE() << "map should have been interrupted";
+    } catch (const Interrupted& e) {
+      EXPECT_EQ(e.signal, SIGTERM);
+      EXPECT_EQ(std::string(e.what()).rfind("interrupted by SIGTERM after " + std::to_string(delivered) + " of 5000 tasks", 0),
+                0u)
+          << e.what();
+      EXPECT_EQ(journal.appended(), delivered) << "every delivered result is journaled";
+      throw;
+    }
+  });
+  EXPECT_EQ(status.signal, SIGTERM);
+  EXPECT_EQ(status.exit_code(), 128 + SIGTERM);
+  EXPECT_EQ(status.error.rfind("interrupted by SIGTERM", 0), 0u) << status.error;
+  expect_same_on_all_ranks(status);
+  std::vector<int> signals;
+  mpi::all_gather(world, status.signal, signals);
+  for (int s : signals) EXPECT_EQ(s, SIGTERM);
+  if (farm.is_master()) {
+    EXPECT_GE(delivered, 200u);
+    EXPECT_LT(delivered, xs.size()) << "the run stopped early";
+  }
+
+  // The same farm runs again, and the journal resumes the map: nothing lost, nothing twice.
+  interrupt = 0;
+  std::size_t from_journal = 0, fresh = 0;
+  auto again = farm.run([&](Master& m) {
+    JournalOptions jo;
+    jo.path = path;
+    jo.resume = true;
+    Journal journal(jo, key);
+    EXPECT_EQ(journal.loaded().size(), delivered);
+    EXPECT_EQ(journal.torn_bytes(), 0u);
+    MapOptions<long> mo;
+    mo.journal = &journal;
+    mo.on_result = [&](Outcome<long>& r) { ++(r.from_journal ? from_journal : fresh); };
+    auto res = m.map<long>("square", xs, mo);
+    ASSERT_TRUE(res.ok());
+    for (std::size_t i = 0; i < xs.size(); ++i) ASSERT_EQ(res.values[i], static_cast<long>(xs[i]) * xs[i]);
+    EXPECT_EQ(m.stats().tasks_resumed, delivered);
+  });
+  EXPECT_TRUE(again.ok()) << again.error;
+  EXPECT_EQ(again.exit_code(), 0);
+  expect_same_on_all_ranks(again);
+  if (farm.is_master()) {
+    EXPECT_EQ(from_journal, delivered);
+    EXPECT_EQ(fresh, xs.size() - delivered);
+    std::uint64_t executed = 0;
+    for (const auto& r : farm.stats().ranks) executed += r.role == "master" ? 0 : r.tasks;
+    EXPECT_EQ(executed, xs.size() - delivered) << "the resumed run executes only the missing tasks";
+    std::filesystem::remove(path);
+  }
 }

@@ -1,6 +1,14 @@
 // Message encoding and option parsing.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+
+#include "rankpool/farm/cli.hpp"
 #include "rankpool/farm/codec.hpp"
 #include "rankpool/farm/options.hpp"
 #include "rankpool/farm/protocol.hpp"
@@ -76,4 +84,95 @@ TEST(Options, QueueAssignments) {
       EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(Protocol, FailureKindAndStopSignalRoundTrip) {
+  ResultMessage r;
+  r.batch_id = 3;
+  r.count = 3;
+  r.failures = {{0, "threw", FailureKind::error}, {1, "timed out", FailureKind::timeout}, {2, "", FailureKind::not_run}};
+  EXPECT_EQ(decode_result(encode_result(r)), r);
+  std::string bad = encode_result(r);
+  // The message ends the result with the kind byte of the last failure, its (empty)
+  // message's length and the count of seconds. 3 is no FailureKind.
+  const std::size_t kind_at = bad.size() - 4 - 4 - 1;
+  ASSERT_EQ(static_cast<int>(bad[kind_at]), 2);
+  bad[kind_at] = 3;
+  EXPECT_THROW(decode_result(bad), ProtocolError);
+  const StopMessage stop{"interrupted by SIGTERM after 1 of 2 tasks", SIGTERM};
+  EXPECT_EQ(decode_stop(encode_stop(stop)), stop);
+}
+
+namespace {
+
+FarmCli parse_cli(std::vector<std::string> args) {
+  FarmCli cli;
+  namespace po = boost::program_options;
+  po::variables_map vm;
+  args.insert(args.begin(), "prog");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), farm_options_description(cli)), vm);
+  po::notify(vm);
+  return cli;
+}
+
+std::string invalid(const FarmCli& cli) {
+  try {
+    to_farm_options(cli, 3);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST(Options, JournalAndTimeoutFlags) {
+  const FarmCli cli = parse_cli({"--journal", "j.bin", "--resume", "--task-timeout", "0.25"});
+  EXPECT_EQ(cli.journal, "j.bin");
+  EXPECT_TRUE(cli.resume);
+  EXPECT_FALSE(cli.retry_failed);
+  const FarmOptions o = to_farm_options(cli, 3);
+  EXPECT_EQ(o.task_timeout, std::chrono::microseconds(250'000));
+  EXPECT_EQ(to_farm_options(parse_cli({"--task-timeout", "1e-9"}), 3).task_timeout, std::chrono::microseconds(1))
+      << "a tiny positive timeout is not 'none'";
+  EXPECT_EQ(to_farm_options(parse_cli({}), 3).task_timeout, std::chrono::microseconds(0));
+
+  FarmCli bad = parse_cli({"--task-timeout", "-1"});
+  EXPECT_EQ(invalid(bad), "invalid --task-timeout -1.000000: expected seconds between 0 (none) and 1000000");
+  bad.task_timeout = std::nan("");
+  EXPECT_NE(invalid(bad).find("invalid --task-timeout"), std::string::npos);
+  EXPECT_EQ(invalid(parse_cli({"--resume"})), "--resume needs --journal FILE");
+  EXPECT_EQ(invalid(parse_cli({"--retry-failed"})), "--retry-failed needs --journal FILE");
+}
+
+TEST(Options, OpenJournal) {
+  EXPECT_EQ(open_journal(parse_cli({}), JournalKey{}), nullptr);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("rankpool-cli-journal-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove(path);
+  JournalKey key;
+  key.task_type = "fib";
+  key.tasks = 3;
+  { EXPECT_NE(open_journal(parse_cli({"--journal", path}), key), nullptr); }
+  EXPECT_THROW(open_journal(parse_cli({"--journal", path}), key), JournalError) << "exists, no --resume";
+  // --retry-failed implies --resume.
+  auto j = open_journal(parse_cli({"--journal", path, "--retry-failed"}), key);
+  ASSERT_NE(j, nullptr);
+  EXPECT_TRUE(j->retry_failed());
+  j.reset();
+  std::filesystem::remove(path);
+}
+
+TEST(Options, CatchInterruptsStoresTheSignal) {
+  const std::atomic<int>* flag = catch_interrupts();
+  ASSERT_NE(flag, nullptr);
+  EXPECT_EQ(flag->load(), 0);
+  std::raise(SIGTERM);
+  EXPECT_EQ(flag->load(), SIGTERM);
+  std::raise(SIGINT);
+  EXPECT_EQ(flag->load(), SIGINT);
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
 }

@@ -272,3 +272,167 @@ TEST(Scheduler, HeavyTasksGoOneAtATimeNearTheEnd) {
   EXPECT_EQ(per_worker[0], 2);
   EXPECT_EQ(per_worker[1], 2);
 }
+
+// ---- Holes (a resumed map adds only what its journal lacks) and requeue (timeouts) ----
+
+namespace {
+
+std::vector<std::uint32_t> range_of(std::uint32_t first, std::uint32_t end) {
+  std::vector<std::uint32_t> v(end - first);
+  std::iota(v.begin(), v.end(), first);
+  return v;
+}
+
+}  // namespace
+
+TEST(Scheduler, TasksAddedWithHolesDispatchExactlyTheAddedIndices) {
+  for (Schedule sched : {Schedule::dynamic, Schedule::static_}) {
+    for (std::size_t batch : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+      SCOPED_TRACE(std::string(to_string(sched)) + " batch " + std::to_string(batch));
+      FarmOptions o;
+      o.schedule = sched;
+      o.batch_size = batch;
+      Scheduler s(o, all_serve(3));
+      s.add_tasks(5, 0, 0, 0);  // creates the group, as map() does before the ranges
+      s.add_tasks(5, 0, 2, 10);   // [2, 12)
+      s.add_tasks(5, 0, 12, 3);   // adjacent: [12, 15)
+      s.add_tasks(5, 0, 40, 1);   // [40]
+      s.add_tasks(5, 0, 100, 50);  // [100, 150)
+      std::vector<std::uint32_t> want = range_of(2, 15);
+      want.push_back(40);
+      for (auto i : range_of(100, 150)) want.push_back(i);
+      // Every batch lies inside one added range, and is contiguous.
+      std::set<std::uint32_t> seen;
+      std::deque<Dispatch> flying;
+      for (;;) {
+        while (auto d = s.next()) {
+          EXPECT_EQ(d->group, 5u);
+          const auto idx = d->indices.to_vector();
+          for (std::size_t k = 1; k < idx.size(); ++k) EXPECT_EQ(idx[k], idx[k - 1] + 1);
+          const bool inside = (idx.front() >= 2 && idx.back() < 15) || (idx.front() == 40 && idx.size() == 1) ||
+                              (idx.front() >= 100 && idx.back() < 150);
+          EXPECT_TRUE(inside) << "batch [" << idx.front() << ", " << idx.back() << "] crosses a hole";
+          for (auto i : idx) EXPECT_TRUE(seen.insert(i).second) << i << " dispatched twice";
+          flying.push_back(*d);
+        }
+        if (flying.empty()) break;
+        s.complete(flying.front().batch_id, 1e-6);
+        flying.pop_front();
+      }
+      EXPECT_EQ(std::vector<std::uint32_t>(seen.begin(), seen.end()), want);
+    }
+  }
+}
+
+TEST(Scheduler, DynamicHandsOutRangesInTheOrderAdded) {
+  FarmOptions o;
+  o.batch_size = 100;
+  Scheduler s(o, all_serve(1));
+  s.add_tasks(0, 0, 50, 5);
+  s.add_tasks(0, 0, 10, 5);  // added later, lower indices: still after [50, 55)
+  auto a = s.next();
+  auto b = s.next();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->indices.to_vector(), range_of(50, 55)) << "a batch is cut at the end of its range";
+  EXPECT_EQ(b->indices.to_vector(), range_of(10, 15));
+  EXPECT_FALSE(s.next());
+}
+
+TEST(Scheduler, RequeuedTasksComeBackWithoutCountingAnAttempt) {
+  FarmOptions o;
+  o.batch_size = 5;
+  o.prefetch = 1;
+  o.max_retries = 1;
+  Scheduler s(o, all_serve(2));
+  s.add_tasks(0, 0, 0, 20);
+  auto a = s.next();  // [0, 5) on one worker
+  auto b = s.next();  // [5, 10) on the other
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->indices.to_vector(), range_of(0, 5));
+  // Batch a abandoned at a timeout of task 2: 2 used an attempt; the others never ran.
+  s.complete(a->batch_id, 0.1);
+  const auto r = s.retry(0, 2, a->worker);
+  EXPECT_TRUE(r.retried);
+  EXPECT_EQ(r.attempts, 1);
+  for (std::uint32_t i : {0u, 1u, 3u, 4u}) s.requeue(0, i);
+  // Abandoned again and again (only a's worker is free: b is still out).
+  for (int round = 0; round < 3; ++round) {
+    auto d = s.next();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->worker, a->worker);
+    const auto idx = d->indices.to_vector();
+    EXPECT_EQ(std::count(idx.begin(), idx.end(), 2u), 0) << "the retry of 2 avoids the worker it failed on";
+    s.complete(d->batch_id, 0.1);
+    for (auto i : idx) s.requeue(0, i);
+  }
+  s.complete(b->batch_id, 0.1);
+  std::set<std::uint32_t> rest;
+  drain(s, 1e-3, &rest);
+  std::set<std::uint32_t> want;
+  for (std::uint32_t i = 0; i < 20; ++i)
+    if (i < 5 || i >= 10) want.insert(i);
+  EXPECT_EQ(rest, want) << "a's tasks (2 as a retry, the others requeued) and the fresh ones, once each";
+  // Requeues cost nothing: 3 (requeued four times) still has its whole retry budget, while
+  // 2's timeout counted.
+  const auto three = s.retry(0, 3, a->worker);
+  EXPECT_TRUE(three.retried);
+  EXPECT_EQ(three.attempts, 1);
+  EXPECT_EQ(s.retry(0, 3, b->worker).attempts, 2);
+  const auto two = s.retry(0, 2, b->worker);
+  EXPECT_FALSE(two.retried);
+  EXPECT_EQ(two.attempts, 2);
+}
+
+TEST(Scheduler, DynamicRequeueBatchesNeighboursTogetherAheadOfFreshTasks) {
+  FarmOptions o;
+  o.batch_size = 6;
+  o.prefetch = 2;
+  Scheduler s(o, all_serve(1));
+  s.add_tasks(0, 0, 0, 30);
+  auto a = s.next();  // [0, 6)
+  auto b = s.next();  // [6, 12)
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(b->indices.to_vector(), range_of(6, 12));
+  // a abandoned at task 1: 0 and 2..5 come back unrun, in batch order.
+  s.complete(a->batch_id, 0.1);
+  s.requeue(0, 0);
+  for (std::uint32_t i = 2; i < 6; ++i) s.requeue(0, i);
+  auto c = s.next();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->indices.to_vector(), range_of(2, 6)) << "neighbours requeued together form one batch, first";
+  s.complete(b->batch_id, 0.1);
+  auto d = s.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->indices.to_vector(), std::vector<std::uint32_t>{0});
+  s.complete(c->batch_id, 0.1);
+  auto e = s.next();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->indices.to_vector(), range_of(12, 18)) << "then the fresh tasks go on where they were";
+}
+
+TEST(Scheduler, StaticRequeueSendsEachTaskAgainOnce) {
+  FarmOptions o;
+  o.schedule = Schedule::static_;
+  o.max_batch = 4;
+  Scheduler s(o, all_serve(2));
+  s.add_tasks(0, 0, 0, 8);
+  auto a = s.next();
+  ASSERT_TRUE(a);
+  const auto idx = a->indices.to_vector();
+  s.complete(a->batch_id, 0.1);
+  for (auto i : idx) s.requeue(0, i);
+  std::multiset<std::uint32_t> seen;
+  std::deque<Dispatch> flying;
+  for (;;) {
+    while (auto d = s.next()) {
+      for (auto i : d->indices.to_vector()) seen.insert(i);
+      flying.push_back(*d);
+    }
+    if (flying.empty()) break;
+    s.complete(flying.front().batch_id, 1e-3);
+    flying.pop_front();
+  }
+  std::multiset<std::uint32_t> want;
+  for (std::uint32_t i = 0; i < 8; ++i) want.insert(i);
+  EXPECT_EQ(seen, want) << "each requeued task once more, the others once";
+}

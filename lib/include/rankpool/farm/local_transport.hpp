@@ -3,10 +3,13 @@
 // task itself) and as the fake transport of the unit tests: batches run synchronously,
 // oldest first, and every dispatch is logged so tests can check routing and batch sizes.
 
+#include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "rankpool/farm/executor.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/stats.hpp"
 #include "rankpool/farm/transport.hpp"
@@ -21,8 +24,11 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
 
 class LocalTransport final : public Transport {
  public:
-  /// `ranks[w]` is the rank reported for worker w (default: w + 1).
-  LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {});
+  /// `ranks[w]` is the rank reported for worker w (default: w + 1). With a `task_timeout`,
+  /// each worker runs its batches on an Executor, as an MPI worker does, so that a single-rank
+  /// run times tasks out too.
+  LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {},
+                 std::chrono::microseconds task_timeout = {});
 
   int workers() const override { return static_cast<int>(workers_.size()); }
   int worker_rank(int worker) const override { return workers_.at(worker).stats.rank; }
@@ -47,6 +53,7 @@ class LocalTransport final : public Transport {
     std::string fail_with;
     RankStats stats;
     bool stopped = false;
+    std::unique_ptr<Executor> executor;  // only with a task timeout
   };
   const Registry& registry_;
   std::vector<Worker> workers_;

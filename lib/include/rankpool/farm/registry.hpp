@@ -83,7 +83,7 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
     auto run_one = [&](std::uint32_t i, const In& input, auto&& emit) {
       std::chrono::steady_clock::time_point t0;
       if (time_each) t0 = std::chrono::steady_clock::now();
-      if (watch) watch->begin(i);
+      if (watch && !watch->begin(i)) throw BatchAbandoned{};
       try {
         emit(fn(input));
       } catch (const std::exception& e) {

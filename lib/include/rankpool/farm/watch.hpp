@@ -18,12 +18,16 @@ class TaskWatch {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// Runner: task `position` of the batch starts now.
-  void begin(std::uint32_t position) {
+  /// Runner: task `position` of the batch starts now. False when the batch was abandoned
+  /// already: the task must not start (the executor's destructor joins a runner that is not
+  /// inside a task, and must not wait for one that begins after it looked).
+  [[nodiscard]] bool begin(std::uint32_t position) {
     std::lock_guard lock(m_);
+    if (abandoned_) return false;
     position_ = position;
     started_ = Clock::now();
     running_ = true;
+    return true;
   }
   /// Runner: the task returned. False when the batch was abandoned meanwhile: drop its results.
   bool end() {

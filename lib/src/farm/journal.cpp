@@ -14,10 +14,10 @@ namespace rankpool::farm {
 
 namespace {
 
-constexpr std::string_view kMagic = "rankpool-journal 1\n";
+constexpr std::string_view kMagic = "rankpool-journal 2\n";
 constexpr char kKeyRecord = 'K';
 constexpr char kTaskRecord = 'T';
-constexpr std::size_t kRecordHeader = 8;                 // length + CRC
+constexpr std::size_t kRecordHeader = 12;  // length, CRC of the body, CRC of these 8 bytes
 constexpr std::size_t kTaskFixed = 1 + 4 + 1 + 4 + 4 + 4;  // kind, index, ok, attempts, rank, seconds
 
 std::uint32_t crc32(std::string_view bytes) {
@@ -41,9 +41,15 @@ T get(std::string_view& in) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+void put_header(std::string& out, std::uint32_t length, std::uint32_t body_crc) {
+  const std::size_t at = out.size();
+  put<std::uint32_t>(out, length);
+  put<std::uint32_t>(out, body_crc);
+  put<std::uint32_t>(out, crc32(std::string_view(out).substr(at, 8)));
+}
+
 void frame(std::string& out, std::string_view body) {
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(body.size()));
-  put<std::uint32_t>(out, crc32(body));
+  put_header(out, static_cast<std::uint32_t>(body.size()), crc32(body));
   out.append(body);
 }
 
@@ -104,8 +110,7 @@ void Journal::encode(std::string& buf, std::uint32_t index, bool ok, std::int32_
                      float seconds, std::string_view data) {
   const std::size_t body = kTaskFixed + data.size();
   const std::size_t start = buf.size();
-  put<std::uint32_t>(buf, static_cast<std::uint32_t>(body));
-  put<std::uint32_t>(buf, 0);  // CRC, filled in below
+  buf.append(kRecordHeader, '\0');  // filled in below, once the body's CRC is known
   buf += kTaskRecord;
   put<std::uint32_t>(buf, index);
   buf += static_cast<char>(ok ? 1 : 0);
@@ -114,7 +119,9 @@ void Journal::encode(std::string& buf, std::uint32_t index, bool ok, std::int32_
   put<float>(buf, seconds);
   buf.append(data);
   const std::uint32_t crc = crc32(std::string_view(buf).substr(start + kRecordHeader, body));
-  std::memcpy(buf.data() + start + 4, &crc, sizeof crc);
+  std::string header;
+  put_header(header, static_cast<std::uint32_t>(body), crc);
+  std::memcpy(buf.data() + start, header.data(), kRecordHeader);
 }
 
 void Journal::encode(std::string& buf, const JournalRecord& r) {
@@ -158,6 +165,21 @@ Journal::~Journal() {
   ::close(fd_);
 }
 
+bool Journal::zeros_from(std::uint64_t offset, std::uint64_t total) {
+  char buf[4096];
+  const off_t keep = ::lseek(fd_, 0, SEEK_CUR);
+  ::lseek(fd_, static_cast<off_t>(offset), SEEK_SET);
+  bool zeros = true;
+  for (std::uint64_t left = total - offset; left > 0 && zeros;) {
+    const std::size_t n = read_full(fd_, buf, std::min<std::uint64_t>(left, sizeof buf));
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) zeros = zeros && buf[i] == 0;
+    left -= n;
+  }
+  ::lseek(fd_, keep, SEEK_SET);
+  return zeros;
+}
+
 void Journal::load() {
   const std::string& p = options_.path;
   const off_t size = ::lseek(fd_, 0, SEEK_END);
@@ -194,10 +216,19 @@ void Journal::load() {
     if (offset == total) break;
     char hdr[kRecordHeader];
     const std::size_t h = read_full(fd_, hdr, sizeof hdr);
-    std::uint32_t len = 0, crc = 0;
+    std::uint32_t len = 0, crc = 0, hcrc = 0;
     std::memcpy(&len, hdr, 4);
     std::memcpy(&crc, hdr + 4, 4);
-    const bool torn = h < sizeof hdr || len > total - offset - kRecordHeader;
+    std::memcpy(&hcrc, hdr + 8, 4);
+    if (h == sizeof hdr && crc32(std::string_view(hdr, 8)) != hcrc && !zeros_from(offset, total)) {
+      // A write leaves a prefix of its bytes, never a whole header that does not check:
+      // this was changed after it was written. (Zeros to the end are blocks a machine crash
+      // allocated but never wrote: a torn tail.)
+      throw JournalError("journal '" + p + "' has a damaged record at byte " + std::to_string(offset) +
+                         " (its header): the file was modified; remove it to start over");
+    }
+    const bool torn = h < sizeof hdr || crc32(std::string_view(hdr, 8)) != hcrc ||
+                      len > total - offset - kRecordHeader;
     if (!torn) {
       body.resize(len);
       if (read_full(fd_, body.data(), len) != len) throw JournalError("cannot read journal '" + p + "': " + errno_text());

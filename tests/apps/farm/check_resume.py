@@ -137,7 +137,7 @@ def wait_for_rows(journal, minimum, seconds):
 
 # ---- the journal, read independently of the C++ code ----------------------------------------
 
-MAGIC = b"rankpool-journal 1\n"
+MAGIC = b"rankpool-journal 2\n"
 
 
 def journal_records(path, strict=True):
@@ -147,19 +147,23 @@ def journal_records(path, strict=True):
     if not data.startswith(MAGIC):
         return []
     pos, out, first = len(MAGIC), [], True
-    while pos + 8 <= len(data):
-        length, crc = struct.unpack_from("<II", data, pos)
-        body = data[pos + 8: pos + 8 + length]
+    while pos + 12 <= len(data):
+        length, crc, hcrc = struct.unpack_from("<III", data, pos)
+        if zlib.crc32(data[pos: pos + 8]) & 0xFFFFFFFF != hcrc:
+            if strict:
+                check(False, f"damaged record header at byte {pos} of {path}")
+            break
+        body = data[pos + 12: pos + 12 + length]
         if len(body) < length or zlib.crc32(body) & 0xFFFFFFFF != crc:
             if strict:
-                check(pos + 8 + length >= len(data), f"damaged record at byte {pos} before the end of {path}")
+                check(pos + 12 + length >= len(data), f"damaged record at byte {pos} before the end of {path}")
             break
         if not first:
             check(body[:1] == b"T", f"record at byte {pos} is not a task record")
             index, ok = struct.unpack_from("<IB", body, 1)
             out.append((index, ok))
         first = False
-        pos += 8 + length
+        pos += 12 + length
     return out
 
 

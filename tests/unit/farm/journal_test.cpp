@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kMagicBytes = 19;  // "rankpool-journal 1\n"
+constexpr std::size_t kMagicBytes = 19;  // "rankpool-journal 2\n"
 
 // A fresh directory per test, removed afterwards.
 class JournalTest : public ::testing::Test {
@@ -82,11 +82,11 @@ void spit(const std::string& p, const std::string& bytes) {
 std::vector<std::size_t> record_offsets(const std::string& bytes) {
   std::vector<std::size_t> at;
   std::size_t off = kMagicBytes;
-  while (off + 8 <= bytes.size()) {
+  while (off + 12 <= bytes.size()) {
     at.push_back(off);
     std::uint32_t len;
     std::memcpy(&len, bytes.data() + off, 4);
-    off += 8 + len;
+    off += 12 + len;
   }
   EXPECT_EQ(off, bytes.size()) << "the test's walk of the file went astray";
   at.push_back(bytes.size());
@@ -131,7 +131,7 @@ TEST_F(JournalTest, FreshJournalHasMagicAndKeyAndNothingLoaded) {
     EXPECT_EQ(j.path(), path());
   }
   const std::string bytes = slurp(path());
-  EXPECT_EQ(bytes.substr(0, kMagicBytes), "rankpool-journal 1\n");
+  EXPECT_EQ(bytes.substr(0, kMagicBytes), "rankpool-journal 2\n");
   const auto at = record_offsets(bytes);
   EXPECT_EQ(at.size(), 2u) << "one record, the key";
   // The key record carries the type and config in clear.
@@ -152,7 +152,7 @@ TEST_F(JournalTest, ResumeOfAMissingFileStartsAFreshOne) {
   EXPECT_TRUE(j.loaded().empty());
   EXPECT_EQ(j.torn_bytes(), 0u);
   EXPECT_TRUE(fs::exists(path()));
-  EXPECT_EQ(slurp(path()).substr(0, kMagicBytes), "rankpool-journal 1\n");
+  EXPECT_EQ(slurp(path()).substr(0, kMagicBytes), "rankpool-journal 2\n");
 }
 
 TEST_F(JournalTest, EmptyExistingFileIsUsedWithoutResume) {
@@ -235,17 +235,16 @@ TEST_F(JournalTest, FlippedByteInAMiddleRecordIsRefusedNamingItsOffset) {
   }
   const std::string whole = slurp(path());
   const auto at = record_offsets(whole);
-  // The second task record: its CRC and every byte of its body. Not its length: no check
-  // covers it, and a length that now runs past the end of the file reads as a torn tail
-  // (the records after it are dropped and rerun, not refused).
-  for (std::size_t b = at[2] + 4; b < at[3]; ++b) {
+  // The second task record: every byte, its length included (the header has its own CRC).
+  for (std::size_t b = at[2]; b < at[3]; ++b) {
     SCOPED_TRACE("flipped byte " + std::to_string(b));
     std::string bad = whole;
     bad[b] = static_cast<char>(bad[b] ^ 0x40);
     spit(path(), bad);
+    const std::string head = "journal '" + path() + "' has a damaged record at byte " + std::to_string(at[2]);
     EXPECT_EQ(error_of(opts(path(), true), key()),
-              "journal '" + path() + "' has a damaged record at byte " + std::to_string(at[2]) +
-                  " followed by more data: the file was modified; remove it to start over");
+              head + (b < at[2] + 12 ? " (its header): the file was modified; remove it to start over"
+                                     : " followed by more data: the file was modified; remove it to start over"));
     EXPECT_EQ(slurp(path()), bad) << "a refused journal is not truncated";
   }
   // The key record damaged, with records after it: refused too.
@@ -262,7 +261,7 @@ TEST_F(JournalTest, FlippedByteInTheLastRecordIsATornTail) {
   }
   const std::string whole = slurp(path());
   const auto at = record_offsets(whole);
-  for (std::size_t b = at[3] + 4; b < whole.size(); ++b) {
+  for (std::size_t b = at[3] + 12; b < whole.size(); ++b) {
     SCOPED_TRACE("flipped byte " + std::to_string(b));
     std::string bad = whole;
     bad[b] = static_cast<char>(bad[b] ^ 0x40);
@@ -271,13 +270,28 @@ TEST_F(JournalTest, FlippedByteInTheLastRecordIsATornTail) {
     EXPECT_EQ(j.torn_bytes(), whole.size() - at[3]);
     expect_records(j.loaded(), {kThree[1], kThree[0]});
   }
-  // A length that runs past the end of the file is torn as well.
+  // Its header, though, is whole: a write never leaves a whole header that does not check.
   std::string bad = whole;
   bad[at[3] + 3] = static_cast<char>(0x7f);
   spit(path(), bad);
-  Journal j(opts(path(), true), key());
-  EXPECT_EQ(j.torn_bytes(), whole.size() - at[3]);
-  EXPECT_EQ(j.loaded().size(), 2u);
+  EXPECT_TRUE(contains(error_of(opts(path(), true), key()), "(its header)"));
+}
+
+TEST_F(JournalTest, ZerosAfterTheLastRecordAreATornTail) {
+  // What a machine crash can leave: blocks allocated to the file but never written.
+  {
+    Journal j(opts(path()), key());
+    append(j, kThree);
+  }
+  const std::string whole = slurp(path());
+  for (std::size_t zeros : {1u, 11u, 12u, 13u, 5000u}) {
+    SCOPED_TRACE(std::to_string(zeros) + " zero bytes");
+    spit(path(), whole + std::string(zeros, '\0'));
+    Journal j(opts(path(), true), key());
+    EXPECT_EQ(j.torn_bytes(), zeros);
+    EXPECT_EQ(j.loaded().size(), 3u);
+    EXPECT_EQ(slurp(path()), whole);
+  }
 }
 
 TEST_F(JournalTest, IndexOutOfRangeInTheLastRecordIsDropped) {
@@ -324,9 +338,9 @@ TEST_F(JournalTest, NotAJournalIsRefused) {
   EXPECT_EQ(error_of(opts(path(), true), key()), "'" + path() + "' is not a rankpool journal (or of another version)");
   spit(path(), "hello");
   EXPECT_EQ(error_of(opts(path(), true), key()), "'" + path() + "' is not a rankpool journal");
-  spit(path(), "rankpool-journal 2\n");
+  spit(path(), "rankpool-journal 1\n");
   EXPECT_EQ(error_of(opts(path(), true), key()), "'" + path() + "' is not a rankpool journal (or of another version)");
-  EXPECT_EQ(slurp(path()), "rankpool-journal 2\n");
+  EXPECT_EQ(slurp(path()), "rankpool-journal 1\n");
 }
 
 TEST_F(JournalTest, TornInsideTheMagicOrTheKeyStartsFresh) {

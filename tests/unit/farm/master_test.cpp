@@ -287,14 +287,14 @@ JournalLayout layout(const std::string& path) {
   JournalLayout l;
   std::size_t off = 19;  // the magic line
   bool key = true;
-  while (off + 8 <= bytes.size()) {
+  while (off + 12 <= bytes.size()) {
     std::uint32_t len, index;
     std::memcpy(&len, bytes.data() + off, 4);
     if (!key) {
-      std::memcpy(&index, bytes.data() + off + 9, 4);  // after length, CRC, kind
+      std::memcpy(&index, bytes.data() + off + 13, 4);  // after length, CRC, header CRC, kind
       l.indices.push_back(index);
     }
-    off += 8 + len;
+    off += 12 + len;
     if (!key) l.end_of.push_back(off);
     key = false;
   }

@@ -3,8 +3,8 @@
 // (SIGKILL, the allocation's time limit, a node failure, Ctrl-C) resumes with zero lost and
 // zero duplicated results: --resume reruns only what the journal lacks.
 //
-// File layout: the line "rankpool-journal 1\n", then records
-//     [u32 body length][u32 CRC-32 of the body][body]
+// File layout: the line "rankpool-journal 2\n", then records
+//     [u32 body length][u32 CRC-32 of the body][u32 CRC-32 of the previous 8 bytes][body]
 // The first record is the key (which task list the journal belongs to); each other record is
 // one finished task: index, ok or failed, attempts, rank, seconds, and the task's encoded
 // output (farm codec) or its failure message.
@@ -16,9 +16,10 @@
 //
 // Only one run writes a journal at a time (flock(2)): another is refused while it is open.
 //
-// Loading: a record cut short at the end of the file (a kill or a full disk mid-write) is
-// dropped and the file truncated to the last whole record before appending. A damaged record
-// followed by more data means the file was damaged or edited: it is refused.
+// Loading: a record cut short at the end of the file (a kill or a full disk mid-write, or
+// zeros a machine crash left) is dropped and the file truncated to the last whole record
+// before appending. A damaged record followed by more data, or a whole header that does not
+// check, means the file was damaged or edited: it is refused.
 
 #include <chrono>
 #include <cstdint>
@@ -120,6 +121,7 @@ class Journal {
 
  private:
   void load();
+  bool zeros_from(std::uint64_t offset, std::uint64_t total);
   void write_all(std::string_view bytes);
 
   JournalOptions options_;

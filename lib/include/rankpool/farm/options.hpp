@@ -55,8 +55,9 @@ struct FarmOptions {
   const std::atomic<int>* interrupt = nullptr;  // a signal number set by the caller's SIGINT/SIGTERM
                          // handler: the master stops dispatching, keeps the results of batches
                          // returning within interrupt_grace, stops the workers and run() reports it
-  std::chrono::milliseconds interrupt_grace{2000};  // long enough to save a batch in flight,
-                         // short enough for Slurm's KillWait (30 s by default) and a user's patience
+  std::chrono::milliseconds interrupt_grace{500};  // long enough to save the small batches in
+                         // flight, short enough to finish before mpirun, which SIGKILLs its ranks
+                         // about 1 s after forwarding a SIGINT/SIGTERM (the journal has the rest)
   std::vector<QueueAssignment> queues;  // empty: every worker serves every queue
   std::chrono::microseconds spin_time{50};  // an idle rank polls without sleeping this long:
                                 // a reply within a few microseconds costs no sleep

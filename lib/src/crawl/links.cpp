@@ -471,7 +471,8 @@ class Extractor {
         if (end_ - p_ >= 2 && p_[0] == '-' && p_[1] == '-') {
           p_ = skip_comment(p_ + 2, end_);
         } else if (!foreign_.empty() && end_ - p_ >= 7 && std::memcmp(p_, "[CDATA[", 7) == 0) {
-          const char* close = std::search(p_ + 7, end_, "]]>", "]]>" + 3);
+          static constexpr std::string_view kCdataEnd = "]]>";
+          const char* close = std::search(p_ + 7, end_, kCdataEnd.begin(), kCdataEnd.end());
           p_ = close == end_ ? end_ : close + 3;
         } else {
           p_ = skip_to_gt(p_, end_);  // DOCTYPE, HTML-namespace CDATA, bogus comments
@@ -508,9 +509,18 @@ class Extractor {
       // With none, the tree builder hands it to the HTML rules, which ignore a stray end
       // tag ("<svg></b>") but close the <svg> when an HTML ancestor has that name ("</a>" in
       // "<a><svg></a>"). Without the HTML stack the stray case is assumed.
+      if (foreign_overflow_ > 0) {
+        // The innermost elements went past the cap and their names were not kept: each end
+        // tag is taken to close one of them, so a deep <svg> half closed is still foreign.
+        --foreign_overflow_;
+        return true;
+      }
       std::size_t i = foreign_.size();
-      while (i > 0 && !same_name(foreign_[i - 1], name)) --i;
-      if (i > 0) foreign_.resize(i - 1);
+      while (i > 0 && !same_name(foreign_[i - 1].name, name)) --i;
+      if (i > 0) {
+        foreign_.resize(i);  // pops every element above the match (runs above its run)
+        if (--foreign_.back().count == 0) foreign_.pop_back();
+      }
       return true;
     }
     if (classify(name) == Tag::frameset && frameset_depth_ > 0 && --frameset_depth_ == 0) {
@@ -531,9 +541,10 @@ class Extractor {
     if (!foreign_.empty()) {
       if (is_breakout(tag.name)) {
         foreign_.clear();
+        foreign_overflow_ = 0;
       } else {
         if (id == Tag::a) add_link(LinkKind::anchor, tag.attrs[kHref], tag.attrs[kRel]);
-        if (!tag.self_closing && foreign_.size() < kMaxForeignDepth) foreign_.push_back(tag.name);
+        if (!tag.self_closing) open_foreign(tag.name);
         return true;
       }
     }
@@ -570,11 +581,23 @@ class Extractor {
         break;
       case Tag::svg:
       case Tag::math:
-        if (!tag.self_closing) foreign_.push_back(tag.name);
+        if (!tag.self_closing) open_foreign(tag.name);
         break;
       case Tag::other: break;
     }
     return true;
+  }
+
+  void open_foreign(std::string_view name) {
+    if (foreign_overflow_ > 0) {
+      ++foreign_overflow_;  // the innermost elements are the uncounted ones
+    } else if (!foreign_.empty() && same_name(foreign_.back().name, name)) {
+      ++foreign_.back().count;
+    } else if (foreign_.size() < kMaxForeignRuns) {
+      foreign_.push_back(ForeignRun{name, 1});
+    } else {
+      ++foreign_overflow_;
+    }
   }
 
   void meta(const TagToken& tag) {
@@ -636,11 +659,21 @@ class Extractor {
   int frameset_depth_ = 0;         // >0: <frame> is an element, not an ignored token
   bool frameset_closed_ = false;  // after the root </frameset> ("after frameset" mode)
                                   // the tree builder ignores frames and framesets
-  // Open elements inside <svg>/<math> (views into the page); non-empty means foreign
-  // content. Capped so that a page of endless nesting cannot grow it without bound; past
-  // the cap, end tags find no match and simply leave foreign content.
-  static constexpr std::size_t kMaxForeignDepth = 1024;
-  std::vector<std::string_view> foreign_;
+  // Open elements inside <svg>/<math>, outermost first, as runs of one name (views into
+  // the page): 10^6 nested <svg> are one run. Non-empty means foreign content. Capped at
+  // kMaxForeignRuns runs so that endless nesting of changing names (<svg><g><svg><g>...)
+  // cannot grow it without bound and a stray end tag searches at most that many runs.
+  // Elements opened past the cap are only counted, in foreign_overflow_, and end tags
+  // consume that count first, so the depth is tracked however deep the page nests. Only
+  // the names of the innermost elements past the cap are lost: an end tag there is taken
+  // to close one element, whatever its name (a stray one closes nothing in the tree).
+  struct ForeignRun {
+    std::string_view name;
+    std::size_t count;
+  };
+  static constexpr std::size_t kMaxForeignRuns = 1024;
+  std::vector<ForeignRun> foreign_;
+  std::size_t foreign_overflow_ = 0;
 };
 
 }  // namespace

@@ -113,33 +113,79 @@ RobotsRules::Rule RobotsRules::make_rule(bool allow, std::string_view value) {
     rule.pattern.insert(rule.pattern.begin(), '/');
   }
   rule.specificity = rule.pattern.size() + (rule.anchored ? 1 : 0);
+  // "a**b" means "a*b": an empty piece between two stars matches anywhere and is dropped,
+  // so a line of stars costs neither memory nor time per star.
   std::size_t start = 0;
   while (true) {
     const auto star = rule.pattern.find('*', start);
-    rule.pieces.push_back(rule.pattern.substr(start, star - start));
-    if (star == std::string::npos) break;
+    const std::size_t end = star == std::string::npos ? rule.pattern.size() : star;
+    const bool first = start == 0;
+    const bool last = star == std::string::npos;
+    if (end > start || first || last) rule.pieces.push_back(Piece{start, end - start});
+    if (last) break;
     start = star + 1;
+  }
+  for (std::size_t i = 0; i < rule.pieces.size(); ++i) {
+    for (const char c : rule.piece(i)) {
+      const auto octet = static_cast<unsigned char>(c);
+      rule.octets[octet >> 6] |= std::uint64_t{1} << (octet & 63);
+    }
+    rule.literal_bytes += rule.pieces[i].size;
   }
   return rule;
 }
 
+namespace {
+
+// The first occurrence of `needle` in `text` at or after `from`, or npos: Knuth-Morris-Pratt,
+// so O(|text| + |needle|) whatever the two hold (std::string_view::find may compare up to
+// |needle| octets at every position: rules x path x piece for a hostile file).
+std::size_t find_linear(std::string_view text, std::string_view needle, std::size_t from,
+                        std::vector<std::size_t>& fail) {
+  if (needle.empty()) return from <= text.size() ? from : std::string_view::npos;
+  if (from > text.size() || text.size() - from < needle.size()) return std::string_view::npos;
+  if (needle.size() == 1) return text.find(needle.front(), from);
+  // fail[i]: length of the longest proper border of needle[0..i].
+  fail.assign(needle.size(), 0);
+  for (std::size_t i = 1, k = 0; i < needle.size(); ++i) {
+    while (k > 0 && needle[i] != needle[k]) k = fail[k - 1];
+    if (needle[i] == needle[k]) ++k;
+    fail[i] = k;
+  }
+  for (std::size_t i = from, k = 0; i < text.size(); ++i) {
+    while (k > 0 && text[i] != needle[k]) k = fail[k - 1];
+    if (text[i] == needle[k]) ++k;
+    if (k == needle.size()) return i + 1 - needle.size();
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 // Wildcard matching without backtracking: pieces between stars are placed greedily at their
 // leftmost occurrence. Leftmost placement leaves the most room for every later piece, so if
-// any placement matches, this one does; the cost is at most one scan of the path per piece
-// (times the piece length in the worst case of string search), never exponential.
-bool RobotsRules::matches(const Rule& rule, std::string_view path) {
-  const auto& pieces = rule.pieces;
-  if (pieces.size() == 1) return rule.anchored ? path == pieces[0] : path.starts_with(pieces[0]);
-  if (!path.starts_with(pieces[0])) return false;
-  std::size_t pos = pieces[0].size();
-  for (std::size_t i = 1; i + 1 < pieces.size(); ++i) {
-    const auto found = path.find(pieces[i], pos);
-    if (found == std::string_view::npos) return false;
-    pos = found + pieces[i].size();
+// any placement matches, this one does; each piece is found in one linear scan from where
+// the previous one ended, so a rule costs O(path + pattern), never exponential.
+bool RobotsRules::matches(const Rule& rule, std::string_view path, const std::uint64_t (&path_octets)[4],
+                          std::vector<std::size_t>& scratch) {
+  // Cheap necessary conditions first; on a hostile file they skip most rules in O(1).
+  if (path.size() < rule.literal_bytes) return false;
+  for (int w = 0; w < 4; ++w) {
+    if ((rule.octets[w] & ~path_octets[w]) != 0) return false;
   }
-  const std::string_view last = pieces.back();
+  const std::string_view first = rule.piece(0);
+  if (rule.pieces.size() == 1) return rule.anchored ? path == first : path.starts_with(first);
+  if (!path.starts_with(first)) return false;
+  std::size_t pos = first.size();
+  for (std::size_t i = 1; i + 1 < rule.pieces.size(); ++i) {
+    const std::string_view piece = rule.piece(i);
+    const auto found = find_linear(path, piece, pos, scratch);
+    if (found == std::string_view::npos) return false;
+    pos = found + piece.size();
+  }
+  const std::string_view last = rule.piece(rule.pieces.size() - 1);
   if (rule.anchored) return path.size() >= pos + last.size() && path.ends_with(last);
-  return path.find(last, pos) != std::string_view::npos;
+  return find_linear(path, last, pos, scratch) != std::string_view::npos;
 }
 
 RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& options) {
@@ -228,8 +274,15 @@ bool RobotsRules::allowed(std::string_view path_and_query) const {
   std::string path = normalize_octets(path_and_query, /*pattern=*/false);
   if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
   if (path == "/robots.txt") return true;  // RFC 9309 §2.2.2: implicitly allowed
+  std::uint64_t octets[4] = {};
+  for (const char c : path) {
+    const auto octet = static_cast<unsigned char>(c);
+    octets[octet >> 6] |= std::uint64_t{1} << (octet & 63);
+  }
+  std::vector<std::size_t> scratch;
   for (const Rule& rule : rules_) {
-    if (matches(rule, path)) return rule.allow;  // sorted: the first match is the most specific
+    // Sorted: the first match is the most specific.
+    if (matches(rule, path, octets, scratch)) return rule.allow;
   }
   return true;
 }

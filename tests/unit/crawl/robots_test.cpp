@@ -285,6 +285,42 @@ TEST(RobotsPatterns, AgreesWithReferenceMatcherOnRandomInputs) {
   EXPECT_LT(disallowed, 19000);
 }
 
+TEST(RobotsPatterns, AgreesWithReferenceOnLongSelfOverlappingPieces) {
+  // Pieces of two letters overlap themselves ("abab", "aab" in "aaab"), which is where a
+  // linear-time search (KMP borders) can go wrong; runs of stars collapse to one.
+  std::mt19937 rng(2024);
+  auto pick = [&rng](std::string_view alphabet, std::size_t min_len, std::size_t max_len) {
+    std::string out = "/";
+    const std::size_t len = min_len + rng() % (max_len - min_len + 1);
+    for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
+    return out;
+  };
+  int disallowed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string pattern = pick("aaab*", 4, 14);
+    if (rng() % 3 == 0) pattern += '$';
+    const std::string path = pick("ab", 0, 40);
+    const bool expected_allowed = !reference_match(pattern, path);
+    const auto rules = RobotsRules::parse("user-agent: *\ndisallow: " + pattern + "\n");
+    ASSERT_EQ(rules.allowed(path), expected_allowed) << "pattern " << pattern << " path " << path;
+    disallowed += expected_allowed ? 0 : 1;
+  }
+  EXPECT_GT(disallowed, 1000);
+  EXPECT_LT(disallowed, 19000);
+}
+
+TEST(RobotsPatterns, RunsOfStarsMatchAsOneButCountAsWritten) {
+  // Specificity is the pattern's length as written: "/a**b" (5) outranks "/a*b" (4).
+  constexpr std::string_view body = "user-agent: a\nallow: /a*b\ndisallow: /a**b\n";
+  EXPECT_FALSE(allowed(body, "a", "/axxb"));
+  EXPECT_FALSE(allowed(body, "a", "/ab"));
+  EXPECT_TRUE(allowed(body, "a", "/ba"));
+  EXPECT_FALSE(allowed("user-agent: a\ndisallow: ***\n", "a", "/anything"));
+  EXPECT_FALSE(allowed("user-agent: a\ndisallow: /**$\n", "a", "/x/y"));
+  EXPECT_FALSE(allowed("user-agent: a\ndisallow: /***x***y**$\n", "a", "/axbyy"));
+  EXPECT_TRUE(allowed("user-agent: a\ndisallow: /***x***y**z$\n", "a", "/axbyy"));
+}
+
 TEST(RobotsPatterns, PatternsWithoutLeadingSlash) {
   EXPECT_FALSE(allowed("user-agent: a\ndisallow: private/\n", "a", "/private/x"));
   EXPECT_TRUE(allowed("user-agent: a\ndisallow: private/\n", "a", "/public/x"));

@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from fib_oracle import fib_oracle  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "fault"])
 p.add_argument("--cluster-script", required=True, help="scripts/cluster-local.sh")
@@ -393,30 +396,6 @@ def case_crawl(workdir):
 
 
 FAULT_FIRST, FAULT_COUNT = 50_000_000, 150
-
-
-def fib_oracle(n):
-    """digits, first 20 and last 20 digits of F(n) for large n, without computing F(n):
-    log10 F(n) = n log10(phi) - log10(sqrt 5) (the error term is phi^-2n), and the tail by
-    fast doubling modulo 10^20."""
-    import decimal
-    decimal.getcontext().prec = 60
-    D = decimal.Decimal
-    phi = (1 + D(5).sqrt()) / 2
-    x = D(n) * phi.log10() - D(5).sqrt().log10()
-    whole = int(x)
-    head = str(int(D(10) ** (x - whole + 19)))
-    m = 10 ** 20
-
-    def doubling(k):  # (F(k), F(k+1)) mod m
-        if k == 0:
-            return 0, 1
-        a, b = doubling(k // 2)
-        c = a * ((2 * b - a) % m) % m
-        d = (a * a + b * b) % m
-        return (d, (c + d) % m) if k % 2 else (c, d)
-
-    return {"digits": whole + 1, "head": head, "tail": str(doubling(n)[0]).zfill(20)}
 
 
 def case_fault(workdir):

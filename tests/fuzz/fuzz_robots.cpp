@@ -24,6 +24,7 @@
 #include "fuzz_check.hpp"
 #include "rankpool/crawl/robots.hpp"
 #include "rankpool/crawl/url.hpp"
+#include "robots_reference.hpp"
 
 namespace {
 
@@ -91,25 +92,7 @@ void check_rules(const RobotsRules& rules, const RobotsOptions& options, std::st
   }
 }
 
-// Reference semantics (as in tests/unit/crawl/robots_test.cpp): DP over prefixes.
-bool reference_match(std::string_view pattern, bool anchored, std::string_view path) {
-  std::vector<std::vector<bool>> m(pattern.size() + 1, std::vector<bool>(path.size() + 1));
-  m[0][0] = true;
-  for (std::size_t i = 1; i <= pattern.size(); ++i) {
-    for (std::size_t j = 0; j <= path.size(); ++j) {
-      if (pattern[i - 1] == '*') {
-        m[i][j] = m[i - 1][j] || (j > 0 && m[i][j - 1]);
-      } else {
-        m[i][j] = j > 0 && m[i - 1][j - 1] && pattern[i - 1] == path[j - 1];
-      }
-    }
-  }
-  if (anchored) return m[pattern.size()][path.size()];
-  for (std::size_t j = 0; j <= path.size(); ++j) {
-    if (m[pattern.size()][j]) return true;
-  }
-  return false;
-}
+using rankpool::testing::reference_match;  // the RFC's semantics, the slow obvious way
 
 // Keeps the characters whose normalization is the identity, plus '*' and '$'.
 std::string restricted(std::string_view s, std::size_t max_len) {

@@ -32,6 +32,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from fib_oracle import fib_oracle  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout", "fib_resume"])
 p.add_argument("--ranks", type=int, default=3, help="tasks of the job (--ntasks-per-node)")
@@ -267,27 +270,6 @@ def scenario_fib(workdir):
     check("F(250000)" in text and str(len(str(fib_pair(250000)[0]))) in text,
           f"the job log's summary names the highest value F(250000): {text[-1500:]!r}")
     log(f"{len(recs)} values correct, computed by ranks {sorted(ranks)}")
-
-
-def fib_oracle(n):
-    """digits, first and last 20 digits of F(n) in closed form: log10 F(n) = n log10(phi) -
-    log10(sqrt 5) (error phi^-2n), the tail by fast doubling modulo 10^20."""
-    import decimal
-    decimal.getcontext().prec = 60
-    D = decimal.Decimal
-    x = D(n) * ((1 + D(5).sqrt()) / 2).log10() - D(5).sqrt().log10()
-    whole = int(x)
-    m = 10 ** 20
-
-    def doubling(k):
-        if k == 0:
-            return 0, 1
-        a, b = doubling(k // 2)
-        c = a * ((2 * b - a) % m) % m
-        d = (a * a + b * b) % m
-        return (d, (c + d) % m) if k % 2 else (c, d)
-
-    return {"digits": whole + 1, "head": str(int(D(10) ** (x - whole + 19))), "tail": str(doubling(n)[0]).zfill(20)}
 
 
 def scenario_fib_resume(workdir):

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "robots_reference.hpp"
+
 namespace rankpool::crawl {
 namespace {
 
@@ -239,27 +241,25 @@ TEST(RobotsPatterns, PathologicalPatternIsNotExponential) {
   EXPECT_FALSE(RobotsRules::parse(anchored).allowed(path + "b"));
 }
 
-// Reference semantics for differential testing: textbook DP over (pattern, path) prefixes.
-bool reference_match(std::string_view pattern, std::string_view path) {
-  bool anchored = !pattern.empty() && pattern.back() == '$';
-  if (anchored) pattern.remove_suffix(1);
-  // m[i][j]: pattern[0,i) matches path[0,j) exactly.
-  std::vector<std::vector<bool>> m(pattern.size() + 1, std::vector<bool>(path.size() + 1));
-  m[0][0] = true;
-  for (std::size_t i = 1; i <= pattern.size(); ++i) {
-    for (std::size_t j = 0; j <= path.size(); ++j) {
-      if (pattern[i - 1] == '*') {
-        m[i][j] = m[i - 1][j] || (j > 0 && m[i][j - 1]);
-      } else {
-        m[i][j] = j > 0 && m[i - 1][j - 1] && pattern[i - 1] == path[j - 1];
-      }
-    }
+using rankpool::testing::reference_match;  // the RFC's semantics, the slow obvious way
+
+/// Parses 20,000 random one-rule files (pattern from `pattern_of`, '$' added to a third of
+/// them) and checks each decision on a random path against the reference matcher; both
+/// outcomes must occur often, so the agreement means something.
+template <class PatternOf, class PathOf>
+void expect_agreement_with_reference(std::mt19937& rng, PatternOf pattern_of, PathOf path_of) {
+  int disallowed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string pattern = pattern_of();
+    if (rng() % 3 == 0) pattern += '$';
+    const std::string path = path_of();
+    const bool expected_allowed = !reference_match(pattern, path);
+    const auto rules = RobotsRules::parse("user-agent: *\ndisallow: " + pattern + "\n");
+    ASSERT_EQ(rules.allowed(path), expected_allowed) << "pattern " << pattern << " path " << path;
+    disallowed += expected_allowed ? 0 : 1;
   }
-  if (anchored) return m[pattern.size()][path.size()];
-  for (std::size_t j = 0; j <= path.size(); ++j) {
-    if (m[pattern.size()][j]) return true;  // a prefix of the path matches
-  }
-  return false;
+  EXPECT_GT(disallowed, 1000);
+  EXPECT_LT(disallowed, 19000);
 }
 
 TEST(RobotsPatterns, AgreesWithReferenceMatcherOnRandomInputs) {
@@ -270,19 +270,7 @@ TEST(RobotsPatterns, AgreesWithReferenceMatcherOnRandomInputs) {
     for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
     return out;
   };
-  int disallowed = 0;
-  for (int round = 0; round < 20000; ++round) {
-    std::string pattern = pick("ab*/", 6);
-    if (rng() % 3 == 0) pattern += '$';
-    const std::string path = pick("ab/", 10);
-    const bool expected_allowed = !reference_match(pattern, path);
-    const auto rules = RobotsRules::parse("user-agent: *\ndisallow: " + pattern + "\n");
-    ASSERT_EQ(rules.allowed(path), expected_allowed) << "pattern " << pattern << " path " << path;
-    disallowed += expected_allowed ? 0 : 1;
-  }
-  // Both outcomes were exercised, so the agreement means something.
-  EXPECT_GT(disallowed, 1000);
-  EXPECT_LT(disallowed, 19000);
+  expect_agreement_with_reference(rng, [&] { return pick("ab*/", 6); }, [&] { return pick("ab/", 10); });
 }
 
 TEST(RobotsPatterns, AgreesWithReferenceOnLongSelfOverlappingPieces) {
@@ -295,18 +283,7 @@ TEST(RobotsPatterns, AgreesWithReferenceOnLongSelfOverlappingPieces) {
     for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
     return out;
   };
-  int disallowed = 0;
-  for (int round = 0; round < 20000; ++round) {
-    std::string pattern = pick("aaab*", 4, 14);
-    if (rng() % 3 == 0) pattern += '$';
-    const std::string path = pick("ab", 0, 40);
-    const bool expected_allowed = !reference_match(pattern, path);
-    const auto rules = RobotsRules::parse("user-agent: *\ndisallow: " + pattern + "\n");
-    ASSERT_EQ(rules.allowed(path), expected_allowed) << "pattern " << pattern << " path " << path;
-    disallowed += expected_allowed ? 0 : 1;
-  }
-  EXPECT_GT(disallowed, 1000);
-  EXPECT_LT(disallowed, 19000);
+  expect_agreement_with_reference(rng, [&] { return pick("aaab*", 4, 14); }, [&] { return pick("ab", 0, 40); });
 }
 
 TEST(RobotsPatterns, RunsOfStarsMatchAsOneButCountAsWritten) {

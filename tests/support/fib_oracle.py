@@ -8,12 +8,12 @@ import decimal
 
 
 def fib_oracle(n):
-    ctx = decimal.Context(prec=60)
     D = decimal.Decimal
-    sqrt5 = ctx.sqrt(D(5))
-    x = ctx.subtract(ctx.multiply(D(n), ctx.log10(ctx.divide(1 + sqrt5, 2))), ctx.log10(sqrt5))
-    whole = int(x)
-    head = str(int(ctx.power(D(10), x - whole + 19)))
+    with decimal.localcontext() as ctx:  # every operation below at 60 digits
+        ctx.prec = 60
+        x = D(n) * ((1 + D(5).sqrt()) / 2).log10() - D(5).sqrt().log10()
+        whole = int(x)
+        head = str(int(D(10) ** (x - whole + 19)))
     m = 10 ** 20
 
     def doubling(k):  # (F(k), F(k+1)) mod m

@@ -14,3 +14,19 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 # loopback web it crawls, a worker with the master. Measured: rankpool-crawl -n 2 went
 # from ~2,900 to ~6,000 pages/s on the synthetic web. Set it to "core" to pin again.
 export OMPI_MCA_hwloc_base_binding_policy="${OMPI_MCA_hwloc_base_binding_policy:-none}"
+
+# Installs the Debian packages given that are not installed yet (apt-get update first, only
+# then); `tag` prefixes the message. Used by setup.sh and fuzz.sh.
+ensure_packages() {
+  local tag="$1"; shift
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  echo "$tag: installing ${missing[*]}"
+  local sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

@@ -36,17 +36,7 @@ packages=(
   libboost-url1.81-dev libboost-program-options1.81-dev
   libcurl4-openssl-dev libpsl-dev
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+ensure_packages fuzz "${packages[@]}"
 runtime="$(clang++ -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a"
 if [ ! -f "$runtime" ]; then
   echo "fuzz: libFuzzer runtime not found ($runtime); install libclang-rt-dev" >&2

@@ -21,17 +21,7 @@ packages=(
   # The crawler benchmark's baseline (scripts/bench-crawl.sh).
   python3-scrapy
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+ensure_packages setup "${packages[@]}"
 
 cd "$RANKPOOL_ROOT"
 cmake --preset "$preset" >/dev/null

@@ -11,7 +11,8 @@ Scenarios (--scenario):
             crawler flushed (summary.json "interrupted": true, every pages.jsonl line whole,
             a subset of the truth) and stopped before KillWait's SIGKILL.
 
-  fib_resume jobs/fib.sbatch with --time=1 on ~2 minutes of work: Slurm ends it at its time
+  fib_resume jobs/fib.sbatch with --time=1 on ~3 minutes of work (sized by a calibration run
+            to twice the latest enforcement of the limit): Slurm ends it at its time
             limit (TIMEOUT, the journal flushed, part of the rows written); the same sbatch
             command again continues from the journal and COMPLETES with every row right.
 
@@ -272,10 +273,38 @@ def scenario_fib(workdir):
     log(f"{len(recs)} values correct, computed by ranks {sorted(ranks)}")
 
 
+# slurmctld enforces a 1-minute limit on its next pass over the jobs, 60-90 s into the job.
+LATEST_TIME_LIMIT_S = 90.0
+
+
+def calibrate_fib(first, probe=6):
+    """Seconds per value near `first` on this machine: one rankpool-fib rank computing `probe`
+    values (--ranks 1 runs them on rank 0)."""
+    out = os.path.join(tempfile.gettempdir(), f"rankpool-fib-calibrate-{os.getpid()}.jsonl")
+    t0 = time.monotonic()
+    r = subprocess.run(["mpirun", "-n", "1", os.path.join(args.fib_bin, "rankpool-fib"), "--quiet",
+                        "--format", "jsonl", "--output", out, f"{first}:{first + probe - 1}"],
+                       env=dict(ENV, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1"),
+                       capture_output=True, text=True, timeout=120)
+    spent = time.monotonic() - t0
+    if os.path.exists(out):
+        os.unlink(out)
+    if not check(r.returncode == 0, f"calibration run failed ({r.returncode}): {r.stderr[-500:]}"):
+        return None
+    return spent / probe
+
+
 def scenario_fib_resume(workdir):
-    # ~240 values near 10^8 at ~1 s each on 2 workers: about 2 minutes of work, so the
-    # 1-minute limit (enforced 60-90 s in) always comes first.
-    first, count = 100_000_000, 240
+    # Values near 10^8 (~0.6 s each here). The first job must still be working when the limit
+    # is enforced, on any machine: its work is sized from a measured value to twice the latest
+    # enforcement on 2 workers (at least 480 values, ~170 s at 3 ranks on 2 cores).
+    first = 100_000_000
+    per_value = calibrate_fib(first)
+    if per_value is None:
+        return
+    count = min(2000, max(480, int(2 * LATEST_TIME_LIMIT_S * 2 / per_value) + 1))
+    log(f"calibration: {per_value:.2f} s per value on one rank; {count} values, "
+        f"~{count * per_value / 2:.0f} s of work on 2 workers")
     inputs = [f"{first}:{first + count - 1}"]
     ns = list(range(first, first + count))
     outs = [os.path.join(workdir, "fib-1.jsonl"), os.path.join(workdir, "fib-2.jsonl")]

@@ -190,7 +190,7 @@ class Worker {
     auto owner = [this, workers](std::string_view origin) {
       auto it = assigned_.find(std::string(origin));
       if (it != assigned_.end()) return it->second;
-      return static_cast<int>(stable_hash(origin) % static_cast<std::uint64_t>(workers));
+      return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers));
     };
     engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_,
                                        workers, owner, bodies);
@@ -555,7 +555,7 @@ class MasterRole {
  private:
   int owner_of(std::string_view origin) const {
     if (auto it = owner_.find(std::string(origin)); it != owner_.end()) return it->second;
-    return static_cast<int>(stable_hash(origin) % static_cast<std::uint64_t>(workers_));
+    return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers_));
   }
 
   std::string write_checkpoint_now() {

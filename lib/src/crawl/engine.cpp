@@ -28,15 +28,6 @@ std::string_view kind_word(LinkKind kind) {
 
 }  // namespace
 
-std::uint64_t stable_hash(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 std::string_view canonical_origin(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return url;
@@ -486,7 +477,7 @@ void Engine::preload(const FetchedUrl& f) {
 
 std::string Engine::save_body(const std::string& url, const std::string& body) {
   char name[32];
-  std::snprintf(name, sizeof name, "%016llx.html", static_cast<unsigned long long>(stable_hash(url)));
+  std::snprintf(name, sizeof name, "%016llx.html", static_cast<unsigned long long>(fnv1a(url)));
   std::ofstream out(bodies_dir_ + "/" + name, std::ios::binary);
   out.write(body.data(), static_cast<std::streamsize>(body.size()));
   if (!out) return {};

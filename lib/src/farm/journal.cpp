@@ -98,14 +98,6 @@ std::size_t read_full(int fd, char* buf, std::size_t n) {
 
 }  // namespace
 
-std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
 void Journal::encode(std::string& buf, std::uint32_t index, bool ok, std::int32_t attempts, std::int32_t rank,
                      float seconds, std::string_view data) {
   const std::size_t body = kTaskFixed + data.size();

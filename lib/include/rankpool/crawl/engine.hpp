@@ -31,6 +31,7 @@
 #include "rankpool/crawl/options.hpp"
 #include "rankpool/crawl/robots.hpp"
 #include "rankpool/crawl/url.hpp"
+#include "rankpool/fnv1a.hpp"
 
 namespace rankpool::crawl {
 
@@ -65,9 +66,6 @@ struct UrlAtDepth {
 /// "http://host:port" of a canonical URL (as normalize() writes it): everything before
 /// the path. Cheaper than parsing when the URL is known to be canonical.
 std::string_view canonical_origin(std::string_view canonical_url);
-
-/// FNV-1a of `s`: the same on every rank and every run (origin ownership, body file names).
-std::uint64_t stable_hash(std::string_view s);
 
 /// Scope, include/exclude patterns and trap guards: may the crawl follow this URL?
 class UrlFilter {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "rankpool/farm/codec.hpp"
+#include "rankpool/fnv1a.hpp"
 
 namespace rankpool::farm {
 
@@ -47,8 +48,7 @@ struct JournalKey {
   bool operator==(const JournalKey&) const = default;
 };
 
-/// FNV-1a 64, incremental: hash = fnv1a(bytes, hash).
-std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 14695981039346656037ull);
+using rankpool::fnv1a;
 
 /// The key of a map of `type` over `inputs` (hashed in chunks: no copy of the whole list).
 template <class In>

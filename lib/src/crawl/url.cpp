@@ -125,8 +125,25 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
   if (cleaned.size() > options.max_length) {
     return "URL longer than " + std::to_string(options.max_length) + " characters";
   }
-  const auto parsed = boost::urls::parse_uri_reference(cleaned);
+  auto parsed = boost::urls::parse_uri_reference(cleaned);
   if (!parsed) return "unparsable URL: " + parsed.error().message();
+  // RFC 3986 §3.2.2: a host is an IPv4 address only when the whole of it matches. Boost.URL
+  // 1.81 takes an IPv4 prefix of a longer name ("1.2.3.4.example": boostorg/url#755, #770)
+  // and hands the rest back as path. Such a host is a reg-name: parse again with a letter in
+  // front of it, which makes it one, and take the letter off the host afterwards.
+  std::string renamed;
+  bool strip_letter = false;
+  if (parsed->host_type() == boost::urls::host_type::ipv4) {
+    const auto host = parsed->encoded_host();
+    const auto end = static_cast<std::size_t>(host.data() - cleaned.data()) + host.size();
+    if (end < cleaned.size() && std::string_view(":/?#").find(cleaned[end]) == std::string_view::npos) {
+      renamed = cleaned;
+      renamed.insert(static_cast<std::size_t>(host.data() - cleaned.data()), 1, 'x');
+      parsed = boost::urls::parse_uri_reference(renamed);
+      if (!parsed) return "unparsable URL: " + parsed.error().message();
+      strip_letter = true;
+    }
+  }
   const boost::urls::url_view& u = *parsed;
   if (u.has_scheme()) {
     std::string scheme(u.scheme());
@@ -141,7 +158,7 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
     return "unparsable URL: malformed authority";
   }
   if (parts.has_authority) {
-    parts.host = normalize_escapes(u.encoded_host(), /*lower=*/true);
+    parts.host = normalize_escapes(u.encoded_host().substr(strip_letter ? 1 : 0), /*lower=*/true);
     parts.has_port = u.has_port();
     parts.port = std::string(u.port());
   }

@@ -4,6 +4,8 @@
 
 #include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace rankpool::crawl {
 namespace {
@@ -168,6 +170,38 @@ TEST(Normalize, Ipv4AndIpv6Hosts) {
   ASSERT_TRUE(v6.ok()) << v6.error;
   EXPECT_EQ(v6.host, "[::1]");
   EXPECT_EQ(v6.url, "http://[::1]/x");
+}
+
+// A name that starts like an IPv4 address is a name (RFC 3986 §3.2.2: only a host that
+// matches IPv4address whole is one). Boost.URL 1.81 takes the IPv4 prefix and hands the
+// rest back as path (boostorg/url#755, #770); found by fuzzing.
+TEST(Normalize, HostsThatStartLikeIpv4AreNames) {
+  for (const auto& [in, host, url] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"http://1.2.3.4.example/x", "1.2.3.4.example", "http://1.2.3.4.example/x"},
+           {"http://10.0.0.1.nip.io:8080/a?b", "10.0.0.1.nip.io", "http://10.0.0.1.nip.io:8080/a?b"},
+           {"http://user@127.0.0.1.example:80/", "127.0.0.1.example", "http://127.0.0.1.example/"},
+           {"https://1.2.3.45", "1.2.3.45", "https://1.2.3.45/"},
+           {"http://1.2.3.4-5", "1.2.3.4-5", "http://1.2.3.4-5/"},
+           {"http://1.2.3.4_/", "1.2.3.4_", "http://1.2.3.4_/"},
+           {"http://1.2.3.4%41?q", "1.2.3.4a", "http://1.2.3.4a/?q"},
+           {std::string("http://1%2E0.0.2\0\0\0\0001", 21), "1.0.0.2%00%00%00%001",
+            "http://1.0.0.2%00%00%00%001/"}}) {
+    const auto u = normalize(in);
+    ASSERT_TRUE(u.ok()) << in << ": " << u.error;
+    EXPECT_EQ(u.host, host) << in;
+    EXPECT_EQ(u.url, url) << in;
+    const auto again = normalize(u.url);
+    ASSERT_TRUE(again.ok()) << u.url << ": " << again.error;
+    EXPECT_EQ(again.url, u.url);
+    EXPECT_EQ(again.host, u.host);
+    const auto rel = resolve("//" + host + "/p", "https://base.example/");
+    ASSERT_TRUE(rel.ok()) << host << ": " << rel.error;
+    EXPECT_EQ(rel.host, host);
+  }
+  // An address stays an address, and a bad port is still refused.
+  EXPECT_EQ(normalize("http://1.2.3.4:8080/").host, "1.2.3.4");
+  EXPECT_FALSE(normalize("http://1.2.3.4:80x/").ok());
+  EXPECT_FALSE(normalize("http://1.2.3.4.example:80x/").ok());
 }
 
 TEST(Normalize, UserinfoIsDropped) {

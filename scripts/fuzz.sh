@@ -4,6 +4,9 @@
 # builds the three targets with clang and ASan+UBSan in build/fuzz (crawl module only), and
 # runs each for SECONDS on a copy of its seed corpus and regressions.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s; url robots links)
+# RANKPOOL_FUZZ_SEED=N fixes libFuzzer's seed (scripts/test.sh sets 1 in CI, so a CI run
+# explores the same inputs each time and fails only on a change, not on luck); unset, every
+# run takes a new seed and prints it.
 # Exit status: 0 when no target crashed; 1 when one did (the crash input's path is printed:
 # copy it to tests/fuzz/regressions/<target>/ so every test run replays it); 2 on bad usage.
 set -euo pipefail
@@ -66,9 +69,10 @@ for t in "${targets[@]}"; do
   cp tests/fuzz/corpus/"$t"/* "$run/corpus/"
   find tests/fuzz/regressions/"$t" -maxdepth 1 -type f ! -name '.*' -exec cp {} "$run/corpus/" \;
   seeds=$(find "$run/corpus" -type f | wc -l)
-  echo "== fuzz_$t: ${seconds} s from $seeds seeds (log: $run/fuzz.log) =="
+  seed="${RANKPOOL_FUZZ_SEED:-$(( (RANDOM << 15 | RANDOM) + 1 ))}"
+  echo "== fuzz_$t: ${seconds} s from $seeds seeds, -seed=$seed (log: $run/fuzz.log) =="
   rc=0
-  (cd "$run" && "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
+  (cd "$run" && "$build/tests/fuzz/fuzz_$t" -seed="$seed" -max_total_time="$seconds" -timeout=10 \
      -rss_limit_mb=2048 -print_final_stats=1 -dict="$RANKPOOL_ROOT/tests/fuzz/$t.dict" \
      -artifact_prefix="$run/artifacts/" corpus) >"$run/fuzz.log" 2>&1 || rc=$?
   # The last status line: "#runs DONE cov: N ft: N corp: N/size exec/s: N rss: N".

@@ -50,31 +50,16 @@ RankStats decode_stats(std::string_view bytes) {
 class MpiMasterTransport final : public Transport {
  public:
   MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options)
-      : comm_(comm), backoff_(options) {}
+      : comm_(comm), channel_(comm, Backoff(options), counters_) {}
   int workers() const override { return comm_.size() - 1; }
   int worker_rank(int worker) const override { return worker + 1; }
   void send(int worker, Tag tag, std::string bytes) override {
-    ++counters_.msgs_sent;
-    counters_.bytes_sent += bytes.size();
-    auto req = comm_.isend(worker + 1, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
-    pending_.add(std::move(req), std::move(bytes));
+    channel_.send(worker + 1, static_cast<int>(tag), std::move(bytes));
   }
   std::optional<Incoming> receive(std::chrono::microseconds max_wait) override {
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    for (;;) {
-      if (auto m = try_receive(comm_, mpi::any_source)) {
-        backoff_.reset();
-        ++counters_.msgs_recv;
-        counters_.bytes_recv += m->bytes.size();
-        return Incoming{m->source - 1, static_cast<Tag>(m->tag), std::move(m->bytes)};
-      }
-      pending_.reap();
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      // Large messages move in fragments that need this rank's progress: poll, do not
-      // sleep, while a send is in flight.
-      if (pending_.empty()) backoff_.wait();
-      else std::this_thread::yield();
-    }
+    auto m = channel_.receive(max_wait);
+    if (!m) return std::nullopt;
+    return Incoming{m->source - 1, static_cast<Tag>(m->tag), std::move(m->bytes)};
   }
   const TransportCounters& counters() const override { return counters_; }
 
@@ -86,7 +71,7 @@ class MpiMasterTransport final : public Transport {
                                   std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
     for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason, signal}));
     // Every worker answers at once: poll for the replies instead of sleeping through them.
-    backoff_ = Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50));
+    channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
     for (int w = 0; w < workers(); ++w) {
       stats[static_cast<std::size_t>(w)].rank = w + 1;
@@ -100,15 +85,14 @@ class MpiMasterTransport final : public Transport {
       stats[static_cast<std::size_t>(m->worker)] = decode_stats(m->bytes);
       --remaining;
     }
-    if (remaining == 0) pending_.wait_all();
+    if (remaining == 0) channel_.wait_all();
     return stats;
   }
 
  private:
   const mpi::communicator& comm_;
-  Backoff backoff_;
-  PendingSends pending_;
-  TransportCounters counters_;
+  TransportCounters counters_;  // before channel_, which counts into it
+  MpiChannel channel_;
 };
 
 }  // namespace

@@ -15,7 +15,7 @@ class MpiMesh final : public Mesh {
   explicit MpiMesh(const mpi::communicator& comm)
       : comm_(comm, mpi::comm_duplicate),
         // Spin only briefly: a crawler rank mostly waits for sockets, not for messages.
-        backoff_(std::chrono::microseconds(20), std::chrono::microseconds(500)),
+        channel_(comm_, Backoff(std::chrono::microseconds(20), std::chrono::microseconds(500)), counters_),
         host_(host_name()) {}
   ~MpiMesh() override { flush(); }
 
@@ -23,34 +23,19 @@ class MpiMesh final : public Mesh {
   int size() const override { return comm_.size(); }
   void send(int dest, int tag, std::string bytes) override {
     if (dest < 0 || dest >= size()) throw std::out_of_range("mesh: no rank " + std::to_string(dest));
-    ++counters_.msgs_sent;
-    counters_.bytes_sent += bytes.size();
-    auto req = comm_.isend(dest, tag, bytes.data(), static_cast<int>(bytes.size()));
-    pending_.add(std::move(req), std::move(bytes));
+    channel_.send(dest, tag, std::move(bytes));
   }
   std::optional<MeshMessage> receive(std::chrono::microseconds max_wait) override {
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    for (;;) {
-      if (auto m = try_receive(comm_, mpi::any_source)) {
-        backoff_.reset();
-        ++counters_.msgs_recv;
-        counters_.bytes_recv += m->bytes.size();
-        return MeshMessage{m->source, m->tag, std::move(m->bytes)};
-      }
-      pending_.reap();
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      // A send in flight needs this rank's progress: yield, do not sleep, meanwhile.
-      if (pending_.empty()) backoff_.wait();
-      else std::this_thread::yield();
-    }
+    auto m = channel_.receive(max_wait);
+    if (!m) return std::nullopt;
+    return MeshMessage{m->source, m->tag, std::move(m->bytes)};
   }
-  void flush() override { pending_.wait_all(); }
+  void flush() override { channel_.wait_all(); }
   std::string host() const override { return host_; }
 
  private:
   mpi::communicator comm_;
-  Backoff backoff_;
-  PendingSends pending_;
+  MpiChannel channel_;  // counts into Mesh::counters_
   std::string host_;
 };
 

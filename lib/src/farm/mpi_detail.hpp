@@ -1,6 +1,7 @@
 #pragma once
-// Private to the farm's MPI layer (farm.cpp, mesh_mpi.cpp): polling, pending sends and
-// probe-then-receive, shared by the master/worker farm and the peer-to-peer mesh.
+// Private to the farm's MPI layer (farm.cpp, mesh_mpi.cpp): polling, pending sends,
+// probe-then-receive and the channel built of them, shared by the master/worker farm and
+// the peer-to-peer mesh.
 
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/request.hpp>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "rankpool/farm/options.hpp"
+#include "rankpool/farm/transport.hpp"
 
 namespace rankpool::farm {
 namespace mpi = boost::mpi;
@@ -86,5 +88,48 @@ inline std::optional<Raw> try_receive(const mpi::communicator& comm, int source)
   return m;
 }
 
+/// Nonblocking sends and polled receives over one communicator, counted: the master's
+/// transport and the mesh are both this, each with its own message type on top.
+class MpiChannel {
+ public:
+  MpiChannel(const mpi::communicator& comm, Backoff backoff, TransportCounters& counters)
+      : comm_(comm), backoff_(backoff), counters_(counters) {}
+
+  /// Queues `bytes` for `dest`; the buffer lives until the send completes.
+  void send(int dest, int tag, std::string bytes) {
+    ++counters_.msgs_sent;
+    counters_.bytes_sent += bytes.size();
+    auto req = comm_.isend(dest, tag, bytes.data(), static_cast<int>(bytes.size()));
+    pending_.add(std::move(req), std::move(bytes));
+  }
+
+  /// The next message from any rank, waiting at most `max_wait`.
+  std::optional<Raw> receive(std::chrono::microseconds max_wait) {
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    for (;;) {
+      if (auto m = try_receive(comm_, mpi::any_source)) {
+        backoff_.reset();
+        ++counters_.msgs_recv;
+        counters_.bytes_recv += m->bytes.size();
+        return m;
+      }
+      pending_.reap();
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      // Large messages move in fragments that need this rank's progress: poll, do not
+      // sleep, while a send is in flight.
+      if (pending_.empty()) backoff_.wait();
+      else std::this_thread::yield();
+    }
+  }
+
+  void wait_all() { pending_.wait_all(); }
+  void set_backoff(Backoff backoff) { backoff_ = backoff; }
+
+ private:
+  const mpi::communicator& comm_;
+  Backoff backoff_;
+  PendingSends pending_;
+  TransportCounters& counters_;
+};
 
 }  // namespace rankpool::farm

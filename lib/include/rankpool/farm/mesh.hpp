@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "rankpool/farm/transport.hpp"
+
 namespace boost::mpi {
 class communicator;
 }
@@ -33,10 +35,7 @@ struct MeshMessage {
   std::string bytes;
 };
 
-struct MeshCounters {
-  std::uint64_t msgs_sent = 0, msgs_recv = 0;
-  std::uint64_t bytes_sent = 0, bytes_recv = 0;
-};
+using MeshCounters = TransportCounters;
 
 class Mesh {
  public:

@@ -20,6 +20,7 @@ test and the whole process group (mpirun and its ranks) is killed. Python stdlib
 """
 import argparse
 import collections
+import contextlib
 import datetime
 import json
 import os
@@ -618,10 +619,26 @@ def read_checkpoint(out):
         return {}
 
 
-def resume_web(workdir):
+@contextlib.contextmanager
+def resume_scenario(tag):
+    """A work directory and the web every crawl of a resume scenario uses, after an
+    uninterrupted reference crawl of it. Yields (workdir, web, seeds, reference seconds,
+    reference links.tsv lines); stops the web after, and removes the directory unless
+    something failed (or --keep)."""
+    workdir = tempfile.mkdtemp(prefix=f"crawl-resume-{tag}-{args.ranks}r-")
+    ok_before = len(failures)
     web = TestWeb(workdir, RESUME_WEB, seeds=[f"http://127.0.0.{2 + i}:PORT/" for i in range(4)] +
                   ["http://127.0.0.2:PORT1/"], max_depth=RESUME_DEPTH)
-    return web, list(web.truth["seeds"])
+    seeds = list(web.truth["seeds"])
+    try:
+        secs, ref_links = reference_crawl(web, workdir, seeds)
+        yield workdir, web, seeds, secs, ref_links
+    finally:
+        web.stop()
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
 
 
 def reference_crawl(web, workdir, seeds):
@@ -676,11 +693,7 @@ def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
 
 
 def scenario_resume_kill():
-    workdir = tempfile.mkdtemp(prefix=f"crawl-resume-kill-{args.ranks}r-")
-    ok_before = len(failures)
-    web, seeds = resume_web(workdir)
-    try:
-        secs, ref_links = reference_crawl(web, workdir, seeds)
+    with resume_scenario("kill") as (workdir, web, seeds, secs, ref_links):
         # Early, middle, late: when pages.jsonl holds a fraction of the truth's pages drawn at
         # random within each band (progress, not time: the same on a loaded machine), plus a
         # random 0-50 ms so that the kill may also hit the master mid-write.
@@ -699,12 +712,6 @@ def scenario_resume_kill():
 
             print(f"kill {band}: SIGKILL at {at} of {total} records", flush=True)
             stop_and_resume(f"kill {band}", web, workdir, seeds, ref_links, stop)
-    finally:
-        web.stop()
-    if len(failures) == ok_before and not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"  (work directory kept: {workdir})")
 
 
 def one_line(name, rc, se, want_rc, needle):
@@ -715,11 +722,7 @@ def one_line(name, rc, se, want_rc, needle):
 
 
 def scenario_resume_sigterm():
-    workdir = tempfile.mkdtemp(prefix=f"crawl-resume-term-{args.ranks}r-")
-    ok_before = len(failures)
-    web, seeds = resume_web(workdir)
-    try:
-        secs, ref_links = reference_crawl(web, workdir, seeds)
+    with resume_scenario("term") as (workdir, web, seeds, secs, ref_links):
         total = len(web.truth["fetched"])
         at = int(random.uniform(0.4, 0.6) * total)
 
@@ -767,12 +770,6 @@ def scenario_resume_sigterm():
         with open(os.path.join(out, "pages.jsonl")) as f:
             check(f.read() == pages_before, "refused resumes: pages.jsonl changed")
         check(log_lines(web) == n, "refused resumes: requests were made")
-    finally:
-        web.stop()
-    if len(failures) == ok_before and not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print(f"  (work directory kept: {workdir})")
 
 
 def scenario_bad_input():

@@ -8,6 +8,7 @@ if(TARGET rankpool_farm)
     ${CMAKE_CURRENT_LIST_DIR}/crawler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/protocol.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/termination.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cli.cpp)
   target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm Boost::serialization Boost::json Boost::program_options)
   rankpool_warnings(rankpool_crawler)

@@ -17,6 +17,7 @@
 
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/protocol.hpp"
+#include "rankpool/crawl/termination.hpp"
 #include "rankpool/farm/protocol.hpp"
 #include "rankpool/farm/terminal.hpp"
 
@@ -383,8 +384,7 @@ class MasterRole {
         error_(std::move(setup_error)),
         interrupt_(interrupt),
         workers_(worker_count(mesh.size())),
-        idle_(static_cast<std::size_t>(workers_)),
-        replies_(static_cast<std::size_t>(workers_)),
+        termination_(workers_),
         status_(static_cast<std::size_t>(workers_)),
         granted_(static_cast<std::size_t>(workers_)),
         used_(static_cast<std::size_t>(workers_)),
@@ -460,7 +460,7 @@ class MasterRole {
       for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
         const std::vector<UrlAtDepth> slice(all.begin() + static_cast<std::ptrdiff_t>(i),
                                             all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
-        ++master_sent_;
+        termination_.master_sent();
         mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
       }
     }
@@ -495,18 +495,17 @@ class MasterRole {
         break;
       case CrawlTag::Idle: {
         const Counters c = decode_counters(m.bytes);
-        idle_[wi] = c;
         returned_[wi] += c.returned_permits;
         remaining_permits_ += c.returned_permits;
         serve_permits();
-        maybe_probe();
+        if (!finishing_) send_probe(termination_.on_idle(w, c));
         break;
       }
       case CrawlTag::ProbeReply: {
-        const Counters c = decode_counters(m.bytes);
-        if (!probing_ || c.probe != probe_) break;  // an answer to an abandoned probe
-        replies_[wi] = c;
-        if (++replies_in_ == workers_) end_probe();
+        if (finishing_) break;
+        const Termination::Verdict v = termination_.on_reply(w, decode_counters(m.bytes));
+        if (v.over) finish();
+        else send_probe(v.probe);
         break;
       }
       case CrawlTag::Interrupt:
@@ -599,48 +598,16 @@ class MasterRole {
     }
   }
 
-  bool counts_balance(const std::vector<Counters>& c) const {
-    std::uint64_t sent = master_sent_, received = 0;
-    for (const auto& x : c) {
-      sent += x.sent;
-      received += x.received;
-    }
-    return sent == received;
-  }
-
-  void maybe_probe() {
-    if (probing_ || finishing_) return;
-    for (const auto& c : idle_)
-      if (!c.idle) return;
-    if (!counts_balance(idle_)) return;
-    probing_ = true;
-    ++probe_;
-    replies_in_ = 0;
+  void send_probe(std::optional<std::uint64_t> probe) {
+    if (!probe) return;
     for (int w = 0; w < workers_; ++w)
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Probe), encode_u64(probe_));
-  }
-
-  void end_probe() {
-    probing_ = false;
-    bool same = true;
-    for (std::size_t w = 0; w < replies_.size(); ++w) {
-      const auto& r = replies_[w];
-      if (!r.idle || r.sent != idle_[w].sent || r.received != idle_[w].received) same = false;
-      // The answers are the newer picture: the next probe compares against them.
-      idle_[w].idle = r.idle;
-      idle_[w].sent = r.sent;
-      idle_[w].received = r.received;
-    }
-    if (same && counts_balance(replies_)) {
-      finish();
-      return;
-    }
-    maybe_probe();
+      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Probe), encode_u64(*probe));
   }
 
   void finish() {
     if (finishing_) return;
     finishing_ = true;
+    termination_.stop();
     finish_deadline_ = Clock::now() + (signal_ ? std::chrono::duration_cast<Clock::duration>(kInterruptGrace)
                                                : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2)));
     for (int w = 0; w < workers_; ++w)
@@ -797,12 +764,12 @@ class MasterRole {
   int workers_;
   std::map<std::string, int> owner_;
   Outputs outputs_;
-  std::vector<Counters> idle_, replies_;
+  Termination termination_;
   std::vector<WorkerStatus> status_;
   std::vector<std::uint64_t> granted_, used_, returned_;
   std::vector<RankReport> reports_;
   std::set<int> waiting_;
-  std::uint64_t remaining_permits_ = 0, master_sent_ = 0, probe_ = 0, pages_ = 0;
+  std::uint64_t remaining_permits_ = 0, pages_ = 0;
   // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.
   Checkpoint checkpoint_;
   std::map<std::string, HostCheckpoint> host_states_;
@@ -810,8 +777,8 @@ class MasterRole {
   bool checkpoint_dirty_ = false;
   Clock::time_point last_checkpoint_{};
   std::map<std::string, std::uint64_t> by_status_, by_error_;
-  int replies_in_ = 0, finals_ = 0, signal_ = 0;
-  bool probing_ = false, finishing_ = false, done_ = false;
+  int finals_ = 0, signal_ = 0;
+  bool finishing_ = false, done_ = false;
   bool progress_;
   Clock::time_point t0_, finish_deadline_, last_draw_{};
   double seconds_ = 0;

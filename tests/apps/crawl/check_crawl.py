@@ -96,6 +96,30 @@ def descendants(pid):
     return found
 
 
+def dump_stacks(proc):
+    """A hung run's ranks, as they hang: the stack of each main thread (when gdb is installed), so
+    that a hang seen once, on another machine, can be understood from the log."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        print("  (hung: gdb is not installed, no stacks)", flush=True)
+        return
+    for pid in sorted(descendants(proc.pid)):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if not comm.startswith("rankpool"):
+            continue
+        try:
+            r = subprocess.run([gdb, "-batch", "-nx", "-p", str(pid), "-ex", "bt 16"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+            frames = [l for l in r.stdout.splitlines() if l.startswith("#")]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            frames = [f"gdb: {e}"]
+        print(f"  hung {comm} pid {pid}:\n    " + "\n    ".join(frames[:80]), flush=True)
+
+
 def kill_tree(proc, grace=3.0):
     if proc.poll() is not None:
         return
@@ -147,6 +171,7 @@ def mpirun(app_args, timeout):
         out, err = proc.communicate(timeout=max(1.0, timeout))
         return proc.returncode, out, err, time.monotonic() - t0
     except subprocess.TimeoutExpired:
+        dump_stacks(proc)
         kill_tree(proc)
         out, err = proc.communicate()
         return None, out, err, time.monotonic() - t0
@@ -675,7 +700,7 @@ def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
     print(f"{name}: run 1 stopped with {len(recorded1)} pages recorded{' (torn last line)' if torn else ''}, "
           f"robots.txt of {len(robots1)} origins in the checkpoint", flush=True)
     rc, so, se, secs = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(60.0, remaining()))
-    if not check(rc is not None, f"{name}: resume hung"):
+    if not check(rc is not None, f"{name}: resume hung, killed after {secs:.0f} s; stderr: {se[-2000:]}"):
         return out
     if rc != 0:
         print(se[-3000:])

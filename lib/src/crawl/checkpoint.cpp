@@ -61,6 +61,20 @@ std::string read_file(const std::string& path, bool& ok) {
   return std::move(ss).str();
 }
 
+}  // namespace
+
+std::string sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot sync " + path + ": " + std::strerror(errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return "cannot sync " + path + ": " + std::strerror(err);
+  return {};
+}
+
+namespace {
+
 /// Writes `text` to `path` so that a crash leaves either the old file or the new one.
 std::string write_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";

@@ -346,10 +346,19 @@ class Outputs {
     // One flush per batch: a killed run keeps what it reported.
     pages_.flush();
   }
-  /// Rewrites the depth of records whose URL was later reached by a shorter path.
-  void apply_depth_fixes(const std::map<std::string, int>& fixes) {
+  /// The logs on disk, links first (the order a resume relies on): called before each
+  /// checkpoint, so that the pages a checkpoint counts survive a crash of the machine too.
+  std::string sync() {
+    for (const char* name : {"/links.tsv", "/pages.jsonl"}) {
+      if (std::string e = sync_file(dir_ + name); !e.empty()) return e;
+    }
+    return {};
+  }
+  /// Rewrites the depth of records whose URL was later reached by a shorter path: a new
+  /// file, synced, then renamed over the old one (a crash leaves one or the other).
+  std::string apply_depth_fixes(const std::map<std::string, int>& fixes) {
     pages_.close();
-    if (fixes.empty()) return;
+    if (fixes.empty()) return {};
     const std::string path = dir_ + "/pages.jsonl", tmp = path + ".tmp";
     std::ifstream in(path);
     std::ofstream out(tmp, std::ios::trunc);
@@ -362,7 +371,12 @@ class Outputs {
       out << json::serialize(v) << '\n';
     }
     out.close();
-    std::filesystem::rename(tmp, path);
+    if (!out) return "cannot write " + tmp + " (depths left as first recorded)";
+    if (std::string e = sync_file(tmp); !e.empty()) return e;
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return "cannot rename " + tmp + ": " + ec.message();
+    return {};
   }
   void close_links() { links_.close(); }
   bool write_summary(const json::object& summary) {
@@ -564,6 +578,7 @@ class MasterRole {
     for (const auto& [origin, h] : host_states_) checkpoint_.hosts.push_back(h);
     last_checkpoint_ = Clock::now();
     checkpoint_dirty_ = false;
+    if (std::string e = outputs_.sync(); !e.empty()) return e;
     return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_);
   }
 
@@ -697,7 +712,7 @@ class MasterRole {
                                      {"robots", h.robots},
                                      {"delay_s", h.delay}});
     }
-    outputs_.apply_depth_fixes(fixes);
+    if (std::string e = outputs_.apply_depth_fixes(fixes); !e.empty() && error_.empty()) error_ = e;
     outputs_.close_links();
     // Last, after the outputs are final: "complete" means a resume has nothing to do.
     checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();

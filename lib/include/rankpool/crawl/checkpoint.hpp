@@ -42,6 +42,10 @@ struct Checkpoint {
 std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
                              const std::vector<std::string>& seeds, const Checkpoint& checkpoint);
 
+/// fsync(2) of the file at `path`: its data survives a crash of the machine, not only of
+/// the process. "" on success, else a one-line reason.
+std::string sync_file(const std::string& path);
+
 /// Everything a resumed crawl starts from.
 struct ResumeState {
   Checkpoint checkpoint;

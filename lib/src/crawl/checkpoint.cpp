@@ -73,6 +73,19 @@ std::string sync_file(const std::string& path) {
   return {};
 }
 
+std::string replace_file(const std::string& tmp, const std::string& path) {
+  // fsync before rename: otherwise a power cut can leave the new name on empty data.
+  if (std::string e = sync_file(tmp); !e.empty()) return e;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + ": " + std::strerror(errno);
+  const std::string dir = fs::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {  // the rename itself durable; best effort (some filesystems refuse)
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
 namespace {
 
 /// Writes `text` to `path` so that a crash leaves either the old file or the new one.
@@ -91,16 +104,8 @@ std::string write_atomically(const std::string& path, const std::string& text) {
     }
     done += static_cast<std::size_t>(n);
   }
-  // fsync before rename: otherwise a power cut can leave the new name on empty data.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + ": " + std::strerror(errno);
-  const std::string dir = fs::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {  // the rename itself durable; best effort (some filesystems refuse)
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  if (::close(fd) != 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  return replace_file(tmp, path);
 }
 
 }  // namespace

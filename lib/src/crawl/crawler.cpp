@@ -355,7 +355,7 @@ class Outputs {
     return {};
   }
   /// Rewrites the depth of records whose URL was later reached by a shorter path: a new
-  /// file, synced, then renamed over the old one (a crash leaves one or the other).
+  /// file put in place by replace_file() (a crash leaves one or the other).
   std::string apply_depth_fixes(const std::map<std::string, int>& fixes) {
     pages_.close();
     if (fixes.empty()) return {};
@@ -372,11 +372,7 @@ class Outputs {
     }
     out.close();
     if (!out) return "cannot write " + tmp + " (depths left as first recorded)";
-    if (std::string e = sync_file(tmp); !e.empty()) return e;
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) return "cannot rename " + tmp + ": " + ec.message();
-    return {};
+    return replace_file(tmp, path);
   }
   void close_links() { links_.close(); }
   bool write_summary(const json::object& summary) {

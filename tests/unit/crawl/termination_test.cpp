@@ -27,6 +27,15 @@ Counters reply(std::uint64_t probe, bool is_idle, std::uint64_t sent, std::uint6
   return c;
 }
 
+/// Two workers, one seed message each, both idle having received it: the probe that
+/// starts then.
+std::optional<std::uint64_t> seeded_and_idle(Termination& t) {
+  t.master_sent();
+  t.master_sent();
+  t.on_idle(0, idle(0, 1));
+  return t.on_idle(1, idle(0, 1));
+}
+
 TEST(Termination, TwoEqualWavesEndTheRun) {
   Termination t(2);
   t.master_sent();
@@ -49,10 +58,7 @@ TEST(Termination, NoProbeWhileAMessageIsInTransit) {
 
 TEST(Termination, ChangedCountsInTheRepliesMeanAnotherWave) {
   Termination t(2);
-  t.master_sent();
-  t.master_sent();
-  t.on_idle(0, idle(0, 1));
-  const auto p1 = t.on_idle(1, idle(0, 1));
+  const auto p1 = seeded_and_idle(t);
   ASSERT_TRUE(p1);
   // Between the Idle and the probe, worker 0 sent a message and worker 1 took it: both
   // idle, the totals balance, but the counts moved, so this wave proves nothing.
@@ -71,10 +77,7 @@ TEST(Termination, ChangedCountsInTheRepliesMeanAnotherWave) {
 // for an Idle that never came.
 TEST(Termination, AnIdleAfterABusyReplyIsNotLost) {
   Termination t(2);
-  t.master_sent();
-  t.master_sent();
-  t.on_idle(0, idle(0, 1));
-  const auto p1 = t.on_idle(1, idle(0, 1));
+  const auto p1 = seeded_and_idle(t);
   ASSERT_TRUE(p1);
   EXPECT_FALSE(t.on_reply(0, reply(*p1, false, 0, 1)).over);  // busy
   EXPECT_FALSE(t.on_idle(0, idle(0, 1)));                     // idle again (a probe is out)

@@ -46,6 +46,10 @@ std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& opt
 /// the process. "" on success, else a one-line reason.
 std::string sync_file(const std::string& path);
 
+/// Puts the finished file `tmp` in place of `path` so that a crash of the machine leaves
+/// one or the other: fsync of `tmp`, rename, fsync of the directory. "" or a reason.
+std::string replace_file(const std::string& tmp, const std::string& path);
+
 /// Everything a resumed crawl starts from.
 struct ResumeState {
   Checkpoint checkpoint;

@@ -12,36 +12,72 @@ struct Executor::Shared {
     RankStats stats;
     std::string error;  // the batch could not be decoded
   };
+  struct Slot {
+    bool busy = false;  // the slot's current runner holds a batch
+    BatchHeader current;  // ... this one
+    TaskWatch::Clock::time_point start{};
+  };
+  explicit Shared(int n) : slots(static_cast<std::size_t>(n)) {}
   std::mutex m;
-  std::condition_variable cv;
+  std::condition_variable cv;       // runners wait for batches
+  std::condition_variable done_cv;  // the owner waits for results
   std::deque<std::string> queue;
   std::deque<Done> done;
+  std::vector<Slot> slots;
   bool stopping = false;
-  bool busy = false;             // the current runner holds a batch
-  BatchHeader current;           // ... this one
-  TaskWatch::Clock::time_point current_start{};
+  std::atomic<bool> cancel{false};  // this_task().cancel of every slot
 };
 
-Executor::Executor(const Registry& registry, std::chrono::microseconds timeout)
-    : registry_(registry), timeout_(timeout), shared_(std::make_shared<Shared>()) {
-  start_runner();
+Executor::Executor(const Registry& registry, std::chrono::microseconds timeout, int slots, TaskContext context,
+                   std::chrono::milliseconds drain)
+    : registry_(registry),
+      timeout_(timeout),
+      context_(context),
+      drain_(drain),
+      shared_(std::make_shared<Shared>(std::max(1, slots))),
+      runners_(static_cast<std::size_t>(std::max(1, slots))) {
+  context_.cancel = &shared_->cancel;
+  for (int s = 0; s < static_cast<int>(runners_.size()); ++s) start_runner(s);
 }
 
+void Executor::cancel() { shared_->cancel.store(true); }
+
 Executor::~Executor() {
+  {
+    std::lock_guard lock(shared_->m);
+    shared_->queue.clear();
+  }
+  cancel();
+  if (drain_.count() > 0) {
+    // Tasks that watch this_task().cancelled() return soon: give them the chance.
+    const auto deadline = std::chrono::steady_clock::now() + drain_;
+    std::unique_lock lock(shared_->m);
+    auto running = [&] {
+      for (const auto& s : shared_->slots)
+        if (s.busy) return true;
+      return false;
+    };
+    while (running() && std::chrono::steady_clock::now() < deadline) {
+      shared_->done_cv.wait_until(lock, deadline);
+    }
+  }
   {
     std::lock_guard lock(shared_->m);
     shared_->stopping = true;
   }
   shared_->cv.notify_all();
-  runner_.watch->abandon();
-  // A runner inside a task cannot be stopped: leave it (it exits when the task returns).
-  if (runner_.watch->running()) runner_.thread.detach();
-  else runner_.thread.join();
+  for (auto& r : runners_) {
+    r.watch->abandon();
+    // A runner inside a task cannot be stopped: leave it (it exits when the task returns).
+    if (r.watch->running()) r.thread.detach();
+    else r.thread.join();
+  }
 }
 
-void Executor::start_runner() {
-  runner_.watch = std::make_shared<TaskWatch>();
-  runner_.thread = std::thread(run, shared_, runner_.watch, &registry_);
+void Executor::start_runner(int slot) {
+  auto& r = runners_[static_cast<std::size_t>(slot)];
+  r.watch = std::make_shared<TaskWatch>();
+  r.thread = std::thread(run, shared_, r.watch, &registry_, slot, context_);
 }
 
 void Executor::submit(std::string batch) {
@@ -52,9 +88,18 @@ void Executor::submit(std::string batch) {
   shared_->cv.notify_one();
 }
 
-bool Executor::idle() {
+bool Executor::idle() { return busy() == 0; }
+
+void Executor::wait(std::chrono::microseconds max_wait) {
+  std::unique_lock lock(shared_->m);
+  shared_->done_cv.wait_for(lock, max_wait, [&] { return !shared_->done.empty(); });
+}
+
+int Executor::busy() {
   std::lock_guard lock(shared_->m);
-  return shared_->queue.empty() && !shared_->busy && shared_->done.empty();
+  int n = static_cast<int>(shared_->queue.size() + shared_->done.size());
+  for (const auto& s : shared_->slots) n += s.busy ? 1 : 0;
+  return n;
 }
 
 int Executor::stuck_threads() const {
@@ -77,42 +122,52 @@ std::optional<std::string> Executor::poll() {
       return std::move(d.wire);
     }
   }
+  if (timeout_.count() <= 0) return std::nullopt;
   const auto now = TaskWatch::Clock::now();
-  const auto position = runner_.watch->expire(now, timeout_);
-  if (!position) return std::nullopt;
+  for (int slot = 0; slot < static_cast<int>(runners_.size()); ++slot) {
+    auto& runner = runners_[static_cast<std::size_t>(slot)];
+    const auto position = runner.watch->expire(now, timeout_);
+    if (!position) continue;
 
-  // Answer for the batch now: the task that ran too long failed, the others go back unrun.
-  BatchHeader h;
-  TaskWatch::Clock::time_point started;
-  {
-    std::lock_guard lock(shared_->m);
-    h = shared_->current;
-    started = shared_->current_start;
-    shared_->busy = false;
+    // Answer for the batch now: the task that ran too long failed, the others go back unrun.
+    BatchHeader h;
+    TaskWatch::Clock::time_point started;
+    {
+      std::lock_guard lock(shared_->m);
+      auto& s = shared_->slots[static_cast<std::size_t>(slot)];
+      h = s.current;
+      started = s.start;
+      s.busy = false;
+    }
+    ResultMessage r;
+    r.batch_id = h.batch_id;
+    r.count = h.count;
+    r.busy_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
+    char msg[96];
+    std::snprintf(msg, sizeof msg, "timed out after %.3g s (task timeout)",
+                  std::chrono::duration<double>(timeout_).count());
+    for (std::uint32_t i = 0; i < h.count; ++i) {
+      r.failures.push_back(i == *position ? TaskFailure{i, msg, FailureKind::timeout}
+                                          : TaskFailure{i, "not run: its batch was abandoned at a timeout",
+                                                        FailureKind::not_run});
+    }
+    stats_.tasks += 1;
+    stats_.failed += 1;
+    stats_.batches += 1;
+    stats_.busy_s += std::chrono::duration<double>(now - started).count();
+    abandoned_.push_back(runner.watch);
+    runner.thread.detach();
+    start_runner(slot);
+    return encode_result(r);
   }
-  ResultMessage r;
-  r.batch_id = h.batch_id;
-  r.count = h.count;
-  r.busy_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
-  char msg[96];
-  std::snprintf(msg, sizeof msg, "timed out after %.3g s (task timeout)",
-                std::chrono::duration<double>(timeout_).count());
-  for (std::uint32_t i = 0; i < h.count; ++i) {
-    r.failures.push_back(i == *position ? TaskFailure{i, msg, FailureKind::timeout}
-                                        : TaskFailure{i, "not run: its batch was abandoned at a timeout",
-                                                      FailureKind::not_run});
-  }
-  stats_.tasks += 1;
-  stats_.failed += 1;
-  stats_.batches += 1;
-  stats_.busy_s += std::chrono::duration<double>(now - started).count();
-  abandoned_.push_back(runner_.watch);
-  runner_.thread.detach();
-  start_runner();
-  return encode_result(r);
+  return std::nullopt;
 }
 
-void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry) {
+void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry,
+                   int slot, TaskContext context) {
+  context.slot = slot;
+  detail::ScopedTaskContext scope(context);
+  auto& me = shared->slots[static_cast<std::size_t>(slot)];
   for (;;) {
     std::string batch;
     {
@@ -124,14 +179,15 @@ void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> wa
       Shared::Done d;
       try {
         Reader in(batch);
-        shared->current = decode_batch_header(in);
+        me.current = decode_batch_header(in);
       } catch (const std::exception& e) {
         d.error = e.what();
         shared->done.push_back(std::move(d));
+        shared->done_cv.notify_all();
         continue;
       }
-      shared->current_start = TaskWatch::Clock::now();
-      shared->busy = true;
+      me.start = TaskWatch::Clock::now();
+      me.busy = true;
     }
     Shared::Done d;
     try {
@@ -143,8 +199,9 @@ void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> wa
     }
     std::lock_guard lock(shared->m);
     if (watch->abandoned()) return;
-    shared->busy = false;
+    me.busy = false;
     shared->done.push_back(std::move(d));
+    shared->done_cv.notify_all();
   }
 }
 

@@ -138,7 +138,12 @@ std::string Farm::handshake() {
 
   HelloAck ack;
   ack.host = host_name();
-  if (comm_.rank() != 0) {
+  ack.slots = options_.slots;
+  if (options_.slots < 1) {
+    ack.error = "rank " + std::to_string(comm_.rank()) + ": slots must be at least 1, not " +
+                std::to_string(options_.slots);
+  }
+  if (comm_.rank() != 0 && ack.error.empty()) {
     if (hello.protocol_version != kProtocolVersion) {
       ack.error = "rank " + std::to_string(comm_.rank()) + " speaks farm protocol " +
                   std::to_string(kProtocolVersion) + ", the master " +
@@ -150,11 +155,15 @@ std::string Farm::handshake() {
   }
   std::vector<HelloAck> acks;
   mpi::gather(comm_, ack, acks, 0);
+  hosts_.clear();
+  slots_.clear();
   if (comm_.rank() == 0) {
     for (const auto& a : acks) {
       if (error.empty() && !a.error.empty()) error = a.error;
       hosts_.push_back(a.host);
+      slots_.push_back(a.slots);
     }
+    slots_.erase(slots_.begin());  // rank 0 is the master (its own value is for a 1-rank run)
   }
   mpi::broadcast(comm_, error, 0);
 
@@ -192,8 +201,10 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
 
   if (comm_.size() == 1) {
     // Single rank: the master runs every task itself (on a second thread with a task timeout).
-    LocalTransport local(registry_, 1, {0}, options_.task_timeout);
-    Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)});
+    TaskContext context;
+    context.interrupt = options_.interrupt;
+    LocalTransport local(registry_, 1, {0}, options_.task_timeout, options_.slots, context);
+    Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)}, {options_.slots});
     try {
       body(master);
     } catch (const Interrupted& e) {
@@ -211,7 +222,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     stats_.ranks = {s};
   } else {
     MpiMasterTransport transport(comm_, options_);
-    Master master(registry_, transport, options_, serves_);
+    Master master(registry_, transport, options_, serves_, slots_);
     try {
       body(master);
     } catch (const Interrupted& e) {
@@ -273,9 +284,16 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     });
   }
 
-  // With a task timeout, batches run on the executor's thread and this one keeps watch.
+  // With a task timeout or several slots, batches run on the executor's threads and this one
+  // keeps watch and talks to the master.
+  TaskContext context;
+  context.rank = comm_.rank();
+  context.interrupt = options_.interrupt;
+  const detail::ScopedTaskContext scope(context);
   std::optional<Executor> executor;
-  if (options_.task_timeout.count() > 0) executor.emplace(registry_, options_.task_timeout);
+  if (options_.task_timeout.count() > 0 || options_.slots > 1) {
+    executor.emplace(registry_, options_.task_timeout, options_.slots, context, options_.interrupt_grace);
+  }
   auto send_result = [&](std::string result) {
     ++stats.msgs_sent;
     stats.bytes_sent += result.size();
@@ -303,8 +321,10 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     auto m = try_receive(comm_, 0);
     if (!m) {
       pending.reap();
-      if (pending.empty()) backoff.wait();
-      else std::this_thread::yield();
+      if (!pending.empty()) std::this_thread::yield();
+      else if (executor && !executor->idle()) executor->wait(std::chrono::microseconds(200));  // a result
+                                       // wakes it at once; a batch from the master within 200 µs
+      else backoff.wait();
       continue;
     }
     backoff.reset();
@@ -336,7 +356,9 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
           std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n",
                        comm_.rank(), stuck, stuck == 1 ? "" : "s");
         }
-        executor.reset();  // abandons a batch still running (only after an abort)
+        // Only after an abort can batches still run: cancel them and keep the results that
+        // come back within the grace (the master no longer reads them), then abandon the rest.
+        executor.reset();
       }
       pending.wait_all();
       stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

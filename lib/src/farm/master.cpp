@@ -7,17 +7,44 @@
 namespace rankpool::farm {
 
 Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-               std::vector<std::vector<bool>> serves)
+               std::vector<std::vector<bool>> serves, std::vector<int> slots)
     : registry_(registry),
       transport_(transport),
       options_(options),
-      scheduler_(options, serves),
+      scheduler_(options, serves, slots),
       serves_(std::move(serves)),
+      slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
       progress_(std::make_unique<Progress>(options.progress && !options.quiet)) {}
 
 Master::~Master() = default;
 
 int Master::workers() const { return transport_.workers(); }
+
+int Master::total_slots() const {
+  int n = 0;
+  for (int s : slots_) n += s;
+  return n;
+}
+
+int Master::worker_of_rank(int rank) const {
+  if (rank < 0) return -1;
+  for (int w = 0; w < transport_.workers(); ++w)
+    if (transport_.worker_rank(w) == rank) return w;
+  return -1;
+}
+
+std::uint64_t Master::pending() const {
+  std::uint64_t n = 0;
+  for (const auto& [id, g] : groups_) n += g->total - g->finished;
+  return n;
+}
+
+std::uint64_t Master::wait_any() {
+  const std::uint64_t before = submit_completed_ + submit_failed_;
+  if (pending() == 0) return 0;
+  drive([&] { return submit_completed_ + submit_failed_ > before || pending() == 0; });
+  return submit_completed_ + submit_failed_ - before;
+}
 
 std::uint32_t Master::resolve(std::string_view type, const std::string& signature) const {
   const int t = registry_.index_of(type);

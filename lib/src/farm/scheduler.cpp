@@ -7,17 +7,32 @@
 
 namespace rankpool::farm {
 
-Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves)
-    : options_(options), serves_(std::move(serves)), slots_(serves_.size(), 0), queued_(serves_.size(), 0.0) {
+Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity)
+    : options_(options),
+      serves_(std::move(serves)),
+      capacity_(std::move(capacity)),
+      slots_(serves_.size(), 0),
+      queued_(serves_.size(), 0.0) {
+  if (capacity_.empty()) capacity_.assign(serves_.size(), 1);
+  if (capacity_.size() != serves_.size()) throw std::invalid_argument("one capacity per worker expected");
+  for (int& c : capacity_) c = std::max(1, c);
   if (options_.prefetch < 1) throw std::invalid_argument("prefetch must be at least 1");
   if (options_.max_batch < 1) throw std::invalid_argument("max batch must be at least 1");
   std::size_t types = 0;
   for (const auto& s : serves_) types = std::max(types, s.size());
   workers_for_type_.assign(types, 0);
+  slots_for_type_.assign(types, 0);
   mean_seconds_.assign(types, -1.0);
-  for (const auto& s : serves_)
-    for (std::size_t t = 0; t < s.size(); ++t)
-      if (s[t]) ++workers_for_type_[t];
+  for (std::size_t w = 0; w < serves_.size(); ++w)
+    for (std::size_t t = 0; t < serves_[w].size(); ++t)
+      if (serves_[w][t]) {
+        ++workers_for_type_[t];
+        slots_for_type_[t] += capacity_[w];
+      }
+}
+
+int Scheduler::slots_for(std::uint32_t type) const {
+  return type < slots_for_type_.size() ? slots_for_type_[type] : 0;
 }
 
 bool Scheduler::has_worker_for(std::uint32_t type) const { return workers_for(type) > 0; }
@@ -89,7 +104,7 @@ std::size_t Scheduler::batch_size_for(std::uint32_t type, std::size_t remaining)
   } else {
     // Guided self-scheduling: a share of what is left, so batches shrink towards the end
     // and the last ones finish together.
-    const double w = std::max(1, workers_for(type));
+    const double w = std::max(1, slots_for(type));
     k = static_cast<std::size_t>(std::ceil(static_cast<double>(remaining) / (options_.gss_factor * w)));
     // ... but never more measured work than target_batch_time, so heavy tasks go one by
     // one. Before the first measurement, probe with single tasks.
@@ -158,14 +173,16 @@ bool Scheduler::has_room(int w, std::uint32_t type, std::size_t remaining) const
   // Heavy tasks: prefetched while plenty remain (no idle round trip per task), one at a
   // time near the end, where a heavy task queued behind another on a busy worker would
   // keep the run waiting while the other workers idle.
+  // A worker with c slots runs c batches at once: every depth below is per slot.
+  const int c = capacity_[w];
   if (mean && *mean >= std::chrono::duration<double>(options_.heavy_task).count()) {
-    const std::size_t plenty = static_cast<std::size_t>(options_.prefetch) * static_cast<std::size_t>(workers_for(type));
-    return slots_[w] < 1 || (slots_[w] < options_.prefetch && remaining > plenty);
+    const std::size_t plenty = static_cast<std::size_t>(options_.prefetch) * static_cast<std::size_t>(slots_for(type));
+    return slots_[w] < c || (slots_[w] < options_.prefetch * c && remaining > plenty);
   }
-  if (slots_[w] < options_.prefetch) return true;
+  if (slots_[w] < options_.prefetch * c) return true;
   // Deeper only once the type's cost is measured: unmeasured tasks might be heavy.
-  if (slots_[w] >= options_.max_prefetch || !mean) return false;
-  const double horizon = std::chrono::duration<double>(options_.prefetch_time).count();
+  if (slots_[w] >= options_.max_prefetch * c || !mean) return false;
+  const double horizon = std::chrono::duration<double>(options_.prefetch_time).count() * c;
   return queued_[w] < horizon;
 }
 
@@ -219,6 +236,11 @@ Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t ind
   g->retries.push_back({index, worker});
   r.retried = true;
   return r;
+}
+
+void Scheduler::add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker) {
+  add_tasks(group, type, index, 0);  // creates the group if needed
+  find(group)->retries.push_back({index, avoid_worker});
 }
 
 void Scheduler::requeue(std::uint32_t group, std::uint32_t index) {

@@ -6,7 +6,9 @@
 #include <boost/mpi/communicator.hpp>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "rankpool/farm/context.hpp"
 #include "rankpool/farm/farm.hpp"
 
 using namespace rankpool::farm;
@@ -23,6 +26,7 @@ namespace {
 
 constexpr int kSleepy = 13;                 // the input of "sleepy" that takes 20 s
 std::atomic<bool> g_wake_sleepers{false};  // ends abandoned sleepers once a test is done
+std::atomic<int> g_running{0}, g_peak{0};  // "where" tasks running in this process, and the most
 
 Registry registry() {
   Registry r;
@@ -43,6 +47,16 @@ Registry registry() {
       }
     }
     return 2 * x;
+  });
+  // Reports where it ran and how many tasks this process was running at its start.
+  r.add<int, std::array<int, 3>>("where", [](int) {
+    const int now = ++g_running;
+    int peak = g_peak.load();
+    while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    --g_running;
+    return std::array<int, 3>{this_task().rank, this_task().slot, now};
   });
   return r;
 }
@@ -243,6 +257,41 @@ TEST(FarmMpi, SubmitAndWaitAll) {
     EXPECT_EQ(total, 333833500L);
   });
   EXPECT_TRUE(status.ok()) << status.error;
+}
+
+TEST(FarmMpi, WorkersWithSeveralSlotsRunThatManyTasksAtOnce) {
+  mpi::communicator world;
+  Registry reg = registry();
+  FarmOptions o = quiet();
+  o.slots = 3;
+  o.batch_size = 1;
+  g_peak = 0;
+  Farm farm(world, reg, o);
+  const int workers = std::max(1, world.size() - 1);
+  const int n = 12 * workers;
+  std::map<int, std::set<int>> slots_of_rank;
+  std::vector<int> done(static_cast<std::size_t>(n), 0);
+  auto status = farm.run([&](Master& m) {
+    EXPECT_EQ(m.total_slots(), 3 * workers);
+    for (int i = 0; i < n; ++i) {
+      m.submit<std::array<int, 3>>("where", i, [&](Outcome<std::array<int, 3>>& oc) {
+        ++done[oc.index];
+        EXPECT_EQ((*oc.value)[0], oc.rank);
+        slots_of_rank[oc.rank].insert((*oc.value)[1]);
+      });
+    }
+    EXPECT_EQ(m.wait_all().completed, static_cast<std::uint64_t>(n));
+  });
+  EXPECT_TRUE(status.ok()) << status.error;
+  // Each worker process ran three at once at some point (its peak), on slots 0, 1 and 2.
+  std::vector<int> peaks;
+  mpi::gather(world, g_peak.load(), peaks, 0);
+  if (world.rank() == 0) {
+    for (int d : done) EXPECT_EQ(d, 1);
+    ASSERT_EQ(slots_of_rank.size(), static_cast<std::size_t>(workers));
+    for (auto& [rank, slots] : slots_of_rank) EXPECT_EQ(slots, (std::set<int>{0, 1, 2})) << "rank " << rank;
+    for (int r = world.size() == 1 ? 0 : 1; r < world.size(); ++r) EXPECT_EQ(peaks[static_cast<std::size_t>(r)], 3) << "rank " << r;
+  }
 }
 
 TEST(FarmMpi, ErrorsInTheMasterBodyStopEveryRankCleanly) {

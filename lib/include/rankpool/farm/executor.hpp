@@ -1,5 +1,6 @@
 #pragma once
-// Runs a worker's batches on a separate thread so that a task can be timed out
+// Runs a worker's batches on separate threads: one per slot (FarmOptions::slots), so that a
+// rank runs several batches at once, and so that a task can be timed out
 // (FarmOptions::task_timeout) without hanging the run.
 //
 // C++ cannot stop a thread. When a task runs past the limit the executor answers for its
@@ -7,8 +8,8 @@
 // unrun, FailureKind::not_run, to be queued again without costing an attempt), leaves the
 // thread running the task behind and goes on with a fresh thread. The abandoned thread's
 // result is dropped when (if ever) the task returns; until then it holds a core, which is
-// the price of not killing the process. Only used with a timeout: without one, batches run
-// on the worker's own thread, with no hand-off cost.
+// the price of not killing the process. Only used with a timeout or more than one slot:
+// otherwise batches run on the worker's own thread, with no hand-off cost.
 
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "rankpool/farm/context.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/stats.hpp"
 #include "rankpool/farm/watch.hpp"
@@ -27,8 +29,13 @@ namespace rankpool::farm {
 
 class Executor {
  public:
-  Executor(const Registry& registry, std::chrono::microseconds timeout);
-  /// A batch still running is abandoned, not waited for.
+  /// `timeout` 0: none. `slots` batches run at once; each slot's thread runs its tasks with
+  /// this_task() = `context` with its slot number.
+  /// The context's `cancel` is the executor's own flag (see cancel()).
+  Executor(const Registry& registry, std::chrono::microseconds timeout, int slots = 1, TaskContext context = {},
+           std::chrono::milliseconds drain = {});
+  /// Cancels what runs (cancel()), waits up to `drain` for running batches to return, then
+  /// abandons the rest, not waiting for them.
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -39,8 +46,14 @@ class Executor {
   /// often: it is also where the timeout is enforced. Throws ProtocolError for a batch
   /// that could not be decoded.
   std::optional<std::string> poll();
+  /// Sets the flag that running tasks see as this_task().cancelled().
+  void cancel();
+  /// Waits until a result is ready to poll() or `max_wait` passed.
+  void wait(std::chrono::microseconds max_wait);
   /// No batch queued or running.
   bool idle();
+  /// Batches queued or running.
+  int busy();
   /// Threads left behind with a task that outlived the timeout and has not returned yet.
   int stuck_threads() const;
   /// Counters of the batches answered so far (a timed-out task counts as one failed task).
@@ -52,13 +65,16 @@ class Executor {
     std::shared_ptr<TaskWatch> watch;
     std::thread thread;
   };
-  void start_runner();
-  static void run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry);
+  void start_runner(int slot);
+  static void run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry,
+                  int slot, TaskContext context);
 
   const Registry& registry_;
   std::chrono::microseconds timeout_;
+  TaskContext context_;
+  std::chrono::milliseconds drain_;
   std::shared_ptr<Shared> shared_;
-  Runner runner_;
+  std::vector<Runner> runners_;  // one per slot
   std::vector<std::shared_ptr<TaskWatch>> abandoned_;
   RankStats stats_;
 };

@@ -55,6 +55,7 @@ class Farm {
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
   std::vector<std::string> hosts_;
+  std::vector<int> slots_;  // per worker (rank - 1): FarmOptions::slots of that rank
   std::string handshake_error_;  // empty when all ranks agree
   FarmStats stats_;
 };

@@ -26,9 +26,11 @@ class LocalTransport final : public Transport {
  public:
   /// `ranks[w]` is the rank reported for worker w (default: w + 1). With a `task_timeout`,
   /// each worker runs its batches on an Executor, as an MPI worker does, so that a single-rank
-  /// run times tasks out too.
+  /// run times tasks out too. With `slots` > 1 each worker runs that many batches at once on
+  /// an Executor and receive() returns results as they finish (no longer synchronous);
+  /// `context` is what their tasks see as this_task().
   LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {},
-                 std::chrono::microseconds task_timeout = {});
+                 std::chrono::microseconds task_timeout = {}, int slots = 1, TaskContext context = {});
 
   int workers() const override { return static_cast<int>(workers_.size()); }
   int worker_rank(int worker) const override { return workers_.at(worker).stats.rank; }
@@ -53,11 +55,12 @@ class LocalTransport final : public Transport {
     std::string fail_with;
     RankStats stats;
     bool stopped = false;
-    std::unique_ptr<Executor> executor;  // only with a task timeout
+    std::unique_ptr<Executor> executor;  // only with a task timeout or several slots
   };
   const Registry& registry_;
   std::vector<Worker> workers_;
   std::deque<int> order_;  // which worker's inbox holds the oldest batch
+  bool async_ = false;     // slots > 1: batches run concurrently on the workers' executors
   std::vector<Sent> log_;
   TransportCounters counters_;
 };

@@ -114,6 +114,12 @@ struct MapResult {
   }
 };
 
+/// Options of one submit().
+struct SubmitOptions {
+  int avoid_rank = -1;  // run the task on another rank than this one when one serves its type:
+                        // the caller's own retry of a task that failed there (a bad node)
+};
+
 struct WaitSummary {
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
@@ -392,9 +398,10 @@ class Progress;
 
 class Master {
  public:
-  /// `serves[w][t]`: worker w serves type t (resolved from the queue assignment).
+  /// `serves[w][t]`: worker w serves type t (resolved from the queue assignment);
+  /// `slots[w]`: batches worker w runs at once (empty: 1 each).
   Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-         std::vector<std::vector<bool>> serves);
+         std::vector<std::vector<bool>> serves, std::vector<int> slots = {});
   ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;
@@ -411,10 +418,19 @@ class Master {
   /// Queues one task; `done` is called from wait_all() (or a later map()) when it finishes.
   /// Returns its sequence number within its type.
   template <class Out, class In>
-  std::size_t submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done = {});
+  std::size_t submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done = {},
+                     SubmitOptions submit_options = {});
 
   /// Drives the farm until every submitted task has finished.
   WaitSummary wait_all();
+  /// Drives the farm until at least one submitted task finishes (its callback has run), or
+  /// none is pending. Returns the number that finished during the call. For callers that
+  /// submit a window of tasks and refill it as tasks end (bounded memory, decisions per task).
+  std::uint64_t wait_any();
+  /// Submitted tasks not finished yet.
+  std::uint64_t pending() const;
+  /// Total slots of the workers (the tasks that can run at once).
+  int total_slots() const;
 
   int workers() const;
   const FarmOptions& options() const { return options_; }
@@ -432,12 +448,14 @@ class Master {
   [[noreturn]] void stop_for_interrupt(int signal);
   void handle(Incoming& msg);
   void send_batch(const Dispatch& d);
+  int worker_of_rank(int rank) const;
 
   const Registry& registry_;
   Transport& transport_;
   FarmOptions options_;
   Scheduler scheduler_;
   std::vector<std::vector<bool>> serves_;
+  std::vector<int> slots_;
   std::map<std::uint32_t, std::unique_ptr<detail::GroupBase>> groups_;
   std::map<std::uint32_t, std::uint32_t> submit_group_of_type_;
   std::uint32_t next_group_ = 0;
@@ -498,7 +516,8 @@ MapResult<Out> Master::map(std::string_view type, std::span<const In> inputs, Ma
 }
 
 template <class Out, class In>
-std::size_t Master::submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done) {
+std::size_t Master::submit(std::string_view type, In input, std::function<void(Outcome<Out>&)> done,
+                           SubmitOptions submit_options) {
   const std::uint32_t t = resolve(type, signature_of<In, Out>());
   auto it = submit_group_of_type_.find(t);
   detail::SubmitGroup<In, Out>* group;
@@ -523,7 +542,9 @@ std::size_t Master::submit(std::string_view type, In input, std::function<void(O
   group->attempts_.push_back(0);
   ++group->total;
   ++stats_.tasks_submitted;
-  scheduler_.add_tasks(id, t, index, 1);
+  const int avoid = worker_of_rank(submit_options.avoid_rank);
+  if (avoid >= 0) scheduler_.add_task_avoiding(id, t, index, avoid);
+  else scheduler_.add_tasks(id, t, index, 1);
   return index;
 }
 

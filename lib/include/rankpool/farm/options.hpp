@@ -39,9 +39,13 @@ struct FarmOptions {
                                 // long enough to amortise a round trip, short enough to balance
   std::chrono::microseconds min_batch_time{100};  // ... and at least this much measured work,
                                 // or all that remains: a message costs ~10 µs
-  int prefetch = 2;      // batches in flight per worker: one running and one waiting, so a
+  int slots = 1;         // batches a worker rank runs at once, each on its own thread (this rank's
+                         // value; ranks may differ, the handshake tells the master). 1: tasks are
+                         // CPU work and the rank is one core. >1: tasks wait on something else
+                         // (child processes, I/O) or a rank stands for a whole node
+  int prefetch = 2;      // batches in flight per worker slot: one running and one waiting, so a
                          // worker never sits idle for a round trip
-  int max_prefetch = 256;  // ... and more, up to this many, while the worker's queued work is
+  int max_prefetch = 256;  // ... and more, up to this many per slot, while the worker's queued work is
                            // under prefetch_time: small batches need a deep pipeline to cover
                            // the master's sleeps between polls
   std::chrono::microseconds prefetch_time{2'000};  // queued work per worker worth keeping

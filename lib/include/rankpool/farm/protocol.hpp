@@ -18,7 +18,7 @@
 namespace rankpool::farm {
 
 /// Bumped whenever a message layout changes; checked in the handshake.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kProtocolVersion = 3;
 
 enum class Tag : int {
   Batch = 1,   // master → worker: a batch of tasks of one type
@@ -199,9 +199,10 @@ struct HelloAck {
   std::uint32_t protocol_version = kProtocolVersion;
   std::string host;
   std::string error;  // empty when the worker agrees with the master's Hello
+  std::int32_t slots = 1;  // batches this rank runs at once (FarmOptions::slots)
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & protocol_version & host & error;
+    ar & protocol_version & host & error & slots;
   }
   bool operator==(const HelloAck&) const = default;
 };

@@ -61,8 +61,9 @@ struct Dispatch {
 
 class Scheduler {
  public:
-  /// serves[w][t]: worker w serves task type t.
-  Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves);
+  /// serves[w][t]: worker w serves task type t. capacity[w]: batches worker w runs at once
+  /// (its FarmOptions::slots; empty = 1 each): prefetch depth and batch sizes scale with it.
+  Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity = {});
 
   /// Adds tasks [first, first + count) to `group` of `type` (creating the group). Ranges
   /// may leave holes (a resumed run adds only what its journal lacks); dynamic scheduling
@@ -88,9 +89,14 @@ class Scheduler {
   /// abandoned when another task of it timed out). Dynamic scheduling batches requeued
   /// neighbours together again, ahead of fresh tasks.
   void requeue(std::uint32_t group, std::uint32_t index);
+  /// Adds one task to `group` ahead of fresh tasks, for a worker other than `avoid_worker`
+  /// when another one serves its type (the caller's own retry of a task: it failed there).
+  void add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker);
 
   std::size_t in_flight_batches() const { return in_flight_.size(); }
   int in_flight(int worker) const { return slots_.at(worker); }
+  /// Slots of the workers serving `type`, summed.
+  int slots_for(std::uint32_t type) const;
   /// Batch size the automatic policy would pick now for `type` with `remaining` tasks.
   std::size_t batch_size_for(std::uint32_t type, std::size_t remaining) const;
   /// Mean measured seconds per task of `type`, or nullopt before the first result.
@@ -117,6 +123,8 @@ class Scheduler {
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;
   std::vector<int> workers_for_type_;
+  std::vector<int> slots_for_type_;
+  std::vector<int> capacity_;  // per worker: batches it runs at once
   bool has_room(int worker, std::uint32_t type, std::size_t remaining) const;
   double batch_cost(const Dispatch& d) const;
 

@@ -22,6 +22,8 @@ struct Executor::Shared {
   std::condition_variable cv;       // runners wait for batches
   std::condition_variable done_cv;  // the owner waits for results
   std::deque<std::string> queue;
+  std::deque<std::string> notes;  // TaskContext::note() of running tasks, oldest first
+  std::function<void(std::string_view)> note_sink;
   std::deque<Done> done;
   std::vector<Slot> slots;
   bool stopping = false;
@@ -37,6 +39,14 @@ Executor::Executor(const Registry& registry, std::chrono::microseconds timeout, 
       shared_(std::make_shared<Shared>(std::max(1, slots))),
       runners_(static_cast<std::size_t>(std::max(1, slots))) {
   context_.cancel = &shared_->cancel;
+  shared_->note_sink = [s = shared_.get()](std::string_view bytes) {
+    {
+      std::lock_guard lock(s->m);
+      s->notes.emplace_back(bytes);
+    }
+    s->done_cv.notify_all();
+  };
+  context_.note_sink = &shared_->note_sink;
   for (int s = 0; s < static_cast<int>(runners_.size()); ++s) start_runner(s);
 }
 
@@ -92,12 +102,26 @@ bool Executor::idle() { return busy() == 0; }
 
 void Executor::wait(std::chrono::microseconds max_wait) {
   std::unique_lock lock(shared_->m);
-  shared_->done_cv.wait_for(lock, max_wait, [&] { return !shared_->done.empty(); });
+  shared_->done_cv.wait_for(lock, max_wait, [&] { return !shared_->done.empty() || !shared_->notes.empty(); });
+}
+
+std::optional<std::pair<Tag, std::string>> Executor::next_message() {
+  {
+    // A task's notes are queued before its result: taking notes first keeps them first.
+    std::lock_guard lock(shared_->m);
+    if (!shared_->notes.empty()) {
+      std::string n = std::move(shared_->notes.front());
+      shared_->notes.pop_front();
+      return std::make_pair(Tag::Note, std::move(n));
+    }
+  }
+  if (auto r = poll()) return std::make_pair(Tag::Result, std::move(*r));
+  return std::nullopt;
 }
 
 int Executor::busy() {
   std::lock_guard lock(shared_->m);
-  int n = static_cast<int>(shared_->queue.size() + shared_->done.size());
+  int n = static_cast<int>(shared_->queue.size() + shared_->done.size() + shared_->notes.size());
   for (const auto& s : shared_->slots) n += s.busy ? 1 : 0;
   return n;
 }

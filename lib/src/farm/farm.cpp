@@ -203,7 +203,8 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     // Single rank: the master runs every task itself (on a second thread with a task timeout).
     TaskContext context;
     context.interrupt = options_.interrupt;
-    LocalTransport local(registry_, 1, {0}, options_.task_timeout, options_.slots, context);
+    LocalTransport local(registry_, 1, {0}, options_.task_timeout, options_.slots, context,
+                         static_cast<bool>(options_.on_note));
     Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)}, {options_.slots});
     try {
       body(master);
@@ -286,20 +287,27 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
 
   // With a task timeout or several slots, batches run on the executor's threads and this one
   // keeps watch and talks to the master.
+  // Notes of tasks run on this thread wait here until their batch's result goes out.
+  std::deque<std::string> direct_notes;
+  const std::function<void(std::string_view)> direct_sink = [&direct_notes](std::string_view b) {
+    direct_notes.emplace_back(b);
+  };
   TaskContext context;
   context.rank = comm_.rank();
   context.interrupt = options_.interrupt;
+  context.note_sink = &direct_sink;
   const detail::ScopedTaskContext scope(context);
   std::optional<Executor> executor;
-  if (options_.task_timeout.count() > 0 || options_.slots > 1) {
+  if (options_.task_timeout.count() > 0 || options_.slots > 1 || options_.on_note) {
     executor.emplace(registry_, options_.task_timeout, options_.slots, context, options_.interrupt_grace);
   }
-  auto send_result = [&](std::string result) {
+  auto send = [&](Tag tag, std::string bytes) {
     ++stats.msgs_sent;
-    stats.bytes_sent += result.size();
-    auto req = comm_.isend(0, static_cast<int>(Tag::Result), result.data(), static_cast<int>(result.size()));
-    pending.add(std::move(req), std::move(result));
+    stats.bytes_sent += bytes.size();
+    auto req = comm_.isend(0, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
+    pending.add(std::move(req), std::move(bytes));
   };
+  auto send_result = [&](std::string result) { send(Tag::Result, std::move(result)); };
   auto protocol_failure = [&](const std::exception& e) {
     // A batch we cannot even decode means the ranks disagree about the protocol: abort the
     // job loudly rather than leave the master waiting for this result.
@@ -310,8 +318,8 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   for (;;) {
     if (executor) {
       try {
-        while (auto result = executor->poll()) {
-          send_result(std::move(*result));
+        while (auto out = executor->next_message()) {
+          send(out->first, std::move(out->second));
           backoff.reset();
         }
       } catch (const std::exception& e) {
@@ -341,6 +349,8 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       } catch (const std::exception& e) {
         protocol_failure(e);
       }
+      for (auto& n : direct_notes) send(Tag::Note, std::move(n));
+      direct_notes.clear();
       send_result(std::move(result));
     } else if (m->tag == static_cast<int>(Tag::Stop)) {
       const StopMessage stop = decode_stop(m->bytes);

@@ -32,8 +32,9 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
 }
 
 LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks,
-                               std::chrono::microseconds task_timeout, int slots, TaskContext context)
-    : registry_(registry), workers_(static_cast<std::size_t>(workers)), async_(slots > 1) {
+                               std::chrono::microseconds task_timeout, int slots, TaskContext context,
+                               bool threaded)
+    : registry_(registry), workers_(static_cast<std::size_t>(workers)), async_(slots > 1 || threaded) {
   for (int w = 0; w < workers; ++w) {
     workers_[w].stats.rank = ranks.empty() ? w + 1 : ranks.at(w);
     workers_[w].stats.role = "worker";
@@ -65,6 +66,11 @@ void LocalTransport::send(int worker, Tag tag, std::string bytes) {
 }
 
 std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds max_wait) {
+  if (!ready_.empty()) {
+    Incoming m = std::move(ready_.front());
+    ready_.pop_front();
+    return m;
+  }
   if (async_ && order_.empty()) {
     // Results in the order the workers' slots finish them, waiting at most max_wait.
     const auto deadline = std::chrono::steady_clock::now() + max_wait;
@@ -73,16 +79,18 @@ std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds max_wa
       for (int w = 0; w < workers(); ++w) {
         auto& wk = workers_[static_cast<std::size_t>(w)];
         const RankStats before = wk.executor->stats();
-        auto result = wk.executor->poll();
-        if (!result) continue;
+        auto out = wk.executor->next_message();
+        if (!out) continue;
+        auto result = std::move(out->second);
+        if (out->first == Tag::Note) return Incoming{w, Tag::Note, std::move(result)};
         const RankStats& after = wk.executor->stats();
         wk.stats.tasks += after.tasks - before.tasks;
         wk.stats.failed += after.failed - before.failed;
         wk.stats.batches += after.batches - before.batches;
         wk.stats.busy_s += after.busy_s - before.busy_s;
         ++counters_.msgs_recv;
-        counters_.bytes_recv += result->size();
-        return Incoming{w, Tag::Result, std::move(*result)};
+        counters_.bytes_recv += result.size();
+        return Incoming{w, Tag::Result, std::move(result)};
       }
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return std::nullopt;
@@ -121,9 +129,19 @@ std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds max_wa
     // when the timeout abandons the batch.
     const RankStats before = wk.executor->stats();
     wk.executor->submit(std::move(batch));
-    std::optional<std::string> result;
-    while (!(result = wk.executor->poll())) std::this_thread::sleep_for(std::chrono::microseconds(20));
-    msg.bytes = std::move(*result);
+    for (;;) {
+      auto out = wk.executor->next_message();
+      if (!out) {
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+        continue;
+      }
+      if (out->first == Tag::Note) {
+        ready_.push_back(Incoming{w, Tag::Note, std::move(out->second)});
+        continue;
+      }
+      msg.bytes = std::move(out->second);
+      break;
+    }
     const RankStats& after = wk.executor->stats();
     wk.stats.tasks += after.tasks - before.tasks;
     wk.stats.failed += after.failed - before.failed;
@@ -134,6 +152,11 @@ std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds max_wa
   }
   ++counters_.msgs_recv;
   counters_.bytes_recv += msg.bytes.size();
+  if (!ready_.empty()) {  // the batch's notes first
+    ready_.push_back(std::move(msg));
+    msg = std::move(ready_.front());
+    ready_.pop_front();
+  }
   return msg;
 }
 

@@ -81,6 +81,10 @@ void Master::send_batch(const Dispatch& d) {
 }
 
 void Master::handle(Incoming& msg) {
+  if (msg.tag == Tag::Note) {
+    if (options_.on_note) options_.on_note(transport_.worker_rank(msg.worker), msg.bytes);
+    return;
+  }
   if (msg.tag != Tag::Result) {
     throw ProtocolError(std::string("master: unexpected ") + to_string(msg.tag) + " from worker " +
                         std::to_string(msg.worker));

@@ -10,6 +10,7 @@ const char* to_string(Tag tag) {
     case Tag::Result: return "Result";
     case Tag::Stop: return "Stop";
     case Tag::Stats: return "Stats";
+    case Tag::Note: return "Note";
   }
   return "Tag?";
 }

@@ -6,6 +6,7 @@
 #include <boost/mpi/communicator.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
@@ -291,6 +292,38 @@ TEST(FarmMpi, WorkersWithSeveralSlotsRunThatManyTasksAtOnce) {
     ASSERT_EQ(slots_of_rank.size(), static_cast<std::size_t>(workers));
     for (auto& [rank, slots] : slots_of_rank) EXPECT_EQ(slots, (std::set<int>{0, 1, 2})) << "rank " << rank;
     for (int r = world.size() == 1 ? 0 : 1; r < world.size(); ++r) EXPECT_EQ(peaks[static_cast<std::size_t>(r)], 3) << "rank " << r;
+  }
+}
+
+TEST(FarmMpi, TaskNotesReachTheMasterBeforeTheirResult) {
+  mpi::communicator world;
+  Registry reg = registry();
+  reg.add<int, int>("talk", [](int x) {
+    this_task().note("a" + std::to_string(x));
+    this_task().note("b" + std::to_string(x));
+    return x;
+  });
+  for (int slots : {1, 2}) {
+    FarmOptions o = quiet();
+    o.slots = slots;
+    std::vector<std::string> seen;
+    o.on_note = [&](int, std::string_view b) { seen.emplace_back(b); };
+    Farm farm(world, reg, o);
+    auto status = farm.run([&](Master& m) {
+      for (int i = 0; i < 50; ++i)
+        m.submit<int>("talk", i, [&](Outcome<int>& oc) { seen.push_back("r" + std::to_string(*oc.value)); });
+      m.wait_all();
+    });
+    EXPECT_TRUE(status.ok()) << status.error;
+    if (world.rank() == 0) {
+      ASSERT_EQ(seen.size(), 150u);
+      for (int i = 0; i < 50; ++i) {
+        auto at = [&](const std::string& e) { return std::find(seen.begin(), seen.end(), e) - seen.begin(); };
+        const auto s = std::to_string(i);
+        EXPECT_LT(at("a" + s), at("b" + s));
+        EXPECT_LT(at("b" + s), at("r" + s)) << "task " << i;
+      }
+    }
   }
 }
 

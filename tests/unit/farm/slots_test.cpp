@@ -2,6 +2,7 @@
 // scheduler's per-slot depth, this_task(), submit() away from a rank, and wait_any().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -56,6 +57,10 @@ Registry registry() {
     const auto until = std::chrono::steady_clock::now() + 5s;
     while (!this_task().cancelled() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
     return this_task().cancelled() ? 1 : 0;
+  });
+  r.add<int, int>("talk", [](int x) {
+    for (int k = 0; k < 3; ++k) this_task().note(std::to_string(x) + "." + std::to_string(k));
+    return x;
   });
   return r;
 }
@@ -197,4 +202,32 @@ TEST(Slots, WaitAnyReturnsAsTasksFinishAndSubmitAvoidsARank) {
   EXPECT_EQ(m.wait_any(), 0u);  // nothing pending: returns at once
   ASSERT_EQ(rank_of.size(), 6u);
   for (auto& [i, r] : rank_of) EXPECT_EQ(r, 2) << "task " << i;
+}
+
+TEST(Notes, ArriveInOrderBeforeTheirTasksResultWithOrWithoutSlots) {
+  for (int slots : {1, 3}) {
+    Registry reg = registry();
+    std::vector<std::string> events;
+    FarmOptions o;
+    o.progress = false;
+    o.on_note = [&](int rank, std::string_view bytes) { events.push_back(std::to_string(rank) + ":" + std::string(bytes)); };
+    LocalTransport t(reg, 1, {0}, {}, slots, {}, true);
+    Master m(reg, t, o, all(1, reg), {slots});
+    for (int i = 0; i < 20; ++i) {
+      m.submit<int>("talk", i, [&](Outcome<int>& oc) { events.push_back("done " + std::to_string(*oc.value)); });
+    }
+    m.wait_all();
+    ASSERT_EQ(events.size(), 80u) << "slots " << slots;
+    for (int i = 0; i < 20; ++i) {
+      auto at = [&](const std::string& e) {
+        return std::find(events.begin(), events.end(), e) - events.begin();
+      };
+      const auto a = at("0:" + std::to_string(i) + ".0"), b = at("0:" + std::to_string(i) + ".1"),
+                 c = at("0:" + std::to_string(i) + ".2"), d = at("done " + std::to_string(i));
+      EXPECT_LT(a, b);
+      EXPECT_LT(b, c);
+      EXPECT_LT(c, d) << "task " << i << " with " << slots << " slots";
+      EXPECT_LT(d, 80);
+    }
+  }
 }

@@ -3,6 +3,8 @@
 // run is being stopped. Set by the farm on the thread that runs the task.
 
 #include <atomic>
+#include <functional>
+#include <string_view>
 
 namespace rankpool::farm {
 
@@ -13,6 +15,13 @@ struct TaskContext {
   const std::atomic<bool>* cancel = nullptr;  // set when the run stops early (the master aborted
                                               // it, or an error): long tasks should give up
   const std::atomic<int>* interrupt = nullptr;  // FarmOptions::interrupt: a signal arrived
+  const std::function<void(std::string_view)>* note_sink = nullptr;  // see note()
+  /// Sends `bytes` to the master while the task runs: FarmOptions::on_note receives them there,
+  /// in order, before the task's result. Thread-safe: threads the task started may call it
+  /// through a copy of this context. Without FarmOptions::on_note the bytes are dropped.
+  void note(std::string_view bytes) const {
+    if (note_sink && *note_sink) (*note_sink)(bytes);
+  }
   bool cancelled() const {
     return (cancel && cancel->load(std::memory_order_relaxed)) ||
            (interrupt && interrupt->load(std::memory_order_relaxed) != 0);

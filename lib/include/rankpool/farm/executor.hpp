@@ -46,6 +46,9 @@ class Executor {
   /// often: it is also where the timeout is enforced. Throws ProtocolError for a batch
   /// that could not be decoded.
   std::optional<std::string> poll();
+  /// The next message for the master: a note a task sent (Tag::Note), else a result
+  /// (Tag::Result, as poll()). A batch's notes always come before its result.
+  std::optional<std::pair<Tag, std::string>> next_message();
   /// Sets the flag that running tasks see as this_task().cancelled().
   void cancel();
   /// Waits until a result is ready to poll() or `max_wait` passed.

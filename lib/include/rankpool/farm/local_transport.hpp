@@ -28,9 +28,11 @@ class LocalTransport final : public Transport {
   /// each worker runs its batches on an Executor, as an MPI worker does, so that a single-rank
   /// run times tasks out too. With `slots` > 1 each worker runs that many batches at once on
   /// an Executor and receive() returns results as they finish (no longer synchronous);
-  /// `context` is what their tasks see as this_task().
+  /// `context` is what their tasks see as this_task(). `threaded`: the same with one slot (so
+  /// that tasks' notes arrive while they run).
   LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {},
-                 std::chrono::microseconds task_timeout = {}, int slots = 1, TaskContext context = {});
+                 std::chrono::microseconds task_timeout = {}, int slots = 1, TaskContext context = {},
+                 bool threaded = false);
 
   int workers() const override { return static_cast<int>(workers_.size()); }
   int worker_rank(int worker) const override { return workers_.at(worker).stats.rank; }
@@ -61,6 +63,7 @@ class LocalTransport final : public Transport {
   std::vector<Worker> workers_;
   std::deque<int> order_;  // which worker's inbox holds the oldest batch
   bool async_ = false;     // slots > 1: batches run concurrently on the workers' executors
+  std::deque<Incoming> ready_;  // notes (and the result they precede) not returned yet
   std::vector<Sent> log_;
   TransportCounters counters_;
 };

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,10 @@ struct FarmOptions {
                                 // a reply within a few microseconds costs no sleep
   std::chrono::microseconds max_idle_sleep{200};  // then polls with growing sleeps up to this, so
                                 // a waiting rank does not steal a core from busy ones
+  std::function<void(int rank, std::string_view bytes)> on_note;  // the master's receiver of the
+                         // notes running tasks send (TaskContext::note), e.g. lines of output as
+                         // they are written. Set it on every rank: workers then run tasks on a
+                         // slot thread, so that notes leave while the task runs
   bool progress = true;  // live progress line on stderr, only when stderr is a terminal
   bool quiet = false;    // no progress and no statistics table
 };

@@ -25,6 +25,7 @@ enum class Tag : int {
   Result = 2,  // worker → master: the outcome of one batch
   Stop = 3,    // master → worker: no more work; reply with Stats and leave the loop
   Stats = 4,   // worker → master: the worker's counters, the last message of a run
+  Note = 5,    // worker → master: bytes a running task sent (TaskContext::note), before its result
 };
 
 const char* to_string(Tag tag);

@@ -17,7 +17,6 @@ command -v parallel >/dev/null || { echo "bench-run: GNU parallel is needed (apt
 cores=$(nproc)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"  # GNU parallel's citation notice
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "print($2 - $1)"; }
@@ -32,7 +31,7 @@ timed() {  # timed NAME COMMAND...  (stdout discarded, stderr kept for the summa
 
 seq "$n_true" > "$work/true.args"
 timed xargs sh -c "xargs -P $cores -n 1 true < '$work/true.args'"
-timed parallel parallel -j "$cores" true :::: "$work/true.args"
+timed parallel parallel --will-cite -j "$cores" true :::: "$work/true.args"
 timed run_n2 mpirun -n 2 "$bin" -q --no-output --slots "$cores" --tasks "$work/true.args" true
 timed run_n3 mpirun -n 3 "$bin" -q --no-output --slots $(( (cores + 1) / 2 )) --tasks "$work/true.args" true
 timed run_n3s mpirun -n 3 "$bin" --no-output --no-progress --slots $(( (cores + 1) / 2 )) --tasks "$work/true.args" true
@@ -70,6 +69,6 @@ for slots in 2 4; do
     printf '%-34s %9.2f %9.2f %10s\n' "$label" "${secs[$name]}" "$ideal" "$(python3 -c "print(f'{${secs[$name]} / $ideal:.2f}x')")"
   done
 done
-timed sleep_par parallel -j 4 sleep :::: "$work/sleep.args"
+timed sleep_par parallel --will-cite -j 4 sleep :::: "$work/sleep.args"
 printf '%-34s %9.2f %9.2f %10s\n' "GNU parallel -j 4" "${secs[sleep_par]}" "$(python3 -c "print($total / 4)")" \
   "$(python3 -c "print(f'{${secs[sleep_par]} / ($total / 4):.2f}x')")"

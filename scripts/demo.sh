@@ -2,7 +2,8 @@
 # Sets everything up (packages, build) and runs the main job on a built-in default:
 # rankpool-fib at 3 ranks over a spread of inputs, the farm's overhead benchmark, and
 # rankpool-crawl at 3 ranks over the built-in synthetic web (served on 127.0.0.2-.5 by
-# rankpool-testweb). No network needed.
+# rankpool-testweb), and rankpool-run farming a list of shell commands at 3 ranks. No
+# network needed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$RANKPOOL_ROOT/scripts/setup.sh" release
@@ -12,6 +13,15 @@ mpirun -n 3 "$RANKPOOL_BUILD/apps/fib/rankpool-fib" 0:100:25 93 1000 100000 1000
 echo
 echo "== the task farm against a hand-written MPI loop: mpirun -n 3 rankpool-bench =="
 mpirun -n 3 "$RANKPOOL_BUILD/apps/bench/rankpool-bench" --repeat 3
+echo
+echo "== rankpool-run at 3 ranks: 40 shell commands, 2 worker ranks x 2 slots, a joblog =="
+runwork="$(mktemp -d)"
+echo "mpirun -q -n 3 rankpool-run --slots 2 --joblog run.log --tag 'sleep 0.{%}; echo task {#} of \$RANKPOOL_NTASKS on rank \$RANKPOOL_RANK slot {%}: {}' ::: alpha beta ::: \$(seq 20)"
+mpirun -q -n 3 "$RANKPOOL_BUILD/apps/run/rankpool-run" --slots 2 --joblog "$runwork/run.log" --tag \
+  'sleep 0.{%}; echo task {#} of $RANKPOOL_NTASKS on rank $RANKPOOL_RANK slot {%}: {}' ::: alpha beta ::: $(seq 20) | tail -4
+echo "run.log (GNU parallel's joblog format), first lines:"
+head -4 "$runwork/run.log"
+rm -rf "$runwork"
 echo
 echo "== rankpool-crawl at 3 ranks over the synthetic web (4 hosts on 127.0.0.2-5, 300 pages each) =="
 work="$(mktemp -d)"

@@ -20,6 +20,8 @@ packages=(
   slurm-wlm slurmctld slurmd slurm-client munge
   # The crawler benchmark's baseline (scripts/bench-crawl.sh).
   python3-scrapy
+  # rankpool-run: GNU parallel is the reference for templates (--dry-run) and the benchmark baseline.
+  parallel
   # Stacks of a hung test run's ranks, printed before the test kills them.
   gdb
 )

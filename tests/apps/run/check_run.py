@@ -209,9 +209,11 @@ def case_template():
     for seq, text in [(1, "1:a-x\n"), (4, "4:b c-y\n")]:
         with open(os.path.join(path("res"), "0000", f"{seq}.out")) as f:
             check(f.read() == text, f"--results file of task {seq}")
-    rc, out, err = run(["--tasks", "-", "--no-output", "--output-jsonl", path("s.jsonl"), "--no-progress",
-                        "test {} -gt 0 && echo {}"], stdin="".join(f"{i}\n" for i in range(1, 31)))
+    rc, out, err = run(["--tasks", "-", "--no-output", "--output-jsonl", path("s.jsonl"), "--progress-interval", "0.2",
+                        "sleep 0.05; test {} -gt 0 && echo {}"], stdin="".join(f"{i}\n" for i in range(1, 31)))
     check(rc == 0 and out == "", f"stdin source, --no-output (rc {rc}, out {out[:80]!r})")
+    progress = [l for l in err.splitlines() if "/30 done," in l and "running" in l and "ETA" in l]
+    check(len(progress) >= 2, f"--progress-interval prints plain progress lines ({progress[:2]})")
     check(sorted(int(r["stdout"]) for r in jsonl(path("s.jsonl"))) == list(range(1, 31)), "30 tasks from stdin")
     rc, out, err = run(["--dry-run", "gzip -9 {}", ":::", "a b.csv", "c"])
     check(rc == 0 and out.splitlines() == ["gzip -9 'a b.csv'", "gzip -9 c"], f"--dry-run prints quoted commands: {out!r}")

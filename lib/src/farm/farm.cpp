@@ -203,8 +203,10 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     // Single rank: the master runs every task itself (on a second thread with a task timeout).
     TaskContext context;
     context.interrupt = options_.interrupt;
+    // An early end (the body threw, an interrupt) cancels running tasks: wait for them as a
+    // worker rank does, so none outlives the run.
     LocalTransport local(registry_, 1, {0}, options_.task_timeout, options_.slots, context,
-                         static_cast<bool>(options_.on_note));
+                         static_cast<bool>(options_.on_note), options_.interrupt_grace);
     Master master(registry_, local, options_, {std::vector<bool>(registry_.size(), true)}, {options_.slots});
     try {
       body(master);

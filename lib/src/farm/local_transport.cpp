@@ -33,7 +33,7 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
 
 LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks,
                                std::chrono::microseconds task_timeout, int slots, TaskContext context,
-                               bool threaded)
+                               bool threaded, std::chrono::milliseconds drain)
     : registry_(registry), workers_(static_cast<std::size_t>(workers)), async_(slots > 1 || threaded) {
   for (int w = 0; w < workers; ++w) {
     workers_[w].stats.rank = ranks.empty() ? w + 1 : ranks.at(w);
@@ -41,7 +41,7 @@ LocalTransport::LocalTransport(const Registry& registry, int workers, std::vecto
     TaskContext c = context;
     c.rank = workers_[w].stats.rank;
     if (task_timeout.count() > 0 || async_) {
-      workers_[w].executor = std::make_unique<Executor>(registry, task_timeout, slots, c);
+      workers_[w].executor = std::make_unique<Executor>(registry, task_timeout, slots, c, drain);
     }
   }
 }

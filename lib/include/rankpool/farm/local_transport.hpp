@@ -29,10 +29,11 @@ class LocalTransport final : public Transport {
   /// run times tasks out too. With `slots` > 1 each worker runs that many batches at once on
   /// an Executor and receive() returns results as they finish (no longer synchronous);
   /// `context` is what their tasks see as this_task(). `threaded`: the same with one slot (so
-  /// that tasks' notes arrive while they run).
+  /// that tasks' notes arrive while they run). `drain`: how long destroying the transport
+  /// waits for cancelled tasks to return (Executor's drain).
   LocalTransport(const Registry& registry, int workers, std::vector<int> ranks = {},
                  std::chrono::microseconds task_timeout = {}, int slots = 1, TaskContext context = {},
-                 bool threaded = false);
+                 bool threaded = false, std::chrono::milliseconds drain = {});
 
   int workers() const override { return static_cast<int>(workers_.size()); }
   int worker_rank(int worker) const override { return workers_.at(worker).stats.rank; }

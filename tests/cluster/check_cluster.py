@@ -11,6 +11,13 @@
                   addresses: the same pages (url, status, depth) and links.tsv edges as a plain
                   local `mpirun -n 3` crawl of the same web; summary.json ranks[].host names the
                   three hosts and both crawling hosts fetched pages
+  --case run      rankpool-run with its 3 ranks on 3 hosts (rank 0 schedules, a worker with
+                  --slots 2 on each other host), 40 tasks that print the host they ran on
+                  (`hostname` and RANKPOOL_HOST): exit 0; the joblog (rank 0's, read with csv)
+                  has every task once, succeeded, and its Host column names every worker host;
+                  every task's line reached the master over MPI and is on mpirun's stdout once,
+                  naming the host the joblog names (no shared file system is assumed: the tasks
+                  write no file)
   --case fault    a long rankpool-fib run; one host's link is taken down mid-run: the job must
                   end with a non-zero status and Open MPI's lost-daemon error within a bound,
                   then the link comes back and the cluster runs a job again
@@ -20,8 +27,10 @@ by process group and PID. Exit 0 pass, 1 fail, 77 skip (with the reason on stdou
 Python stdlib only.
 """
 import argparse
+import csv
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -34,7 +43,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from fib_oracle import fib_oracle  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "fault"])
+p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "run", "fault"])
 p.add_argument("--cluster-script", required=True, help="scripts/cluster-local.sh")
 p.add_argument("--state-dir", required=True, help="RANKPOOL_CLUSTER_DIR of the test cluster")
 p.add_argument("--name", default="rpt", help="RANKPOOL_CLUSTER_NAME of the test cluster")
@@ -48,6 +57,7 @@ p.add_argument("--mpiexec-flags", default="--oversubscribe --bind-to none",
 p.add_argument("--fib", help="rankpool-fib")
 p.add_argument("--crawl", help="rankpool-crawl")
 p.add_argument("--testweb", help="rankpool-testweb")
+p.add_argument("--run", help="rankpool-run")
 p.add_argument("--fault-bound", type=float, default=40.0,
                help="seconds the job may take to end after the link goes down (measured: 6-8 s)")
 p.add_argument("--keep", action="store_true", help="keep the work directory even on success")
@@ -395,6 +405,72 @@ def case_crawl(workdir):
         + ", ".join(f"{r.get('rank')}@{r.get('host')}" for r in ranks))
 
 
+RUN_LINE = re.compile(r"task (\d+) host (\S+) rankpool-host (\S+) rank (\d+) slot (\d+)")
+RUN_SUMMARY = re.compile(r"rankpool-run: (\d+) tasks in \S+ s \(\S+\) on (\d+) worker ranks? \S+ (\d+) slots?: "
+                         r"(\d+) succeeded, (\d+) failed")
+
+
+def case_run(workdir):
+    n, slots = 40, 2
+    tasks = os.path.join(workdir, "tasks.txt")
+    # A tenth to four tenths of a second each, so that both slots of both workers get tasks;
+    # each names its host twice: the namespace's UTS name and what rankpool-run says.
+    with open(tasks, "w") as f:
+        for i in range(1, n + 1):
+            f.write(f"sleep 0.{i % 4 + 1}; echo task {i} host $(hostname) rankpool-host $RANKPOOL_HOST "
+                    f"rank $RANKPOOL_RANK slot $RANKPOOL_SLOT\n")
+    joblog, stats = os.path.join(workdir, "run.joblog"), os.path.join(workdir, "run-stats.json")
+    rc, so, se, secs = run(cluster_mpirun() + ["-n", str(args.hosts), args.run, "--slots", str(slots),
+                                               "--joblog", joblog, "--stats-json", stats, "--tasks", tasks,
+                                               "--no-progress"], 120)
+    log(f"rankpool-run -n {args.hosts} --slots {slots}, {args.hosts} hosts: exit {rc}, {secs:.1f} s; stderr:\n"
+        + "\n".join("    " + l for l in se.strip().splitlines()[-6:]))
+    if not check(rc == 0, f"run on {args.hosts} hosts: exit {rc if rc is not None else 'none: hung, killed'}"):
+        return
+    want = list(range(1, n + 1))
+    with open(stats) as f:
+        ranks = json.load(f).get("ranks", [])
+    check(hosts_of(ranks) == HOSTNAMES, f"ranks ran on hosts {hosts_of(ranks)}, want {HOSTNAMES}")
+    host_of_rank = {r.get("rank"): r.get("host") for r in ranks}
+    workers = sorted({r.get("host") for r in ranks if r.get("role") == "worker"}, key=str)
+    check(workers == HOSTNAMES[1:], f"worker ranks on {workers}, want every host but the master's {HOSTNAMES[1:]}")
+
+    with open(joblog, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    seqs = sorted(int(r["Seq"]) for r in rows)
+    check(seqs == want, f"joblog: every task exactly once ({len(rows)} rows, missing {few(set(want) - set(seqs))})")
+    bad = [(r["Seq"], r["Exitval"], r["Signal"]) for r in rows if (r["Exitval"], r["Signal"]) != ("0", "0")]
+    check(not bad, f"joblog: every task Exitval 0, Signal 0 (seq, exitval, signal): {few(bad)}")
+    host_of_seq = {int(r["Seq"]): r["Host"] for r in rows}
+    per_host = {h: sum(1 for x in host_of_seq.values() if x == h) for h in set(host_of_seq.values())}
+    check(sorted(per_host, key=str) == workers, f"joblog Host column names {sorted(per_host, key=str)}, want every "
+                                                f"worker host {workers}")
+
+    # The master's stdout (mpirun's, where rank 0 prints each task's output when it ends).
+    lines = so.splitlines()
+    got = {}
+    for line in lines:
+        m = RUN_LINE.fullmatch(line)
+        if check(m is not None, f"stdout: an unexpected line {line!r}"):
+            got.setdefault(int(m.group(1)), []).append(m.groups()[1:])
+    check(sorted(got) == want and all(len(v) == 1 for v in got.values()),
+          f"stdout: every task's line exactly once ({len(lines)} lines; missing {few(set(want) - set(got))}, "
+          f"repeated {few(s for s, v in got.items() if len(v) > 1)})")
+    wrong = [(s, v[0], host_of_seq.get(s)) for s, v in got.items()
+             if not (v[0][0] == v[0][1] == host_of_seq.get(s) == host_of_rank.get(int(v[0][2])))]
+    check(not wrong, f"each task's hostname, RANKPOOL_HOST, its rank's host and the joblog's Host agree "
+                     f"(seq, (hostname, RANKPOOL_HOST, rank, slot), joblog Host): {few(wrong)}")
+    used = {h: sorted({int(v[0][3]) for s, v in got.items() if v[0][0] == h}) for h in workers}
+    check(all(u == list(range(1, slots + 1)) for u in used.values()), f"slots used per worker host: {used}, "
+                                                                         f"want 1..{slots} on each")
+    m = RUN_SUMMARY.search(se)
+    summary = tuple(int(g) for g in m.groups()) if m else None
+    check(summary == (n, args.hosts - 1, slots, n, 0), f"the summary says {n} tasks on {args.hosts - 1} worker "
+                                                       f"ranks x {slots} slots, all succeeded: {summary}")
+    log(f"run: {len(got)} task lines on the master's stdout; tasks per host (joblog): "
+        + ", ".join(f"{h} {per_host[h]}" for h in sorted(per_host)))
+
+
 FAULT_FIRST, FAULT_COUNT = 50_000_000, 150
 
 
@@ -523,7 +599,7 @@ def main():
     own_cluster = require_cluster()
     workdir = tempfile.mkdtemp(prefix=f"cluster-{args.case}-", dir=args.workdir)
     try:
-        {"fib": case_fib, "crawl": case_crawl, "fault": case_fault}[args.case](workdir)
+        {"fib": case_fib, "crawl": case_crawl, "run": case_run, "fault": case_fault}[args.case](workdir)
     finally:
         for c in list(children):
             kill_tree(c)

@@ -16,6 +16,22 @@ Scenarios (--scenario):
             limit (TIMEOUT, the journal flushed, part of the rows written); the same sbatch
             command again continues from the journal and COMPLETES with every row right.
 
+  run       jobs/run.sbatch on a task file of 60 shell commands (each appends "TASK JOBID" to a
+            side-effect file, every third prints a line): COMPLETED, 0:0; the joblog (csv,
+            tab-separated) has every task once with Exitval 0 on this host, the side-effect
+            file every task once from this job, the JSON lines every task on the worker ranks
+            and both slots of --cpus-per-task, the job log every task's line once and the
+            summary.
+  run_resume jobs/run.sbatch with --time=1 on 120 tasks of 3 s (twice the latest enforcement
+            of the limit on the job's 2 slots): TIMEOUT, tasks done and the ones running at
+            the limit interrupted (joblog Exitval -1, JSON "interrupted", not journaled) or
+            absent; or, where Slurm gives SLURM_JOB_END_TIME, rankpool-run stops starting
+            tasks before the limit and exits 3 (FAILED, 3:0). The same sbatch command again
+            (without --time=1, as in fib_resume) COMPLETES: joblog and journal every task
+            exactly once and succeeded, the second job ran exactly the tasks the first did not
+            finish, and side effects twice only for tasks that ran at the limit (at most the
+            slots).
+
 Every job is waited for with a deadline (a job that cannot be scheduled pends forever
 without an error) and afterwards no process of it may be left. Exit 77 (CTest SKIP) with a
 "SKIP:" line when the cluster could not be started here (the reason the fixture
@@ -23,11 +39,13 @@ slurm_cluster_up recorded); a cluster that should be up but is not is a failure.
 Python stdlib only.
 """
 import argparse
+import csv
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,16 +53,21 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from fib_oracle import fib_oracle  # noqa: E402
+from rankpool_journal import MAGIC, journal_records  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout", "fib_resume"])
-p.add_argument("--ranks", type=int, default=3, help="tasks of the job (--ntasks-per-node)")
+p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout", "fib_resume", "run",
+                                                          "run_resume"])
+p.add_argument("--ranks", type=int, default=3,
+               help="tasks of the job (--ntasks-per-node); for run*: the job's MPI ranks, which "
+                    "jobs/run.sbatch makes nodes + 1 (2 on the one-node cluster)")
 p.add_argument("--slurm-local", required=True, help="scripts/slurm-local.sh")
 p.add_argument("--state", required=True, help="directory of the fixture's notes (unavailable.txt)")
 p.add_argument("--jobs", required=True, help="the jobs/ directory")
 p.add_argument("--fib-bin", help="directory holding rankpool-fib")
 p.add_argument("--crawl-bin", help="directory holding rankpool-crawl")
 p.add_argument("--testweb", help="rankpool-testweb")
+p.add_argument("--run-bin", help="directory holding rankpool-run")
 p.add_argument("--workdir", default=None, help="where job directories go (default: a temp dir)")
 p.add_argument("--budget", type=float, default=100.0, help="seconds for the whole scenario")
 p.add_argument("--keep", action="store_true", help="keep the work directory even on success")
@@ -198,6 +221,8 @@ def job_processes(job):
 
 
 def check_job_ended(job, fields, want_state, want_exit=None):
+    """True when the job ended as wanted and left no process behind."""
+    before = len(failures)
     check(fields.get("JobState") == want_state,
           f"job {job}: JobState={fields.get('JobState')} (Reason={fields.get('Reason')}), want {want_state}")
     if want_exit is not None:
@@ -208,6 +233,7 @@ def check_job_ended(job, fields, want_state, want_exit=None):
         time.sleep(0.2)
         left = job_processes(job)
     check(not left, f"job {job}: processes left running after the job ended: {left}")
+    return len(failures) == before
 
 
 def job_log(workdir, job):
@@ -484,11 +510,275 @@ def scenario_timeout(workdir):
     log(f"interrupted crawl flushed: {len(got)} of {len(want)} pages, summary interrupted=true")
 
 
+# ---------------------------------------------------------------------------------------
+# rankpool-run: jobs/run.sbatch runs nodes + 1 ranks (rank 0 schedules, one worker rank per
+# node with --cpus-per-task slots); its joblog and journal are <job name>.<kind> in the
+# submission directory (--chdir).
+
+RUN_SLOTS = 2  # jobs/run.sbatch's --cpus-per-task: SLURM_CPUS_PER_TASK slots per worker
+RUN_COLUMNS = ["Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"]
+JOURNAL_MAGIC = MAGIC
+
+
+def write_tasks(workdir, commands):
+    """A task file: a comment, a blank line, then one command per line (task i = line i)."""
+    path = os.path.join(workdir, "tasks.txt")
+    with open(path, "w") as f:
+        f.write("# rankpool-run under Slurm\n\n" + "".join(c + "\n" for c in commands))
+    return path
+
+
+def read_joblog(path):
+    """Rows of a joblog, read the way a script written for GNU parallel reads it (None: no
+    file). The header must be GNU parallel's."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            rows = list(reader)
+            check(reader.fieldnames == RUN_COLUMNS, f"{path}: columns {reader.fieldnames}, want GNU parallel's")
+            return rows
+    except OSError as e:
+        check(False, f"joblog: {e}")
+        return None
+
+
+def read_jsonl(path):
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except (OSError, ValueError) as e:
+        check(False, f"{path}: {e}")
+        return None
+
+
+def read_journal(path):
+    """(index, ok) of every task record of a rankpool journal (tests/support/rankpool_journal.py);
+    None when it cannot be read or is not a journal."""
+    try:
+        if not check(open(path, "rb").read(len(JOURNAL_MAGIC)) == JOURNAL_MAGIC, f"{path} is a rankpool journal"):
+            return None
+        return journal_records(path, strict=True, report=lambda m: check(False, m))
+    except OSError as e:
+        check(False, f"journal: {e}")
+        return None
+
+
+def read_side(path):
+    """The side-effect file's lines 'TASK JOBID': {task: [job id, ...]} in write order."""
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                w = line.split()
+                if check(len(w) == 2 and w[0].isdigit(), f"{path} line {n} is 'TASK JOBID': {line!r}"):
+                    out.setdefault(int(w[0]), []).append(w[1])
+    return out
+
+
+SUMMARY_RE = re.compile(r"rankpool-run: (\d+) tasks in \S+ s \(\S+\) on (\d+) worker ranks? \S+ (\d+) slots?: "
+                        r"(\d+) succeeded, (\d+) failed(?:, (\d+) from the journal)?")
+
+
+def run_summary(text):
+    """(ran, workers, slots, succeeded, failed, from the journal) of the summary line, or None."""
+    m = SUMMARY_RE.search(text)
+    return tuple(int(g or 0) for g in m.groups()) if m else None
+
+
+def scenario_run(workdir):
+    n = 60
+    side = os.path.join(workdir, "side.txt")
+    commands = [f"sleep 0.0{i % 5}; echo {i} $SLURM_JOB_ID >> {side}" + (f"; echo out {i}" if i % 3 == 0 else "")
+                for i in range(1, n + 1)]
+    tasks = write_tasks(workdir, commands)
+    out = os.path.join(workdir, "run.jsonl")
+    job = submit("run.sbatch", [], ["--tasks", tasks, "--output-jsonl", out], workdir, {"RANKPOOL_BIN": args.run_bin})
+    if job is None:
+        return
+    fields, _ = wait_job(job, min(90.0, remaining() - 5))
+    text = job_log(workdir, job)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')} on {fields.get('NodeList')}, "
+        f"run time {fields.get('RunTime')}")
+    if not check_job_ended(job, fields, "COMPLETED", "0:0"):
+        print(f"job log:\n{text[-3000:]}")
+    want = list(range(1, n + 1))
+
+    rows = read_joblog(os.path.join(workdir, "rankpool-run.joblog"))
+    if rows is not None:
+        seqs = sorted(int(r["Seq"]) for r in rows)
+        check(seqs == want, f"joblog: every task exactly once ({len(rows)} rows; missing {few(set(want) - set(seqs))}, "
+                            f"repeated {few({s for s in seqs if seqs.count(s) > 1})})")
+        bad = [(r["Seq"], r["Exitval"], r["Signal"]) for r in rows if (r["Exitval"], r["Signal"]) != ("0", "0")]
+        check(not bad, f"joblog: every task Exitval 0, Signal 0 (seq, exitval, signal): {few(bad)}")
+        wrong = [r["Seq"] for r in rows if r["Seq"].isdigit() and 1 <= int(r["Seq"]) <= n
+                 and r["Command"] != commands[int(r["Seq"]) - 1]]
+        check(not wrong, f"joblog: Command is the task's line (differs for seq {few(wrong)})")
+        hosts = {r["Host"] for r in rows}
+        check(hosts == {socket.gethostname()}, f"joblog: Host {sorted(hosts)}, want this node {socket.gethostname()}")
+
+    effects = read_side(side)
+    check(sorted(effects) == want and all(len(v) == 1 for v in effects.values()),
+          f"side effects: every task exactly once ({sum(map(len, effects.values()))} lines, missing "
+          f"{few(set(want) - set(effects))}, repeated {few(s for s, v in effects.items() if len(v) > 1)})")
+    check(all(v == [job] for v in effects.values()), f"side effects: every task ran in job {job} "
+                                                      f"({few({j for v in effects.values() for j in v})})")
+
+    recs = read_jsonl(out)
+    if recs is not None:
+        check(sorted(r.get("task") for r in recs) == want, f"JSON lines: every task exactly once ({len(recs)} records)")
+        ranks = {r.get("rank") for r in recs}
+        workers = set(range(1, args.ranks))
+        check(ranks == workers, f"JSON lines: tasks ran on ranks {sorted(ranks, key=str)}, want the workers "
+                                f"{sorted(workers)} only (rank 0 schedules)")
+        slots = {r.get("slot") for r in recs}
+        check(slots == set(range(1, RUN_SLOTS + 1)), f"JSON lines: slots {sorted(slots, key=str)}, want "
+                                                     f"1..{RUN_SLOTS} (SLURM_CPUS_PER_TASK)")
+        check(all(r.get("status") == "ok" for r in recs), f"JSON lines: every status ok "
+                                                          f"({few({r.get('status') for r in recs})})")
+        check(all(r.get("stdout") == (f"out {r.get('task')}\n" if r.get("task", 1) % 3 == 0 else "") for r in recs),
+              "JSON lines: each task's stdout")
+    # Grouped output: rank 0 printed each task's line whole, once, into the job's output.
+    printed = [l for l in text.splitlines() if l.startswith("out ")]
+    check(sorted(printed) == sorted(f"out {i}" for i in want if i % 3 == 0),
+          f"job log: every printing task's line exactly once ({len(printed)} lines)")
+    summary = run_summary(text)
+    check(summary is not None and summary[:5] == (n, args.ranks - 1, RUN_SLOTS, n, 0),
+          f"job log: the summary line says {n} tasks on {args.ranks - 1} worker rank(s) x {RUN_SLOTS} slots, "
+          f"{n} succeeded, 0 failed (got {summary}): {text[-600:]!r}")
+    log(f"run: tasks ran on ranks {sorted(ranks) if recs else '?'}; summary (ran, workers, slots, ok, failed, resumed) {summary}")
+
+
+RUN_TASK_S = 3
+
+
+def scenario_run_resume(workdir):
+    # Tasks of 3 s (sleep: no calibration needed), as many as the job's slots finish in twice
+    # the latest enforcement of the limit: 120 tasks, ~180 s of work for 2 slots. The limit
+    # stops the first job 60-90 s in with tasks running.
+    slots = RUN_SLOTS * (args.ranks - 1)
+    count = int(2 * LATEST_TIME_LIMIT_S * slots / RUN_TASK_S)
+    side = os.path.join(workdir, "side.txt")
+    commands = [f"sleep {RUN_TASK_S}; echo {i} $SLURM_JOB_ID >> {side}" for i in range(1, count + 1)]
+    tasks = write_tasks(workdir, commands)
+    out = os.path.join(workdir, "run.jsonl")
+    joblog = os.path.join(workdir, "rankpool-run.joblog")
+    journal = os.path.join(workdir, "rankpool-run.journal")
+    # RUN_DEADLINE=none: the time limit's SIGTERM must stop the first job with tasks running
+    # (with the job's end time as a deadline it would end just before, starting nothing late).
+    app_args = ["--tasks", tasks, "--output-jsonl", out]
+    export = {"RANKPOOL_BIN": args.run_bin, "RUN_DEADLINE": "none"}
+    want = set(range(1, count + 1))
+    log(f"{count} tasks of {RUN_TASK_S} s on {slots} slots: ~{count * RUN_TASK_S / slots:.0f} s of work")
+
+    job1 = submit("run.sbatch", ["--time=1"], app_args, workdir, export)
+    if job1 is None:
+        return
+    fields, drain_s = wait_job(job1, min(150.0, remaining() - 150))
+    text = job_log(workdir, job1)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job1}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
+        f"processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after its end time; job log:\n"
+        + "\n".join("    " + l for l in text.strip().splitlines()[-15:]))
+    # Stopped by the time limit (TIMEOUT), or, where Slurm sets SLURM_JOB_END_TIME, by
+    # rankpool-run itself before it: no task started that would not end in time, exit 3.
+    by_deadline = fields.get("JobState") != "TIMEOUT" and fields.get("ExitCode") == "3:0"
+    if by_deadline:
+        log("the first job stopped at rankpool-run's deadline (SLURM_JOB_END_TIME), before the time limit")
+        check_job_ended(job1, fields, "FAILED", "3:0")
+        check("rankpool-run: deadline:" in text, f"the job log says why it stopped (deadline): {text[-800:]!r}")
+    else:
+        check_job_ended(job1, fields, "TIMEOUT")
+
+    rows = read_joblog(joblog)
+    if rows is None:
+        return
+    seqs = [int(r["Seq"]) for r in rows]
+    check(len(set(seqs)) == len(seqs) and set(seqs) <= want, f"first job: joblog rows for distinct tasks of the list "
+                                                             f"({len(rows)} rows, {len(set(seqs))} tasks)")
+    done1 = {int(r["Seq"]) for r in rows if (r["Exitval"], r["Signal"]) == ("0", "0")}
+    interrupted1 = {int(r["Seq"]) for r in rows if r["Exitval"] == "-1"}
+    other = [(r["Seq"], r["Exitval"], r["Signal"]) for r in rows if int(r["Seq"]) not in done1 | interrupted1]
+    check(not other, f"first job: every joblog row done (Exitval 0) or interrupted (Exitval -1): "
+                     f"(seq, exitval, signal) {few(other)}")
+    check(0 < len(done1) < count, f"first job: {len(done1)} of {count} tasks done: want part of them")
+    check(len(interrupted1) <= slots, f"first job: {len(interrupted1)} tasks interrupted, want at most the {slots} "
+                                      f"slots (more: a task started after the time limit's SIGTERM)")
+    if by_deadline:
+        check(not interrupted1, f"first job: stopped at the deadline, yet tasks {sorted(interrupted1)} interrupted")
+    log(f"first job: {len(done1)} tasks done, interrupted {sorted(interrupted1)}; joblog rows of the others: "
+        + "; ".join("\t".join(r[c] for c in RUN_COLUMNS[:-1]) for r in rows if int(r["Seq"]) not in done1))
+    recs = read_jsonl(out) or []
+    status = {r.get("task"): r.get("status") for r in recs}
+    check(len(status) == len(recs) == len(rows), f"first job: one JSON line per joblog row ({len(recs)}, {len(rows)})")
+    check({t for t, s in status.items() if s == "interrupted"} == interrupted1 and
+          {t for t, s in status.items() if s == "ok"} == done1,
+          f"first job: JSON status 'interrupted' exactly for the joblog's Exitval -1 rows {sorted(interrupted1)} and "
+          f"'ok' for the done ones; the others: {sorted((t, s) for t, s in status.items() if s != 'ok')}")
+    records = read_journal(journal)
+    if records is not None:
+        check(all(ok for _, ok in records) and {i + 1 for i, _ in records} == done1,
+              f"first job: the journal holds exactly the done tasks, as succeeded (tasks running at the limit "
+              f"must not be journaled, or --resume never reruns them): {len(records)} records, not ok "
+              f"{sorted(i + 1 for i, ok in records if not ok)}, not done {few({i + 1 for i, _ in records} - done1)}")
+    effects = read_side(side)
+    check(all(effects.get(s) == [job1] for s in done1), "first job: every done task's side effect, once")
+
+    # The same sbatch command again (without the 1-minute limit): resumes from the journal.
+    job2 = submit("run.sbatch", [], app_args, workdir, export)
+    if job2 is None:
+        return
+    fields, _ = wait_job(job2, remaining() - 5)
+    text = job_log(workdir, job2)
+    if fields is None:
+        print(text[-3000:])
+        return
+    log(f"job {job2}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
+    if not check_job_ended(job2, fields, "COMPLETED", "0:0"):
+        print(f"job log:\n{text[-3000:]}")
+    rows = read_joblog(joblog) or []
+    seqs = sorted(int(r["Seq"]) for r in rows)
+    check(seqs == sorted(want), f"joblog after the resume: every task exactly once ({len(rows)} rows, missing "
+                                f"{few(want - set(seqs))}, repeated {few({s for s in seqs if seqs.count(s) > 1})})")
+    bad = [(r["Seq"], r["Exitval"], r["Signal"]) for r in rows if (r["Exitval"], r["Signal"]) != ("0", "0")]
+    check(not bad, f"joblog after the resume: every task Exitval 0 (seq, exitval, signal): {few(bad)}")
+    records = read_journal(journal)
+    if records is not None:
+        check(sorted(i for i, _ in records) == list(range(count)) and all(ok for _, ok in records),
+              f"journal after the resume: every task exactly once, succeeded ({len(records)} records, not ok "
+              f"{sorted(i + 1 for i, ok in records if not ok)})")
+    recs = read_jsonl(out) or []
+    check(sorted(r.get("task") for r in recs) == sorted(want) and all(r.get("status") == "ok" for r in recs),
+          f"JSON lines after the resume: every task once, ok ({len(recs)} records; not ok "
+          f"{few((r.get('task'), r.get('status')) for r in recs if r.get('status') != 'ok')})")
+    check(all(r.get("rank", 0) >= 1 for r in recs), "JSON lines: tasks ran on worker ranks only")
+    effects = read_side(side)
+    check(set(effects) == want, f"side effects: every task at least once (missing {few(want - set(effects))})")
+    in_job2 = {s for s, v in effects.items() if job2 in v}
+    check(in_job2 == want - done1 and all(effects[s].count(job2) == 1 for s in in_job2),
+          f"side effects: job {job2} ran each task the first did not finish, once (ran {len(in_job2)}, "
+          f"want {len(want - done1)}; unexpected {few(in_job2 - (want - done1))}, "
+          f"missing {few((want - done1) - in_job2)})")
+    twice = {s: v for s, v in effects.items() if len(v) > 1}
+    check(len(twice) <= slots and all(v == [job1, job2] for v in twice.values()) and not set(twice) & done1,
+          f"side effects twice only for tasks running at the limit, at most the {slots} slots: {twice}")
+    summary = run_summary(text)
+    check(summary is not None and summary[0] == count - len(done1) and summary[3:] == (count - len(done1), 0, len(done1)),
+          f"job log: the summary counts {count - len(done1)} tasks run and {len(done1)} from the journal "
+          f"(got {summary})")
+    log(f"resumed: {len(done1)} tasks from the journal, {len(in_job2)} run by job {job2}, "
+        f"{len(twice)} ran in both jobs {sorted(twice)}")
+
+
 workdir = tempfile.mkdtemp(prefix=f"slurm-{args.scenario}-{args.ranks}r-", dir=args.workdir)
 os.chmod(workdir, 0o755)
 try:
     {"fib": scenario_fib, "crawl": scenario_crawl, "timeout": scenario_timeout,
-     "fib_resume": scenario_fib_resume}[args.scenario](workdir)
+     "fib_resume": scenario_fib_resume, "run": scenario_run, "run_resume": scenario_run_resume}[args.scenario](workdir)
 except Exception as e:  # a broken checker must fail the test, not pass it
     import traceback
     traceback.print_exc()

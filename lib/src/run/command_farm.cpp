@@ -15,6 +15,7 @@
 #include <iterator>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "logs.hpp"
@@ -128,6 +129,19 @@ class LineSender {
   std::string pending_[2];
 };
 
+/// A task ended by SIGTERM, SIGINT or SIGHUP while its rank is being stopped was stopped with
+/// the run, not failed: Slurm's time limit and scancel signal every process of the job, tasks
+/// included, at about the moment they signal the ranks, so the task may die before its rank
+/// has noticed. Waits up to a second for the rank to notice (only for tasks so ended).
+bool stopped_with_the_run(const ProcessResult& p, const farm::TaskContext& ctx) {
+  if (p.signal != SIGTERM && p.signal != SIGINT && p.signal != SIGHUP) return false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return ctx.cancelled();
+}
+
 /// What a worker needs to run tasks: its runner, its slots' cores and devices, and the
 /// options that shape each process.
 struct WorkerSide {
@@ -197,7 +211,7 @@ struct WorkerSide {
     if (!p.spawn_error.empty()) {
       r.status = TaskStatus::spawn_error;
       r.error = p.spawn_error;
-    } else if (p.cancelled) {
+    } else if (p.cancelled || stopped_with_the_run(p, ctx)) {
       r.status = TaskStatus::interrupted;
     } else if (p.timed_out) {
       r.status = TaskStatus::timeout;
@@ -610,7 +624,8 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
       }
       if (m.pending() == 0) break;
       m.wait_any();
-      progress.update(side->finished(), m.pending(), side->failed());
+      // In flight beyond the slots are queued on the workers, not running.
+      progress.update(side->finished(), std::min<std::uint64_t>(m.pending(), slots), side->failed());
     }
     not_started = todo.size() - next;
   });

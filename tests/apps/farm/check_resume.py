@@ -10,12 +10,13 @@ import argparse
 import os
 import random
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from rankpool_journal import journal_records as read_journal  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -137,34 +138,10 @@ def wait_for_rows(journal, minimum, seconds):
 
 # ---- the journal, read independently of the C++ code ----------------------------------------
 
-MAGIC = b"rankpool-journal 2\n"
-
-
 def journal_records(path, strict=True):
-    """(index, ok) of every task record; stops at a torn tail (strict: only at the end)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(MAGIC):
-        return []
-    pos, out, first = len(MAGIC), [], True
-    while pos + 12 <= len(data):
-        length, crc, hcrc = struct.unpack_from("<III", data, pos)
-        if zlib.crc32(data[pos: pos + 8]) & 0xFFFFFFFF != hcrc:
-            if strict:
-                check(False, f"damaged record header at byte {pos} of {path}")
-            break
-        body = data[pos + 12: pos + 12 + length]
-        if len(body) < length or zlib.crc32(body) & 0xFFFFFFFF != crc:
-            if strict:
-                check(pos + 12 + length >= len(data), f"damaged record at byte {pos} before the end of {path}")
-            break
-        if not first:
-            check(body[:1] == b"T", f"record at byte {pos} is not a task record")
-            index, ok = struct.unpack_from("<IB", body, 1)
-            out.append((index, ok))
-        first = False
-        pos += 12 + length
-    return out
+    """(index, ok) of every task record (tests/support/rankpool_journal.py); stops at a torn
+    tail (strict: damage before the end is a failure)."""
+    return read_journal(path, strict=strict, report=lambda m: check(False, m))
 
 
 def check_exactly_once(journal, total):

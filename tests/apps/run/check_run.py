@@ -14,12 +14,13 @@ import os
 import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from rankpool_journal import journal_records as read_journal  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -73,6 +74,15 @@ def children_of(pid):
     return out
 
 
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
 def kill_group(proc):
     for pid in children_of(proc.pid) + [proc.pid]:
         try:
@@ -119,27 +129,9 @@ def side_effects(p):
     return out
 
 
-MAGIC = b"rankpool-journal 2\n"
-
-
 def journal_records(p):
-    """(index, ok) of every task record of a farm journal; stops at a torn tail."""
-    with open(p, "rb") as f:
-        data = f.read()
-    check(data.startswith(MAGIC), f"{p} is a rankpool journal")
-    pos, out, first = len(MAGIC), [], True
-    while pos + 12 <= len(data):
-        length, crc, hcrc = struct.unpack_from("<III", data, pos)
-        body = data[pos + 12: pos + 12 + length]
-        if zlib.crc32(data[pos: pos + 8]) & 0xFFFFFFFF != hcrc or len(body) < length or \
-                zlib.crc32(body) & 0xFFFFFFFF != crc:
-            break
-        if not first:
-            index, ok = struct.unpack_from("<IB", body, 1)
-            out.append((index, ok))
-        first = False
-        pos += 12 + length
-    return out
+    """(index, ok) of every task record of the run's journal (tests/support/rankpool_journal.py)."""
+    return read_journal(p, strict=True, report=lambda m: check(False, m))
 
 
 def alive(pid):
@@ -348,7 +340,8 @@ def case_bad_input():
 
 
 def killed_runs(kind):
-    """Three runs stopped mid-way (kind: kill = SIGKILL of mpirun, term = SIGTERM), then a resume.
+    """Three runs stopped mid-way (kind: kill = SIGKILL of mpirun, term = SIGTERM to mpirun, and
+    once to every process of the job as Slurm does), then a resume.
     Every task completes exactly once by the journal and the logs; the side-effect file shows
     reruns only of tasks the stopped runs had not finished."""
     n = 150
@@ -364,6 +357,15 @@ def killed_runs(kind):
             kill_group(proc)
             rc, _, err = finish(proc, 30)
             check(rc != 0, f"run {attempt} was killed (rc {rc})")
+        elif attempt == 2:
+            # As Slurm's time limit does: every process of the job at once, tasks included, so
+            # a task may die of its SIGTERM before its rank has noticed the run is stopping.
+            for pid in [proc.pid] + descendants(proc.pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            rc, _, err = finish(proc, 30)
         else:
             os.kill(proc.pid, signal.SIGTERM)
             rc, _, err = finish(proc, 30)

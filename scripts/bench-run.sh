@@ -5,7 +5,8 @@
 #    (the physical limit: no shell, no bookkeeping); GNU parallel -j <cores>; rankpool-run at
 #    -n 2 (1 worker x <cores> slots) and -n 3 (2 workers x <cores>/2 slots). Every task of
 #    rankpool-run and parallel goes through /bin/sh -c, as users' command lines do.
-# 2. N_SLEEP tasks sleeping 10-100 ms (a fixed mix): time against the ideal, work / slots.
+# 2. N_SLEEP tasks sleeping 10-100 ms (a fixed mix): time against the ideal, work / slots,
+#    and against xargs -P slots (the same sleeps with nothing but process creation around them).
 # rankpool-run is shown twice: the whole mpirun (start-up of the MPI job included, ~0.5-1 s
 # here) and its own run as its summary line reports it (the rate a long list sees); the
 # ratios use the latter. The master's CPU seconds per 1000 tasks come from the same line.
@@ -61,19 +62,21 @@ print("\n".join(f"0.{rng.randint(10, 100):03d}" for _ in range(int(sys.argv[1]))
 PY
 total=$(python3 -c "print(sum(float(x) for x in open('$work/sleep.args')))")
 printf '\n%s tasks sleeping 10-100 ms (%.2f s of work in all)\n' "$n_sleep" "$total"
-printf '%-36s %9s %9s %9s %10s\n' run "wall s" "run s" "ideal s" "run/ideal"
+printf '%-36s %9s %9s %9s %10s %10s\n' run "wall s" "run s" "ideal s" "run/ideal" "run/xargs"
 for slots in 2 4 8; do
   ideal=$(py "$total / $slots")
+  timed s_x sh -c "xargs -P $slots -n 1 sleep < '$work/sleep.args'"
   timed s_n2 mpirun -n 2 "$bin" "${run_opts[@]}" --slots "$slots" --tasks "$work/sleep.args" sleep
   timed s_n3 mpirun -n 3 "$bin" "${run_opts[@]}" --slots $(( slots / 2 )) --tasks "$work/sleep.args" sleep
   timed s_par parallel --will-cite -j "$slots" sleep :::: "$work/sleep.args"
-  for name in s_n2 s_n3 s_par; do
+  for name in s_x s_n2 s_n3 s_par; do
     case $name in
+      s_x) label="xargs -P $slots -n 1 (spawn limit)";;
       s_n2) label="rankpool-run -n 2 (1x$slots slots)";;
       s_n3) label="rankpool-run -n 3 (2x$(( slots / 2 )) slots)";;
       s_par) label="GNU parallel -j $slots";;
     esac
-    printf '%-36s %9.2f %9.2f %9.2f %10s\n' "$label" "${wall[$name]}" "${inrun[$name]}" "$ideal" \
-      "$(py "f'{${inrun[$name]} / $ideal:.3f}'")"
+    printf '%-36s %9.2f %9.2f %9.2f %10s %10s\n' "$label" "${wall[$name]}" "${inrun[$name]}" "$ideal" \
+      "$(py "f'{${inrun[$name]} / $ideal:.3f}'")" "$(py "f'{${inrun[$name]} / ${inrun[s_x]}:.3f}'")"
   done
 done

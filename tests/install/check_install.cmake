@@ -254,6 +254,31 @@ elseif(STEP STREQUAL "install.subproject")
   check_farm_square(${build}/farm_square 1 3)
 
 # ------------------------------------------------------------------------------------------
+elseif(STEP STREQUAL "install.min_versions")
+  # A too old GMP or libcurl (a fake .pc file first on PKG_CONFIG_PATH) stops the configure
+  # with rankpool's message: what was found, what is needed and why.
+  foreach(case "gmp|6.1.0|rankpool needs gmp >= 6.2 \\(.*\\): found gmp 6.1.0, too old"
+               "libcurl|7.80.0|rankpool needs libcurl >= 7.85.0 \\(.*\\): found libcurl 7.80.0, too old")
+    string(REPLACE "|" ";" case "${case}")
+    list(GET case 0 module)
+    list(GET case 1 version)
+    list(GET case 2 expected)
+    set(fake ${WORK_DIR}/min_versions/pc)
+    file(REMOVE_RECURSE ${WORK_DIR}/min_versions)
+    file(WRITE ${fake}/${module}.pc "Name: ${module}\nDescription: too old\nVersion: ${version}\nLibs: -l${module}\n")
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${fake}
+                            ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/min_versions/build -G ${GENERATOR}
+                            -DCMAKE_CXX_COMPILER=${CXX} -DRANKPOOL_BUILD_TESTS=OFF -DRANKPOOL_BUILD_APPS=OFF
+                            -DRANKPOOL_BUILD_BENCHMARKS=OFF
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    string(REGEX REPLACE "\n *" " " err_one_line "${err}")  # CMake wraps long messages
+    if(rc EQUAL 0 OR NOT err_one_line MATCHES "${expected}")
+      fail("with ${module} ${version} the configure exited ${rc}, stderr:\n${err}")
+    endif()
+    message(STATUS "${module} ${version}: refused")
+  endforeach()
+
+# ------------------------------------------------------------------------------------------
 elseif(STEP STREQUAL "apps_version")
   foreach(entry IN LISTS APPS)
     string(REGEX REPLACE "=.*" "" app "${entry}")

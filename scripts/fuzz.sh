@@ -53,7 +53,7 @@ build="$RANKPOOL_ROOT/build/fuzz"
 # from RANKPOOL_FUZZ (top-level CMakeLists.txt).
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DRANKPOOL_FUZZ=ON -DRANKPOOL_MODULES=crawl -DRANKPOOL_TESTS=OFF -DRANKPOOL_BENCHMARKS=OFF \
+  -DRANKPOOL_FUZZ=ON -DRANKPOOL_MODULES=crawl -DRANKPOOL_BUILD_TESTS=OFF -DRANKPOOL_BUILD_BENCHMARKS=OFF \
   >/dev/null
 cmake --build "$build" --target "${targets[@]/#/fuzz_}"
 

@@ -28,6 +28,7 @@
 
 #include "rankpool/farm/farm.hpp"
 #include "rankpool/farm/journal.hpp"
+#include "app_version_mpi.hpp"
 
 namespace mpi = boost::mpi;
 namespace po = boost::program_options;
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
   int baseline_batch = 1000;
   po::options_description desc("rankpool-bench options");
   desc.add_options()("help,h", "show this help")
+      ("version", "print the version (and the MPI library's) and exit")
       ("tasks", po::value(&tasks)->default_value(tasks), "no-op tasks per mode")
       ("repeat", po::value(&repeat)->default_value(repeat), "runs per mode; the best counts")
       ("baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
@@ -163,6 +165,10 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     if (world.rank() == 0) std::cout << desc << "\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    if (world.rank() == 0) std::cout << rankpool::apps::mpi_version_text("rankpool-bench");
     return 0;
   }
 

@@ -11,6 +11,7 @@
 #include "rankpool/crawl/cli.hpp"
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/farm/cli.hpp"
+#include "app_version_mpi.hpp"
 
 int main(int argc, char** argv) {
   boost::mpi::environment env(argc, argv);
@@ -20,10 +21,10 @@ int main(int argc, char** argv) {
   const std::atomic<int>* interrupt = rankpool::farm::catch_interrupts();
 
   rankpool::crawl::CrawlCli cli;
-  int early_exit = 0;  // 1: --help; 2: --resume of a complete crawl
+  int early_exit = 0;  // 1: --help; 2: --resume of a complete crawl; 3: --version
   if (world.rank() == 0) {
     cli = rankpool::crawl::parse_crawl_cli(argc, argv);
-    early_exit = cli.help ? 1 : cli.nothing_to_do ? 2 : 0;
+    early_exit = cli.help ? 1 : cli.nothing_to_do ? 2 : cli.version ? 3 : 0;
   }
   // Not a broadcast: rank 0 may spend seconds loading a checkpoint (--resume), and a
   // blocking collective busy-polls, taking the cores rank 0 needs (3 ranks on 2 cores made
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   if (early_exit) {
     if (world.rank() == 0 && early_exit == 1) std::cout << cli.help_text;
     if (world.rank() == 0 && early_exit == 2) std::fprintf(stderr, "rankpool-crawl: %s\n", cli.notice.c_str());
+    if (world.rank() == 0 && early_exit == 3) std::cout << rankpool::apps::mpi_version_text("rankpool-crawl");
     return 0;
   }
   try {

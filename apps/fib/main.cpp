@@ -22,6 +22,7 @@
 #include "rankpool/fib/fib.hpp"
 #include "rankpool/fib/format.hpp"
 #include "rankpool/fib/inputs.hpp"
+#include "app_version_mpi.hpp"
 
 namespace mpi = boost::mpi;
 namespace po = boost::program_options;
@@ -41,6 +42,7 @@ struct Args {
   fib::FibOptions fib;
   farm::FarmCli farm;
   bool help = false;
+  bool version = false;
 };
 
 /// A bad option or input; reported once by rank 0.
@@ -52,6 +54,7 @@ po::options_description describe(Args& a, std::string& mod) {
   po::options_description d("rankpool-fib options");
   d.add_options()
       ("help,h", po::bool_switch(&a.help), "show this help")
+      ("version", po::bool_switch(&a.version), "print the version (and the MPI library's) and exit")
       ("inputs", po::value(&a.files)->composing(), "read inputs from FILE, one per line ('#' comments, blank lines; '-' is stdin); repeatable")
       ("format", po::value(&a.format)->default_value(a.format), "output format: table, jsonl or csv")
       ("output,o", po::value(&a.output), "write results to FILE instead of stdout")
@@ -97,6 +100,7 @@ Args parse(int argc, char** argv) {
     usage(std::cout, desc);
     return a;
   }
+  if (a.version) return a;
   a.tokens.insert(a.tokens.end(), negative.begin(), negative.end());
   if (a.format != "table" && a.format != "jsonl" && a.format != "csv") {
     throw UsageError("invalid --format '" + a.format + "': expected table, jsonl or csv");
@@ -199,6 +203,10 @@ int main(int argc, char** argv) {
   try {
     args = parse(argc, argv);
     if (args.help) return 0;
+    if (args.version) {
+      if (root) std::cout << rankpool::apps::mpi_version_text("rankpool-fib");
+      return 0;
+    }
     options = farm::to_farm_options(args.farm, world.size());
     options.interrupt = farm::catch_interrupts();
   } catch (const std::exception& e) {

@@ -16,6 +16,7 @@
 
 #include "rankpool/fib/fib.hpp"
 #include "rankpool/fib/format.hpp"
+#include "app_version.hpp"
 #include "rankpool/fib/inputs.hpp"
 
 namespace {
@@ -33,6 +34,7 @@ struct SeqArgs {
   fib::FibOptions options;
   bool print_time = false;
   bool help = false;
+  bool version = false;
 };
 
 void print_usage(std::ostream& os) {
@@ -44,7 +46,8 @@ void print_usage(std::ostream& os) {
      << ")\n"
         "  --full           add every decimal digit as \"value\"\n"
         "  --mod M          add F(n) mod M as \"mod\"\n"
-        "  --print-time     print total wall seconds on stderr as seconds=<x>\n";
+        "  --print-time     print total wall seconds on stderr as seconds=<x>\n"
+        "  --version        print the version and exit\n";
 }
 
 // Returns an error line, or empty on success. Anything that is not an option is an
@@ -60,6 +63,8 @@ std::string parse_args(int argc, char** argv, SeqArgs& args) {
     std::string error;
     if (arg == "--help" || arg == "-h") {
       args.help = true;
+    } else if (arg == "--version") {
+      args.version = true;
     } else if (arg == "--inputs") {
       error = value(args.files.emplace_back());
     } else if (arg == "--max-n") {
@@ -100,6 +105,10 @@ int run(int argc, char** argv) {
   }
   if (args.help) {
     print_usage(std::cout);
+    return kExitOk;
+  }
+  if (args.version) {
+    std::cout << rankpool::apps::version_line("rankpool-fib-seq") << '\n';
     return kExitOk;
   }
   const fib::InputList inputs = fib::gather_inputs(args.tokens, args.files, args.limits);

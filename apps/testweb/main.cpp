@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "rankpool/testweb/server.hpp"
+#include "app_version.hpp"
 
 namespace po = boost::program_options;
 using namespace rankpool::testweb;
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   int max_depth = 3;
   po::options_description desc("rankpool-testweb: a synthetic web on 127.0.0.2.. for crawler tests");
   desc.add_options()("help,h", "this help")
+      ("version", "print the version and exit")
       ("hosts", po::value(&spec.hosts)->default_value(spec.hosts), "number of hosts (127.0.0.2, .3, ...)")
       ("pages", po::value(&spec.pages_per_host)->default_value(spec.pages_per_host), "pages per host")
       ("out-degree", po::value(&spec.out_degree)->default_value(spec.out_degree), "links per page")
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << desc << "\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << rankpool::apps::version_line("rankpool-testweb") << "\n";
     return 0;
   }
   spec.latency = std::chrono::milliseconds(latency_ms);

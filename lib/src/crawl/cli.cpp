@@ -69,6 +69,7 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
+    ("version", "print the version (and the MPI library's) and exit")
     ("seeds", po::value(&seeds_file), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
     ("out,o", po::value(&cli.job.out_dir)->default_value(cli.job.out_dir), "output directory (created if missing)")
     ("max-depth", po::value(&o.max_depth)->default_value(o.max_depth),
@@ -119,6 +120,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     po::notify(vm);
     if (vm.count("help")) {
       cli.help = true;
+      return cli;
+    }
+    if (vm.count("version")) {
+      cli.version = true;
       return cli;
     }
   } catch (const std::exception& e) {

@@ -4,12 +4,14 @@ target_sources(rankpool_crawl PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp)
 if(TARGET rankpool_farm)
-  add_library(rankpool_crawler STATIC
+  add_library(rankpool_crawler
     ${CMAKE_CURRENT_LIST_DIR}/crawler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/protocol.cpp
     ${CMAKE_CURRENT_LIST_DIR}/termination.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cli.cpp)
-  target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm Boost::serialization Boost::json Boost::program_options)
+  # PUBLIC: crawler.hpp includes the crawl headers and farm/mesh.hpp; Boost only in the sources.
+  target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm
+                                         PRIVATE Boost::serialization Boost::json Boost::program_options)
   rankpool_warnings(rankpool_crawler)
 endif()

@@ -4,7 +4,7 @@ target_sources(rankpool_crawl PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/links.cpp
   ${CMAKE_CURRENT_LIST_DIR}/links_entities.cpp)
 
-if(RANKPOOL_BENCHMARKS)
+if(RANKPOOL_BUILD_BENCHMARKS)
   if(NOT TARGET PkgConfig::GUMBO)
     pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo)
   endif()

@@ -98,7 +98,7 @@ std::size_t g_max_batch = FarmOptions{}.max_batch;
 
 std::string g_journal_path;
 
-double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions o, long tasks,
+double farm_run(const mpi::communicator& world, const Registry& reg, const Task<int, int>& noop, FarmOptions o, long tasks,
                 bool journaled = false) {
   o.quiet = true;
   o.max_batch = g_max_batch;
@@ -120,7 +120,7 @@ double farm_run(const mpi::communicator& world, const Registry& reg, FarmOptions
                                           journal_key<int>("noop", std::span<const int>(xs)));
       mo.journal = journal.get();
     }
-    auto res = m.map<int>("noop", xs, mo);
+    auto res = m.map(noop, xs, mo);
     correct = res.ok() && res.values == xs;
   });
   const double t = now() - t0;
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
   }
 
   Registry reg;
-  reg.add<int, int>("noop", [](int x) { return x; });
+  const auto noop = reg.add("noop", [](int x) { return x; });
   MPI_Comm raw;
   MPI_Comm_dup(MPI_COMM_WORLD, &raw);
 
@@ -190,16 +190,16 @@ int main(int argc, char** argv) {
     keep(1, hand_written(raw, tasks, baseline_batch));
     FarmOptions unb;
     unb.batch_size = 1;
-    keep(2, farm_run(world, reg, unb, tasks));
-    keep(3, farm_run(world, reg, FarmOptions{}, tasks));
+    keep(2, farm_run(world, reg, noop, unb, tasks));
+    keep(3, farm_run(world, reg, noop, FarmOptions{}, tasks));
     FarmOptions st;
     st.schedule = Schedule::static_;
-    keep(4, farm_run(world, reg, st, tasks));
-    keep(5, farm_run(world, reg, FarmOptions{}, 0));
-    keep(6, farm_run(world, reg, FarmOptions{}, tasks, true));
+    keep(4, farm_run(world, reg, noop, st, tasks));
+    keep(5, farm_run(world, reg, noop, FarmOptions{}, 0));
+    keep(6, farm_run(world, reg, noop, FarmOptions{}, tasks, true));
     FarmOptions to;
     to.task_timeout = std::chrono::seconds(10);  // tasks run on an executor thread
-    keep(7, farm_run(world, reg, to, tasks));
+    keep(7, farm_run(world, reg, noop, to, tasks));
   }
   MPI_Comm_free(&raw);
   if (world.rank() == 0) std::remove(g_journal_path.c_str());

@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   farm::Registry registry;
   const int my_rank = world.rank();
   const fib::FibOptions fib_options = args.fib;
-  registry.add<std::uint64_t, fib::FibRecord>("fib", [fib_options, my_rank](std::uint64_t n) {
+  const auto fib_task = registry.add("fib", [fib_options, my_rank](std::uint64_t n) {
     const auto t0 = std::chrono::steady_clock::now();
     fib::FibRecord r = fib::compute(n, fib_options);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<farm::Journal> journal;
     try {
       const std::string config = std::string("full=") + (args.fib.full ? "1" : "0") + " mod=" + args.fib.mod.value_or("");
-      journal = farm::open_journal(args.farm, farm::journal_key<std::uint64_t>("fib", unique, config));
+      journal = farm::open_journal(args.farm, farm::journal_key(fib_task, unique, config));
     } catch (const farm::JournalError& e) {
       usage_error = true;
       throw UsageError(e.what());
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
       rows.add(o.index, o.value, o.error);
     };
     try {
-      master.map<fib::FibRecord>("fib", unique, mo);
+      master.map(fib_task, unique, mo);
     } catch (...) {
       out->flush();  // rows written so far are kept (an interrupt, a journal write error)
       throw;

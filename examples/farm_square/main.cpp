@@ -22,13 +22,13 @@ int main(int argc, char** argv) {
   const long count = argc > 1 ? std::atol(argv[1]) : 10000;
 
   farm::Registry registry;  // every rank registers the same task types, in the same order
-  registry.add<long, long>("square", [](long x) { return x * x; });
+  auto square = registry.add("square", [](long x) { return x * x; });  // a farm::Task<long, long>
 
   farm::Farm pool(world, registry, farm::FarmOptions{});  // collective
   const farm::RunStatus status = pool.run([&](farm::Master& m) {  // the body runs on rank 0
     std::vector<long> xs(static_cast<std::size_t>(count));
     std::iota(xs.begin(), xs.end(), 0L);
-    const auto squares = m.map<long>("square", xs);  // results in input order
+    const farm::MapResult<long> squares = m.map(square, xs);  // results in input order
     std::set<int> ranks;
     for (std::size_t i = 0; i < xs.size(); ++i) ranks.insert(squares.rank_of(i));
     std::cout << "rankpool " << rankpool::version_string << " on " << world.size() << " ranks\n"

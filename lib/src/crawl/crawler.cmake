@@ -13,5 +13,6 @@ if(TARGET rankpool_farm)
   # PUBLIC: crawler.hpp includes the crawl headers and farm/mesh.hpp; Boost only in the sources.
   target_link_libraries(rankpool_crawler PUBLIC rankpool_crawl rankpool_farm
                                          PRIVATE Boost::serialization Boost::json Boost::program_options)
+  target_include_directories(rankpool_crawler PRIVATE ${PROJECT_SOURCE_DIR}/lib/src)  # farm/terminal.hpp
   rankpool_warnings(rankpool_crawler)
 endif()

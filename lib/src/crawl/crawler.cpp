@@ -18,8 +18,8 @@
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/protocol.hpp"
 #include "rankpool/crawl/termination.hpp"
-#include "rankpool/farm/protocol.hpp"
-#include "rankpool/farm/terminal.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
+#include "farm/terminal.hpp"
 
 namespace rankpool::crawl {
 namespace {

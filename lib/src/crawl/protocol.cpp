@@ -7,7 +7,7 @@
 #include <boost/serialization/vector.hpp>
 #include <sstream>
 
-#include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
 
 namespace rankpool::crawl {
 

@@ -1,8 +1,8 @@
-#include "rankpool/farm/executor.hpp"
+#include "farm/executor.hpp"
 
 #include <cstdio>
 
-#include "rankpool/farm/local_transport.hpp"
+#include "farm/local_transport.hpp"
 
 namespace rankpool::farm {
 

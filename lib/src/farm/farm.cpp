@@ -20,8 +20,8 @@
 #include <optional>
 
 #include "mpi_detail.hpp"
-#include "rankpool/farm/executor.hpp"
-#include "rankpool/farm/local_transport.hpp"
+#include "farm/executor.hpp"
+#include "farm/local_transport.hpp"
 
 namespace mpi = boost::mpi;
 

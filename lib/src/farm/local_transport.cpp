@@ -1,4 +1,4 @@
-#include "rankpool/farm/local_transport.hpp"
+#include "farm/local_transport.hpp"
 
 #include <chrono>
 #include <thread>

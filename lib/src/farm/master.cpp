@@ -1,59 +1,107 @@
 #include "rankpool/farm/master.hpp"
 
 #include <csignal>
+#include <map>
 
+#include "farm/scheduler.hpp"
 #include "progress.hpp"
+#include "rankpool/farm/detail/transport.hpp"
 
 namespace rankpool::farm {
 
+struct Master::Core {
+  Core(const Registry& registry, Transport& transport, const FarmOptions& options,
+       std::vector<std::vector<bool>> serves, std::vector<int> slots)
+      : registry_(registry),
+        transport_(transport),
+        options_(options),
+        scheduler_(options, serves, slots),
+        serves_(std::move(serves)),
+        slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
+        progress_(std::make_unique<Progress>(options.progress && !options.quiet)) {}
+
+  int worker_of_rank(int rank) const;
+  std::uint64_t pending() const;
+  void drive(const std::function<bool()>& done);
+  /// After an interrupt: no more dispatching; keeps the results that return within the grace
+  /// period, then throws Interrupted.
+  [[noreturn]] void stop_for_interrupt(int signal);
+  void handle(Incoming& msg);
+  void send_batch(const Dispatch& d);
+
+  const Registry& registry_;
+  Transport& transport_;
+  FarmOptions options_;
+  Scheduler scheduler_;
+  std::vector<std::vector<bool>> serves_;
+  std::vector<int> slots_;
+  std::map<std::uint32_t, std::unique_ptr<detail::GroupBase>> groups_;
+  std::map<std::uint32_t, std::uint32_t> submit_group_of_type_;
+  std::uint32_t next_group_ = 0;
+  FarmStats stats_;
+  std::uint64_t submit_completed_ = 0, submit_failed_ = 0;
+  std::unique_ptr<Progress> progress_;
+  std::uint64_t batches_sent_ = 0;
+};
+
 Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
                std::vector<std::vector<bool>> serves, std::vector<int> slots)
-    : registry_(registry),
-      transport_(transport),
-      options_(options),
-      scheduler_(options, serves, slots),
-      serves_(std::move(serves)),
-      slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
-      progress_(std::make_unique<Progress>(options.progress && !options.quiet)) {}
+    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots))) {}
 
 Master::~Master() = default;
 
-int Master::workers() const { return transport_.workers(); }
+int Master::workers() const { return core_->transport_.workers(); }
+const FarmOptions& Master::options() const { return core_->options_; }
+const FarmStats& Master::stats() const { return core_->stats_; }
+FarmStats& Master::mutable_stats() { return core_->stats_; }
+const TaskType& Master::type_at(std::uint32_t type) const { return core_->registry_.at(type); }
 
 int Master::total_slots() const {
   int n = 0;
-  for (int s : slots_) n += s;
+  for (int s : core_->slots_) n += s;
   return n;
 }
 
-int Master::worker_of_rank(int rank) const {
+int Master::Core::worker_of_rank(int rank) const {
   if (rank < 0) return -1;
   for (int w = 0; w < transport_.workers(); ++w)
     if (transport_.worker_rank(w) == rank) return w;
   return -1;
 }
 
-std::uint64_t Master::pending() const {
+std::uint64_t Master::pending() const { return core_->pending(); }
+
+std::uint64_t Master::Core::pending() const {
   std::uint64_t n = 0;
   for (const auto& [id, g] : groups_) n += g->total - g->finished;
   return n;
 }
 
 std::uint64_t Master::wait_any() {
-  const std::uint64_t before = submit_completed_ + submit_failed_;
-  if (pending() == 0) return 0;
-  drive([&] { return submit_completed_ + submit_failed_ > before || pending() == 0; });
-  return submit_completed_ + submit_failed_ - before;
+  Core& c = *core_;
+  const std::uint64_t before = c.submit_completed_ + c.submit_failed_;
+  if (c.pending() == 0) return 0;
+  c.drive([&] { return c.submit_completed_ + c.submit_failed_ > before || c.pending() == 0; });
+  return c.submit_completed_ + c.submit_failed_ - before;
 }
 
 std::uint32_t Master::resolve(std::string_view type, const std::string& signature) const {
-  const int t = registry_.index_of(type);
+  const int t = core_->registry_.index_of(type);
   if (t < 0) throw FarmError("unknown task type '" + std::string(type) + "'");
-  const TaskType& tt = registry_.at(static_cast<std::size_t>(t));
-  if (tt.signature != signature) {
-    throw FarmError("task type '" + std::string(type) + "' was registered with other input/output types");
+  return resolve_index(t, std::string(type), signature);
+}
+
+std::uint32_t Master::resolve_index(int t, const std::string& name, const std::string& signature) const {
+  const Registry& registry = core_->registry_;
+  if (t < 0) throw FarmError("map/submit: the task handle was not returned by Registry::add");
+  if (static_cast<std::size_t>(t) >= registry.size() || registry.at(static_cast<std::size_t>(t)).name != name) {
+    throw FarmError("task '" + name + "' belongs to another registry than this farm's");
   }
-  if (!scheduler_.has_worker_for(static_cast<std::uint32_t>(t))) {
+  const TaskType& tt = registry.at(static_cast<std::size_t>(t));
+  if (tt.signature != signature) {
+    throw FarmError("task type '" + name + "' was registered with other input/output types");
+  }
+  if (!core_->scheduler_.has_worker_for(static_cast<std::uint32_t>(t))) {
     throw FarmError("no worker serves queue '" + tt.queue + "' (task type '" + tt.name +
                     "'): assign ranks to it, e.g. --queue " + tt.queue + "=1-");
   }
@@ -61,12 +109,44 @@ std::uint32_t Master::resolve(std::string_view type, const std::string& signatur
 }
 
 std::uint32_t Master::add_group(std::unique_ptr<detail::GroupBase> g) {
-  const std::uint32_t id = next_group_++;
-  groups_.emplace(id, std::move(g));
+  const std::uint32_t id = core_->next_group_++;
+  core_->groups_.emplace(id, std::move(g));
   return id;
 }
 
-void Master::send_batch(const Dispatch& d) {
+detail::GroupBase& Master::group(std::uint32_t id) { return *core_->groups_.at(id); }
+
+detail::GroupBase* Master::submit_group(std::uint32_t type) {
+  auto it = core_->submit_group_of_type_.find(type);
+  return it == core_->submit_group_of_type_.end() ? nullptr : core_->groups_.at(it->second).get();
+}
+
+std::uint32_t Master::submit_group_id(std::uint32_t type) const { return core_->submit_group_of_type_.at(type); }
+
+void Master::set_submit_group(std::uint32_t type, std::uint32_t id) { core_->submit_group_of_type_[type] = id; }
+
+std::uint64_t* Master::submit_counter(bool failed) {
+  return failed ? &core_->submit_failed_ : &core_->submit_completed_;
+}
+
+void Master::queue_tasks(std::uint32_t id, std::uint32_t type, std::uint32_t first, std::uint32_t count) {
+  core_->scheduler_.add_tasks(id, type, first, count);
+}
+
+void Master::queue_task_avoiding(std::uint32_t id, std::uint32_t type, std::uint32_t index, int avoid_rank) {
+  const int avoid = core_->worker_of_rank(avoid_rank);
+  if (avoid >= 0) core_->scheduler_.add_task_avoiding(id, type, index, avoid);
+  else core_->scheduler_.add_tasks(id, type, index, 1);
+}
+
+void Master::remove_group(std::uint32_t id) {
+  core_->scheduler_.remove_group(id);
+  core_->groups_.erase(id);
+}
+
+void Master::drive(const std::function<bool()>& done) { core_->drive(done); }
+
+void Master::Core::send_batch(const Dispatch& d) {
   const auto& g = *groups_.at(d.group);
   BatchHeader h;
   h.batch_id = d.batch_id;
@@ -80,7 +160,7 @@ void Master::send_batch(const Dispatch& d) {
   ++batches_sent_;
 }
 
-void Master::handle(Incoming& msg) {
+void Master::Core::handle(Incoming& msg) {
   if (msg.tag == Tag::Note) {
     if (options_.on_note) options_.on_note(transport_.worker_rank(msg.worker), msg.bytes);
     return;
@@ -128,7 +208,7 @@ void Master::handle(Incoming& msg) {
   }
 }
 
-void Master::stop_for_interrupt(int signal) {
+void Master::Core::stop_for_interrupt(int signal) {
   const auto deadline = std::chrono::steady_clock::now() + options_.interrupt_grace;
   const std::uint64_t in_flight = scheduler_.in_flight_batches();
   while (scheduler_.in_flight_batches() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -148,7 +228,7 @@ void Master::stop_for_interrupt(int signal) {
   throw Interrupted(signal, what);
 }
 
-void Master::drive(const std::function<bool()>& done) {
+void Master::Core::drive(const std::function<bool()>& done) {
   while (!done()) {
     if (options_.interrupt) {
       if (const int sig = options_.interrupt->load()) stop_for_interrupt(sig);
@@ -165,31 +245,32 @@ void Master::drive(const std::function<bool()>& done) {
 }
 
 WaitSummary Master::wait_all() {
-  drive([this] {
-    for (const auto& [id, g] : groups_)
+  Core& c = *core_;
+  c.drive([&c] {
+    for (const auto& [id, g] : c.groups_)
       if (!g->done()) return false;
     return true;
   });
-  progress_->finish();
+  c.progress_->finish();
   // Submitted tasks are done: forget their groups so a later submit starts afresh.
-  for (auto& [t, id] : submit_group_of_type_) {
-    scheduler_.remove_group(id);
-    groups_.erase(id);
+  for (auto& [t, id] : c.submit_group_of_type_) {
+    c.scheduler_.remove_group(id);
+    c.groups_.erase(id);
   }
-  submit_group_of_type_.clear();
-  WaitSummary s{submit_completed_, submit_failed_};
-  submit_completed_ = submit_failed_ = 0;
+  c.submit_group_of_type_.clear();
+  WaitSummary s{c.submit_completed_, c.submit_failed_};
+  c.submit_completed_ = c.submit_failed_ = 0;
   return s;
 }
 
 RankStats Master::master_counters() const {
   RankStats s;
-  const auto& c = transport_.counters();
+  const auto& c = core_->transport_.counters();
   s.msgs_sent = c.msgs_sent;
   s.msgs_recv = c.msgs_recv;
   s.bytes_sent = c.bytes_sent;
   s.bytes_recv = c.bytes_recv;
-  s.batches = batches_sent_;
+  s.batches = core_->batches_sent_;
   return s;
 }
 

@@ -2,7 +2,7 @@
 #include <stdexcept>
 
 #include "rankpool/farm/farm.hpp"
-#include "rankpool/farm/mesh.hpp"
+#include "rankpool/farm/detail/mesh.hpp"
 
 namespace rankpool::farm {
 

@@ -5,7 +5,7 @@
 
 #include "mpi_detail.hpp"
 #include "rankpool/farm/farm.hpp"
-#include "rankpool/farm/mesh.hpp"
+#include "rankpool/farm/detail/mesh.hpp"
 
 namespace rankpool::farm {
 namespace {

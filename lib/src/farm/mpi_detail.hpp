@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "rankpool/farm/options.hpp"
-#include "rankpool/farm/transport.hpp"
+#include "rankpool/farm/detail/transport.hpp"
 
 namespace rankpool::farm {
 namespace mpi = boost::mpi;

@@ -1,6 +1,6 @@
 #include "progress.hpp"
 
-#include "rankpool/farm/terminal.hpp"
+#include "farm/terminal.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
 
 #include "rankpool/farm/options.hpp"
 

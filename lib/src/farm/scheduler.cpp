@@ -1,4 +1,4 @@
-#include "rankpool/farm/scheduler.hpp"
+#include "farm/scheduler.hpp"
 
 #include <algorithm>
 #include <cmath>

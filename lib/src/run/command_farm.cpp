@@ -542,8 +542,8 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
   farm::Registry registry;
   farm::TaskTypeOptions type_options;
   type_options.time_each = true;  // tasks are processes: two clock reads are nothing
-  registry.add<TaskInput, TaskResult>(kTaskType, [&worker](const TaskInput& in) { return worker.run(in); },
-                                      type_options);
+  const auto command_task =
+      registry.add(kTaskType, [&worker](const TaskInput& in) { return worker.run(in); }, type_options);
   farm::FarmOptions fo;
   fo.slots = worker.placement.slots;
   fo.max_retries = 0;  // retries are ours: a failed command is a value, retried on another rank
@@ -588,7 +588,7 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
     auto submit = [&](TaskInput in, int avoid_rank) {
       farm::SubmitOptions so;
       so.avoid_rank = avoid_rank;
-      m.submit<TaskResult>(kTaskType, std::move(in), [&](farm::Outcome<TaskResult>& oc) {
+      m.submit(command_task, std::move(in), [&](farm::Outcome<TaskResult>& oc) {
         TaskResult r;
         if (oc.value) {
           r = std::move(*oc.value);

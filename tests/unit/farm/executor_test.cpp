@@ -9,7 +9,7 @@
 #include <atomic>
 #include <thread>
 
-#include "rankpool/farm/executor.hpp"
+#include "farm/executor.hpp"
 
 using namespace rankpool::farm;
 using namespace std::chrono_literals;

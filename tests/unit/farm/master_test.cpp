@@ -13,7 +13,7 @@
 #include <set>
 #include <thread>
 
-#include "rankpool/farm/local_transport.hpp"
+#include "farm/local_transport.hpp"
 #include "rankpool/farm/master.hpp"
 
 using namespace rankpool::farm;

@@ -9,9 +9,9 @@
 #include <filesystem>
 
 #include "rankpool/farm/cli.hpp"
-#include "rankpool/farm/codec.hpp"
+#include "rankpool/farm/detail/codec.hpp"
 #include "rankpool/farm/options.hpp"
-#include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
 
 using namespace rankpool::farm;
 

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <set>
 
-#include "rankpool/farm/scheduler.hpp"
+#include "farm/scheduler.hpp"
 
 using namespace rankpool::farm;
 

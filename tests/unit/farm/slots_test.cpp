@@ -12,10 +12,10 @@
 #include <thread>
 
 #include "rankpool/farm/context.hpp"
-#include "rankpool/farm/executor.hpp"
-#include "rankpool/farm/local_transport.hpp"
+#include "farm/executor.hpp"
+#include "farm/local_transport.hpp"
 #include "rankpool/farm/master.hpp"
-#include "rankpool/farm/scheduler.hpp"
+#include "farm/scheduler.hpp"
 
 using namespace rankpool::farm;
 using namespace std::chrono_literals;

@@ -31,7 +31,7 @@
 #include "rankpool/crawl/checkpoint.hpp"
 #include "rankpool/crawl/fetcher.hpp"
 #include "rankpool/crawl/options.hpp"
-#include "rankpool/farm/mesh.hpp"
+#include "rankpool/farm/detail/mesh.hpp"
 
 namespace rankpool::crawl {
 

@@ -29,7 +29,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rankpool/farm/codec.hpp"
+#include "rankpool/farm/detail/codec.hpp"
+#include "rankpool/farm/task.hpp"
 #include "rankpool/fnv1a.hpp"
 
 namespace rankpool::farm {
@@ -67,6 +68,18 @@ JournalKey journal_key(std::string type, std::span<const In> inputs, std::string
   }
   k.inputs_hash = h;
   return k;
+}
+
+/// The same for a typed task handle: journal_key(square, xs).
+template <class In, class Out>
+JournalKey journal_key(const Task<In, Out>& task, std::span<const std::type_identity_t<In>> inputs,
+                       std::string config = {}) {
+  return journal_key<In>(task.name(), inputs, std::move(config));
+}
+template <class In, class Out>
+JournalKey journal_key(const Task<In, Out>& task, const std::vector<std::type_identity_t<In>>& inputs,
+                       std::string config = {}) {
+  return journal_key<In>(task.name(), std::span<const In>(inputs), std::move(config));
 }
 
 /// One finished task.

@@ -12,9 +12,10 @@
 #include <typeinfo>
 #include <vector>
 
-#include "rankpool/farm/codec.hpp"
-#include "rankpool/farm/protocol.hpp"
-#include "rankpool/farm/watch.hpp"
+#include "rankpool/farm/detail/codec.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
+#include "rankpool/farm/detail/watch.hpp"
+#include "rankpool/farm/task.hpp"
 
 namespace rankpool::farm {
 
@@ -47,11 +48,23 @@ const std::string& signature_of() {
 
 class Registry {
  public:
-  /// Registers `fn : In -> Out` as task type `name`. In and Out must be default-constructible
-  /// and serializable with Boost.Serialization (or trivially copyable). Every rank must
-  /// register the same types in the same order: the handshake checks it.
+  /// Registers `fn : In -> Out` as task type `name` and returns its handle, for
+  /// Master::map() and Master::submit(). In and Out must be default-constructible and
+  /// serializable with Boost.Serialization (or trivially copyable). Every rank must register
+  /// the same types in the same order: the handshake checks it.
+  ///   auto square = registry.add("square", [](long x) { return x * x; });  // Task<long, long>
+  template <class F>
+    requires detail::deducible_task<F>
+  auto add(std::string name, F fn, TaskTypeOptions options = {})
+      -> Task<typename detail::callable_signature<std::decay_t<F>>::in,
+              typename detail::callable_signature<std::decay_t<F>>::out> {
+    using Sig = detail::callable_signature<std::decay_t<F>>;
+    return add<typename Sig::in, typename Sig::out>(std::move(name), std::move(fn), std::move(options));
+  }
+  /// The same with the types spelled out: for generic lambdas and overloaded callables,
+  /// or to convert (a function of `const std::string&` registered as Task<std::string, ...>).
   template <class In, class Out, class F>
-  void add(std::string name, F fn, TaskTypeOptions options = {});
+  Task<In, Out> add(std::string name, F fn, TaskTypeOptions options = {});
 
   const TaskType* find(std::string_view name) const;
   /// Index of `name`, or -1.
@@ -65,7 +78,7 @@ class Registry {
 };
 
 template <class In, class Out, class F>
-void Registry::add(std::string name, F fn, TaskTypeOptions options) {
+Task<In, Out> Registry::add(std::string name, F fn, TaskTypeOptions options) {
   static_assert(std::is_invocable_r_v<Out, F&, const In&>, "task function must map In to Out");
   if (name.empty()) throw std::invalid_argument("task type name must not be empty");
   if (find(name)) throw std::invalid_argument("task type '" + name + "' registered twice");
@@ -124,6 +137,7 @@ void Registry::add(std::string name, F fn, TaskTypeOptions options) {
     }
   };
   types_.push_back(std::move(t));
+  return Task<In, Out>(types_.back().name, static_cast<int>(types_.size() - 1));
 }
 
 }  // namespace rankpool::farm

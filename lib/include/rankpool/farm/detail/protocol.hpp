@@ -1,4 +1,5 @@
 #pragma once
+// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // The farm's message protocol: every tag and every message that crosses a rank boundary.
 //
 // Hot messages (Batch, Result) are flat byte buffers written with Writer/Reader below and

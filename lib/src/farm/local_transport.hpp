@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "rankpool/farm/executor.hpp"
+#include "farm/executor.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/stats.hpp"
-#include "rankpool/farm/transport.hpp"
+#include "rankpool/farm/detail/transport.hpp"
 
 namespace rankpool::farm {
 

@@ -1,4 +1,5 @@
 #pragma once
+// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // How a task timeout reaches a running task: the thread running a batch announces each task
 // to a TaskWatch; the thread watching it may declare the running task expired, which
 // abandons the batch. See executor.hpp.

@@ -23,7 +23,7 @@
 #include "rankpool/farm/context.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/stats.hpp"
-#include "rankpool/farm/watch.hpp"
+#include "rankpool/farm/detail/watch.hpp"
 
 namespace rankpool::farm {
 

@@ -1,4 +1,5 @@
 #pragma once
+// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // How the master reaches its workers. The MPI implementation lives in the farm's
 // sources; LocalTransport (local_transport.hpp) runs workers in-process, for single-rank
 // runs and for unit tests of the master without MPI.
@@ -8,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
 
 namespace rankpool::farm {
 

@@ -1,4 +1,5 @@
 #pragma once
+// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // Peer-to-peer messaging among all ranks, for parallel algorithms that are not
 // master/worker: the distributed crawler's ranks send discovered URLs straight to the
 // rank that owns their host. Callers see this interface only, so they are tested in one
@@ -21,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "rankpool/farm/transport.hpp"
+#include "rankpool/farm/detail/transport.hpp"
 
 namespace boost::mpi {
 class communicator;

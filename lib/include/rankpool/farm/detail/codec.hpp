@@ -1,4 +1,5 @@
 #pragma once
+// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // Encoding of typed task inputs and outputs into message payloads.
 //
 // A batch's values are encoded together: trivially copyable types (ints, doubles, plain
@@ -20,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "rankpool/farm/protocol.hpp"
+#include "rankpool/farm/detail/protocol.hpp"
 
 namespace rankpool::farm::codec {
 

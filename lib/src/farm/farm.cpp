@@ -1,5 +1,5 @@
 // The MPI layer of the farm: the handshake, the master's MPI transport and the worker
-// loop. The only translation unit that talks to MPI.
+// loop. With mesh_mpi.cpp (farm::Mesh over MPI), the farm's MPI code (docs/design.md).
 
 #include "rankpool/farm/farm.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
-// The farm's command-line options, shared by every rankpool app so that --schedule,
-// --batch, --queue ... mean the same everywhere.
+// The farm's command-line options, so that every program on the farm that takes them
+// spells --schedule, --batch, --queue ... the same (rankpool-fib, the tests' farm probe).
 
 #include <atomic>
 #include <boost/program_options/options_description.hpp>

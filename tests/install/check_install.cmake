@@ -283,14 +283,10 @@ elseif(STEP STREQUAL "apps_version")
   foreach(entry IN LISTS APPS)
     string(REGEX REPLACE "=.*" "" app "${entry}")
     string(REGEX REPLACE "^[^=]*=" "" program "${entry}")
-    # The MPI apps print once (rank 0) and name their MPI library; rankpool-run (its own
-    # option parser, lib/src/run) prints the version line only.
-    if(app MATCHES "^rankpool-(fib|crawl|bench)$")
+    # The MPI apps print once (rank 0) and name their MPI library.
+    if(app MATCHES "^rankpool-(fib|crawl|bench|run)$")
       mpirun(out 2 ${program} --version)
       set(expected "^${app} ${VERSION}( \\(git [^)\n]+\\))?\nMPI: [^\n]+ \\(MPI [0-9]+\\.[0-9]+\\)\n$")
-    elseif(app STREQUAL "rankpool-run")
-      mpirun(out 1 ${program} --version)
-      set(expected "^${app} ${VERSION}[^\n]*\n$")
     else()
       run(OUTPUT out COMMAND ${program} --version)
       set(expected "^${app} ${VERSION}( \\(git [^)\n]+\\))?\n$")

@@ -29,7 +29,7 @@ po::options_description farm_common_options(FarmCli& cli, const std::string& cap
        "write per-rank and per-host statistics of the farm as JSON to FILE")
       ("no-progress", po::bool_switch(&cli.no_progress),
        "no live progress line on stderr (shown only when stderr is a terminal)")
-      ("quiet,q", po::bool_switch(&cli.quiet), "no progress line, summary or statistics table");
+      ("quiet,q", po::bool_switch(&cli.quiet), "no progress line, no summary, no statistics table (of those the app prints)");
   return d;
 }
 

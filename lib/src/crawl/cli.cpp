@@ -76,7 +76,7 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   desc.add_options()
     ("help,h", "print this help and exit")
     ("version", "print the version (and the MPI library's) and exit")
-    ("seeds", po::value(&seeds_file), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
+    ("seeds", po::value(&seeds_file)->value_name("FILE"), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
     ("out-dir", po::value(&cli.job.out_dir)->default_value(cli.job.out_dir)->value_name("DIR"),
      "output directory (created if missing)")
     ("out", po::value(&old_out)->value_name("DIR"), "older spelling of --out-dir")
@@ -102,7 +102,7 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      "Give it for any site you do not own (without it rank 0 warns once)")
     ("user-agent", po::value(&user_agent)->value_name("TEXT"),
      ("the whole User-Agent header instead (its first word selects robots.txt groups); default: " +
-      default_ua + " (+CONTACT)").c_str())
+      default_ua + " (+CONTACT) with --contact, " + default_ua + " without").c_str())
     ("ignore-robots", po::bool_switch(&o.ignore_robots), "do not fetch or obey robots.txt (only for sites you own)")
     ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
     ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under DIR/bodies/ on the host of the rank that fetched them")

@@ -316,7 +316,7 @@ def check_rankpool_outputs(out_dir, truth, row):
 def run_rankpool(children, args, web, ranks, directory):
     out = directory / "out"
     cmd = ["mpirun", "-n", ranks, args.build / "apps/crawl/rankpool-crawl", "--quiet",
-           "--delay", 0, "--max-depth", -1, "--out", out, *web.seeds]
+           "--delay", 0, "--max-depth", -1, "--out-dir", out, *web.seeds]
     start = time.monotonic()
     with open(directory / "crawl.log", "w") as log:
         proc = children.start(cmd, stdout=log, stderr=subprocess.STDOUT)

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
     if (world.rank() == 0 && early_exit == 3) std::cout << rankpool::apps::mpi_version_text("rankpool-crawl");
     return 0;
   }
+  // The crawl goes ahead: rank 0 warns once about a User-Agent that gives no contact.
+  if (world.rank() == 0 && cli.error.empty() && !cli.warning.empty()) {
+    std::fprintf(stderr, "rankpool-crawl: warning: %s\n", cli.warning.c_str());
+  }
   try {
     auto mesh = rankpool::farm::make_mpi_mesh(world);
     const auto outcome = rankpool::crawl::run_crawl(*mesh, cli.job, cli.error,

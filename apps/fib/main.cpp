@@ -3,8 +3,9 @@
 //   mpirun -n 4 rankpool-fib [options] INPUT...
 //
 // Thin: options here, arithmetic in rankpool_fib, distribution in rankpool_farm.
-// Exit codes: 0 success, 1 some tasks failed, 2 bad usage or input (one line on stderr
-// from rank 0; every rank exits).
+// Exit codes (listed in --help too): 0 success, 1 some inputs failed or the statistics file
+// could not be written, 2 bad usage or input (one line on stderr from rank 0; every rank
+// exits), 128+N stopped by signal N. --help and --version print once, from rank 0.
 
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <unordered_map>
 
 #include "rankpool/farm/cli.hpp"
@@ -43,6 +45,7 @@ struct Args {
   farm::FarmCli farm;
   bool help = false;
   bool version = false;
+  std::string help_text;  // with --help: what rank 0 prints
 };
 
 /// A bad option or input; reported once by rank 0.
@@ -55,22 +58,27 @@ po::options_description describe(Args& a, std::string& mod) {
   d.add_options()
       ("help,h", po::bool_switch(&a.help), "show this help")
       ("version", po::bool_switch(&a.version), "print the version (and the MPI library's) and exit")
-      ("inputs", po::value(&a.files)->composing(), "read inputs from FILE, one per line ('#' comments, blank lines; '-' is stdin); repeatable")
+      ("inputs", po::value(&a.files)->composing()->value_name("FILE"), "read inputs from FILE, one per line ('#' comments, blank lines; '-' is stdin); repeatable")
       ("format", po::value(&a.format)->default_value(a.format), "output format: table, jsonl or csv")
-      ("output,o", po::value(&a.output), "write results to FILE instead of stdout")
-      ("max-n", po::value(&a.max_n)->default_value(a.max_n), "refuse inputs above N (F(2*10^8) needs ~90 MB and ~2 s)")
+      ("output,o", po::value(&a.output)->value_name("FILE"), "write results to FILE instead of stdout")
+      ("max-n", po::value(&a.max_n)->default_value(a.max_n)->value_name("N"), "refuse inputs above N (F(2*10^8) needs ~90 MB and ~2 s)")
       ("full", po::bool_switch(&a.fib.full), "add every decimal digit of F(n) (\"value\")")
-      ("mod", po::value(&mod), "add F(n) mod M (\"mod\")");
+      ("mod", po::value(&mod)->value_name("M"), "add F(n) mod M (\"mod\")");
   d.add(farm::farm_options_description(a.farm));
   return d;
 }
 
-void usage(std::ostream& os, const po::options_description& d) {
+std::string usage(const po::options_description& d) {
+  std::ostringstream os;
   os << "usage: mpirun -n RANKS rankpool-fib [options] INPUT...\n"
         "  INPUT is n, or an inclusive range a:b or a:b:step (like seq).\n"
         "  Prints F(n) for every input in input order (digits, first and last 20 digits,\n"
-        "  rank, seconds), then the highest F(n) and the farm's statistics.\n\n"
+        "  rank, seconds), then the highest F(n) and the farm's statistics.\n"
+        "Exit status: 0 every input computed, 1 some inputs failed (their rows say why) or the\n"
+        "--stats-json file could not be written, 2 bad usage or input (one line on stderr),\n"
+        "128+N stopped by signal N (with --journal, --resume continues).\n\n"
      << d << "\n";
+  return os.str();
 }
 
 Args parse(int argc, char** argv) {
@@ -97,7 +105,7 @@ Args parse(int argc, char** argv) {
     throw UsageError(e.what());
   }
   if (a.help) {
-    usage(std::cout, desc);
+    a.help_text = usage(desc);  // printed by rank 0 only
     return a;
   }
   if (a.version) return a;
@@ -160,7 +168,7 @@ class RowWriter {
       if (format_ == "jsonl") {
         os_ << "{\"n\": " << n << ", \"error\": \"" << escape(h.error) << "\"}\n";
       } else if (format_ == "csv") {
-        os_ << n << ",,,,,,\"error: " << h.error << "\"\n";
+        fib::write_csv_failure(os_, n, h.error, columns_);
       } else {
         os_ << n << "  FAILED: " << h.error << '\n';
       }
@@ -202,7 +210,10 @@ int main(int argc, char** argv) {
   farm::FarmOptions options;
   try {
     args = parse(argc, argv);
-    if (args.help) return 0;
+    if (args.help) {
+      if (root) std::cout << args.help_text;
+      return 0;
+    }
     if (args.version) {
       if (root) std::cout << rankpool::apps::mpi_version_text("rankpool-fib");
       return 0;

@@ -47,7 +47,9 @@ void print_usage(std::ostream& os) {
         "  --full           add every decimal digit as \"value\"\n"
         "  --mod M          add F(n) mod M as \"mod\"\n"
         "  --print-time     print total wall seconds on stderr as seconds=<x>\n"
-        "  --version        print the version and exit\n";
+        "  --version        print the version and exit\n"
+        "Exit status: 0 every input computed, 1 an error while computing or writing,\n"
+        "2 bad usage or input (one line on stderr).\n";
 }
 
 // Returns an error line, or empty on success. Anything that is not an option is an

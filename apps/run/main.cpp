@@ -15,6 +15,7 @@
 #include "rankpool/run/command_farm.hpp"
 #include "rankpool/run/options.hpp"
 #include "rankpool/run/process.hpp"
+#include "app_version_mpi.hpp"
 
 namespace mpi = boost::mpi;
 namespace run = rankpool::run;
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
     return run::kExitUsage;
   }
   if (!parsed.print.empty()) {
+    // --version as every MPI app prints it: the version, git describe, the MPI library.
+    if (parsed.version) parsed.print = rankpool::apps::mpi_version_text("rankpool-run");
     if (master) std::fputs(parsed.print.c_str(), stdout);
     return run::kExitOk;
   }

@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << desc << "\n";
+    std::cout << desc << "\n"
+              << "Exit status: 0 stopped by SIGINT/SIGTERM (or --once), 1 cannot serve or write the\n"
+                 "truth file, 2 bad usage.\n";
     return 0;
   }
   if (vm.count("version")) {

@@ -377,7 +377,7 @@ def case_crawl(workdir):
         seeds = [o + "/" for o in origins]
         for where, prefix in (("one host", local_mpirun()), ("3 hosts", cluster_mpirun())):
             out = os.path.join(workdir, where.replace(" ", "-"))
-            rc, so, se, secs = run(prefix + ["-n", "3", args.crawl, "--out", out, "--quiet", "--delay", "0",
+            rc, so, se, secs = run(prefix + ["-n", "3", args.crawl, "--out-dir", out, "--quiet", "--delay", "0",
                                              "--max-depth", "4"] + seeds, 150)
             log(f"rankpool-crawl -n 3, {where}: exit {rc}, {secs:.1f} s")
             if not check(rc == 0, f"crawl on {where}: exit {rc if rc is not None else 'none: hung, killed'}; "

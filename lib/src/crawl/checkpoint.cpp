@@ -156,10 +156,10 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
       if (key == "seeds")
         return "--resume: " + out_dir + " holds a crawl from other seeds (" +
                std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +
-               std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out";
+               std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out-dir";
       return "--resume: " + out_dir + " holds a crawl with " + option_name(key) + " " +
              (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " + json::serialize(value) +
-             "; resume with the same seeds, scope and link rules or use a new --out";
+             "; resume with the same seeds, scope and link rules or use a new --out-dir";
     }
     st.checkpoint.runs = static_cast<int>(doc.at("runs").to_number<std::int64_t>());
     st.checkpoint.complete = doc.at("complete").as_bool();

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -57,21 +58,28 @@ std::string check_resolves(const std::string& host) {
 CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
-  std::string seeds_file, scope = "seeds";
-  bool resume = false;
+  std::string seeds_file, scope = "seeds", old_out, contact, user_agent;
+  bool resume = false, contact_given = false, user_agent_given = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
+  const std::string default_ua = CrawlOptions::default_user_agent();
   po::options_description desc(
       "Usage: mpirun -n N rankpool-crawl [options] SEED_URL...\n"
       "Crawls from the seeds, politely (robots.txt, one connection and a delay per origin), with\n"
       "the origins partitioned over ranks 1..N-1 (rank 0 coordinates; with one rank it crawls\n"
-      "alone). Writes OUT/pages.jsonl, OUT/links.tsv and OUT/summary.json.\n\nOptions");
+      "alone). Writes DIR/pages.jsonl, DIR/links.tsv and DIR/summary.json (DIR: --out-dir).\n"
+      "Exit status: 0 the crawl ended (pages that failed are records, not errors), 2 bad usage\n"
+      "or input, or the output directory could not be written (one line on stderr), 3 an\n"
+      "internal error stopped every rank, 128+N stopped by signal N (--resume continues).\n"
+      "\nOptions");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help and exit")
     ("version", "print the version (and the MPI library's) and exit")
-    ("seeds", po::value(&seeds_file), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
-    ("out,o", po::value(&cli.job.out_dir)->default_value(cli.job.out_dir), "output directory (created if missing)")
+    ("seeds", po::value(&seeds_file)->value_name("FILE"), "read seed URLs from FILE, one per line ('-' = stdin; # comments)")
+    ("out-dir", po::value(&cli.job.out_dir)->default_value(cli.job.out_dir)->value_name("DIR"),
+     "output directory (created if missing)")
+    ("out", po::value(&old_out)->value_name("DIR"), "older spelling of --out-dir")
     ("max-depth", po::value(&o.max_depth)->default_value(o.max_depth),
      "follow links up to this shortest distance from a seed (redirects cost 0); -1 = unlimited")
     ("delay", po::value(&o.delay)->default_value(o.delay, "0.5"),
@@ -89,10 +97,15 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("max-path-depth", po::value(&o.max_path_depth)->default_value(o.max_path_depth), "trap guard: URLs with more path segments are not followed")
     ("max-repeated-segment", po::value(&o.max_repeated_segment)->default_value(o.max_repeated_segment),
      "trap guard: URLs repeating one path segment more often are not followed")
-    ("user-agent", po::value(&o.user_agent)->default_value(o.user_agent), "User-Agent header; its first word selects robots.txt groups")
+    ("contact", po::value(&contact)->value_name("URL-or-EMAIL"),
+     "how site operators can reach you, sent in the User-Agent: rankpool-crawl/VERSION (+CONTACT). "
+     "Give it for any site you do not own (without it rank 0 warns once)")
+    ("user-agent", po::value(&user_agent)->value_name("TEXT"),
+     ("the whole User-Agent header instead (its first word selects robots.txt groups); default: " +
+      default_ua + " (+CONTACT) with --contact, " + default_ua + " without").c_str())
     ("ignore-robots", po::bool_switch(&o.ignore_robots), "do not fetch or obey robots.txt (only for sites you own)")
     ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
-    ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under OUT/bodies/ on the host of the rank that fetched them")
+    ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under DIR/bodies/ on the host of the rank that fetched them")
     ("max-in-flight", po::value(&o.max_in_flight)->default_value(o.max_in_flight), "requests in flight per crawling rank, over all its hosts")
     ("max-crawl-delay", po::value(&o.max_crawl_delay)->default_value(o.max_crawl_delay, "30"), "cap on robots.txt Crawl-delay, seconds")
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
@@ -100,10 +113,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr")
     ("resume", po::bool_switch(&resume),
-     "continue the crawl in --out DIR (same seeds, scope and link rules): fetch only what no earlier run "
+     "continue the crawl in --out-dir DIR (same seeds, scope and link rules): fetch only what no earlier run "
      "recorded, append to its outputs")
     ("checkpoint-interval", po::value(&o.checkpoint_interval)->default_value(o.checkpoint_interval, "10"),
-     "seconds between writes of OUT/checkpoint.json (also written at the start, at a signal and at the end)");
+     "seconds between writes of DIR/checkpoint.json (also written at the start, at a signal and at the end)");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("seed-url", po::value(&seeds)->composing());
@@ -126,9 +139,42 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       cli.version = true;
       return cli;
     }
+    contact_given = vm.count("contact") > 0;
+    user_agent_given = vm.count("user-agent") > 0;
+    if (vm.count("out")) {
+      // --out DIR, the spelling before 0.2 (existing job scripts): the same as --out-dir.
+      if (!vm["out-dir"].defaulted() && old_out != cli.job.out_dir) {
+        cli.error = "--out is the older spelling of --out-dir: give one of them";
+        return cli;
+      }
+      cli.job.out_dir = old_out;
+    }
   } catch (const std::exception& e) {
     cli.error = e.what();
     return cli;
+  }
+  if (contact_given && user_agent_given) {
+    cli.error = "--contact and --user-agent exclude each other: put the contact into the --user-agent text";
+    return cli;
+  }
+  if (contact_given && contact.empty()) {
+    cli.error = "--contact must not be empty: give a URL or an e-mail address";
+    return cli;
+  }
+  // It goes into a User-Agent comment: printable ASCII, no parentheses (RFC 9110 5.5, 10.1.5).
+  if (contact.find_first_of("()\\") != std::string::npos ||
+      std::any_of(contact.begin(), contact.end(), [](char c) { return c < 0x20 || c > 0x7e; })) {
+    cli.error = "--contact '" + contact + "' must be printable ASCII without parentheses (a URL or an e-mail address)";
+    return cli;
+  }
+  if (user_agent_given) {
+    o.user_agent = user_agent;  // checked by validate() below
+  } else {
+    o.user_agent = CrawlOptions::default_user_agent(contact);
+    if (contact.empty()) {
+      cli.warning = "no --contact: the User-Agent is '" + o.user_agent +
+                    "' alone; set --contact URL-or-EMAIL so that site operators can reach you";
+    }
   }
   if (!parse_scope(scope, o.scope)) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";

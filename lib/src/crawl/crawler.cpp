@@ -814,7 +814,7 @@ FetcherFactory curl_fetcher_factory() {
 }
 
 std::string prepare_output_dir(const std::string& dir) {
-  if (dir.empty()) return "--out must name a directory";
+  if (dir.empty()) return "--out-dir must name a directory";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) return "cannot create output directory " + dir + (ec ? ": " + ec.message() : "");

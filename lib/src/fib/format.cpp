@@ -121,6 +121,7 @@ std::vector<std::string> csv_columns(const Columns& columns) {
   std::vector<std::string> names{"n", "digits", "head", "tail", "rank", "seconds"};
   if (columns.value) names.emplace_back("value");
   if (columns.mod) names.emplace_back("mod");
+  names.emplace_back("error");  // empty on success rows; the reason on failure rows
   return names;
 }
 
@@ -228,6 +229,15 @@ void write_csv_row(std::ostream& os, const FibRecord& r, const Columns& columns)
                      ',' + format_seconds(r.seconds);
   if (columns.value) line += ',' + csv_field(r.value.value_or(""));
   if (columns.mod) line += ',' + csv_field(r.mod.value_or(""));
+  line += ',';  // error: none
+  os << line << '\n';
+}
+
+void write_csv_failure(std::ostream& os, std::uint64_t n, const std::string& error, const Columns& columns) {
+  // n, then every other column empty, then the error: as many fields as the header.
+  std::string line = std::to_string(n);
+  line.append(csv_columns(columns).size() - 2, ',');
+  line += ',' + csv_field(error);
   os << line << '\n';
 }
 
@@ -263,6 +273,13 @@ RecordParse parse_csv_line(std::string_view line, const Columns& columns) {
     return out;
   }
   FibRecord& r = out.record;
+  if (!fields.back().empty()) {  // a failure row: n and the error
+    if (!parse_integer(fields[0], r.n)) {
+      out.error = "field 'n' is not valid: '" + fields[0] + "'";
+    }
+    out.failure = fields.back();
+    return out;
+  }
   const auto bad = [&](std::size_t i) {
     out.error = "field '" + names[i] + "' is not valid: '" + fields[i] + "'";
     return out;

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "rankpool/farm/cli.hpp"
+
 namespace po = boost::program_options;
 
 #ifndef RANKPOOL_VERSION
@@ -60,13 +62,20 @@ namespace {
 
 struct Raw {
   std::string tasks, colsep, halt = "never", deadline, shell = "/bin/sh";
-  int slots = 0, cpus = 0, gpus = 0, retries = 0;
+  int slots = 0, cpus = 0, gpus = 0;
   double timeout = 0, grace = 2, progress_interval = 0;
-  bool line_buffer = false, group = false, no_output = false, no_progress = false;
+  bool line_buffer = false, group = false, no_output = false;
   bool help = false, version = false;
+  // The options every farm-based app shares (rankpool/farm/cli.hpp): --retries, --journal,
+  // --resume, --retry-failed, --stats-json, --no-progress, -q. Defaults that differ from the
+  // farm's are set in describe().
+  farm::FarmCli farm;
 };
 
 po::options_description describe(RunOptions& o, Raw& r) {
+  // A failed command is final unless asked otherwise: GNU parallel's default, and a command
+  // may not be safe to run twice (the farm's tasks default to 2 retries).
+  r.farm.retries = 0;
   po::options_description in("Input");
   in.add_options()
       ("tasks", po::value(&r.tasks), "FILE ('-' = stdin): one shell command per line (blank lines and # comments "
@@ -84,7 +93,6 @@ po::options_description describe(RunOptions& o, Raw& r) {
   fail.add_options()
       ("timeout", po::value(&r.timeout), "seconds: SIGTERM a task's process group after this long, SIGKILL --grace later")
       ("grace", po::value(&r.grace)->default_value(r.grace), "seconds between SIGTERM and SIGKILL (timeouts, Ctrl-C, time limits)")
-      ("retries", po::value(&r.retries)->default_value(r.retries), "run a failed task up to N more times, on another rank when there is one")
       ("halt", po::value(&r.halt)->default_value(r.halt), "now,fail=N|N% or soon,fail=N|N%: stop after failures (GNU parallel's meaning)")
       ("deadline", po::value(&r.deadline), "+DURATION or @EPOCH: start no task that would not end before it, by "
        "the runtimes so far (default: the Slurm job's end time, SLURM_JOB_END_TIME; 'none' for no deadline)");
@@ -98,17 +106,11 @@ po::options_description describe(RunOptions& o, Raw& r) {
       ("results", po::value(&o.results_dir), "DIR: write DIR/<task/1000>/<task>.out and .err")
       ("output-jsonl", po::value(&o.output_jsonl), "FILE: one JSON record per task")
       ("max-output", po::value(&o.max_output)->default_value(o.max_output), "bytes of stdout and of stderr kept in each JSON record")
-      ("journal", po::value(&o.journal), "FILE: record finished tasks so that --resume can finish the list")
-      ("resume", po::bool_switch(&o.resume), "run only the tasks --journal does not hold as done")
-      ("retry-failed", po::bool_switch(&o.retry_failed), "with --resume: also rerun the tasks that failed")
       ("progress-interval", po::value(&r.progress_interval), "seconds: a plain progress line this often (batch logs)")
-      ("no-progress", po::bool_switch(&r.no_progress), "no live progress line on a terminal")
-      ("quiet,q", po::bool_switch(&o.quiet), "no progress and no summary")
-      ("stats-json", po::value(&o.stats_json), "FILE: per-rank statistics of the farm as JSON")
       ("help,h", po::bool_switch(&r.help), "show this help")
-      ("version", po::bool_switch(&r.version), "show the version");
+      ("version", po::bool_switch(&r.version), "print the version (and the MPI library's) and exit");
   po::options_description all;
-  all.add(in).add(where).add(fail).add(out);
+  all.add(in).add(where).add(fail).add(out).add(farm::farm_common_options(r.farm, "Farm options (as in every farm-based app)"));
   return all;
 }
 
@@ -183,6 +185,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   }
   if (r.version) {
     pc.print = std::string("rankpool-run ") + RANKPOOL_VERSION + "\n";
+    pc.version = true;
     return pc;
   }
   o.command_line = split_command_line(positional);
@@ -195,24 +198,30 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (vm.count("slots") && r.slots < 1) throw std::invalid_argument("invalid --slots " + std::to_string(r.slots) + ": must be at least 1");
   if (vm.count("cpus-per-task") && r.cpus < 1) throw std::invalid_argument("invalid --cpus-per-task " + std::to_string(r.cpus) + ": must be at least 1");
   if (vm.count("gpus-per-task") && r.gpus < 1) throw std::invalid_argument("invalid --gpus-per-task " + std::to_string(r.gpus) + ": must be at least 1");
-  if (r.retries < 0) throw std::invalid_argument("invalid --retries " + std::to_string(r.retries) + ": must not be negative");
+  if (r.farm.retries < 0) throw std::invalid_argument("invalid --retries " + std::to_string(r.farm.retries) + ": must not be negative");
   if (!(r.timeout >= 0) || r.timeout > 1e7) throw std::invalid_argument("invalid --timeout: must be seconds >= 0");
   if (!(r.grace >= 0) || r.grace > 3600) throw std::invalid_argument("invalid --grace: must be seconds in [0, 3600]");
   if (!(r.progress_interval >= 0)) throw std::invalid_argument("invalid --progress-interval: must be seconds >= 0");
   if (r.line_buffer + r.group + r.no_output > 1) throw std::invalid_argument("--group, --line-buffer and --no-output exclude each other");
   if (r.shell.empty()) throw std::invalid_argument("invalid --shell: empty");
+  o.journal = r.farm.journal;
+  o.resume = r.farm.resume;
+  o.retry_failed = r.farm.retry_failed;
+  o.stats_json = r.farm.stats_json;
+  o.quiet = r.farm.quiet;
   if (o.resume && o.journal.empty()) throw std::invalid_argument("--resume needs --journal FILE");
+  // Stricter than the farm's apps, where --retry-failed alone implies --resume: kept as it was.
   if (o.retry_failed && !o.resume) throw std::invalid_argument("--retry-failed needs --resume");
   o.slots = r.slots;
   o.cpus_per_task = r.cpus;
   o.gpus_per_task = r.gpus;
   o.shell = r.shell;
-  o.retries = r.retries;
+  o.retries = r.farm.retries;
   o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(r.timeout * 1000));
   o.grace = std::chrono::milliseconds(static_cast<std::int64_t>(r.grace * 1000));
   o.halt = parse_halt(r.halt);
   o.output = r.line_buffer ? OutputMode::line_buffer : r.no_output ? OutputMode::none : OutputMode::group;
-  o.progress = !r.no_progress && !o.quiet;
+  o.progress = !r.farm.no_progress && !o.quiet;
   o.progress_interval = o.quiet ? 0 : r.progress_interval;
   const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch()).count()) / 1000.0;

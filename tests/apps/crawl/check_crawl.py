@@ -13,7 +13,8 @@ when). The crawler's outputs are compared with both:
   summary.json  consistent with the records, one entry per rank, exit code 0.
 
 Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 and 4),
-politeness, bad_input, max_pages, unreachable; resume_kill (kill -9 of mpirun and every rank
+politeness, bad_input, max_pages, unreachable, user_agent (--contact in the User-Agent with the
+project's version; without it one warning from rank 0; the older --out spelling); resume_kill (kill -9 of mpirun and every rank
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
 the complete crawl, resumes with other seeds or scope refused). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
@@ -45,7 +46,8 @@ p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
-                        "resume_kill", "resume_sigterm"])
+                        "user_agent", "resume_kill", "resume_sigterm"])
+p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
 p.add_argument("--keep", action="store_true", help="keep the work directories even on success")
@@ -263,7 +265,8 @@ def read_access_log(path):
             ts, hostport, method, target, status, ua = m.groups()
             t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
             reqs.append({"time": t.timestamp(), "origin": "http://" + hostport, "method": method,
-                         "target": target, "url": "http://" + hostport + target, "status": int(status)})
+                         "target": target, "url": "http://" + hostport + target, "status": int(status),
+                         "user_agent": ua})
     return reqs
 
 
@@ -494,7 +497,7 @@ def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra
     web = TestWeb(workdir, web_args, seeds=seeds, max_depth=max_depth)
     try:
         crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
-        rc, so, se, secs = mpirun(["--out", out, "--quiet", "--max-depth", str(max_depth)] + crawl_args + crawl_seeds,
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth)] + crawl_args + crawl_seeds,
                                   timeout=min(timeout, remaining()))
     finally:
         web.stop()
@@ -555,7 +558,7 @@ RESUME_DEPTH = 3
 
 
 def resume_args(out):
-    return ["--out", out, "--quiet", "--max-depth", str(RESUME_DEPTH), "--delay", "0.05",
+    return ["--out-dir", out, "--quiet", "--max-depth", str(RESUME_DEPTH), "--delay", "0.05",
             "--checkpoint-interval", "0.2"]
 
 
@@ -807,16 +810,22 @@ def scenario_bad_input():
         seed = "http://127.0.0.2:1/"  # well-formed and resolvable; never crawled by these runs
         unwritable = os.path.join(blocker, "out")
         cases = [  # (what the one line must name, arguments)
-            ("ftp://x/", ["--out", out, "ftp://x/"]),
-            ("not-a-url", ["--out", out, "not-a-url"]),
-            (unwritable, ["--out", unwritable, seed]),
-            ("per-host-connections", ["--out", out, "--per-host-connections", "0", seed]),
-            ("delay", ["--out", out, "--delay", "-1", seed]),
-            ("scope", ["--out", out, "--scope", "bogus", seed]),
-            ("no-such-host.invalid", ["--out", out, "http://no-such-host.invalid/"]),
-            ("seed", ["--out", out]),
-            ("no checkpoint", ["--out", out, "--resume", seed]),
-            ("checkpoint-interval", ["--out", out, "--checkpoint-interval", "-1", seed]),
+            ("ftp://x/", ["--out-dir", out, "ftp://x/"]),
+            ("not-a-url", ["--out-dir", out, "not-a-url"]),
+            (unwritable, ["--out-dir", unwritable, seed]),
+            ("per-host-connections", ["--out-dir", out, "--per-host-connections", "0", seed]),
+            ("delay", ["--out-dir", out, "--delay", "-1", seed]),
+            ("scope", ["--out-dir", out, "--scope", "bogus", seed]),
+            ("no-such-host.invalid", ["--out-dir", out, "http://no-such-host.invalid/"]),
+            ("seed", ["--out-dir", out]),
+            ("no checkpoint", ["--out-dir", out, "--resume", seed]),
+            ("checkpoint-interval", ["--out-dir", out, "--checkpoint-interval", "-1", seed]),
+            # -o would be a file in the other apps: the crawler has no -o.
+            ("'-o'", ["-o", out, seed]),
+            ("older spelling of --out-dir", ["--out-dir", out, "--out", unwritable, seed]),
+            ("--contact", ["--out-dir", out, "--contact", "me (really)", seed]),
+            ("--contact", ["--out-dir", out, "--contact", "", seed]),
+            ("exclude each other", ["--out-dir", out, "--contact", "x@example.org", "--user-agent", "bot/1", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:
@@ -834,10 +843,53 @@ def scenario_bad_input():
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def scenario_user_agent():
+    """The User-Agent carries the project's version and, with --contact, the contact; without
+    --contact (and --user-agent) rank 0 warns once. The older --out spelling still works."""
+    product = f"rankpool-crawl/{args.project_version}"
+    contact = "mailto:crawl-ops@example.org"
+    for name, extra, want_ua, want_warning in (
+            ("with --contact", ["--contact", contact], f"{product} (+{contact})", False),
+            ("without --contact", [], product, True),
+            ("--user-agent", ["--user-agent", "otherbot/2.1 (+https://example.org/bot)"],
+             "otherbot/2.1 (+https://example.org/bot)", False),
+            ("older --out spelling", ["--contact", contact], f"{product} (+{contact})", False)):
+        if remaining() < 10:
+            check(False, f"{name}: not run, the time budget is spent")
+            continue
+        workdir = tempfile.mkdtemp(prefix=f"crawl-ua-{args.ranks}r-")
+        out = os.path.join(workdir, "out")
+        out_flag = "--out" if "--out" in name else "--out-dir"
+        ok_before = len(failures)
+        web = TestWeb(workdir, ["--hosts", "2", "--pages", "8"], max_depth=2)
+        try:
+            rc, so, se, secs = mpirun([out_flag, out, "--quiet", "--max-depth", "2", "--delay", "0"] + extra +
+                                      list(web.truth["seeds"]), timeout=min(60.0, remaining()))
+        finally:
+            web.stop()
+        print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
+        if not check(rc == 0, f"{name}: exit {rc}; stderr: {se[-2000:]}"):
+            continue
+        reqs = verify(name, web.truth, rc, out, web.log)
+        agents = collections.Counter(q["user_agent"] for q in reqs)
+        check(set(agents) == {want_ua}, f"{name}: User-Agents {dict(agents)}, want only {want_ua!r}")
+        lines = [l for l in se.splitlines() if l.strip()]
+        if want_warning:
+            check(len(lines) == 1 and lines[0].startswith("rankpool-crawl: warning:") and "--contact" in lines[0]
+                  and f"'{product}'" in lines[0],
+                  f"{name}: want one warning line naming --contact and {product!r} (rank 0 only), got {lines}")
+        else:
+            check(lines == [], f"{name}: want nothing on stderr, got {lines}")
+        if len(failures) == ok_before and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"  (work directory kept: {workdir})")
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
-     "max_pages": scenario_max_pages, "unreachable": scenario_unreachable,
+     "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
      "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback

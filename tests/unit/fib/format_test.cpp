@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 #include <string>
@@ -123,7 +124,7 @@ TEST(Csv, HeaderNamesOptionalColumns) {
     std::string expected = "n,digits,head,tail,rank,seconds";
     if (options.full) expected += ",value";
     if (options.mod) expected += ",mod";
-    EXPECT_EQ(os.str(), expected + "\n");
+    EXPECT_EQ(os.str(), expected + ",error\n");
     const fib::ColumnsParse back = fib::parse_csv_header(os.str());
     ASSERT_TRUE(back.ok()) << back.error;
     EXPECT_EQ(back.columns.value, columns.value);
@@ -164,13 +165,32 @@ TEST(Csv, QuotesFieldsThatNeedIt) {
   const fib::Columns columns{false, true};
   std::ostringstream os;
   fib::write_csv_row(os, r, columns);
-  EXPECT_EQ(os.str(), "3,1,\"a,b\",\"say \"\"hi\"\"\",0,0,\n");
+  EXPECT_EQ(os.str(), "3,1,\"a,b\",\"say \"\"hi\"\"\",0,0,,\n");
   const fib::RecordParse back = fib::parse_csv_line(os.str(), columns);
   ASSERT_TRUE(back.ok()) << back.error;
   EXPECT_EQ(back.record, r);
   EXPECT_FALSE(fib::parse_csv_line("3,1,\"open,1,1,0,0", columns).ok());
-  EXPECT_EQ(fib::parse_csv_line("3,1,2,2,0", columns).error, "expected 7 fields, got 5");
-  EXPECT_EQ(fib::parse_csv_line("x,1,2,2,0,0,1", columns).error, "field 'n' is not valid: 'x'");
+  EXPECT_EQ(fib::parse_csv_line("3,1,2,2,0", columns).error, "expected 8 fields, got 5");
+  EXPECT_EQ(fib::parse_csv_line("x,1,2,2,0,0,1,", columns).error, "field 'n' is not valid: 'x'");
+}
+
+TEST(Csv, FailureRowsHaveTheHeadersColumnsAndAQuotedError) {
+  for (const fib::Columns columns : {fib::Columns{false, false}, fib::Columns{true, true}}) {
+    std::ostringstream header, os;
+    fib::write_csv_header(header, columns);
+    fib::write_csv_failure(os, 7, "timed out, then \"gave up\"\nreally", columns);
+    const std::string names = header.str();
+    const auto commas = static_cast<std::size_t>(std::count(names.begin(), names.end(), ','));
+    EXPECT_EQ(os.str(), "7" + std::string(commas, ',') + "\"timed out, then \"\"gave up\"\"\nreally\"\n");
+  }
+  const fib::Columns columns{false, false};
+  std::ostringstream os;
+  fib::write_csv_failure(os, 9, "timed out after 0.001 s (task timeout)", columns);
+  EXPECT_EQ(os.str(), "9,,,,,,timed out after 0.001 s (task timeout)\n");
+  const fib::RecordParse back = fib::parse_csv_line(os.str(), columns);
+  ASSERT_TRUE(back.ok()) << back.error;
+  EXPECT_EQ(back.record.n, 9u);
+  EXPECT_EQ(back.failure, "timed out after 0.001 s (task timeout)");
 }
 
 TEST(Table, RowsAlignUnderTheHeader) {

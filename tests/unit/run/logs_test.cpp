@@ -165,6 +165,26 @@ TEST(Options, ParsesOptionsUntilTheTemplateAndValidatesThem) {
   EXPECT_NE(parse({"--help"}).print.find("--joblog"), std::string::npos);
 }
 
+TEST(Options, FarmOptionsComeFromTheSharedDefinitionWithRunsDefaults) {
+  auto p = parse({"--journal", "j", "--resume", "--retry-failed", "--stats-json", "s.json", "--no-progress",
+                  "--retries", "3", "--tasks", "f"});
+  EXPECT_EQ(p.options.journal, "j");
+  EXPECT_TRUE(p.options.resume);
+  EXPECT_TRUE(p.options.retry_failed);
+  EXPECT_EQ(p.options.stats_json, "s.json");
+  EXPECT_FALSE(p.options.progress);
+  EXPECT_FALSE(p.options.quiet);
+  EXPECT_EQ(p.options.retries, 3);
+  auto q = parse({"-q", "--tasks", "f"});
+  EXPECT_TRUE(q.options.quiet);
+  EXPECT_FALSE(q.options.progress);
+  EXPECT_EQ(q.options.retries, 0);  // rankpool-run's default, not the farm's 2
+  const std::string help = parse({"--help"}).print;
+  EXPECT_NE(help.find("Farm options"), std::string::npos);
+  EXPECT_NE(help.find("--retries arg (=0)"), std::string::npos);
+  EXPECT_TRUE(parse({"--version"}).version);
+}
+
 TEST(Options, BadInputIsOneLineNamingTheProblem) {
   auto message = [](const std::vector<std::string>& v) {
     try {

@@ -16,11 +16,14 @@ struct CrawlCli {
   std::string error;   // one line, without the program name; empty when usable
   bool nothing_to_do = false;  // --resume of a complete crawl: print `notice` and exit 0
   std::string notice;
+  // One line for rank 0 to print on stderr before a crawl that goes ahead (the options are
+  // usable): no --contact (nor --user-agent) was given.
+  std::string warning;
 };
 
 /// Parses argv; reads --seeds FILE ('-' = stdin); normalizes the seeds (each must be an
-/// http(s) URL whose host resolves); validates the options; creates --out DIR. With
-/// --resume, loads the checkpoint and logs of --out DIR (load_resume) into job.resume.
+/// http(s) URL whose host resolves); validates the options; creates --out-dir DIR. With
+/// --resume, loads the checkpoint and logs of --out-dir DIR (load_resume) into job.resume.
 CrawlCli parse_crawl_cli(int argc, const char* const* argv);
 
 }  // namespace rankpool::crawl

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rankpool/version.hpp"
+
 namespace rankpool::crawl {
 
 struct FetchRequest {
@@ -56,7 +58,7 @@ bool is_html_content_type(std::string_view content_type);
 
 struct FetchOptions {
   // Identifies the crawler to servers and to robots.txt owners; sent on every request.
-  std::string user_agent = "rankpool/0.1 (+https://example.invalid/rankpool)";
+  std::string user_agent = std::string("rankpool-crawl/") + RANKPOOL_VERSION_STRING;
   // A dead or black-holed host must not hold a transfer slot for long.
   std::chrono::milliseconds connect_timeout{2000};
   // Bounds a slow or endless (tarpit) response; the whole transfer, connect included.

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rankpool/version.hpp"
+
 namespace rankpool::crawl {
 
 /// Which origins a crawl may request anything from (robots.txt included).
@@ -46,7 +48,16 @@ struct CrawlOptions {
   int max_path_depth = 32;        // path segments
   int max_repeated_segment = 3;   // occurrences of one segment in a path (/a/b/a/b/a/b/a)
   // Sent on every request; its product token ("rankpool-crawl") selects robots.txt groups.
-  std::string user_agent = "rankpool-crawl/0.1 (+https://example.invalid/rankpool)";
+  // The version is the project's; rankpool-crawl adds " (+CONTACT)" from --contact, which a
+  // crawl of other people's sites should give (their operators need a way to reach the user).
+  std::string user_agent = default_user_agent();
+
+  /// "rankpool-crawl/VERSION (+CONTACT)", or "rankpool-crawl/VERSION" with no contact.
+  static std::string default_user_agent(std::string_view contact = {}) {
+    std::string ua = std::string("rankpool-crawl/") + RANKPOOL_VERSION_STRING;
+    if (!contact.empty()) ua += std::string(" (+") + std::string(contact) + ")";
+    return ua;
+  }
   bool ignore_robots = false;  // for sites you own; never the default
   // Also follow <link rel=...>, frames, iframes and meta refresh (always recorded in
   // links.tsv); by default only <a href> and <area href> are followed, as browsers' users do.

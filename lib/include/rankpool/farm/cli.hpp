@@ -1,6 +1,12 @@
 #pragma once
-// The farm's command-line options, so that every program on the farm that takes them
-// spells --schedule, --batch, --queue ... the same (rankpool-fib, the tests' farm probe).
+// The farm's command-line options, defined once so that they mean the same in every app:
+//  * farm_common_options: what every farm-based app shares (rankpool-fib, rankpool-run) —
+//    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet;
+//  * farm_scheduling_options: how farm tasks are handed out — --schedule, --batch, --prefetch,
+//    --queue, --task-timeout — for apps whose work items are farm tasks (rankpool-fib; not
+//    rankpool-run, which schedules commands over its own slots and kills them on --timeout).
+// An app that wants another default sets the FarmCli field before describing the options
+// (rankpool-run: retries = 0, GNU parallel's default); the help shows that default.
 
 #include <atomic>
 #include <boost/program_options/options_description.hpp>
@@ -30,7 +36,12 @@ struct FarmCli {
   double task_timeout = 0;    // seconds; 0: none
 };
 
-/// Options for boost::program_options, bound to `cli`.
+/// The options every farm-based app shares, bound to `cli`; `cli`'s values are the defaults.
+boost::program_options::options_description farm_common_options(FarmCli& cli,
+                                                                 const std::string& caption = "Farm options");
+/// The farm's scheduling options, bound to `cli`; `cli`'s values are the defaults.
+boost::program_options::options_description farm_scheduling_options(FarmCli& cli);
+/// Both groups under one caption: every option of FarmCli (what rankpool-fib offers).
 boost::program_options::options_description farm_options_description(FarmCli& cli);
 
 /// Validates the parsed options. Throws std::invalid_argument with a one-line message

@@ -27,10 +27,15 @@ Columns columns_for(const FibOptions& options);
 /// Seconds are printed in the shortest fixed notation that reads back exactly.
 void write_jsonl(std::ostream& os, const FibRecord& record);
 
-/// "n,digits,head,tail,rank,seconds[,value][,mod]\n"
+/// "n,digits,head,tail,rank,seconds[,value][,mod],error\n". The error column is empty on
+/// success rows and says why on the rows of inputs that failed.
 void write_csv_header(std::ostream& os, const Columns& columns);
-/// One row in the header's column order; fields are quoted per RFC 4180 when needed.
+/// One row in the header's column order; fields are quoted per RFC 4180 when needed (a comma,
+/// a quote, CR or LF: the field is quoted and its quotes doubled).
 void write_csv_row(std::ostream& os, const FibRecord& record, const Columns& columns);
+/// The row of an input whose task failed: n, the other columns empty, the error (quoted per
+/// RFC 4180 when needed); as many fields as the header.
+void write_csv_failure(std::ostream& os, std::uint64_t n, const std::string& error, const Columns& columns);
 
 /// Aligned columns for people; the value column (with --full) comes last, unpadded.
 void write_table_header(std::ostream& os, const Columns& columns);
@@ -39,6 +44,7 @@ void write_table_row(std::ostream& os, const FibRecord& record, const Columns& c
 /// A parsed line: the record, or an error saying what is wrong with the line.
 struct RecordParse {
   FibRecord record;
+  std::string failure;  // CSV: the row of a failed input (only record.n is set), its error
   std::string error;  // empty on success
   bool ok() const { return error.empty(); }
 };

@@ -81,6 +81,7 @@ struct RunOptions {
 struct ParsedCommand {
   RunOptions options;
   std::string print;  // --help / --version text: print it on rank 0 and exit 0
+  bool version = false;  // `print` is the --version line (the app may add the MPI library's)
 };
 
 /// Parses rankpool-run's command line. Options come first; the first word that is not an option

@@ -17,6 +17,7 @@ echo
 echo "== rankpool-run at 3 ranks: 40 shell commands, 2 worker ranks x 2 slots, a joblog =="
 runwork="$(mktemp -d)"
 echo "mpirun -q -n 3 rankpool-run --slots 2 --joblog run.log --tag 'sleep 0.{%}; echo task {#} of \$RANKPOOL_NTASKS on rank \$RANKPOOL_RANK slot {%}: {}' ::: alpha beta ::: \$(seq 20)"
+# shellcheck disable=SC2016  # $RANKPOOL_* are expanded by each task's shell, not here
 mpirun -q -n 3 "$RANKPOOL_BUILD/apps/run/rankpool-run" --slots 2 --joblog "$runwork/run.log" --tag \
   'sleep 0.{%}; echo task {#} of $RANKPOOL_NTASKS on rank $RANKPOOL_RANK slot {%}: {}' ::: alpha beta ::: $(seq 20) | tail -4
 echo "run.log (GNU parallel's joblog format), first lines:"
@@ -29,10 +30,10 @@ trap 'kill "$web_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 "$RANKPOOL_BUILD/apps/testweb/rankpool-testweb" --port 0 --hosts 4 --pages 300 --crawl-delay 0.01 >"$work/web.out" 2>"$work/web.err" &
 web_pid=$!
 for _ in $(seq 100); do grep -q '^origins:' "$work/web.out" && break; sleep 0.1; done
-seeds=$(sed -n 's/^origins: //p' "$work/web.out" | tr ' ' '\n' | sed 's|$|/|')
+mapfile -t seeds < <(sed -n 's/^origins: //p' "$work/web.out" | tr ' ' '\n' | sed 's|$|/|')
 out="${CRAWL_DEMO_OUT:-$PWD/crawl-demo}"
-echo "mpirun -n 3 rankpool-crawl --delay 0 --max-depth 8 --out-dir $out" $seeds
-mpirun -n 3 "$RANKPOOL_BUILD/apps/crawl/rankpool-crawl" --delay 0 --max-depth 8 --out-dir "$out" $seeds
+echo "mpirun -n 3 rankpool-crawl --delay 0 --max-depth 8 --out-dir $out ${seeds[*]}"
+mpirun -n 3 "$RANKPOOL_BUILD/apps/crawl/rankpool-crawl" --delay 0 --max-depth 8 --out-dir "$out" "${seeds[@]}"
 echo "$out/summary.json (excerpt; pages.jsonl and links.tsv beside it):"
 python3 - "$out/summary.json" <<'PY'
 import json, sys

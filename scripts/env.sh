@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts: locations and the Open MPI settings every run needs here.
 RANKPOOL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RANKPOOL_BUILD="${RANKPOOL_BUILD:-$RANKPOOL_ROOT/build/release}"

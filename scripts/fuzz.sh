@@ -86,7 +86,7 @@ for t in "${targets[@]}"; do
     artifacts=$(find "$run/artifacts" -type f)
     if [ -n "$artifacts" ]; then
       echo "crash input(s) — add to tests/fuzz/regressions/$t/:"
-      echo "$artifacts" | sed 's/^/  /'
+      while IFS= read -r artifact; do echo "  $artifact"; done <<<"$artifacts"
       # CI's clone is thrown away with build/fuzz: small inputs go into the log as base64
       # (recreate with: base64 -d > tests/fuzz/regressions/$t/NAME).
       while IFS= read -r a; do

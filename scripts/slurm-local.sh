@@ -73,6 +73,7 @@ job_leftovers() {
     stat="$(cat "$p/stat" 2>/dev/null)" || continue
     comm[$pid]="${stat#*(}"; comm[$pid]="${comm[$pid]%%)*}"
     stat="${stat##*) }"
+    # shellcheck disable=SC2086  # split /proc/PID/stat's fields into $1 $2 ...
     set -- $stat
     [ "$1" = Z ] || [ "$1" = X ] && continue
     parent[$pid]="$2"
@@ -150,6 +151,7 @@ do_down() {
     ids="$(SLURM_CONF="$conf" timeout 10 squeue -h -o %i 2>/dev/null | tr '\n' ' ')"
     if [ -n "${ids// /}" ]; then
       say "cancelling jobs $ids"
+      # shellcheck disable=SC2086  # one argument per job id
       SLURM_CONF="$conf" timeout 10 scancel $ids 2>/dev/null
       deadline=$((SECONDS + 20))
       while [ "$SECONDS" -lt "$deadline" ] &&
@@ -205,6 +207,7 @@ ensure_packages() {
   fi
   command -v apt-get >/dev/null || cannot "packages missing: $missing, and no apt-get"
   say "installing $missing"
+  # shellcheck disable=SC2086  # one argument per package
   if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
            --no-install-recommends $missing; } >"${TMPDIR:-/tmp}/rankpool-slurm-apt.log" 2>&1; then
     tail -5 "${TMPDIR:-/tmp}/rankpool-slurm-apt.log" >&2

@@ -257,6 +257,9 @@ def cleanup():
     for proc in list(CHILDREN):
         kill_tree(proc, grace=2.0)
         forget(proc)
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            if f:
+                f.close()
 
 
 def at_cleanup(fn):

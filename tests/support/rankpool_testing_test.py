@@ -109,8 +109,8 @@ class ProcessTest(unittest.TestCase):
 
 
 FAKE_WEB = """import sys, time
-print(sys.argv[1], flush=True)
 print("stopping soon", file=sys.stderr, flush=True)
+print(sys.argv[1], flush=True)
 time.sleep(60)
 """
 

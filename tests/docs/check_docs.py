@@ -73,7 +73,7 @@ def doc_files(root):
 def environment(args):
     env = rt.openmpi_env()
     dirs = []
-    for app in APPS:
+    for app in APPS if args.bin_dir else []:  # CTest passes --path only
         d = os.path.join(args.bin_dir, "apps", app)
         if os.path.isdir(d):
             dirs.append(d)

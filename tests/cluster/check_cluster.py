@@ -31,7 +31,6 @@ import csv
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -41,6 +40,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from fib_oracle import fib_oracle  # noqa: E402
+import rankpool_testing as rt  # noqa: E402
+from rankpool_testing import few  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "run", "fault"])
@@ -64,25 +65,16 @@ p.add_argument("--keep", action="store_true", help="keep the work directory even
 args = p.parse_args()
 
 START = time.monotonic()
-ENV = dict(os.environ, RANKPOOL_CLUSTER_NAME=args.name, RANKPOOL_CLUSTER_NET=args.net,
-           RANKPOOL_CLUSTER_DIR=args.state_dir, OMPI_MCA_rmaps_base_oversubscribe="1")
-if os.getuid() == 0:  # as scripts/env.sh: Open MPI refuses root unless told twice
-    ENV.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+ENV = dict(rt.openmpi_env(bind_none=False), RANKPOOL_CLUSTER_NAME=args.name, RANKPOOL_CLUSTER_NET=args.net,
+           RANKPOOL_CLUSTER_DIR=args.state_dir)
 HOSTNAMES = [f"{args.name}-h{i}" for i in range(1, args.hosts + 1)]
 NAMESPACES = HOSTNAMES  # cluster-local.sh names each host's namespace and hostname alike
-failures = []
-children = []
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 
 
 def log(*a):
     print(*a, flush=True)
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        log("FAIL:", what)
-    return cond
 
 
 def skip(reason):
@@ -96,77 +88,17 @@ def cluster(*argv, timeout=120):
 
 
 # ---------------------------------------------------------------------------------------
-# Processes: each mpirun leads its own session (under timeout -k); kill_tree ends the session
-# and any descendant that left it.
-
-def descendants(pid):
-    parent = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    stat = f.read()
-                parent[int(d)] = int(stat[stat.rindex(")") + 2:].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {c for c, pp in parent.items() if pp in frontier and c not in found}
-        found |= frontier
-    return found
-
-
-def kill_tree(proc):
-    if proc.poll() is not None:
-        return
-    pids = descendants(proc.pid)
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def on_signal(sig, _frame):
-    for c in list(children):
-        kill_tree(c)
-    sys.exit(128 + sig)
-
-
-signal.signal(signal.SIGTERM, on_signal)
-signal.signal(signal.SIGINT, on_signal)
-
+# Processes: each mpirun leads its own session (under timeout -k); rankpool_testing.kill_tree
+# ends the session and any descendant that left it.
 
 def start(cmd, budget, **kw):
     """cmd under `timeout -k 10 budget`, in its own session."""
-    proc = subprocess.Popen(["timeout", "-k", "10", str(int(budget)), *cmd], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=ENV, **kw)
-    children.append(proc)
-    return proc
+    return rt.start(["timeout", "-k", "10", str(int(budget)), *cmd], env=ENV, **kw)
 
 
 def finish(proc, timeout):
     """(returncode or None if still running after timeout (then killed), stdout, stderr)."""
-    try:
-        out, err = proc.communicate(timeout=max(1.0, timeout))
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        kill_tree(proc)
-        out, err = proc.communicate()
-        rc = None
-    children.remove(proc)
-    return rc, out, err
+    return rt.finish(proc, max(1.0, timeout))
 
 
 def run(cmd, budget):
@@ -324,32 +256,14 @@ def start_testweb(workdir):
     with open(os.path.join(args.state_dir, "services")) as f:
         services = f.read().split()
     check(len(services) >= 4, f"service addresses on the bridge: {services}")
-    web = start([args.testweb, "--address", services[0], "--hosts", "4", "--port", "0",
-                 "--access-log", os.path.join(workdir, "access.log")], 360)
-    line = ""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and web.poll() is None:
-        if select.select([web.stdout], [], [], 0.2)[0]:
-            line = web.stdout.readline()
-            break
-    if not line.startswith("origins:"):
-        kill_tree(web)
-        _, _, err = finish(web, 5)
-        raise RuntimeError(f"rankpool-testweb did not start: {line!r} {err}")
-    origins = line.split()[1:]
-    log(f"testweb: {' '.join(origins)}")
-    return web, origins
+    web = rt.TestWeb(["timeout", "-k", "10", "360", args.testweb, "--address", services[0], "--hosts", "4",
+                      "--port", "0", "--access-log", os.path.join(workdir, "access.log")], env=ENV)
+    log(f"testweb: {' '.join(web.origins)}")
+    return web, web.origins
 
 
 def stop_testweb(web):
-    if web.poll() is None:
-        web.send_signal(signal.SIGINT)
-        try:
-            web.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            kill_tree(web)
-    if web in children:
-        children.remove(web)
+    web.stop(signal.SIGINT)
 
 
 def read_crawl(out):
@@ -360,11 +274,6 @@ def read_crawl(out):
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     return recs, edges, summary
-
-
-def few(xs, n=5):
-    xs = sorted(xs, key=str)
-    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
 
 
 def case_crawl(workdir):
@@ -528,9 +437,9 @@ def case_fault(workdir):
             log(f"  {rows} of {FAULT_COUNT} rows written before the fault; stderr:\n"
                 + "\n".join("    " + l for l in se.strip().splitlines()[-12:]))
     finally:
-        if proc in children:
-            kill_tree(proc)
-            children.remove(proc)
+        if proc in rt.CHILDREN:
+            rt.kill_tree(proc)
+            rt.forget(proc)
         if link_down:
             subprocess.run(["ip", "link", "set", veth, "up"], check=False)
 
@@ -601,8 +510,7 @@ def main():
     try:
         {"fib": case_fib, "crawl": case_crawl, "run": case_run, "fault": case_fault}[args.case](workdir)
     finally:
-        for c in list(children):
-            kill_tree(c)
+        rt.cleanup()
         if own_cluster:
             case_down()
         if failures or args.keep:
@@ -620,8 +528,7 @@ except Exception as e:  # a broken checker must fail the test, not pass it
     traceback.print_exc()
     check(False, f"checker error: {e!r}")
 finally:
-    for c in list(children):
-        kill_tree(c)
+    rt.cleanup()
 
 log(f"{'ok' if not failures else 'FAILED'}: {args.case}, {len(failures)} failure(s), "
     f"{time.monotonic() - START:.1f} s")

@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rankpool_testing as rt  # noqa: E402
+
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([^`\s]*)\s*(.*)$")
 NOT_CHECKED = re.compile(r"^\s*<!--\s*not checked:\s*(\S.*?)\s*-->\s*$")
 APPS = ["run", "fib", "crawl", "bench", "testweb"]
@@ -68,20 +71,15 @@ def doc_files(root):
 
 
 def environment(args):
-    env = dict(os.environ)
+    env = rt.openmpi_env()
     dirs = []
-    for app in APPS:
+    for app in APPS if args.bin_dir else []:  # CTest passes --path only
         d = os.path.join(args.bin_dir, "apps", app)
         if os.path.isdir(d):
             dirs.append(d)
     for d in args.path or []:
         dirs.append(d)
     env["PATH"] = os.pathsep.join(dirs + [env.get("PATH", "/usr/bin:/bin")])
-    if os.geteuid() == 0:
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-    env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-    env.setdefault("OMPI_MCA_hwloc_base_binding_policy", "none")
     env["RANKPOOL_SOURCE_DIR"] = args.source_dir
     env.pop("RANKPOOL_FUZZ_SECONDS", None)
     return env
@@ -93,8 +91,8 @@ def run_block(code, cwd, env, timeout):
     not keep us waiting: it is killed with the block's process group when bash ends."""
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(["bash", "-e", "-c", code], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = rt.start(["bash", "-e", "-c", code], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                        text=False)
         timed_out = False
         try:
             proc.wait(timeout=timeout)
@@ -105,6 +103,7 @@ def run_block(code, cwd, env, timeout):
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
+        rt.forget(proc)
         log.seek(0)
         out = log.read().decode("utf-8", "replace")
     return proc.returncode, timed_out, out, time.monotonic() - t0

@@ -44,7 +44,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +53,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from fib_oracle import fib_oracle  # noqa: E402
 from rankpool_journal import MAGIC, journal_records  # noqa: E402
+import rankpool_testing as rt  # noqa: E402
+from rankpool_testing import few  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--scenario", required=True, choices=["fib", "crawl", "timeout", "fib_resume", "run",
@@ -79,16 +80,9 @@ if hasattr(sys, "set_int_max_str_digits"):
     sys.set_int_max_str_digits(0)  # F(250000) has 52,247 digits
 TERMINAL = {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY",
             "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT"}
-failures = []
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 jobs = []      # job ids submitted (cancelled on an early exit)
-children = []  # Popen of processes started here
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def log(*a):
@@ -99,27 +93,13 @@ def remaining():
     return args.budget - (time.monotonic() - START)
 
 
-def cleanup():
+def cancel_jobs():
+    """scancel of every job not yet seen to end (run by rankpool_testing.cleanup(): at exit, on
+    SIGINT/SIGTERM, before the processes started here are killed)."""
+    if jobs:
+        print(f"cancelling jobs {jobs}", flush=True)
     for j in jobs:
         subprocess.run(["scancel", j], env=ENV, capture_output=True, timeout=15)
-    for c in children:
-        if c.poll() is None:
-            c.terminate()
-            try:
-                c.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                c.kill()
-                c.wait()
-
-
-def on_signal(sig, _frame):
-    print(f"interrupted by signal {sig}: cancelling jobs {jobs}", flush=True)
-    cleanup()
-    sys.exit(128 + sig)
-
-
-signal.signal(signal.SIGTERM, on_signal)
-signal.signal(signal.SIGINT, on_signal)
 
 
 # ---------------------------------------------------------------------------------------
@@ -148,6 +128,7 @@ def cluster_env():
 
 
 ENV = cluster_env()
+rt.at_cleanup(cancel_jobs)
 
 
 def slurm(*argv, timeout=30):
@@ -382,30 +363,12 @@ def scenario_fib_resume(workdir):
 # ---------------------------------------------------------------------------------------
 # rankpool-crawl against a loopback rankpool-testweb
 
-class Web:
-    def __init__(self, workdir, web_args, max_depth):
-        self.truth_file = os.path.join(workdir, "truth.json")
-        cmd = [args.testweb, "--port", "0", "--truth", self.truth_file, "--max-depth", str(max_depth)] + web_args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=open(os.path.join(workdir, "testweb.err"), "w"), text=True)
-        children.append(self.proc)
-        line = self.proc.stdout.readline()  # "origins: ..." once every origin listens
-        if not line.startswith("origins:"):
-            self.stop()
-            raise RuntimeError(f"rankpool-testweb did not start: {line!r}")
-        self.origins = line.split()[1:]
-        with open(self.truth_file) as f:
-            self.truth = json.load(f)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        children.remove(self.proc)
+def Web(workdir, web_args, max_depth):
+    """A rankpool-testweb (stderr in testweb.err) serving until stop(); `origins`, `truth`."""
+    truth_file = os.path.join(workdir, "truth.json")
+    with open(os.path.join(workdir, "testweb.err"), "w") as err:
+        return rt.TestWeb([args.testweb, "--port", "0", "--truth", truth_file, "--max-depth", str(max_depth)]
+                          + web_args, truth=truth_file, stderr=err)
 
 
 def read_pages(out):
@@ -417,11 +380,6 @@ def read_pages(out):
             except ValueError:
                 check(False, f"pages.jsonl line {n} is not whole JSON: {line[:200]!r}")
     return recs
-
-
-def few(xs, n=5):
-    xs = sorted(xs, key=str)
-    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
 
 
 def scenario_crawl(workdir):
@@ -784,7 +742,7 @@ except Exception as e:  # a broken checker must fail the test, not pass it
     traceback.print_exc()
     check(False, f"checker error: {e!r}")
 finally:
-    cleanup()
+    rt.cleanup()
 
 if failures or args.keep:
     print(f"(work directory kept: {workdir})")

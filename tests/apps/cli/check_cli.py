@@ -9,9 +9,13 @@
 One app per invocation (--app NAME=PATH). Python stdlib only.
 """
 import argparse
+import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -24,19 +28,13 @@ p.add_argument("--version", required=True, help="the project's version")
 args = p.parse_args()
 
 name, _, program = args.app.partition("=")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 
 
 def mpirun(app_args, timeout=60):
-    flags = [f for f in args.mpiexec_flags.split(";") if f]
-    cmd = [args.mpiexec, "-q", args.numproc_flag, str(args.ranks)] + flags + [program] + app_args
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, program, app_args, flags=rt.split_flags(args.mpiexec_flags),
+                            numproc_flag=args.numproc_flag)
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
         return r.returncode, r.stdout, r.stderr

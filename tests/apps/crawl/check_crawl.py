@@ -22,12 +22,10 @@ test and the whole process group (mpirun and its ranks) is killed. Python stdlib
 import argparse
 import collections
 import contextlib
-import datetime
 import json
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -35,6 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import rankpool_testing as rt  # noqa: E402
+from rankpool_testing import few  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -57,20 +59,8 @@ START = time.monotonic()
 ERROR_KINDS = {"timeout", "dns", "connect", "too_large", "tls", "protocol", "other"}
 UNREACHABLE = "http://127.0.0.1:1/"  # nothing listens on port 1 (not an origin of the web)
 
-failures = []
-children = []  # Popen objects of processes this script started (each leads its own session)
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def few(xs, n=5):
-    xs = sorted(xs, key=str)
-    return str(xs[:n]) + (f" ... ({len(xs)} in all)" if len(xs) > n else "")
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 
 
 def remaining():
@@ -78,147 +68,41 @@ def remaining():
 
 
 # ---------------------------------------------------------------------------------------
-# Processes: every child leads its own session, so a hang is ended by killing its process
-# group plus any descendant that left it (collected from /proc before the kill).
-
-def descendants(pid):
-    parent = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    stat = f.read()
-                parent[int(d)] = int(stat[stat.rindex(")") + 2:].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {c for c, pp in parent.items() if pp in frontier and c not in found}
-        found |= frontier
-    return found
-
-
-def dump_stacks(proc):
-    """A hung run's ranks, as they hang: the stack of each main thread (when gdb is installed), so
-    that a hang seen once, on another machine, can be understood from the log."""
-    gdb = shutil.which("gdb")
-    if not gdb:
-        print("  (hung: gdb is not installed, no stacks)", flush=True)
-        return
-    for pid in sorted(descendants(proc.pid)):
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
-        except OSError:
-            continue
-        if not comm.startswith("rankpool"):
-            continue
-        try:
-            r = subprocess.run([gdb, "-batch", "-nx", "-p", str(pid), "-ex", "bt 16"],
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-            frames = [l for l in r.stdout.splitlines() if l.startswith("#")]
-        except (OSError, subprocess.TimeoutExpired) as e:
-            frames = [f"gdb: {e}"]
-        print(f"  hung {comm} pid {pid}:\n    " + "\n    ".join(frames[:80]), flush=True)
-
-
-def kill_tree(proc, grace=3.0):
-    if proc.poll() is not None:
-        return
-    pids = descendants(proc.pid)
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            proc.wait(timeout=wait)
-            if sig == signal.SIGTERM:
-                time.sleep(0.2)  # let the ranks follow mpirun
-                pids = {q for q in pids if os.path.exists(f"/proc/{q}")}
-                if not pids:
-                    return
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def cleanup():
-    for c in children:
-        kill_tree(c, grace=2.0)
-
-
-def on_signal(sig, _frame):
-    cleanup()
-    sys.exit(128 + sig)
-
-
-signal.signal(signal.SIGTERM, on_signal)
-signal.signal(signal.SIGINT, on_signal)
-
+# Processes: every child leads its own session (rankpool_testing.start), so a hang is ended by
+# killing its process group plus any descendant that left it, after a dump of the ranks' stacks.
 
 def mpirun(app_args, timeout):
     """Runs the crawler; returns (returncode or None on a hang, stdout, stderr, seconds)."""
-    flags = [f for f in args.mpiexec_flags.split(";") if f]
-    cmd = [args.mpiexec, "-q", args.numproc_flag, str(args.ranks)] + flags + [args.app] + app_args
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args, flags=rt.split_flags(args.mpiexec_flags),
+                            numproc_flag=args.numproc_flag)
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    children.append(proc)
-    try:
-        out, err = proc.communicate(timeout=max(1.0, timeout))
-        return proc.returncode, out, err, time.monotonic() - t0
-    except subprocess.TimeoutExpired:
-        dump_stacks(proc)
-        kill_tree(proc)
-        out, err = proc.communicate()
-        return None, out, err, time.monotonic() - t0
-    finally:
-        children.remove(proc)
+    rc, out, err = rt.finish(rt.start(cmd), max(1.0, timeout), dump=True)
+    return rc, out, err, time.monotonic() - t0
 
 
-class TestWeb:
+class TestWeb(rt.TestWeb):
     """A rankpool-testweb serving until stop(); `origins` from its "origins:" line."""
 
     def __init__(self, workdir, web_args, seeds=None, max_depth=3):
-        self.log = os.path.join(workdir, "access.log")
-        self.truth_file = os.path.join(workdir, "truth.json")
+        log = os.path.join(workdir, "access.log")
+        truth_file = os.path.join(workdir, "truth.json")
         # The truth needs its seeds before the web listens. The default seed (the first
         # origin's "/") works with ephemeral ports; explicit seeds (every origin's "/") need
         # known ports, so those webs get a random free base port, retried on a collision.
         for attempt in range(20):
             port = 0 if seeds is None else self.free_base_port(web_args)
-            cmd = [args.testweb, "--port", str(port), "--access-log", self.log, "--truth", self.truth_file,
+            cmd = [args.testweb, "--port", str(port), "--access-log", log, "--truth", truth_file,
                    "--max-depth", str(max_depth)] + web_args
             if seeds is not None:
                 cmd += ["--crawl-seed"] + [s.replace("PORT1", str(port + 1)).replace("PORT", str(port))
                                            for s in seeds]
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
-            children.append(self.proc)
-            line = self.first_line(timeout=20)
-            if line.startswith("origins:"):
-                self.origins = line.split()[1:]
-                with open(self.truth_file) as f:
-                    self.truth = json.load(f)
+            try:
+                super().__init__(cmd, truth=truth_file, access_log=log)
                 return
-            err = self.stop()
-            if port == 0 or "bind" not in err.lower() and "in use" not in err.lower() or attempt == 19:
-                raise RuntimeError(f"rankpool-testweb did not start: {line!r} {err}")
-
-    def first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                return self.proc.stdout.readline()
-            if self.proc.poll() is not None:
-                return ""
-        return ""
+            except rt.TestWebError as e:
+                err = e.stderr
+                if port == 0 or "bind" not in err.lower() and "in use" not in err.lower() or attempt == 19:
+                    raise RuntimeError(str(e)) from None
 
     @staticmethod
     def free_base_port(web_args):
@@ -234,40 +118,12 @@ class TestWeb:
                 continue
         raise RuntimeError("no free base port")
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                kill_tree(self.proc)
-        if self.proc in children:
-            children.remove(self.proc)
-        err = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return err
-
 
 # ---------------------------------------------------------------------------------------
 # Reading the outputs and the access log.
 
-LOG_LINE = re.compile(r'^(\S+) (\S+) (\S+) (\S+) (\d+) "(.*)"$')
-
-
 def read_access_log(path):
-    reqs = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            m = LOG_LINE.match(line.rstrip("\n"))
-            if not check(m is not None, f"access log line {n} unparsable: {line!r}"):
-                continue
-            ts, hostport, method, target, status, ua = m.groups()
-            t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
-            reqs.append({"time": t.timestamp(), "origin": "http://" + hostport, "method": method,
-                         "target": target, "url": "http://" + hostport + target, "status": int(status),
-                         "user_agent": ua})
-    return reqs
+    return rt.read_access_log(path, report=lambda m: check(False, m))
 
 
 def origin_of(url):
@@ -571,43 +427,20 @@ def log_lines(web):
 
 
 def start_mpirun(app_args, stderr_path):
-    flags = [f for f in args.mpiexec_flags.split(";") if f]
-    cmd = [args.mpiexec, "-q", args.numproc_flag, str(args.ranks)] + flags + [args.app] + app_args
-    err = open(stderr_path, "w")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                            start_new_session=True)
-    err.close()
-    children.append(proc)
-    return proc
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args, flags=rt.split_flags(args.mpiexec_flags),
+                            numproc_flag=args.numproc_flag)
+    with open(stderr_path, "w") as err:
+        return rt.start(cmd, stdout=subprocess.DEVNULL, stderr=err)
 
 
 def kill9_everything(proc):
     """SIGKILL to mpirun and every rank at once (the process group, and each descendant by
     PID: Open MPI puts ranks in groups of their own), then waits until all are gone."""
-    pids = descendants(proc.pid) | {proc.pid}
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    pids = rt.signal_tree(proc, signal.SIGKILL)
     proc.wait()
-    children.remove(proc)
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    check(not any(alive(p) for p in pids), f"processes survived SIGKILL: {[p for p in pids if alive(p)]}")
+    rt.forget(proc)
+    rt.wait_gone(pids, 10)
+    check(not any(rt.alive(p) for p in pids), f"processes survived SIGKILL: {[p for p in pids if rt.alive(p)]}")
     return pids
 
 
@@ -762,8 +595,8 @@ def scenario_resume_sigterm():
                 rc = proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 rc = None
-                kill_tree(proc)
-            children.remove(proc)
+                rt.kill_tree(proc)
+            rt.forget(proc)
             # The ranks exit 128 + 15; Open MPI's mpirun, signalled itself, reports 1 for the job.
             check(rc is not None and rc != 0, f"SIGTERM: run 1 exit {rc}, want non-zero (interrupted)")
             # The outputs were flushed and say so, and the checkpoint was written at the signal.
@@ -896,7 +729,7 @@ except Exception as e:  # a broken checker or web must fail the test, not pass i
     traceback.print_exc()
     check(False, f"checker error: {e!r}")
 finally:
-    cleanup()
+    rt.cleanup()
 
 print(f"{'ok' if not failures else 'FAILED'}: {args.scenario} at {args.ranks} ranks, {len(failures)} failures, "
       f"{time.monotonic() - START:.1f} s")

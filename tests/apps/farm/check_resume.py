@@ -10,13 +10,13 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 from rankpool_journal import journal_records as read_journal  # noqa: E402
+import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -30,15 +30,9 @@ args = p.parse_args()
 seed = args.seed if args.seed is not None else random.randrange(1 << 30)
 rng = random.Random(seed)
 print(f"case {args.case}, kind {args.kind}, seed {seed} (rerun with --seed {seed})", flush=True)
-failures = []
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 work = tempfile.mkdtemp(prefix="rankpool-resume-")
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 # ---- the programs ---------------------------------------------------------------------------
@@ -48,8 +42,7 @@ FIB_INPUTS = ["100000:6000000:9973"]  # ~600 inputs, F(n) up to 1.25 million dig
 
 def command(out, extra):
     # mpirun's own report of a dead rank is what names it: keep mpirun verbose for that case.
-    quiet = ["-q"] if args.case != "rank_death" else []
-    base = [args.mpiexec, *quiet, "-n", str(args.ranks), "--oversubscribe", args.app]
+    base = rt.mpirun_command(args.mpiexec, args.ranks, args.app, quiet=args.case != "rank_death")
     if args.kind == "fib":
         return base + ["--format", "csv", "--output", out, "--no-progress"] + extra + FIB_INPUTS
     defaults = {"--tasks": "300", "--sleep-ms": "12"}
@@ -67,16 +60,12 @@ def rows(path):
 
 
 def start(out, extra):
-    return subprocess.Popen(command(out, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return rt.start(command(out, extra), stdin=None)
 
 
 def finish(proc, timeout=120):
-    try:
-        o, e = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_all(proc)
-        o, e = proc.communicate()
+    rc, o, e = rt.finish(proc, timeout, grace=0)  # a hang: killed with every descendant
+    if rc is None:
         check(False, f"run did not finish within {timeout} s: {e[-500:]}")
     return proc.returncode, o, e
 
@@ -87,43 +76,11 @@ def run(out, extra, timeout=120):
 
 def ranks_of(proc):
     """PIDs of the ranks mpirun started (its children; Open MPI puts each in its own group)."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == proc.pid:
-                pids.append(int(d))
-        except OSError:
-            pass
-    return pids
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return rt.children(proc.pid)
 
 
 def kill_all(proc):
-    for pid in ranks_of(proc) + [proc.pid]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
-def wait_gone(pids, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if not any(alive(p) for p in pids):
-            return True
-        time.sleep(0.1)
-    return False
+    rt.signal_pids(ranks_of(proc) + [proc.pid], signal.SIGKILL)
 
 
 def wait_for_rows(journal, minimum, seconds):
@@ -186,7 +143,7 @@ if args.case == "kill":
         else:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        check(wait_gone(pids, 20), f"trial {trial}: every rank exits after the launcher is killed")
+        check(rt.wait_gone(pids, 20), f"trial {trial}: every rank exits after the launcher is killed")
         # With only mpirun killed, its ranks run on until they notice (~2-3 s): count both.
         done = len(journal_records(journal, strict=False))
         print(f"trial {trial}: killed with {at_kill} of {total} tasks journaled, {done} when every rank was gone",
@@ -214,7 +171,7 @@ elif args.case == "sigterm":
         check(rc != 0, f"{sig.name}: exit status is not 0")
         check(took < 15, f"{sig.name}: stopped within 15 s (took {took:.1f})")
         check("interrupted by SIG" in err, f"{sig.name}: message says interrupted: {err[-400:]}")
-        check(wait_gone(pids, 10), f"{sig.name}: every rank has exited")
+        check(rt.wait_gone(pids, 10), f"{sig.name}: every rank has exited")
         done = len(journal_records(journal))  # strict: a clean stop leaves no torn record
         got = rows(out)
         check(0 < done < total, f"{sig.name}: journal holds part of the run ({done} of {total})")

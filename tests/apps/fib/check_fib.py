@@ -16,6 +16,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import rankpool_testing as rt  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
 p.add_argument("--ranks", type=int, required=True)
@@ -23,17 +26,12 @@ p.add_argument("--app", required=True)
 p.add_argument("--seq", required=True)
 args = p.parse_args()
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 
 
 def run(app_args, stdin=None, timeout=120):
-    cmd = [args.mpiexec, "-q", "-n", str(args.ranks), "--oversubscribe", args.app] + app_args
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args)
     r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
     return r
 
@@ -173,32 +171,19 @@ with tempfile.TemporaryDirectory() as d:
 # SIGTERM to the ranks (as Slurm's scancel or srun deliver it) mid-run: every rank stops,
 # exit code 143, one line saying how to continue; --resume then completes the list with the
 # rows of the interrupted run unchanged.
-def children(pid):
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        kids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
 with tempfile.TemporaryDirectory() as d:
     jpath = os.path.join(d, "fib.journal")
     stats = os.path.join(d, "stats.json")
     heavy = ["1000000:1002000"]  # 2001 tasks of a few ms: seconds of work
-    cmd = [args.mpiexec, "-q", "-n", str(args.ranks), "--oversubscribe", args.app, "--format", "jsonl", "--quiet",
-           "--journal", jpath] + heavy
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app,
+                            ["--format", "jsonl", "--quiet", "--journal", jpath] + heavy)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait for the first journaled results: the ranks are inside the run, handlers installed.
     for _ in range(1200):
         if os.path.exists(jpath) and os.path.getsize(jpath) > 1000:
             break
         time.sleep(0.05)
-    ranks = children(proc.pid)
+    ranks = rt.children(proc.pid)
     check(len(ranks) == args.ranks, f"found the {args.ranks} rank processes: {ranks}")
     for pid in ranks:
         os.kill(pid, signal.SIGTERM)

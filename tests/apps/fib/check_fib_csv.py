@@ -10,8 +10,12 @@ value columns and the error. Python stdlib only.
 import argparse
 import csv
 import io
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -21,21 +25,14 @@ p.add_argument("--ranks", type=int, required=True)
 p.add_argument("--app", required=True)
 args = p.parse_args()
 
-failures = []
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 SLOW = 100_000_000  # F(10^8): ~1 s of GMP, 20,898,764 digits
 MOD = 1_000_000_007
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
 def run(app_args, timeout=120):
-    flags = [f for f in args.mpiexec_flags.split(";") if f]
-    cmd = [args.mpiexec, "-q", "-n", str(args.ranks)] + flags + [args.app] + app_args
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args, flags=rt.split_flags(args.mpiexec_flags))
     return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
 

@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import rankpool_testing as rt  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
 p.add_argument("--ranks", type=int, required=True)
@@ -30,17 +33,12 @@ DISTINCT = 10007
 ns = [(i * 7919) % DISTINCT for i in range(args.count)]
 highest = max(ns)
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
+checks = rt.Checks()
+check, failures = checks.check, checks.failures
 
 
 def run(app_args, stdin=None):
-    cmd = [args.mpiexec, "-q", "-n", str(args.ranks), "--oversubscribe", args.app] + app_args
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args)
     start = time.monotonic()
     r = subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, timeout=args.timeout)
     print(f"{' '.join(app_args[:6])} ...: exit {r.returncode}, {time.monotonic() - start:.1f} s", flush=True)

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 from rankpool_journal import journal_records as read_journal  # noqa: E402
+import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--mpiexec", required=True)
@@ -34,69 +35,30 @@ seed = args.seed if args.seed is not None else random.randrange(1 << 30)
 rng = random.Random(seed)
 print(f"case {args.case} at {args.ranks} ranks, seed {seed} (rerun with --seed {seed})", flush=True)
 work = tempfile.mkdtemp(prefix="rankpool-run-")
-failures = []
+checks = rt.Checks(verbose=True)
+check, failures = checks.check, checks.failures
 WORKERS = max(1, args.ranks - 1)
-
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def path(name):
     return os.path.join(work, name)
 
 
-def command(opts, quiet_mpirun=True):
-    return [args.mpiexec, *(["-q"] if quiet_mpirun else []), "-n", str(args.ranks), "--oversubscribe", args.app, *opts]
-
-
 def start(opts, env=None, stdin=None, quiet_mpirun=True):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.Popen(command(opts, quiet_mpirun), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            env=e, start_new_session=True)
-
-
-def children_of(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
-def descendants(pid):
-    out, todo = [], [pid]
-    while todo:
-        kids = children_of(todo.pop())
-        out += kids
-        todo += kids
-    return out
+    return rt.start(rt.mpirun_command(args.mpiexec, args.ranks, args.app, opts, quiet=quiet_mpirun),
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, text=False, env=e)
 
 
 def kill_group(proc):
-    for pid in children_of(proc.pid) + [proc.pid]:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    """SIGKILL to mpirun and its ranks (not the ranks' tasks)."""
+    rt.signal_pids(rt.children(proc.pid) + [proc.pid], signal.SIGKILL)
 
 
 def finish(proc, timeout=120, stdin=None):
-    try:
-        o, e = proc.communicate(input=stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        o, e = proc.communicate()
+    rc, o, e = rt.finish(proc, timeout, input=stdin, grace=0)  # a hang: killed with every descendant
+    if rc is None:
         check(False, f"run finished within {timeout} s (stderr: {e[-600:]!r})")
     return proc.returncode, o.decode(errors="replace"), e.decode(errors="replace")
 
@@ -132,14 +94,6 @@ def side_effects(p):
 def journal_records(p):
     """(index, ok) of every task record of the run's journal (tests/support/rankpool_journal.py)."""
     return read_journal(p, strict=True, report=lambda m: check(False, m))
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def write(name, text):
@@ -270,7 +224,7 @@ def case_failures():
     time.sleep(0.5)
     with open(pids) as f:
         ps = [int(x) for x in f.read().split()]
-    check(len(ps) == 3 and not any(alive(p) for p in ps), f"the timeout killed the whole process group {ps}")
+    check(len(ps) == 3 and not any(rt.alive(p) for p in ps), f"the timeout killed the whole process group {ps}")
     rows = {int(r["Seq"]): r for r in joblog(path("f.log"))}
     check(rows[4]["Exitval"] == "-1" and rows[4]["Signal"] in ("15", "9"), "joblog: timeout as -1 and the signal")
 
@@ -360,11 +314,7 @@ def killed_runs(kind):
         elif attempt == 2:
             # As Slurm's time limit does: every process of the job at once, tasks included, so
             # a task may die of its SIGTERM before its rank has noticed the run is stopping.
-            for pid in [proc.pid] + descendants(proc.pid):
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except OSError:
-                    pass
+            rt.signal_pids([proc.pid, *rt.descendants(proc.pid)], signal.SIGTERM)
             rc, _, err = finish(proc, 30)
         else:
             os.kill(proc.pid, signal.SIGTERM)

@@ -75,6 +75,16 @@ def openmpi_env(env=None, bind_none=True):
     return env
 
 
+def add_mpiexec_arguments(parser, numproc_flag=True):
+    """The mpiexec options CTest passes to the drivers: --mpiexec, --numproc-flag and
+    --mpiexec-flags (a CMake list, ';'-separated)."""
+    parser.add_argument("--mpiexec", required=True)
+    if numproc_flag:
+        parser.add_argument("--numproc-flag", default="-n")
+    parser.add_argument("--mpiexec-flags", default="--oversubscribe;--bind-to;none",
+                        help="extra mpiexec flags, ';'-separated (a CMake list)")
+
+
 def split_flags(flags):
     """A CMake list ("--oversubscribe;--bind-to;none;") as a list of flags."""
     return [f for f in flags.split(";") if f]

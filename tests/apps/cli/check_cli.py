@@ -18,10 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--mpiexec", required=True)
-p.add_argument("--numproc-flag", default="-n")
-p.add_argument("--mpiexec-flags", default="--oversubscribe;--bind-to;none",
-               help="extra mpiexec flags, ';'-separated (a CMake list)")
+rt.add_mpiexec_arguments(p)
 p.add_argument("--ranks", type=int, default=3)
 p.add_argument("--app", required=True, help="NAME=PATH, e.g. rankpool-fib=/path/to/rankpool-fib")
 p.add_argument("--version", required=True, help="the project's version")

@@ -39,10 +39,7 @@ import rankpool_testing as rt  # noqa: E402
 from rankpool_testing import few  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--mpiexec", required=True)
-p.add_argument("--numproc-flag", default="-n")
-p.add_argument("--mpiexec-flags", default="--oversubscribe;--bind-to;none",
-               help="extra mpiexec flags, ';'-separated (a CMake list)")
+rt.add_mpiexec_arguments(p)
 p.add_argument("--ranks", type=int, required=True)
 p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")

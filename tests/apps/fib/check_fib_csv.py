@@ -18,9 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rankpool_testing as rt  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--mpiexec", required=True)
-p.add_argument("--mpiexec-flags", default="--oversubscribe;--bind-to;none",
-               help="extra mpiexec flags, ';'-separated (a CMake list)")
+rt.add_mpiexec_arguments(p, numproc_flag=False)
 p.add_argument("--ranks", type=int, required=True)
 p.add_argument("--app", required=True)
 args = p.parse_args()

@@ -1,7 +1,9 @@
 #pragma once
 // The distributed crawler's messages: every tag and message that crosses a rank boundary
-// in rankpool-crawl. Hot messages (Urls, Records) are flat buffers written with the farm's
-// Writer/Reader; cold ones (Start, Final) use Boost.Serialization. Tags start at 32 so they
+// in rankpool-crawl. Hot messages (Urls, Records, Idle, ProbeReply, ...) are flat buffers
+// written with the byte codec (runtime/bytes.hpp) from the records' descriptions; cold ones
+// (Start, Final) use Boost.Serialization. Every decoder rejects truncated and trailing input
+// (runtime::DecodeError). Tags start at 32 so they
 // never meet the farm's (farm/protocol.hpp), although each runs on its own communicator.
 //
 // The conversation (W = crawling workers: ranks 1..N-1, or rank 0 itself when N = 1):
@@ -15,6 +17,7 @@
 //   worker -> master Interrupt    this rank got SIGINT/SIGTERM
 //   master -> all    Finish       stop; every worker answers Final (statistics, depth fixes)
 
+#include <boost/describe/class.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -75,6 +78,7 @@ struct WorkerStatus {
   std::uint32_t active_hosts = 0;
   bool operator==(const WorkerStatus&) const = default;
 };
+BOOST_DESCRIBE_STRUCT(WorkerStatus, (), (queued, in_flight, active_hosts))
 struct RecordsMessage {
   WorkerStatus status;
   std::vector<PageRecord> records;
@@ -82,6 +86,7 @@ struct RecordsMessage {
   std::vector<HostCheckpoint> hosts;  // robots.txt outcomes that became final (for the checkpoint)
   bool operator==(const RecordsMessage&) const = default;
 };
+BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
 std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
 
@@ -93,6 +98,7 @@ struct Counters {
   std::uint64_t returned_permits = 0;  // Idle: unspent permits handed back
   bool operator==(const Counters&) const = default;
 };
+BOOST_DESCRIBE_STRUCT(Counters, (), (probe, idle, sent, received, returned_permits))
 std::string encode_counters(const Counters& c);
 Counters decode_counters(std::string_view bytes);
 

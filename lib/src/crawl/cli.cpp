@@ -134,8 +134,8 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";
     return cli;
   }
-  if (std::string e = validate(o); !e.empty()) {
-    cli.error = e;
+  if (Status s = validate(o); !s) {
+    cli.error = s.message();
     return cli;
   }
   if (!seeds_file.empty()) {

@@ -64,9 +64,10 @@ struct HostStats {
   double delay = 0;    // effective seconds between requests
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & origin & rank & pages & bytes & errors & blocked & robots & delay;
+    describe_serialize(ar, *this);
   }
 };
+BOOST_DESCRIBE_STRUCT(HostStats, (), (origin, rank, pages, bytes, errors, blocked, robots, delay))
 
 /// A URL fetched by an earlier run (a line of pages.jsonl), handed to its owner when a
 /// crawl resumes: it is not fetched again, and its followable out-links and redirect are
@@ -82,9 +83,10 @@ struct FetchedUrl {
   bool operator==(const FetchedUrl&) const = default;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & url & depth & recorded_depth & children & redirect & bytes & failed;
+    describe_serialize(ar, *this);
   }
 };
+BOOST_DESCRIBE_STRUCT(FetchedUrl, (), (url, depth, recorded_depth, children, redirect, bytes, failed))
 
 struct EngineStats {
   std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0;

@@ -16,6 +16,7 @@
 #include <boost/describe/enumerators.hpp>
 #include <boost/describe/members.hpp>
 #include <boost/mp11/algorithm.hpp>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace rankpool::runtime {
@@ -34,6 +36,27 @@ struct DecodeError : std::runtime_error {
 
 template <class T>
 concept DescribedStruct = boost::describe::has_describe_members<T>::value && std::is_class_v<T>;
+
+/// The fewest bytes ByteWriter::write can give a T: a bound on how many elements a count
+/// in a message can honestly announce.
+template <class T>
+constexpr std::size_t min_encoded_size() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return sizeof(std::uint32_t);
+  } else if constexpr (DescribedStruct<T>) {
+    std::size_t n = 0;
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>([&](auto d) {
+      n += min_encoded_size<std::remove_cvref_t<decltype(std::declval<T&>().*d.pointer)>>();
+    });
+    return n;
+  } else if constexpr (requires(T v) { typename T::value_type; v.size(); }) {
+    return sizeof(std::uint32_t);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return 1;
+  } else {
+    return sizeof(T);
+  }
+}
 
 /// Appends values to a byte buffer.
 class ByteWriter {
@@ -138,7 +161,7 @@ class ByteReader {
       boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
           [&](auto d) { read(v.*d.pointer); });
     } else if constexpr (requires { typename T::value_type; v.clear(); v.emplace_back(); }) {
-      const auto n = get_count();
+      const auto n = get_count(std::max<std::size_t>(1, min_encoded_size<typename T::value_type>()));
       v.clear();
       v.reserve(n);
       for (std::uint32_t i = 0; i < n; ++i) read(v.emplace_back());

@@ -65,10 +65,10 @@ struct StartMessage {
     ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir & hosts & fetched;
   }
 };
-std::string encode_start(const StartMessage& m);
+[[nodiscard]] std::string encode_start(const StartMessage& m);
 StartMessage decode_start(std::string_view bytes);
 
-std::string encode_urls(const std::vector<UrlAtDepth>& urls);
+[[nodiscard]] std::string encode_urls(const std::vector<UrlAtDepth>& urls);
 std::vector<UrlAtDepth> decode_urls(std::string_view bytes);
 
 /// A worker's queue state, for the master's progress line.
@@ -87,7 +87,7 @@ struct RecordsMessage {
   bool operator==(const RecordsMessage&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
-std::string encode_records(const RecordsMessage& m);
+[[nodiscard]] std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
@@ -99,10 +99,10 @@ struct Counters {
   bool operator==(const Counters&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(Counters, (), (probe, idle, sent, received, returned_permits))
-std::string encode_counters(const Counters& c);
+[[nodiscard]] std::string encode_counters(const Counters& c);
 Counters decode_counters(std::string_view bytes);
 
-std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
+[[nodiscard]] std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
 std::uint64_t decode_u64(std::string_view bytes);
 
 /// Final: one worker's report at the end of the run.
@@ -123,7 +123,7 @@ struct RankReport {
         urls_received & bytes_sent & bytes_received & peak_rss_kb & wall_s;
   }
 };
-std::string encode_report(const RankReport& r);
+[[nodiscard]] std::string encode_report(const RankReport& r);
 RankReport decode_report(std::string_view bytes);
 
 }  // namespace rankpool::crawl

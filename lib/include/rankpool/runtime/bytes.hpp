@@ -212,7 +212,7 @@ class ByteReader {
 
 /// `v` as bytes (ByteWriter::write).
 template <class T>
-std::string encode(const T& v) {
+[[nodiscard]] std::string encode(const T& v) {
   std::string out;
   ByteWriter(out).write(v);
   return out;

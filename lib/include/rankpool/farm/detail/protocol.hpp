@@ -109,7 +109,7 @@ inline constexpr std::size_t kResultFixedBytes = 8 + 4 + 8 + 8;
 void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count);
 void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
                    const std::vector<float>& seconds);
-std::string encode_result(const ResultMessage& r);
+[[nodiscard]] std::string encode_result(const ResultMessage& r);
 ResultView decode_result_view(std::string_view bytes);
 ResultMessage decode_result(std::string_view bytes);
 
@@ -120,7 +120,7 @@ struct StopMessage {
   bool operator==(const StopMessage&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(StopMessage, (), (abort_reason, signal))
-std::string encode_stop(const StopMessage& m);
+[[nodiscard]] std::string encode_stop(const StopMessage& m);
 StopMessage decode_stop(std::string_view bytes);
 
 /// One registered task type as announced in the handshake.

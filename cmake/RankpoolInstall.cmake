@@ -26,8 +26,12 @@ foreach(module IN LISTS RANKPOOL_MODULES)
   endif()
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/lib/include/rankpool/fnv1a.hpp
+              ${PROJECT_SOURCE_DIR}/lib/include/rankpool/status.hpp
               ${PROJECT_BINARY_DIR}/include/rankpool/version.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rankpool COMPONENT development)
+# The byte codec every module's messages use (header-only; farm and crawl headers include it).
+install(FILES ${PROJECT_SOURCE_DIR}/lib/include/rankpool/runtime/bytes.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rankpool/runtime COMPONENT development)
 
 # --- Libraries and the CMake package ---------------------------------------------------------
 install(TARGETS ${RANKPOOL_LIBRARY_TARGETS} EXPORT rankpoolTargets

@@ -114,7 +114,7 @@ Args parse(int argc, char** argv) {
     throw UsageError("invalid --format '" + a.format + "': expected table, jsonl or csv");
   }
   if (vm.count("mod")) {
-    if (auto err = fib::check_modulus(mod); !err.empty()) throw UsageError(err);
+    if (rankpool::Status s = fib::check_modulus(mod); !s) throw UsageError(s.message());
     a.fib.mod = mod;
   }
   return a;

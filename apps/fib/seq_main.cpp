@@ -84,7 +84,7 @@ std::string parse_args(int argc, char** argv, SeqArgs& args) {
       args.options.full = true;
     } else if (arg == "--mod") {
       error = value(args.options.mod.emplace());
-      if (error.empty()) error = fib::check_modulus(*args.options.mod);
+      if (error.empty()) error = fib::check_modulus(*args.options.mod).message();
     } else if (arg == "--print-time") {
       args.print_time = true;
     } else if (arg == "--") {

@@ -49,14 +49,14 @@ std::string describe(const RawLink& link) {
 void check_page(const PageLinks& page, std::string_view html) {
   for (const RawLink& link : page.links) {
     FUZZ_CHECK(is_trimmed_url(link.href), {"html", html}, {"link", describe(link)});
-    FUZZ_CHECK(link.kind != LinkKind::meta_refresh || !link.href.empty(), {"html", html});
+    FUZZ_CHECK(link.kind != LinkKind::refresh || !link.href.empty(), {"html", html});
     for (const char c : link.rel) {
       FUZZ_CHECK(!(c >= 'A' && c <= 'Z'), {"html", html}, {"link", describe(link)});
     }
     FUZZ_CHECK(link.rel.empty() || (!is_html_space(link.rel.front()) && !is_html_space(link.rel.back())),
                {"html", html}, {"link", describe(link)});
     const bool rel_allowed =
-        link.kind == LinkKind::anchor || link.kind == LinkKind::area || link.kind == LinkKind::link;
+        link.kind == LinkKind::a || link.kind == LinkKind::area || link.kind == LinkKind::link;
     FUZZ_CHECK(rel_allowed || link.rel.empty(), {"html", html}, {"link", describe(link)});
     if (link.kind == LinkKind::link) {
       using rankpool::crawl::has_rel_token;
@@ -114,7 +114,7 @@ void check_wrapped(std::string_view input) {
 
   const std::string anchor = "<a href=\"" + value + "\">";
   const PageLinks a = rankpool::crawl::extract_links(anchor);
-  FUZZ_CHECK(a.links.size() == 1 && a.links[0].kind == LinkKind::anchor &&
+  FUZZ_CHECK(a.links.size() == 1 && a.links[0].kind == LinkKind::a &&
                  a.links[0].href == trim_url(decoded),
              {"html", anchor}, {"expected", trim_url(decoded)},
              {"got", a.links.empty() ? std::string("(no link)") : describe(a.links[0])});
@@ -125,7 +125,7 @@ void check_wrapped(std::string_view input) {
   const bool expect_link = url && !trim_url(*url).empty();
   FUZZ_CHECK(m.links.size() == (expect_link ? 1u : 0u), {"html", meta});
   if (expect_link) {
-    FUZZ_CHECK(m.links[0].kind == LinkKind::meta_refresh && m.links[0].href == trim_url(*url),
+    FUZZ_CHECK(m.links[0].kind == LinkKind::refresh && m.links[0].href == trim_url(*url),
                {"html", meta}, {"expected", trim_url(*url)}, {"got", describe(m.links[0])});
   }
 }

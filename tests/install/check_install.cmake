@@ -95,8 +95,9 @@ if(STEP STREQUAL "install.prefix")
   file(REMOVE_RECURSE ${prefix})
   run(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
-  # Headers: exactly the modules' public headers, fnv1a.hpp and the generated version.hpp.
-  set(expected_headers rankpool/fnv1a.hpp rankpool/version.hpp)
+  # Headers: exactly the modules' public headers, the shared ones (fnv1a.hpp, status.hpp, the
+  # byte codec runtime/bytes.hpp) and the generated version.hpp.
+  set(expected_headers rankpool/fnv1a.hpp rankpool/status.hpp rankpool/runtime/bytes.hpp rankpool/version.hpp)
   foreach(module farm fib crawl run)
     if(module IN_LIST COMPONENTS)
       file(GLOB_RECURSE module_headers RELATIVE ${SOURCE_DIR}/lib/include

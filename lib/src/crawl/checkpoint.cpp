@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "rankpool/crawl/links.hpp"
 #include "rankpool/crawl/url.hpp"
 
 namespace rankpool::crawl {
@@ -63,20 +64,21 @@ std::string read_file(const std::string& path, bool& ok) {
 
 }  // namespace
 
-std::string sync_file(const std::string& path) {
+Status sync_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot sync " + path + ": " + std::strerror(errno);
+  if (fd < 0) return Status::error("cannot sync " + path + ": " + std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) return "cannot sync " + path + ": " + std::strerror(err);
+  if (rc != 0) return Status::error("cannot sync " + path + ": " + std::strerror(err));
   return {};
 }
 
-std::string replace_file(const std::string& tmp, const std::string& path) {
+Status replace_file(const std::string& tmp, const std::string& path) {
   // fsync before rename: otherwise a power cut can leave the new name on empty data.
-  if (std::string e = sync_file(tmp); !e.empty()) return e;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + ": " + std::strerror(errno);
+  if (Status s = sync_file(tmp); !s) return s;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::error("cannot rename " + tmp + ": " + std::strerror(errno));
   const std::string dir = fs::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {  // the rename itself durable; best effort (some filesystems refuse)
@@ -89,10 +91,10 @@ std::string replace_file(const std::string& tmp, const std::string& path) {
 namespace {
 
 /// Writes `text` to `path` so that a crash leaves either the old file or the new one.
-std::string write_atomically(const std::string& path, const std::string& text) {
+Status write_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  if (fd < 0) return Status::error("cannot write " + tmp + ": " + std::strerror(errno));
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -100,28 +102,20 @@ std::string write_atomically(const std::string& path, const std::string& text) {
     if (n <= 0) {
       const std::string e = std::strerror(errno);
       ::close(fd);
-      return "cannot write " + tmp + ": " + e;
+      return Status::error("cannot write " + tmp + ": " + e);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  if (::close(fd) != 0) return Status::error("cannot write " + tmp + ": " + std::strerror(errno));
   return replace_file(tmp, path);
 }
 
 }  // namespace
 
-std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
-                             const std::vector<std::string>& seeds, const Checkpoint& c) {
+Status write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
+                        const std::vector<std::string>& seeds, const Checkpoint& c) {
   json::array hosts;
-  for (const auto& h : c.hosts) {
-    json::object o{{"origin", h.origin}, {"robots", h.robots}};
-    if (!h.robots_body.empty()) o["robots_body"] = h.robots_body;
-    if (!h.unreachable_error.empty()) {
-      o["unreachable_error"] = h.unreachable_error;
-      o["unreachable_kind"] = h.unreachable_kind;
-    }
-    hosts.push_back(std::move(o));
-  }
+  for (const auto& h : c.hosts) hosts.push_back(to_json(h));
   const json::object doc{{"format", kFormat},
                          {"crawl", fingerprint(options, seeds)},
                          {"runs", c.runs},
@@ -133,33 +127,35 @@ std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& opt
   return write_atomically(out_dir + "/checkpoint.json", json::serialize(doc) + "\n");
 }
 
-std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
-                        const std::vector<std::string>& seeds, ResumeState& st) {
-  st = ResumeState{};
+namespace {
+
+Status load_resume_into(const std::string& out_dir, const CrawlOptions& options, const std::vector<std::string>& seeds,
+                        ResumeState& st) {
+  auto fail = [](std::string message) { return Status::error(std::move(message)); };
   const std::string ckpt_path = out_dir + "/checkpoint.json";
   if (!fs::exists(ckpt_path))
-    return "--resume: no checkpoint in " + out_dir + " (" + ckpt_path + " does not exist): nothing to resume";
+    return fail("--resume: no checkpoint in " + out_dir + " (" + ckpt_path + " does not exist): nothing to resume");
   bool ok = false;
   const std::string ckpt_text = read_file(ckpt_path, ok);
-  if (!ok) return "--resume: cannot read " + ckpt_path;
+  if (!ok) return fail("--resume: cannot read " + ckpt_path);
   json::object doc;
   try {
     json::value v = json::parse(ckpt_text);
     if (!v.is_object()) throw std::invalid_argument("not an object");
     doc = std::move(v.as_object());
-    if (doc.at("format").as_string() != kFormat) return "--resume: " + ckpt_path + " is not a checkpoint this version reads";
+    if (doc.at("format").as_string() != kFormat) return fail("--resume: " + ckpt_path + " is not a checkpoint this version reads");
     const json::object want = fingerprint(options, seeds);
     const json::object& got = doc.at("crawl").as_object();
     for (const auto& [key, value] : want) {
       const json::value* had = got.if_contains(key);
       if (had && *had == value) continue;
       if (key == "seeds")
-        return "--resume: " + out_dir + " holds a crawl from other seeds (" +
-               std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +
-               std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out-dir";
-      return "--resume: " + out_dir + " holds a crawl with " + option_name(key) + " " +
-             (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " + json::serialize(value) +
-             "; resume with the same seeds, scope and link rules or use a new --out-dir";
+        return fail("--resume: " + out_dir + " holds a crawl from other seeds (" +
+                    std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +
+                    std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out-dir");
+      return fail("--resume: " + out_dir + " holds a crawl with " + option_name(key) + " " +
+                  (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " +
+                  json::serialize(value) + "; resume with the same seeds, scope and link rules or use a new --out-dir");
     }
     st.checkpoint.runs = static_cast<int>(doc.at("runs").to_number<std::int64_t>());
     st.checkpoint.complete = doc.at("complete").as_bool();
@@ -167,25 +163,20 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
     st.checkpoint.pages = doc.at("pages").to_number<std::uint64_t>();
     st.checkpoint.robots_fetches = doc.at("robots_fetches").to_number<std::uint64_t>();
     for (const auto& hv : doc.at("hosts").as_array()) {
-      const auto& h = hv.as_object();
-      HostCheckpoint hc;
-      hc.origin = h.at("origin").as_string();
-      hc.robots = h.at("robots").as_string();
-      if (auto* b = h.if_contains("robots_body")) hc.robots_body = b->as_string();
-      if (auto* e = h.if_contains("unreachable_error")) hc.unreachable_error = e->as_string();
-      if (auto* k = h.if_contains("unreachable_kind")) hc.unreachable_kind = k->as_string();
-      st.checkpoint.hosts.push_back(std::move(hc));
+      Result<HostCheckpoint> h = host_checkpoint_from_json(hv);
+      if (!h) throw std::invalid_argument("a host: " + h.status().message());
+      st.checkpoint.hosts.push_back(std::move(*h));
     }
   } catch (const std::exception& e) {
-    return "--resume: " + ckpt_path + " is corrupt (" + e.what() + ")";
+    return fail("--resume: " + ckpt_path + " is corrupt (" + e.what() + ")");
   }
 
   // pages.jsonl: the fetched set. A kill can cut its last line short (the master was
   // writing a batch); that record never counted, the URL is fetched again.
   const std::string pages_path = out_dir + "/pages.jsonl";
-  if (!fs::exists(pages_path)) return "--resume: " + pages_path + " is missing";
+  if (!fs::exists(pages_path)) return fail("--resume: " + pages_path + " is missing");
   const std::string pages_text = read_file(pages_path, ok);
-  if (!ok) return "--resume: cannot read " + pages_path;
+  if (!ok) return fail("--resume: cannot read " + pages_path);
   struct Loaded {
     int status = 0, depth = 0;
     std::string redirect;
@@ -200,38 +191,36 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
     if (nl == std::string::npos) {  // torn: cut it off so that appending starts clean
       std::error_code ec;
       fs::resize_file(pages_path, pos, ec);
-      if (ec) return "--resume: cannot cut the torn last line of " + pages_path + ": " + ec.message();
+      if (ec) return fail("--resume: cannot cut the torn last line of " + pages_path + ": " + ec.message());
       st.torn_pages_line = true;
       break;
     }
     const std::string_view line(pages_text.data() + pos, nl - pos);
     pos = nl + 1;
     if (line.empty()) continue;
-    try {
-      const json::object o = json::parse(line).as_object();
-      std::string url(o.at("url").as_string());
-      if (index.count(url)) continue;  // never written twice; tolerate it anyway
-      FetchedUrl f;
-      f.url = std::move(url);
-      Loaded l;
-      l.status = static_cast<int>(o.at("status").to_number<std::int64_t>());
-      l.depth = static_cast<int>(o.at("depth").to_number<std::int64_t>());
-      f.depth = f.recorded_depth = l.depth;
-      f.bytes = o.at("bytes").to_number<std::uint64_t>();
-      const bool error = o.contains("error");
-      f.failed = error || l.status >= 400 || l.status == 0;
-      if (auto* r = o.if_contains("redirect"); r && !error && l.status >= 300 && l.status < 400)
-        l.redirect = r->as_string();
-      l.nofollow = o.contains("nofollow") && o.at("nofollow").as_bool();
-      st.bytes += f.bytes;
-      ++st.by_status[std::to_string(l.status)];
-      if (auto* k = o.if_contains("error_kind")) ++st.by_error[std::string(k->as_string())];
-      index.emplace(f.url, st.fetched.size());
-      st.fetched.push_back(std::move(f));
-      loaded.push_back(std::move(l));
-    } catch (const std::exception& e) {
-      return "--resume: " + pages_path + " line " + std::to_string(line_no) + " is not a page record (" + e.what() + ")";
+    Result<PageRecord> rec = page_record_from_json(line);
+    if (!rec) {
+      return fail("--resume: " + pages_path + " line " + std::to_string(line_no) + " is not a page record (" +
+                  rec.status().message() + ")");
     }
+    if (index.count(rec->url)) continue;  // never written twice; tolerate it anyway
+    FetchedUrl f;
+    f.url = std::move(rec->url);
+    Loaded l;
+    l.status = rec->status;
+    l.depth = rec->depth;
+    f.depth = f.recorded_depth = l.depth;
+    f.bytes = rec->bytes;
+    const bool error = !rec->error.empty();
+    f.failed = error || l.status >= 400 || l.status == 0;
+    if (!error && l.status >= 300 && l.status < 400) l.redirect = std::move(rec->redirect);
+    l.nofollow = rec->nofollow;
+    st.bytes += f.bytes;
+    ++st.by_status[std::to_string(l.status)];
+    if (error) ++st.by_error[rec->error_kind];
+    index.emplace(f.url, st.fetched.size());
+    st.fetched.push_back(std::move(f));
+    loaded.push_back(std::move(l));
   }
   st.pages = st.fetched.size();
 
@@ -270,9 +259,9 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
   // links.tsv: out-links of fetched pages. Lines of pages without a record (their batch
   // was cut short) or a torn last line are removed: the page is fetched again.
   const std::string links_path = out_dir + "/links.tsv";
-  if (!fs::exists(links_path)) return "--resume: " + links_path + " is missing";
+  if (!fs::exists(links_path)) return fail("--resume: " + links_path + " is missing");
   const std::string links_text = read_file(links_path, ok);
-  if (!ok) return "--resume: cannot read " + links_path;
+  if (!ok) return fail("--resume: cannot read " + links_path);
   std::vector<std::vector<std::uint32_t>> children(st.fetched.size());
   std::string kept;
   bool rewrite = false;
@@ -295,12 +284,16 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
     ++st.links;
     const auto page = static_cast<std::size_t>(fetched_at[from->second]);
     const std::string_view kind = line.substr(t2 + 1);
-    if (loaded[page].nofollow || !(options.follow_all || kind == "a" || kind == "area")) continue;
+    if (loaded[page].nofollow) continue;
+    if (!options.follow_all) {
+      const std::optional<LinkKind> k = parse_link_kind(kind);
+      if (!k || !followed_by_default(*k)) continue;
+    }
     const std::uint32_t to = id(line.substr(t1 + 1, t2 - t1 - 1));
     if (followable(to)) children[page].push_back(to);
   }
   if (rewrite)
-    if (std::string e = write_atomically(links_path, kept); !e.empty()) return "--resume: " + e;
+    if (Status s = write_atomically(links_path, kept); !s) return s.prefixed("--resume: ");
 
   // Shortest depths over the logged graph: a 0-1 BFS from the seeds (link 1, redirect 0),
   // expanding fetched pages only; what it reaches and nobody fetched is the frontier.
@@ -345,6 +338,15 @@ std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
   std::sort(st.frontier.begin(), st.frontier.end(),
             [](const UrlAtDepth& a, const UrlAtDepth& b) { return a.depth != b.depth ? a.depth < b.depth : a.url < b.url; });
   return {};
+}
+
+}  // namespace
+
+Result<ResumeState> load_resume(const std::string& out_dir, const CrawlOptions& options,
+                                const std::vector<std::string>& seeds) {
+  ResumeState state;
+  if (Status s = load_resume_into(out_dir, options, seeds, state); !s) return s;
+  return state;
 }
 
 }  // namespace rankpool::crawl

@@ -180,8 +180,8 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";
     return cli;
   }
-  if (std::string e = validate(o); !e.empty()) {
-    cli.error = e;
+  if (Status s = validate(o); !s) {
+    cli.error = s.message();
     return cli;
   }
   if (!seeds_file.empty()) {
@@ -222,11 +222,12 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     }
   if (resume) {
     // Before prepare_output_dir: --resume never creates a directory to resume from.
-    auto state = std::make_shared<ResumeState>();
-    if (std::string e = load_resume(cli.job.out_dir, o, cli.job.seeds, *state); !e.empty()) {
-      cli.error = e;
+    Result<ResumeState> loaded = load_resume(cli.job.out_dir, o, cli.job.seeds);
+    if (!loaded) {
+      cli.error = loaded.status().message();
       return cli;
     }
+    auto state = std::make_shared<ResumeState>(std::move(*loaded));
     if (state->checkpoint.complete) {
       cli.nothing_to_do = true;
       cli.notice = "--resume: the crawl in " + cli.job.out_dir + " is complete (" + std::to_string(state->pages) +

@@ -8,6 +8,7 @@ if(TARGET rankpool_farm)
     ${CMAKE_CURRENT_LIST_DIR}/crawler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
     ${CMAKE_CURRENT_LIST_DIR}/protocol.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/records.cpp
     ${CMAKE_CURRENT_LIST_DIR}/termination.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cli.cpp)
   # PUBLIC: crawler.hpp includes the crawl headers and farm/mesh.hpp; Boost only in the sources.

@@ -325,23 +325,7 @@ class Outputs {
     links_ << m.edges;
     links_.flush();
     for (const auto& r : m.records) {
-      json::object o;
-      o["url"] = r.url;
-      o["status"] = r.status;
-      o["depth"] = r.depth;
-      o["content_type"] = r.content_type;
-      o["bytes"] = r.bytes;
-      o["links"] = r.links;
-      o["seconds"] = r.seconds;
-      o["rank"] = r.rank;
-      if (!r.error.empty()) {
-        o["error"] = r.error;
-        o["error_kind"] = r.error_kind;
-      }
-      if (!r.redirect.empty()) o["redirect"] = r.redirect;
-      if (!r.body_file.empty()) o["body_file"] = r.body_file;
-      if (r.nofollow) o["nofollow"] = true;
-      pages_ << json::serialize(o) << '\n';
+      pages_ << to_json_line(r) << '\n';
     }
     // One flush per batch: a killed run keeps what it reported.
     pages_.flush();
@@ -350,7 +334,7 @@ class Outputs {
   /// checkpoint, so that the pages a checkpoint counts survive a crash of the machine too.
   std::string sync() {
     for (const char* name : {"/links.tsv", "/pages.jsonl"}) {
-      if (std::string e = sync_file(dir_ + name); !e.empty()) return e;
+      if (Status s = sync_file(dir_ + name); !s) return s.message();
     }
     return {};
   }
@@ -372,7 +356,7 @@ class Outputs {
     }
     out.close();
     if (!out) return "cannot write " + tmp + " (depths left as first recorded)";
-    return replace_file(tmp, path);
+    return replace_file(tmp, path).message();
   }
   void close_links() { links_.close(); }
   bool write_summary(const json::object& summary) {
@@ -575,7 +559,7 @@ class MasterRole {
     last_checkpoint_ = Clock::now();
     checkpoint_dirty_ = false;
     if (std::string e = outputs_.sync(); !e.empty()) return e;
-    return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_);
+    return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_).message();
   }
 
   void serve_permits() {

@@ -10,23 +10,6 @@
 #include "rankpool/crawl/links.hpp"
 
 namespace rankpool::crawl {
-namespace {
-
-bool followed_by_default(LinkKind kind) { return kind == LinkKind::anchor || kind == LinkKind::area; }
-
-std::string_view kind_word(LinkKind kind) {
-  switch (kind) {
-    case LinkKind::anchor: return "a";
-    case LinkKind::area: return "area";
-    case LinkKind::link: return "link";
-    case LinkKind::frame: return "frame";
-    case LinkKind::iframe: return "iframe";
-    case LinkKind::meta_refresh: return "refresh";
-  }
-  return "?";
-}
-
-}  // namespace
 
 std::string_view canonical_origin(std::string_view url) {
   const auto scheme_end = url.find("://");
@@ -527,7 +510,7 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
     for (const RawLink& link : page_links.links) {
       NormalizedUrl target = resolve(link.href, base, UrlOptions{options_.max_url_length});
       if (!target.ok()) continue;  // mailto:, javascript:, malformed: not a link to crawl
-      const std::string_view kind = kind_word(link.kind);
+      const std::string_view kind = to_string(link.kind);
       if (!seen.insert(target.url + '\t' + std::string(kind)).second) continue;
       edges_.append(url).append(1, '\t').append(target.url).append(1, '\t').append(kind).append(1, '\n');
       ++rec.links;

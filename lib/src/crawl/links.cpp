@@ -5,6 +5,10 @@
 // scanner without a tree builder has to choose.
 #include "rankpool/crawl/links.hpp"
 
+#include <boost/describe/enum_to_string.hpp>
+#include <boost/describe/enumerators.hpp>
+#include <boost/mp11/algorithm.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -543,13 +547,13 @@ class Extractor {
         foreign_.clear();
         foreign_overflow_ = 0;
       } else {
-        if (id == Tag::a) add_link(LinkKind::anchor, tag.attrs[kHref], tag.attrs[kRel]);
+        if (id == Tag::a) add_link(LinkKind::a, tag.attrs[kHref], tag.attrs[kRel]);
         if (!tag.self_closing) open_foreign(tag.name);
         return true;
       }
     }
     switch (id) {
-      case Tag::a: add_link(LinkKind::anchor, tag.attrs[kHref], tag.attrs[kRel]); break;
+      case Tag::a: add_link(LinkKind::a, tag.attrs[kHref], tag.attrs[kRel]); break;
       case Tag::area: add_link(LinkKind::area, tag.attrs[kHref], tag.attrs[kRel]); break;
       case Tag::link:
         if (tag.attrs[kRel] && tag.attrs[kHref]) {
@@ -606,7 +610,7 @@ class Extractor {
       const std::string content = decode(*tag.attrs[kContent]);
       if (auto url = parse_meta_refresh_url(content)) {
         // An empty URL refreshes the page itself: nothing to crawl.
-        if (!trim_url(*url).empty()) add_link(LinkKind::meta_refresh, std::string(*url), {});
+        if (!trim_url(*url).empty()) add_link(LinkKind::refresh, std::string(*url), {});
       }
     }
     if (tag.attrs[kName] && tag.attrs[kContent] &&
@@ -679,15 +683,16 @@ class Extractor {
 }  // namespace
 
 std::string_view to_string(LinkKind kind) {
-  switch (kind) {
-    case LinkKind::anchor: return "anchor";
-    case LinkKind::area: return "area";
-    case LinkKind::link: return "link";
-    case LinkKind::frame: return "frame";
-    case LinkKind::iframe: return "iframe";
-    case LinkKind::meta_refresh: return "meta_refresh";
-  }
-  return "unknown";
+  const char* name = boost::describe::enum_to_string(kind, nullptr);
+  return name ? std::string_view(name) : std::string_view("?");
+}
+
+std::optional<LinkKind> parse_link_kind(std::string_view name) {
+  std::optional<LinkKind> kind;
+  boost::mp11::mp_for_each<boost::describe::describe_enumerators<LinkKind>>([&](auto e) {
+    if (name == e.name) kind = e.value;
+  });
+  return kind;
 }
 
 std::ostream& operator<<(std::ostream& out, LinkKind kind) { return out << to_string(kind); }

@@ -74,12 +74,12 @@ class GumboLinks {
       return r ? ascii_lower_trimmed(r) : std::string();
     };
     if (e.tag_namespace == GUMBO_NAMESPACE_SVG) {
-      if (e.tag == GUMBO_TAG_A) add(LinkKind::anchor, attr(e, "href"), rel());
+      if (e.tag == GUMBO_TAG_A) add(LinkKind::a, attr(e, "href"), rel());
       return;
     }
     if (e.tag_namespace != GUMBO_NAMESPACE_HTML) return;
     switch (e.tag) {
-      case GUMBO_TAG_A: add(LinkKind::anchor, attr(e, "href"), rel()); break;
+      case GUMBO_TAG_A: add(LinkKind::a, attr(e, "href"), rel()); break;
       case GUMBO_TAG_AREA: add(LinkKind::area, attr(e, "href"), rel()); break;
       case GUMBO_TAG_LINK:
         if (attr(e, "rel") && followed_rel(rel())) add(LinkKind::link, attr(e, "href"), rel());
@@ -96,7 +96,7 @@ class GumboLinks {
         if (equiv && content && std::string_view(equiv).size() == 7 &&
             ascii_lower_trimmed(equiv) == "refresh") {
           auto url = parse_meta_refresh_url(content);
-          if (url && !trim_url(*url).empty()) add(LinkKind::meta_refresh, std::string(*url).c_str(), {});
+          if (url && !trim_url(*url).empty()) add(LinkKind::refresh, std::string(*url).c_str(), {});
         }
         if (name && content && ascii_lower_trimmed(name) == "robots") {
           const std::string c = ascii_lower_trimmed(content);

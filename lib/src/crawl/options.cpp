@@ -24,30 +24,31 @@ bool parse_scope(std::string_view text, Scope& scope) {
   return false;
 }
 
-std::string validate(const CrawlOptions& o) {
-  if (o.max_depth < -1) return "--max-depth must be >= 0, or -1 for unlimited";
-  if (!std::isfinite(o.delay) || o.delay < 0) return "--delay must be a number of seconds >= 0";
-  if (o.per_host_connections < 1) return "--per-host-connections must be >= 1";
-  if (o.max_in_flight < 1) return "--max-in-flight must be >= 1";
+Status validate(const CrawlOptions& o) {
+  auto bad = [](std::string why) { return Status::error(std::move(why)); };
+  if (o.max_depth < -1) return bad("--max-depth must be >= 0, or -1 for unlimited");
+  if (!std::isfinite(o.delay) || o.delay < 0) return bad("--delay must be a number of seconds >= 0");
+  if (o.per_host_connections < 1) return bad("--per-host-connections must be >= 1");
+  if (o.max_in_flight < 1) return bad("--max-in-flight must be >= 1");
   if (static_cast<std::size_t>(o.per_host_connections) > o.max_in_flight)
-    return "--per-host-connections (" + std::to_string(o.per_host_connections) +
-           ") cannot exceed --max-in-flight (" + std::to_string(o.max_in_flight) + ")";
-  if (!std::isfinite(o.max_crawl_delay) || o.max_crawl_delay < 0) return "--max-crawl-delay must be >= 0";
-  if (!(o.connect_timeout > 0) || !(o.timeout > 0)) return "timeouts must be > 0 seconds";
-  if (o.max_page_bytes == 0) return "--max-page-bytes must be > 0";
-  if (o.max_url_length < 16) return "--max-url-length must be >= 16";
-  if (o.max_path_depth < 1) return "--max-path-depth must be >= 1";
-  if (o.max_repeated_segment < 1) return "--max-repeated-segment must be >= 1";
+    return bad("--per-host-connections (" + std::to_string(o.per_host_connections) +
+               ") cannot exceed --max-in-flight (" + std::to_string(o.max_in_flight) + ")");
+  if (!std::isfinite(o.max_crawl_delay) || o.max_crawl_delay < 0) return bad("--max-crawl-delay must be >= 0");
+  if (!(o.connect_timeout > 0) || !(o.timeout > 0)) return bad("timeouts must be > 0 seconds");
+  if (o.max_page_bytes == 0) return bad("--max-page-bytes must be > 0");
+  if (o.max_url_length < 16) return bad("--max-url-length must be >= 16");
+  if (o.max_path_depth < 1) return bad("--max-path-depth must be >= 1");
+  if (o.max_repeated_segment < 1) return bad("--max-repeated-segment must be >= 1");
   if (!std::isfinite(o.checkpoint_interval) || o.checkpoint_interval < 0)
-    return "--checkpoint-interval must be a number of seconds >= 0";
-  if (o.user_agent.empty()) return "--user-agent must not be empty";
-  if (o.user_agent.find_first_of("\r\n") != std::string::npos) return "--user-agent must be one line";
+    return bad("--checkpoint-interval must be a number of seconds >= 0");
+  if (o.user_agent.empty()) return bad("--user-agent must not be empty");
+  if (o.user_agent.find_first_of("\r\n") != std::string::npos) return bad("--user-agent must be one line");
   for (const auto* list : {&o.include, &o.exclude})
     for (const auto& p : *list) {
       try {
         std::regex re(p, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
-        return "bad pattern '" + p + "': " + e.what();
+        return bad("bad pattern '" + p + "': " + e.what());
       }
     }
   return {};

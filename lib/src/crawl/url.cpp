@@ -9,6 +9,8 @@
 #include <boost/url/url_view.hpp>
 #include <optional>
 
+#include "rankpool/status.hpp"
+
 namespace rankpool::crawl {
 namespace {
 
@@ -119,14 +121,14 @@ struct Parts {
   std::optional<std::string> query;
 };
 
-// Returns the error reason, or empty on success.
-std::string split(std::string_view text, const UrlOptions& options, Parts& parts) {
+// Splits `text` into parts, or says why it is not a URL.
+Status split(std::string_view text, const UrlOptions& options, Parts& parts) {
   const std::string cleaned = clean_input(text);
   if (cleaned.size() > options.max_length) {
-    return "URL longer than " + std::to_string(options.max_length) + " characters";
+    return Status::error("URL longer than " + std::to_string(options.max_length) + " characters");
   }
   auto parsed = boost::urls::parse_uri_reference(cleaned);
-  if (!parsed) return "unparsable URL: " + parsed.error().message();
+  if (!parsed) return Status::error("unparsable URL: " + parsed.error().message());
   // RFC 3986 §3.2.2: a host is an IPv4 address only when the whole of it matches. Boost.URL
   // 1.81 takes an IPv4 prefix of a longer name ("1.2.3.4.example": boostorg/url#755, #770)
   // and hands the rest back as path. Such a host is a reg-name: parse again with a letter in
@@ -140,7 +142,7 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
       renamed = cleaned;
       renamed.insert(static_cast<std::size_t>(host.data() - cleaned.data()), 1, 'x');
       parsed = boost::urls::parse_uri_reference(renamed);
-      if (!parsed) return "unparsable URL: " + parsed.error().message();
+      if (!parsed) return Status::error("unparsable URL: " + parsed.error().message());
       strip_letter = true;
     }
   }
@@ -155,7 +157,7 @@ std::string split(std::string_view text, const UrlOptions& options, Parts& parts
   // accepts "//a@b@c" or "//h:1:2/" and hands back the rest as a relative path; refuse them
   // rather than guess.
   if (parts.has_authority && !u.encoded_path().empty() && u.encoded_path().front() != '/') {
-    return "unparsable URL: malformed authority";
+    return Status::error("unparsable URL: malformed authority");
   }
   if (parts.has_authority) {
     parts.host = normalize_escapes(u.encoded_host().substr(strip_letter ? 1 : 0), /*lower=*/true);
@@ -224,7 +226,7 @@ NormalizedUrl finish(Parts t, const UrlOptions& options) {
 
 NormalizedUrl normalize(std::string_view absolute_url, const UrlOptions& options) {
   Parts parts;
-  if (auto error = split(absolute_url, options, parts); !error.empty()) return fail(error);
+  if (Status st = split(absolute_url, options, parts); !st) return fail(st.message());
   return finish(std::move(parts), options);
 }
 
@@ -263,12 +265,12 @@ NormalizedUrl resolve_parts(Parts ref, const Parts& base, const UrlOptions& opti
 NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
                       const UrlOptions& options) {
   Parts ref;
-  if (auto error = split(reference, options, ref); !error.empty()) return fail(error);
+  if (Status st = split(reference, options, ref); !st) return fail(st.message());
   if (ref.scheme) return finish(std::move(ref), options);  // absolute: the base is irrelevant
 
   Parts base;
-  if (auto error = split(base_absolute_url, options, base); !error.empty()) {
-    return fail("bad base URL: " + error);
+  if (Status st = split(base_absolute_url, options, base); !st) {
+    return fail("bad base URL: " + st.message());
   }
   if (!base.scheme) return fail("bad base URL: not an absolute URL");
   return resolve_parts(std::move(ref), base, options);
@@ -277,7 +279,7 @@ NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute
 NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base,
                       const UrlOptions& options) {
   Parts ref;
-  if (auto error = split(reference, options, ref); !error.empty()) return fail(error);
+  if (Status st = split(reference, options, ref); !st) return fail(st.message());
   if (ref.scheme) return finish(std::move(ref), options);
   if (!base.ok() || base.scheme.empty()) return fail("bad base URL: " + base.error);
 

@@ -202,7 +202,7 @@ void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> wa
       shared->queue.pop_front();
       Shared::Done d;
       try {
-        Reader in(batch);
+        ByteReader in(batch, "farm batch");
         me.current = decode_batch_header(in);
       } catch (const std::exception& e) {
         d.error = e.what();

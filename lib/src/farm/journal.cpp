@@ -10,9 +10,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rankpool/runtime/bytes.hpp"
+
 namespace rankpool::farm {
 
 namespace {
+
+using runtime::ByteReader;
+using runtime::ByteWriter;
 
 constexpr std::string_view kMagic = "rankpool-journal 2\n";
 constexpr char kKeyRecord = 'K';
@@ -26,26 +31,14 @@ std::uint32_t crc32(std::string_view bytes) {
   return crc.checksum();
 }
 
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-template <class T>
-T get(std::string_view& in) {
-  T v{};
-  std::memcpy(&v, in.data(), sizeof v);
-  in.remove_prefix(sizeof v);
-  return v;
-}
-
 std::string errno_text() { return std::strerror(errno); }
 
 void put_header(std::string& out, std::uint32_t length, std::uint32_t body_crc) {
   const std::size_t at = out.size();
-  put<std::uint32_t>(out, length);
-  put<std::uint32_t>(out, body_crc);
-  put<std::uint32_t>(out, crc32(std::string_view(out).substr(at, 8)));
+  ByteWriter w(out);
+  w.put(length);
+  w.put(body_crc);
+  w.put(crc32(std::string_view(out).substr(at, 8)));
 }
 
 void frame(std::string& out, std::string_view body) {
@@ -55,30 +48,32 @@ void frame(std::string& out, std::string_view body) {
 
 std::string encode_key(const JournalKey& k) {
   std::string body(1, kKeyRecord);
-  put<std::uint32_t>(body, static_cast<std::uint32_t>(k.task_type.size()));
-  body += k.task_type;
-  put<std::uint64_t>(body, k.tasks);
-  put<std::uint64_t>(body, k.inputs_hash);
-  put<std::uint32_t>(body, static_cast<std::uint32_t>(k.config.size()));
-  body += k.config;
+  ByteWriter(body).write(k);
   return body;
 }
 
-bool decode_key(std::string_view in, JournalKey& k) {
-  auto str = [&](std::string& s) {
-    if (in.size() < 4) return false;
-    const auto n = get<std::uint32_t>(in);
-    if (in.size() < n) return false;
-    s.assign(in.substr(0, n));
-    in.remove_prefix(n);
+/// False for a body that is not exactly a key record (a torn or foreign record).
+bool decode_key(std::string_view body, JournalKey& k) {
+  if (body.empty() || body[0] != kKeyRecord) return false;
+  try {
+    k = runtime::decode<JournalKey>(body.substr(1), "journal key record");
     return true;
-  };
-  if (in.empty() || in[0] != kKeyRecord) return false;
-  in.remove_prefix(1);
-  if (!str(k.task_type) || in.size() < 16) return false;
-  k.tasks = get<std::uint64_t>(in);
-  k.inputs_hash = get<std::uint64_t>(in);
-  return str(k.config) && in.empty();
+  } catch (const runtime::DecodeError&) {
+    return false;
+  }
+}
+
+/// False for a body that is not a task record; the output or message is the rest of it.
+bool decode_task(std::string_view body, JournalRecord& r) {
+  if (body.size() < kTaskFixed || body[0] != kTaskRecord) return false;
+  ByteReader in(body.substr(1), "journal task record");
+  r.index = in.get<std::uint32_t>();
+  r.ok = in.get<std::uint8_t>() != 0;
+  r.attempts = in.get<std::int32_t>();
+  r.rank = in.get<std::int32_t>();
+  r.seconds = in.get<float>();
+  r.data.assign(in.rest());
+  return true;
 }
 
 /// Reads exactly n bytes at the current offset; returns how many it got (short at EOF).
@@ -103,13 +98,14 @@ void Journal::encode(std::string& buf, std::uint32_t index, bool ok, std::int32_
   const std::size_t body = kTaskFixed + data.size();
   const std::size_t start = buf.size();
   buf.append(kRecordHeader, '\0');  // filled in below, once the body's CRC is known
-  buf += kTaskRecord;
-  put<std::uint32_t>(buf, index);
-  buf += static_cast<char>(ok ? 1 : 0);
-  put<std::int32_t>(buf, attempts);
-  put<std::int32_t>(buf, rank);
-  put<float>(buf, seconds);
-  buf.append(data);
+  ByteWriter w(buf);
+  w.put(kTaskRecord);
+  w.put(index);
+  w.put(ok);
+  w.put(attempts);
+  w.put(rank);
+  w.put(seconds);
+  w.put_bytes(data.data(), data.size());
   const std::uint32_t crc = crc32(std::string_view(buf).substr(start + kRecordHeader, body));
   std::string header;
   put_header(header, static_cast<std::uint32_t>(body), crc);
@@ -209,9 +205,12 @@ void Journal::load() {
     char hdr[kRecordHeader];
     const std::size_t h = read_full(fd_, hdr, sizeof hdr);
     std::uint32_t len = 0, crc = 0, hcrc = 0;
-    std::memcpy(&len, hdr, 4);
-    std::memcpy(&crc, hdr + 4, 4);
-    std::memcpy(&hcrc, hdr + 8, 4);
+    if (h == sizeof hdr) {
+      ByteReader in(std::string_view(hdr, sizeof hdr), "journal record header");
+      len = in.get<std::uint32_t>();
+      crc = in.get<std::uint32_t>();
+      hcrc = in.get<std::uint32_t>();
+    }
     if (h == sizeof hdr && crc32(std::string_view(hdr, 8)) != hcrc && !zeros_from(offset, total)) {
       // A write leaves a prefix of its bytes, never a whole header that does not check:
       // this was changed after it was written. (Zeros to the end are blocks a machine crash
@@ -250,18 +249,7 @@ void Journal::load() {
         have_key = true;
       }
     } else if (valid) {
-      std::string_view in(body);
-      valid = in.size() >= kTaskFixed && in[0] == kTaskRecord;
-      if (valid) {
-        in.remove_prefix(1);
-        r.index = get<std::uint32_t>(in);
-        r.ok = get<char>(in) != 0;
-        r.attempts = get<std::int32_t>(in);
-        r.rank = get<std::int32_t>(in);
-        r.seconds = get<float>(in);
-        r.data.assign(in);
-        valid = r.index < key_.tasks;
-      }
+      valid = decode_task(body, r) && r.index < key_.tasks;
     }
     if (!valid) {
       if (!last) {

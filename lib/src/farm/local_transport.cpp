@@ -7,7 +7,7 @@ namespace rankpool::farm {
 
 std::string execute_batch(const Registry& registry, std::string_view batch_message, RankStats& stats,
                           TaskWatch* watch) {
-  Reader in(batch_message);
+  ByteReader in(batch_message, "farm batch");
   const BatchHeader h = decode_batch_header(in);
   std::string wire;
   begin_result(wire, h.batch_id, h.count);
@@ -55,7 +55,7 @@ void LocalTransport::send(int worker, Tag tag, std::string bytes) {
     return;
   }
   if (tag != Tag::Batch) throw ProtocolError("local transport: unexpected tag");
-  Reader in(bytes);
+  ByteReader in(bytes, "farm batch");
   log_.push_back({worker, decode_batch_header(in)});
   if (async_ && w.fail_with.empty()) {
     w.executor->submit(std::move(bytes));
@@ -114,7 +114,7 @@ std::optional<Incoming> LocalTransport::receive(std::chrono::microseconds max_wa
   msg.worker = w;
   msg.tag = Tag::Result;
   if (!wk.fail_with.empty()) {
-    Reader in(batch);
+    ByteReader in(batch, "farm batch");
     const BatchHeader h = decode_batch_header(in);
     ResultMessage r;
     r.batch_id = h.batch_id;

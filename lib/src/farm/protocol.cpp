@@ -31,25 +31,12 @@ std::ostream& operator<<(std::ostream& os, const ResultMessage& r) {
   return os << "] seconds=" << r.seconds.size() << " payload=" << r.payload.size() << "B}";
 }
 
-void encode_batch_header(std::string& out, const BatchHeader& h) {
-  Writer w(out);
-  w.put(h.batch_id);
-  w.put(h.type);
-  w.put(h.count);
-  w.put(h.flags);
-}
+void encode_batch_header(std::string& out, const BatchHeader& h) { ByteWriter(out).write(h); }
 
-BatchHeader decode_batch_header(Reader& in) {
-  BatchHeader h;
-  h.batch_id = in.get<std::uint64_t>();
-  h.type = in.get<std::uint32_t>();
-  h.count = in.get<std::uint32_t>();
-  h.flags = in.get<std::uint32_t>();
-  return h;
-}
+BatchHeader decode_batch_header(ByteReader& in) { return in.read<BatchHeader>(); }
 
 void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count) {
-  Writer w(wire);
+  ByteWriter w(wire);
   w.put(batch_id);
   w.put(count);
   w.put(std::uint64_t{0});  // busy_ns, patched by finish_result
@@ -59,13 +46,13 @@ void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count
 void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
                    const std::vector<float>& seconds) {
   const std::uint64_t payload = wire.size() - kResultFixedBytes;
-  std::memcpy(wire.data() + 12, &busy_ns, sizeof busy_ns);
-  std::memcpy(wire.data() + 20, &payload, sizeof payload);
-  Writer w(wire);
+  ByteWriter w(wire);
+  w.patch(12, busy_ns);
+  w.patch(20, payload);
   w.put(static_cast<std::uint32_t>(failures.size()));
   for (const auto& f : failures) {
     w.put(f.position);
-    w.put(static_cast<std::uint8_t>(f.kind));
+    w.write(f.kind);
     w.put_string(f.message);
   }
   w.put(static_cast<std::uint32_t>(seconds.size()));
@@ -81,33 +68,31 @@ std::string encode_result(const ResultMessage& r) {
 }
 
 ResultView decode_result_view(std::string_view bytes) {
-  Reader in(bytes);
+  ByteReader in(bytes, "farm result");
   ResultView r;
   r.batch_id = in.get<std::uint64_t>();
   r.count = in.get<std::uint32_t>();
   r.busy_ns = in.get<std::uint64_t>();
   const auto payload = in.get<std::uint64_t>();
-  if (payload > in.remaining()) throw ProtocolError("result payload size out of range");
+  if (payload > in.remaining()) in.fail("payload size out of range");
   r.payload = in.get_bytes(static_cast<std::size_t>(payload));
   const auto nf = in.get<std::uint32_t>();
-  if (nf > r.count) throw ProtocolError("result lists more failures than tasks");
+  if (nf > r.count) in.fail("more failures than tasks");
   r.failures.reserve(nf);
   for (std::uint32_t i = 0; i < nf; ++i) {
     TaskFailure f;
     f.position = in.get<std::uint32_t>();
-    if (f.position >= r.count) throw ProtocolError("result failure position out of range");
-    const auto kind = in.get<std::uint8_t>();
-    if (kind > static_cast<std::uint8_t>(FailureKind::not_run)) throw ProtocolError("result failure kind out of range");
-    f.kind = static_cast<FailureKind>(kind);
+    if (f.position >= r.count) in.fail("failure position out of range");
+    in.read(f.kind);
     f.message = in.get_string();
     r.failures.push_back(std::move(f));
   }
   const auto ns = in.get<std::uint32_t>();
-  if (ns != 0 && ns != r.count) throw ProtocolError("result timing count mismatch");
+  if (ns != 0 && ns != r.count) in.fail("timing count mismatch");
   r.seconds.resize(ns);
   auto sv = in.get_bytes(ns * sizeof(float));
   if (ns) std::memcpy(r.seconds.data(), sv.data(), sv.size());
-  if (in.remaining() != 0) throw ProtocolError("trailing bytes after a result");
+  in.finish();
   return r;
 }
 
@@ -123,21 +108,9 @@ ResultMessage decode_result(std::string_view bytes) {
   return r;
 }
 
-std::string encode_stop(const StopMessage& m) {
-  std::string out;
-  Writer w(out);
-  w.put_string(m.abort_reason);
-  w.put(m.signal);
-  return out;
-}
+std::string encode_stop(const StopMessage& m) { return runtime::encode(m); }
 
-StopMessage decode_stop(std::string_view bytes) {
-  Reader in(bytes);
-  StopMessage m;
-  m.abort_reason = in.get_string();
-  m.signal = in.get<std::int32_t>();
-  return m;
-}
+StopMessage decode_stop(std::string_view bytes) { return runtime::decode<StopMessage>(bytes, "farm stop message"); }
 
 const char* to_string(Schedule s) { return s == Schedule::dynamic ? "dynamic" : "static"; }
 

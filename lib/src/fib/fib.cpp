@@ -17,9 +17,8 @@ void fib_mpz(mpz_ptr out, std::uint64_t n) {
 }
 
 FibRecord compute(std::uint64_t n, const FibOptions& options) {
-  std::string modulus_error;
-  if (options.mod && !(modulus_error = check_modulus(*options.mod)).empty()) {
-    throw std::invalid_argument("rankpool::fib::compute: " + modulus_error);
+  if (options.mod) {
+    if (Status s = check_modulus(*options.mod); !s) throw std::invalid_argument("rankpool::fib::compute: " + s.message());
   }
   detail::Mpz x;
   fib_mpz(x, n);

@@ -233,13 +233,13 @@ std::vector<std::uint64_t> unique_inputs(const std::vector<std::uint64_t>& value
   return unique;
 }
 
-std::string check_modulus(std::string_view modulus) {
+Status check_modulus(std::string_view modulus) {
   const std::string_view text = modulus;
   if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
-    return "invalid modulus '" + std::string(modulus) + "': expected a decimal integer >= 1";
+    return Status::error("invalid modulus '" + std::string(modulus) + "': expected a decimal integer >= 1");
   }
   if (text.find_first_not_of('0') == std::string_view::npos) {
-    return "invalid modulus '" + std::string(modulus) + "': must be at least 1";
+    return Status::error("invalid modulus '" + std::string(modulus) + "': must be at least 1");
   }
   return {};
 }

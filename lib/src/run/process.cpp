@@ -472,15 +472,8 @@ ProcessResult ProcessRunner::run(const ProcessSpec& spec, std::function<bool()> 
     ::fcntl(p[0], F_SETFL, O_NONBLOCK);
   }
 
-  std::string body;
-  {
-    BodyWriter w(body);
-    w.strings(spec.argv);
-    w.strings(spec.env);
-    w.u32(static_cast<std::uint32_t>(spec.cpus.size()));
-    for (int c : spec.cpus) w.u32(static_cast<std::uint32_t>(c));
-    w.str(spec.cwd);
-  }
+  const std::string body =
+      rankpool::runtime::encode(SpawnBody{spec.argv, spec.env, {spec.cpus.begin(), spec.cpus.end()}, spec.cwd});
   if (body.size() > kMaxBodyBytes) return fail("command line and environment too large");
 
   // The loop may close t->write_fd (when the helper dies) while this thread still sends.

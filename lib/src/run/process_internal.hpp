@@ -14,11 +14,14 @@
 //
 // Messages are fixed-size PODs in host byte order: both ends are the same binary.
 
+#include <boost/describe/class.hpp>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rankpool/runtime/bytes.hpp"
 
 namespace rankpool::run::detail {
 
@@ -64,54 +67,14 @@ struct ExitedMsg {
 inline constexpr std::size_t kMaxReplyBytes =
     sizeof(SpawnedMsg) > sizeof(ExitedMsg) ? sizeof(SpawnedMsg) : sizeof(ExitedMsg);
 
-/// Appends the body encoding: u32 counts and u32-length-prefixed strings.
-class BodyWriter {
- public:
-  explicit BodyWriter(std::string& out) : out_(out) {}
-  void u32(std::uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void str(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  void strings(const std::vector<std::string>& v) {
-    u32(static_cast<std::uint32_t>(v.size()));
-    for (const auto& s : v) str(s);
-  }
-
- private:
-  std::string& out_;
+/// A spawn request's body, in the byte codec's layout (runtime/bytes.hpp): u32-counted
+/// lists, u32-length-prefixed strings.
+struct SpawnBody {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::vector<std::int32_t> cpus;
+  std::string cwd;
 };
-
-/// Reads what BodyWriter wrote; every read is bounds-checked and returns false past the end.
-class BodyReader {
- public:
-  explicit BodyReader(std::string_view in) : in_(in) {}
-  bool u32(std::uint32_t& v) {
-    if (in_.size() < sizeof v) return false;
-    std::memcpy(&v, in_.data(), sizeof v);
-    in_.remove_prefix(sizeof v);
-    return true;
-  }
-  bool str(std::string& s) {
-    std::uint32_t n = 0;
-    if (!u32(n) || in_.size() < n) return false;
-    s.assign(in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool strings(std::vector<std::string>& v) {
-    std::uint32_t n = 0;
-    // Each string costs at least its 4-byte length: a count beyond that is corrupt.
-    if (!u32(n) || n > in_.size() / sizeof(std::uint32_t)) return false;
-    v.resize(n);
-    for (auto& s : v)
-      if (!str(s)) return false;
-    return true;
-  }
-  bool done() const { return in_.empty(); }
-
- private:
-  std::string_view in_;
-};
+BOOST_DESCRIBE_STRUCT(SpawnBody, (), (argv, env, cpus, cwd))
 
 }  // namespace rankpool::run::detail

@@ -336,16 +336,19 @@ bool Helper::receive() {
 
   Request r;
   r.id = h.id;
-  BodyReader in(body);
-  std::uint32_t ncpus = 0;
-  bool ok = fds.size() == 2 && !(msg.msg_flags & MSG_CTRUNC) && in.strings(r.argv) && in.strings(r.env) &&
-            in.u32(ncpus) && ncpus <= h.body_bytes;
-  for (std::uint32_t i = 0; ok && i < ncpus; ++i) {
-    std::uint32_t c = 0;
-    ok = in.u32(c);
-    r.cpus.push_back(static_cast<int>(c));
+  bool ok = fds.size() == 2 && !(msg.msg_flags & MSG_CTRUNC);
+  if (ok) {
+    try {
+      SpawnBody b = rankpool::runtime::decode<SpawnBody>(body, "spawn request");
+      r.argv = std::move(b.argv);
+      r.env = std::move(b.env);
+      r.cpus.assign(b.cpus.begin(), b.cpus.end());
+      r.cwd = std::move(b.cwd);
+    } catch (const rankpool::runtime::DecodeError&) {
+      ok = false;  // truncated, trailing or absurd counts: answered as a bad request below
+    }
   }
-  ok = ok && in.str(r.cwd) && in.done() && !r.argv.empty();
+  ok = ok && !r.argv.empty();
   if (!ok) {
     close_all();
     reply_error(h.id, "bad request", EINVAL);

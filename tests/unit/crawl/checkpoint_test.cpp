@@ -57,7 +57,7 @@ struct Dir {
   void write_default(const Checkpoint& c = {}) {
     Checkpoint ck = c;
     if (ck.runs == 0) ck.runs = 1;
-    ASSERT_EQ(write_checkpoint(path, options, seeds, ck), "");
+    ASSERT_EQ(write_checkpoint(path, options, seeds, ck), Status());
     spill(path + "/pages.jsonl", rec("http://a.test/", 0) + rec("http://a.test/1", 3) +
                                      rec("http://a.test/r", 1, 301, R"(,"redirect":"http://a.test/3")") +
                                      rec("http://a.test/nf", 1, 200, R"(,"nofollow":true)"));
@@ -70,7 +70,13 @@ struct Dir {
           "http://a.test/1\thttp://a.test/2\ta\n"
           "http://a.test/nf\thttp://a.test/hidden\ta\n");
   }
-  std::string load(ResumeState& st) { return load_resume(path, options, seeds, st); }
+  /// "" and the state, or the failure's message.
+  std::string load(ResumeState& st) {
+    Result<ResumeState> r = load_resume(path, options, seeds);
+    if (!r) return r.status().message();
+    st = std::move(*r);
+    return "";
+  }
 };
 
 std::map<std::string, int> frontier_of(const ResumeState& st) {
@@ -107,7 +113,7 @@ TEST(CrawlResume, RunKilledBeforeItsFirstRecordStartsAgainFromTheSeeds) {
   d.seeds.push_back("http://b.test/");
   Checkpoint c;
   c.runs = 1;
-  ASSERT_EQ(write_checkpoint(d.path, d.options, d.seeds, c), "");
+  ASSERT_EQ(write_checkpoint(d.path, d.options, d.seeds, c), Status());
   spill(d.path + "/pages.jsonl", "");
   spill(d.path + "/links.tsv", "");
   ResumeState st;

@@ -207,8 +207,9 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
   ASSERT_GT(recorded.size(), 0u);
   ASSERT_LT(recorded.size(), expected);
 
-  auto state = std::make_shared<ResumeState>();
-  ASSERT_EQ(load_resume(job.out_dir, job.options, job.seeds, *state), "");
+  Result<ResumeState> loaded = load_resume(job.out_dir, job.options, job.seeds);
+  ASSERT_TRUE(loaded) << loaded.status().message();
+  auto state = std::make_shared<ResumeState>(std::move(*loaded));
   EXPECT_FALSE(state->checkpoint.complete);
   EXPECT_EQ(state->checkpoint.hosts.size(), static_cast<std::size_t>(web.hosts));  // written at the signal
   job.resume = state;
@@ -234,8 +235,9 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
   EXPECT_EQ(second.summary.at("pages_previous_runs").as_int64(), static_cast<std::int64_t>(recorded.size()));
 
   // Now complete: a further load says so.
-  ResumeState done;
-  ASSERT_EQ(load_resume(job.out_dir, job.options, job.seeds, done), "");
+  Result<ResumeState> reloaded = load_resume(job.out_dir, job.options, job.seeds);
+  ASSERT_TRUE(reloaded) << reloaded.status().message();
+  const ResumeState& done = *reloaded;
   EXPECT_TRUE(done.checkpoint.complete);
   // What no run records stays in the frontier: the robots.txt-blocked /p/13s (blocked again
   // without a request if resumed).

@@ -26,10 +26,10 @@ TEST(Links, KindsAndRel) {
       "<link rel='alternate stylesheet' href=/alt.css><link rel=next href=/n>"
       "<meta http-equiv=refresh content='0; url=/r'>");
   const std::vector<RawLink> expected = {
-      {LinkKind::anchor, "/a", "nofollow ugc"}, {LinkKind::area, "/area", ""},
+      {LinkKind::a, "/a", "nofollow ugc"}, {LinkKind::area, "/area", ""},
       {LinkKind::frame, "/f", ""},              {LinkKind::iframe, "/i", ""},
       {LinkKind::link, "/c", "canonical"},      {LinkKind::link, "/n", "next"},
-      {LinkKind::meta_refresh, "/r", ""},
+      {LinkKind::refresh, "/r", ""},
   };
   EXPECT_EQ(p.links, expected);
   EXPECT_TRUE(has_rel_token(p.links[0].rel, "nofollow"));
@@ -162,7 +162,7 @@ TEST(Links, MetaRefresh) {
   const PageLinks p = extract_links(
       "<meta http-equiv=Refresh content='3;URL=&quot;/k&quot;'><meta http-equiv=refresh content=5>"
       "<meta http-equiv=x-refresh content='0; url=/no'><meta content='0; url=/no'>");
-  const std::vector<RawLink> expected = {{LinkKind::meta_refresh, "/k", ""}};
+  const std::vector<RawLink> expected = {{LinkKind::refresh, "/k", ""}};
   EXPECT_EQ(p.links, expected);
 }
 

@@ -160,7 +160,7 @@ TEST(PathologicalLinks, FiftyMegabytePageIsScannedWithoutCopies) {
   ASSERT_EQ(out.links.size(), blocks + 1) << "one link per block and the last one";
   for (std::size_t i = 0; i < blocks; ++i) {
     const RawLink& l = out.links[i];
-    ASSERT_EQ(l.kind, LinkKind::anchor) << i;
+    ASSERT_EQ(l.kind, LinkKind::a) << i;
     ASSERT_EQ(l.href, "/page/" + std::to_string(i) + "?x=1&y=2") << i;
     ASSERT_EQ(l.rel, "next") << i;
   }
@@ -293,7 +293,7 @@ TEST_F(PathologicalLinkFarm, LargeCapReturnsAllMillionInOrder) {
   EXPECT_FALSE(out.truncated);
   for (std::size_t i = 0; i < kMillion; ++i) {
     ASSERT_EQ(out.links[i].href, "/l/" + std::to_string(i)) << i;
-    ASSERT_EQ(out.links[i].kind, LinkKind::anchor) << i;
+    ASSERT_EQ(out.links[i].kind, LinkKind::a) << i;
   }
   EXPECT_TRUE(out.meta_nofollow);
   EXPECT_LT(seconds, bound(30));

@@ -49,7 +49,7 @@ TEST(Protocol, StopAndBatchHeaderRoundTrip) {
   BatchHeader h{9, 2, 100, BatchHeader::kTimeEach};
   std::string out;
   encode_batch_header(out, h);
-  Reader in(out);
+  ByteReader in(out);
   EXPECT_EQ(decode_batch_header(in), h);
 }
 

@@ -166,11 +166,11 @@ TEST(InputFiles, ReadsFilesAndReportsUnreadableOnes) {
 }
 
 TEST(Modulus, Checks) {
-  EXPECT_EQ(fib::check_modulus("1000000007"), "");
-  EXPECT_EQ(fib::check_modulus("1"), "");
-  EXPECT_EQ(fib::check_modulus("0"), "invalid modulus '0': must be at least 1");
-  EXPECT_EQ(fib::check_modulus("000"), "invalid modulus '000': must be at least 1");
-  EXPECT_EQ(fib::check_modulus("-7"), "invalid modulus '-7': expected a decimal integer >= 1");
-  EXPECT_EQ(fib::check_modulus(""), "invalid modulus '': expected a decimal integer >= 1");
-  EXPECT_EQ(fib::check_modulus("0x10"), "invalid modulus '0x10': expected a decimal integer >= 1");
+  EXPECT_TRUE(fib::check_modulus("1000000007").ok());
+  EXPECT_TRUE(fib::check_modulus("1").ok());
+  EXPECT_EQ(fib::check_modulus("0").message(), "invalid modulus '0': must be at least 1");
+  EXPECT_EQ(fib::check_modulus("000").message(), "invalid modulus '000': must be at least 1");
+  EXPECT_EQ(fib::check_modulus("-7").message(), "invalid modulus '-7': expected a decimal integer >= 1");
+  EXPECT_EQ(fib::check_modulus("").message(), "invalid modulus '': expected a decimal integer >= 1");
+  EXPECT_EQ(fib::check_modulus("0x10").message(), "invalid modulus '0x10': expected a decimal integer >= 1");
 }

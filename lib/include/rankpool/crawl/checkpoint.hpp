@@ -23,6 +23,8 @@
 
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/options.hpp"
+#include "rankpool/crawl/records.hpp"
+#include "rankpool/status.hpp"
 
 namespace rankpool::crawl {
 
@@ -38,17 +40,17 @@ struct Checkpoint {
 };
 
 /// Writes OUT/checkpoint.json atomically (a crash leaves the old file or the new one,
-/// never a torn one). "" on success, else a one-line reason.
-std::string write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
+/// never a torn one).
+[[nodiscard]] Status write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
                              const std::vector<std::string>& seeds, const Checkpoint& checkpoint);
 
 /// fsync(2) of the file at `path`: its data survives a crash of the machine, not only of
-/// the process. "" on success, else a one-line reason.
-std::string sync_file(const std::string& path);
+/// the process.
+[[nodiscard]] Status sync_file(const std::string& path);
 
 /// Puts the finished file `tmp` in place of `path` so that a crash of the machine leaves
-/// one or the other: fsync of `tmp`, rename, fsync of the directory. "" or a reason.
-std::string replace_file(const std::string& tmp, const std::string& path);
+/// one or the other: fsync of `tmp`, rename, fsync of the directory.
+[[nodiscard]] Status replace_file(const std::string& tmp, const std::string& path);
 
 /// Everything a resumed crawl starts from.
 struct ResumeState {
@@ -64,9 +66,9 @@ struct ResumeState {
 /// Reads OUT/checkpoint.json, pages.jsonl and links.tsv and rebuilds the crawl's state
 /// for `options` and `seeds` (canonical). Repairs what a kill leaves behind: a torn last
 /// line of pages.jsonl is cut off; links.tsv lines whose page has no record (or torn) are
-/// removed (the page is fetched again and writes them again). "" on success, else a
-/// one-line reason: no checkpoint, a corrupt file, other seeds or options.
-std::string load_resume(const std::string& out_dir, const CrawlOptions& options,
-                        const std::vector<std::string>& seeds, ResumeState& state);
+/// removed (the page is fetched again and writes them again). Fails with a one-line
+/// reason: no checkpoint, a corrupt file, other seeds or options.
+[[nodiscard]] Result<ResumeState> load_resume(const std::string& out_dir, const CrawlOptions& options,
+                                              const std::vector<std::string>& seeds);
 
 }  // namespace rankpool::crawl

@@ -29,39 +29,12 @@
 
 #include "rankpool/crawl/fetcher.hpp"
 #include "rankpool/crawl/options.hpp"
+#include "rankpool/crawl/records.hpp"
 #include "rankpool/crawl/robots.hpp"
 #include "rankpool/crawl/url.hpp"
 #include "rankpool/fnv1a.hpp"
 
 namespace rankpool::crawl {
-
-/// One fetched URL: a line of pages.jsonl.
-struct PageRecord {
-  std::string url;
-  int status = 0;          // HTTP status; 0 when no response arrived
-  int depth = 0;
-  std::string content_type;
-  std::uint64_t bytes = 0;
-  std::uint32_t links = 0;  // distinct links found on the page (followed or not)
-  double seconds = 0;       // transfer time
-  int rank = 0;             // the rank that fetched it
-  std::string error;        // "" on success
-  std::string error_kind;   // "timeout", "dns", "connect", "too_large", "tls", "protocol", "other"
-  std::string redirect;     // canonical target of a 3xx
-  std::string body_file;    // with --save-bodies: path of the saved body, relative to OUT
-  // <meta name=robots content=nofollow>: its links are listed but not followed. Recorded so
-  // that a resumed crawl (checkpoint.hpp) rebuilds the frontier from the logs alone.
-  bool nofollow = false;
-  bool operator==(const PageRecord&) const = default;
-};
-std::ostream& operator<<(std::ostream& os, const PageRecord& r);
-
-/// A canonical URL on its way to the rank that owns its origin.
-struct UrlAtDepth {
-  std::string url;
-  int depth = 0;
-  bool operator==(const UrlAtDepth&) const = default;
-};
 
 /// "http://host:port" of a canonical URL (as normalize() writes it): everything before
 /// the path. Cheaper than parsing when the URL is known to be canonical.
@@ -91,25 +64,10 @@ struct HostStats {
   double delay = 0;    // effective seconds between requests
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & origin & rank & pages & bytes & errors & blocked & robots & delay;
+    describe_serialize(ar, *this);
   }
 };
-
-/// An origin's robots.txt outcome, as a checkpoint keeps it so that a resumed crawl does
-/// not fetch the file again. The rules are kept as the text that was parsed: parsing it
-/// again with the same options gives the same rules, and the text is what a reader checks.
-struct HostCheckpoint {
-  std::string origin;
-  std::string robots;             // "parsed", "unavailable" (allow all), "unreachable" (disallow all)
-  std::string robots_body;        // "parsed": the robots.txt text
-  std::string unreachable_error;  // robots.txt got no HTTP response: the host's URLs fail with this
-  std::string unreachable_kind;
-  bool operator==(const HostCheckpoint&) const = default;
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar & origin & robots & robots_body & unreachable_error & unreachable_kind;
-  }
-};
+BOOST_DESCRIBE_STRUCT(HostStats, (), (origin, rank, pages, bytes, errors, blocked, robots, delay))
 
 /// A URL fetched by an earlier run (a line of pages.jsonl), handed to its owner when a
 /// crawl resumes: it is not fetched again, and its followable out-links and redirect are
@@ -125,9 +83,10 @@ struct FetchedUrl {
   bool operator==(const FetchedUrl&) const = default;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & url & depth & recorded_depth & children & redirect & bytes & failed;
+    describe_serialize(ar, *this);
   }
 };
+BOOST_DESCRIBE_STRUCT(FetchedUrl, (), (url, depth, recorded_depth, children, redirect, bytes, failed))
 
 struct EngineStats {
   std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0;

@@ -24,6 +24,7 @@
 //    CR/CRLF become LF, as the HTML5 input stream does.
 //  - Not modelled (the tree builder's insertion modes): tags that the tree would drop
 //    inside <select> or after a <frameset> are still reported.
+#include <boost/describe/enum.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -34,20 +35,29 @@
 
 namespace rankpool::crawl {
 
+/// What kind of element a link came from. The enumerator names are the one spelling of a
+/// kind in every output (links.tsv's third column, test and fuzz messages): they come from
+/// the description below, so a kind cannot be spelled two ways.
 enum class LinkKind : std::uint8_t {
-  anchor,        // <a href>
-  area,          // <area href>
-  link,          // <link href rel=...>, only for the rels a crawler follows (see below)
-  frame,         // <frame src> inside <frameset>
-  iframe,        // <iframe src>
-  meta_refresh,  // <meta http-equiv=refresh content="N; url=...">
+  a,        // <a href>
+  area,     // <area href>
+  link,     // <link href rel=...>, only for the rels a crawler follows (see below)
+  frame,    // <frame src> inside <frameset>
+  iframe,   // <iframe src>
+  refresh,  // <meta http-equiv=refresh content="N; url=...">
 };
+BOOST_DESCRIBE_ENUM(LinkKind, a, area, link, frame, iframe, refresh)
 
+/// The kind's name: "a", "area", "link", "frame", "iframe", "refresh".
 std::string_view to_string(LinkKind kind);
+/// The kind named `name` (as to_string() writes it), or nothing.
+std::optional<LinkKind> parse_link_kind(std::string_view name);
+/// Links a crawl follows without --follow-all: <a> and <area>.
+inline bool followed_by_default(LinkKind kind) { return kind == LinkKind::a || kind == LinkKind::area; }
 std::ostream& operator<<(std::ostream& out, LinkKind kind);
 
 struct RawLink {
-  LinkKind kind = LinkKind::anchor;
+  LinkKind kind = LinkKind::a;
   std::string href;  // entity-decoded, leading/trailing C0 controls and spaces removed
   std::string rel;   // <a>, <area>, <link>: the rel attribute, ASCII-lowercased and trimmed
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rankpool/status.hpp"
 #include "rankpool/version.hpp"
 
 namespace rankpool::crawl {
@@ -86,8 +87,8 @@ struct CrawlOptions {
   }
 };
 
-/// Checks the options against each other; "" when they are usable, else a one-line reason.
-std::string validate(const CrawlOptions& options);
+/// Checks the options against each other: ok when they are usable, else a one-line reason.
+[[nodiscard]] Status validate(const CrawlOptions& options);
 
 /// The robots.txt product token of a User-Agent string: its leading [A-Za-z_-] run
 /// ("rankpool-crawl/0.1 (...)" -> "rankpool-crawl"); "rankpool" when there is none.

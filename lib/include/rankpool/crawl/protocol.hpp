@@ -1,7 +1,9 @@
 #pragma once
 // The distributed crawler's messages: every tag and message that crosses a rank boundary
-// in rankpool-crawl. Hot messages (Urls, Records) are flat buffers written with the farm's
-// Writer/Reader; cold ones (Start, Final) use Boost.Serialization. Tags start at 32 so they
+// in rankpool-crawl. Hot messages (Urls, Records, Idle, ProbeReply, ...) are flat buffers
+// written with the byte codec (runtime/bytes.hpp) from the records' descriptions; cold ones
+// (Start, Final) use Boost.Serialization. Every decoder rejects truncated and trailing input
+// (runtime::DecodeError). Tags start at 32 so they
 // never meet the farm's (farm/protocol.hpp), although each runs on its own communicator.
 //
 // The conversation (W = crawling workers: ranks 1..N-1, or rank 0 itself when N = 1):
@@ -15,6 +17,7 @@
 //   worker -> master Interrupt    this rank got SIGINT/SIGTERM
 //   master -> all    Finish       stop; every worker answers Final (statistics, depth fixes)
 
+#include <boost/describe/class.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -62,10 +65,10 @@ struct StartMessage {
     ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir & hosts & fetched;
   }
 };
-std::string encode_start(const StartMessage& m);
+[[nodiscard]] std::string encode_start(const StartMessage& m);
 StartMessage decode_start(std::string_view bytes);
 
-std::string encode_urls(const std::vector<UrlAtDepth>& urls);
+[[nodiscard]] std::string encode_urls(const std::vector<UrlAtDepth>& urls);
 std::vector<UrlAtDepth> decode_urls(std::string_view bytes);
 
 /// A worker's queue state, for the master's progress line.
@@ -75,6 +78,7 @@ struct WorkerStatus {
   std::uint32_t active_hosts = 0;
   bool operator==(const WorkerStatus&) const = default;
 };
+BOOST_DESCRIBE_STRUCT(WorkerStatus, (), (queued, in_flight, active_hosts))
 struct RecordsMessage {
   WorkerStatus status;
   std::vector<PageRecord> records;
@@ -82,7 +86,8 @@ struct RecordsMessage {
   std::vector<HostCheckpoint> hosts;  // robots.txt outcomes that became final (for the checkpoint)
   bool operator==(const RecordsMessage&) const = default;
 };
-std::string encode_records(const RecordsMessage& m);
+BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
+[[nodiscard]] std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
@@ -93,10 +98,11 @@ struct Counters {
   std::uint64_t returned_permits = 0;  // Idle: unspent permits handed back
   bool operator==(const Counters&) const = default;
 };
-std::string encode_counters(const Counters& c);
+BOOST_DESCRIBE_STRUCT(Counters, (), (probe, idle, sent, received, returned_permits))
+[[nodiscard]] std::string encode_counters(const Counters& c);
 Counters decode_counters(std::string_view bytes);
 
-std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
+[[nodiscard]] std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
 std::uint64_t decode_u64(std::string_view bytes);
 
 /// Final: one worker's report at the end of the run.
@@ -117,7 +123,7 @@ struct RankReport {
         urls_received & bytes_sent & bytes_received & peak_rss_kb & wall_s;
   }
 };
-std::string encode_report(const RankReport& r);
+[[nodiscard]] std::string encode_report(const RankReport& r);
 RankReport decode_report(std::string_view bytes);
 
 }  // namespace rankpool::crawl

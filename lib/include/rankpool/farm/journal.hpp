@@ -21,6 +21,7 @@
 // before appending. A damaged record followed by more data, or a whole header that does not
 // check, means the file was damaged or edited: it is refused.
 
+#include <boost/describe/class.hpp>
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -48,6 +49,8 @@ struct JournalKey {
   std::string config;             // the caller's options that change outputs, e.g. "full=1 mod=7"
   bool operator==(const JournalKey&) const = default;
 };
+// The key record's body after its 'K' is these fields in this order (runtime/bytes.hpp).
+BOOST_DESCRIBE_STRUCT(JournalKey, (), (task_type, tasks, inputs_hash, config))
 
 using rankpool::fnv1a;
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rankpool/status.hpp"
+
 #include "rankpool/fib/fib.hpp"
 
 namespace rankpool::fib {
@@ -53,7 +55,7 @@ InputList gather_inputs(const std::vector<std::string>& tokens,
 std::vector<std::uint64_t> unique_inputs(const std::vector<std::uint64_t>& values);
 
 /// Checks a --mod argument: a decimal integer >= 1 (leading zeros allowed).
-/// Returns an empty string when valid, else a one-line message naming it.
-std::string check_modulus(std::string_view modulus);
+/// Ok when valid, else a one-line message naming it.
+[[nodiscard]] Status check_modulus(std::string_view modulus);
 
 }  // namespace rankpool::fib

@@ -2,12 +2,13 @@
 // Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // The farm's message protocol: every tag and every message that crosses a rank boundary.
 //
-// Hot messages (Batch, Result) are flat byte buffers written with Writer/Reader below and
-// sent as MPI_BYTE: one memcpy-style encode per batch, no per-message archive. Cold
+// Hot messages (Batch, Result, Stop) are flat byte buffers written with the byte codec
+// (runtime/bytes.hpp) and sent as MPI_BYTE: one memcpy-style encode per batch, no per-message archive. Cold
 // messages (handshake, statistics) use Boost.Serialization through their serialize()
 // members. Ranks are assumed homogeneous (same binary, same endianness), as with Boost's
 // binary archives.
 
+#include <boost/describe/class.hpp>
 #include <cstdint>
 #include <cstring>
 #include <ostream>
@@ -15,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rankpool/runtime/bytes.hpp"
 
 namespace rankpool::farm {
 
@@ -33,66 +36,10 @@ const char* to_string(Tag tag);
 inline std::ostream& operator<<(std::ostream& os, Tag tag) { return os << to_string(tag); }
 
 /// Thrown for a message that cannot be decoded: a broken invariant, never a task failure.
-struct ProtocolError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// Appends fixed-size values and length-prefixed strings to a byte buffer.
-class Writer {
- public:
-  explicit Writer(std::string& out) : out_(out) {}
-  template <class T>
-  void put(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void put_string(std::string_view s) {
-    put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-    out_.append(s.data(), s.size());
-  }
-  void put_bytes(const void* data, std::size_t n) { out_.append(static_cast<const char*>(data), n); }
-  std::string& buffer() { return out_; }
-
- private:
-  std::string& out_;
-};
-
-/// Reads what Writer wrote; throws ProtocolError on a short buffer instead of reading past it.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  template <class T>
-  T get() {
-    static_assert(std::is_trivially_copyable_v<T>);
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, in_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return v;
-  }
-  std::string get_string() {
-    auto n = get<std::uint32_t>();
-    need(n);
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  std::string_view get_bytes(std::size_t n) {
-    need(n);
-    auto v = in_.substr(pos_, n);
-    pos_ += n;
-    return v;
-  }
-  std::string_view rest() const { return in_.substr(pos_); }
-  std::size_t remaining() const { return in_.size() - pos_; }
-
- private:
-  void need(std::size_t n) const {
-    if (in_.size() - pos_ < n) throw ProtocolError("truncated farm message");
-  }
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
+/// The byte codec's error (runtime/bytes.hpp): one type for every decoder.
+using ProtocolError = runtime::DecodeError;
+using runtime::ByteReader;
+using runtime::ByteWriter;
 
 /// Header of a Tag::Batch message; the encoded inputs follow it.
 struct BatchHeader {
@@ -103,6 +50,7 @@ struct BatchHeader {
   static constexpr std::uint32_t kTimeEach = 1;
   bool operator==(const BatchHeader&) const = default;
 };
+BOOST_DESCRIBE_STRUCT(BatchHeader, (), (batch_id, type, count, flags))
 std::ostream& operator<<(std::ostream& os, const BatchHeader& h);
 
 /// Why a task of a batch has no output.
@@ -112,6 +60,7 @@ enum class FailureKind : std::uint8_t {
   not_run = 2,  // the task never ran because its batch was abandoned (another task of it timed
                 // out): handed back and queued again without counting an attempt
 };
+BOOST_DESCRIBE_ENUM(FailureKind, error, timeout, not_run)
 
 /// A task of a batch that did not produce an output: its position in the batch, why, and
 /// the exception's message.
@@ -149,7 +98,8 @@ struct ResultView {
 };
 
 void encode_batch_header(std::string& out, const BatchHeader& h);
-BatchHeader decode_batch_header(Reader& in);
+/// Reads the header at the front of a batch; the payload follows it in `in`.
+BatchHeader decode_batch_header(ByteReader& in);
 
 // Result layout: fixed part (batch_id, count, busy_ns, payload size), the payload, then
 // the failures and per-task seconds. The fixed part comes first so that a worker writes
@@ -159,7 +109,7 @@ inline constexpr std::size_t kResultFixedBytes = 8 + 4 + 8 + 8;
 void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count);
 void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
                    const std::vector<float>& seconds);
-std::string encode_result(const ResultMessage& r);
+[[nodiscard]] std::string encode_result(const ResultMessage& r);
 ResultView decode_result_view(std::string_view bytes);
 ResultMessage decode_result(std::string_view bytes);
 
@@ -169,7 +119,8 @@ struct StopMessage {
   std::int32_t signal = 0;  // the run was interrupted by this signal: no collective follows
   bool operator==(const StopMessage&) const = default;
 };
-std::string encode_stop(const StopMessage& m);
+BOOST_DESCRIBE_STRUCT(StopMessage, (), (abort_reason, signal))
+[[nodiscard]] std::string encode_stop(const StopMessage& m);
 StopMessage decode_stop(std::string_view bytes);
 
 /// One registered task type as announced in the handshake.

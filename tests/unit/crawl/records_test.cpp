@@ -1,0 +1,187 @@
+// The crawl's records (records.hpp): one description each, from which the wire codec, the
+// JSON writer and the JSON reader come. The expected bytes and lines below are what the
+// hand-written codecs wrote before, so outputs and the wire stay the same.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <string>
+
+#include "rankpool/crawl/links.hpp"
+#include "rankpool/crawl/protocol.hpp"
+#include "rankpool/crawl/records.hpp"
+#include "rankpool/runtime/bytes.hpp"
+
+namespace rankpool::crawl {
+namespace {
+
+PageRecord sample_ok() {
+  PageRecord r;
+  r.url = "http://a.test/x";
+  r.status = 200;
+  r.depth = 2;
+  r.content_type = "text/html";
+  r.bytes = 1234;
+  r.links = 7;
+  r.seconds = 0.25;
+  r.rank = 3;
+  return r;
+}
+
+PageRecord sample_failed() {
+  PageRecord r = sample_ok();
+  r.status = 0;
+  r.error = "Connection refused";
+  r.error_kind = "connect";
+  r.redirect = "http://a.test/y";
+  r.body_file = "bodies/1";
+  r.nofollow = true;
+  return r;
+}
+
+TEST(PageRecordJson, LineHasTheFieldsInOrderAndLeavesOutEmptyOnes) {
+  EXPECT_EQ(to_json_line(sample_ok()),
+            R"({"url":"http://a.test/x","status":200,"depth":2,"content_type":"text/html","bytes":1234,)"
+            R"("links":7,"seconds":2.5E-1,"rank":3})");
+  EXPECT_EQ(to_json_line(sample_failed()),
+            R"({"url":"http://a.test/x","status":0,"depth":2,"content_type":"text/html","bytes":1234,)"
+            R"("links":7,"seconds":2.5E-1,"rank":3,"error":"Connection refused","error_kind":"connect",)"
+            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true})");
+}
+
+TEST(PageRecordJson, RoundTrip) {
+  for (const PageRecord& r : {sample_ok(), sample_failed()}) {
+    Result<PageRecord> back = page_record_from_json(to_json_line(r));
+    ASSERT_TRUE(back) << back.status();
+    EXPECT_EQ(*back, r);
+  }
+}
+
+TEST(PageRecordJson, BadLinesAreErrorsNotExceptions) {
+  EXPECT_FALSE(page_record_from_json("garbage"));
+  EXPECT_FALSE(page_record_from_json("[1,2]"));
+  Result<PageRecord> missing = page_record_from_json(R"({"url":"http://a.test/","status":200})");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.status().message().find("\"depth\""), std::string::npos) << missing.status();
+  std::string wrong = to_json_line(sample_ok());
+  wrong.replace(wrong.find("\"status\":200"), 12, "\"status\":\"200\"");
+  EXPECT_FALSE(page_record_from_json(wrong));
+}
+
+TEST(HostCheckpointJson, FieldsAndRoundTrip) {
+  HostCheckpoint parsed{"http://a.test", "parsed", "User-agent: *\nDisallow: /p\n", "", ""};
+  HostCheckpoint down{"http://b.test", "unreachable", "", "timed out", "timeout"};
+  EXPECT_EQ(boost::json::serialize(to_json(parsed)),
+            R"({"origin":"http://a.test","robots":"parsed","robots_body":"User-agent: *\nDisallow: /p\n"})");
+  EXPECT_EQ(boost::json::serialize(to_json(down)),
+            R"({"origin":"http://b.test","robots":"unreachable","unreachable_error":"timed out",)"
+            R"("unreachable_kind":"timeout"})");
+  for (const HostCheckpoint& h : {parsed, down}) {
+    Result<HostCheckpoint> back = host_checkpoint_from_json(to_json(h));
+    ASSERT_TRUE(back) << back.status();
+    EXPECT_EQ(*back, h);
+  }
+  EXPECT_FALSE(host_checkpoint_from_json(boost::json::parse(R"({"origin":"http://a.test"})")));
+}
+
+/// The Records message as protocol version 2 laid it out by hand.
+std::string records_v2(const RecordsMessage& m) {
+  std::string out;
+  runtime::ByteWriter w(out);
+  w.put(m.status.queued);
+  w.put(m.status.in_flight);
+  w.put(m.status.active_hosts);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(m.records.size()));
+  for (const auto& rec : m.records) {
+    w.put_string(rec.url);
+    w.put<std::int32_t>(rec.status);
+    w.put<std::int32_t>(rec.depth);
+    w.put_string(rec.content_type);
+    w.put(rec.bytes);
+    w.put(rec.links);
+    w.put(rec.seconds);
+    w.put<std::int32_t>(rec.rank);
+    w.put_string(rec.error);
+    w.put_string(rec.error_kind);
+    w.put_string(rec.redirect);
+    w.put_string(rec.body_file);
+    w.put<std::uint8_t>(rec.nofollow ? 1 : 0);
+  }
+  w.put_string(m.edges);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(m.hosts.size()));
+  for (const auto& h : m.hosts) {
+    w.put_string(h.origin);
+    w.put_string(h.robots);
+    w.put_string(h.robots_body);
+    w.put_string(h.unreachable_error);
+    w.put_string(h.unreachable_kind);
+  }
+  return out;
+}
+
+RecordsMessage sample_message() {
+  RecordsMessage m;
+  m.status = {12, 3, 2};
+  m.records = {sample_ok(), sample_failed()};
+  m.edges = "http://a.test/x\thttp://a.test/z\ta\n";
+  m.hosts = {{"http://a.test", "parsed", "User-agent: *\n", "", ""}};
+  return m;
+}
+
+TEST(RecordsMessage, WireLayoutIsUnchangedAndRoundTrips) {
+  const RecordsMessage m = sample_message();
+  const std::string bytes = encode_records(m);
+  EXPECT_EQ(bytes, records_v2(m));
+  EXPECT_EQ(decode_records(bytes), m);
+}
+
+TEST(RecordsMessage, TruncatedAndTrailingInputIsRejected) {
+  const std::string bytes = encode_records(sample_message());
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_THROW(decode_records(std::string_view(bytes).substr(0, cut)), runtime::DecodeError) << cut;
+  }
+  EXPECT_THROW(decode_records(bytes + '\0'), runtime::DecodeError);
+  try {
+    (void)decode_records(bytes + "xyz");
+    ADD_FAILURE() << "trailing bytes accepted";
+  } catch (const runtime::DecodeError& e) {
+    EXPECT_STREQ(e.what(), "3 trailing bytes after a crawl Records message");
+  }
+}
+
+TEST(CrawlMessages, UrlsCountersAndU64RejectTrailingBytes) {
+  const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0}, {"http://a.test/1", 4}};
+  const std::string u = encode_urls(urls);
+  // Version 2 layout: u32 count, then per URL its depth (i32) before the string.
+  EXPECT_EQ(u.substr(0, 8), std::string("\x02\0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(decode_urls(u), urls);
+  EXPECT_THROW(decode_urls(u + "!"), runtime::DecodeError);
+  EXPECT_THROW(decode_urls(u.substr(0, u.size() - 1)), runtime::DecodeError);
+  const Counters c{5, true, 7, 8, 9};
+  const std::string cb = encode_counters(c);
+  EXPECT_EQ(cb.size(), 8u + 1 + 8 + 8 + 8);
+  EXPECT_EQ(decode_counters(cb), c);
+  EXPECT_THROW(decode_counters(cb + "!"), runtime::DecodeError);
+  EXPECT_EQ(decode_u64(encode_u64(77)), 77u);
+  EXPECT_THROW(decode_u64(encode_u64(77) + "!"), runtime::DecodeError);
+  EXPECT_THROW(decode_start(encode_start(StartMessage{}) + "!"), runtime::DecodeError);
+}
+
+TEST(LinkKinds, OneSpellingEverywhere) {
+  // links.tsv's third column (docs/crawl.md) is the only spelling of a kind.
+  EXPECT_EQ(to_string(LinkKind::a), "a");
+  EXPECT_EQ(to_string(LinkKind::area), "area");
+  EXPECT_EQ(to_string(LinkKind::link), "link");
+  EXPECT_EQ(to_string(LinkKind::frame), "frame");
+  EXPECT_EQ(to_string(LinkKind::iframe), "iframe");
+  EXPECT_EQ(to_string(LinkKind::refresh), "refresh");
+  for (auto k : {LinkKind::a, LinkKind::area, LinkKind::link, LinkKind::frame, LinkKind::iframe, LinkKind::refresh})
+    EXPECT_EQ(parse_link_kind(to_string(k)), k);
+  EXPECT_EQ(parse_link_kind("anchor"), std::nullopt);
+  EXPECT_TRUE(followed_by_default(LinkKind::a));
+  EXPECT_TRUE(followed_by_default(LinkKind::area));
+  EXPECT_FALSE(followed_by_default(LinkKind::link));
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

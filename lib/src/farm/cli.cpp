@@ -4,7 +4,6 @@
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -79,20 +78,6 @@ std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key) {
   o.resume = cli.resume || cli.retry_failed;
   o.retry_failed = cli.retry_failed;
   return std::make_unique<Journal>(std::move(o), std::move(key));
-}
-
-namespace {
-std::atomic<int> g_interrupt{0};
-extern "C" void on_interrupt(int sig) { g_interrupt.store(sig); }
-}  // namespace
-
-const std::atomic<int>* catch_interrupts() {
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  return &g_interrupt;
 }
 
 void write_stats_json(const FarmStats& stats, const std::string& path) {

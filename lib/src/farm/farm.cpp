@@ -1,9 +1,7 @@
 // The MPI layer of the farm: the handshake, the master's MPI transport and the worker
-// loop. With mesh_mpi.cpp (farm::Mesh over MPI), the farm's MPI code (docs/design.md).
+// loop, over the runtime's MPI channel (runtime/mpi_channel.hpp; docs/design.md).
 
 #include "rankpool/farm/farm.hpp"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/mpi/collectives.hpp>
@@ -19,7 +17,8 @@
 #include <cstdlib>
 #include <optional>
 
-#include "mpi_detail.hpp"
+#include "rankpool/runtime/host.hpp"
+#include "runtime/mpi_channel.hpp"
 #include "farm/executor.hpp"
 #include "farm/local_transport.hpp"
 
@@ -27,13 +26,15 @@ namespace mpi = boost::mpi;
 
 namespace rankpool::farm {
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
+using runtime::Backoff;
+using runtime::host_name;
+using runtime::MpiChannel;
+using runtime::PendingSends;
+using runtime::try_receive;
 
 namespace {
+
+Backoff backoff_for(const FarmOptions& o) { return Backoff(o.spin_time, o.max_idle_sleep); }
 
 std::string encode_stats(const RankStats& s) {
   std::string out;
@@ -50,7 +51,7 @@ RankStats decode_stats(std::string_view bytes) {
 class MpiMasterTransport final : public Transport {
  public:
   MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options)
-      : comm_(comm), channel_(comm, Backoff(options), counters_) {}
+      : comm_(comm), channel_(comm, backoff_for(options), counters_) {}
   int workers() const override { return comm_.size() - 1; }
   int worker_rank(int worker) const override { return worker + 1; }
   void send(int worker, Tag tag, std::string bytes) override {
@@ -181,9 +182,8 @@ std::string Farm::handshake() {
 
 RunStatus Farm::run(const std::function<void(Master&)>& body) {
   stats_ = FarmStats{};
-  const std::string error = handshake();
-
-  RunStatus status = comm_.rank() == 0 ? run_master(body, error) : run_worker(error);
+  // The handshake ran once, in the constructor: every run of this Farm reports its outcome.
+  RunStatus status = comm_.rank() == 0 ? run_master(body, handshake_error_) : run_worker(handshake_error_);
   // After an interrupt a worker may still be inside a task: no collective. Stop told every
   // worker so.
   if (status.signal) return status;
@@ -261,7 +261,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   stats.host = host_name();
   stats.role = "worker";
   PendingSends pending;
-  Backoff backoff(options_);
+  Backoff backoff = backoff_for(options_);
 
   // A worker inside a long task cannot answer the master's Stop after an interrupt. If the
   // run has not ended well after the master's grace period, leave anyway: mpirun then ends

@@ -3,11 +3,11 @@
 #include <boost/mpi/nonblocking.hpp>
 #include <stdexcept>
 
-#include "mpi_detail.hpp"
-#include "rankpool/farm/farm.hpp"
-#include "rankpool/farm/detail/mesh.hpp"
+#include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/mesh.hpp"
+#include "runtime/mpi_channel.hpp"
 
-namespace rankpool::farm {
+namespace rankpool::runtime {
 namespace {
 
 class MpiMesh final : public Mesh {
@@ -43,4 +43,4 @@ class MpiMesh final : public Mesh {
 
 std::unique_ptr<Mesh> make_mpi_mesh(const mpi::communicator& comm) { return std::make_unique<MpiMesh>(comm); }
 
-}  // namespace rankpool::farm
+}  // namespace rankpool::runtime

@@ -1,0 +1,81 @@
+// pages.jsonl, links.tsv and summary.json: writing, syncing, depth fixes.
+#include "crawl/outputs.hpp"
+
+#include <boost/json.hpp>
+
+#include "rankpool/crawl/checkpoint.hpp"
+
+namespace rankpool::crawl {
+
+namespace json = boost::json;
+
+std::string Outputs::open(const std::string& dir, bool append) {
+  dir_ = dir;
+  const auto mode = append ? std::ios::app : std::ios::trunc;
+  pages_.open(dir + "/pages.jsonl", mode);
+  links_.open(dir + "/links.tsv", mode);
+  if (!pages_ || !links_) return "cannot write into output directory " + dir;
+  return {};
+}
+
+void Outputs::write(const RecordsMessage& m) {
+  // Links first, flushed, then the records: a record in pages.jsonl means its page's
+  // links are on disk, which is what a resume rebuilds the frontier from.
+  links_ << m.edges;
+  links_.flush();
+  for (const auto& r : m.records) {
+    json::object o;
+    o["url"] = r.url;
+    o["status"] = r.status;
+    o["depth"] = r.depth;
+    o["content_type"] = r.content_type;
+    o["bytes"] = r.bytes;
+    o["links"] = r.links;
+    o["seconds"] = r.seconds;
+    o["rank"] = r.rank;
+    if (!r.error.empty()) {
+      o["error"] = r.error;
+      o["error_kind"] = r.error_kind;
+    }
+    if (!r.redirect.empty()) o["redirect"] = r.redirect;
+    if (!r.body_file.empty()) o["body_file"] = r.body_file;
+    if (r.nofollow) o["nofollow"] = true;
+    pages_ << json::serialize(o) << '\n';
+  }
+  // One flush per batch: a killed run keeps what it reported.
+  pages_.flush();
+}
+
+std::string Outputs::sync() {
+  for (const char* name : {"/links.tsv", "/pages.jsonl"}) {
+    if (std::string e = sync_file(dir_ + name); !e.empty()) return e;
+  }
+  return {};
+}
+
+std::string Outputs::apply_depth_fixes(const std::map<std::string, int>& fixes) {
+  pages_.close();
+  if (fixes.empty()) return {};
+  const std::string path = dir_ + "/pages.jsonl", tmp = path + ".tmp";
+  std::ifstream in(path);
+  std::ofstream out(tmp, std::ios::trunc);
+  std::string line;
+  while (std::getline(in, line)) {
+    json::value v = json::parse(line);
+    auto& o = v.as_object();
+    auto it = fixes.find(std::string(o["url"].as_string()));
+    if (it != fixes.end()) o["depth"] = it->second;
+    out << json::serialize(v) << '\n';
+  }
+  out.close();
+  if (!out) return "cannot write " + tmp + " (depths left as first recorded)";
+  return replace_file(tmp, path);
+}
+
+bool Outputs::write_summary(const json::object& summary) {
+  std::ofstream out(dir_ + "/summary.json", std::ios::trunc);
+  out << json::serialize(summary) << '\n';
+  return static_cast<bool>(out);
+}
+
+}  // namespace rankpool::crawl

@@ -115,11 +115,11 @@ void Coordinator::on_message(MeshMessage& m) {
       returned_[wi] += c.returned_permits;
       remaining_permits_ += c.returned_permits;
       serve_permits();
-      if (!finishing_) send_probe(termination_.on_idle(w, c));
+      if (!finishing()) send_probe(termination_.on_idle(w, c));
       break;
     }
     case CrawlTag::ProbeReply: {
-      if (finishing_) break;
+      if (finishing()) break;
       const Termination::Verdict v = termination_.on_reply(w, decode_counters(m.bytes));
       if (v.over) finish();
       else send_probe(v.probe);
@@ -130,8 +130,7 @@ void Coordinator::on_message(MeshMessage& m) {
       finish();
       break;
     case CrawlTag::Final:
-      reports_[wi] = decode_report(m.bytes);
-      ++finals_;
+      stop_.on_report(w, std::move(m.bytes));
       break;
     default:
       throw farm::ProtocolError(std::string("crawl master got unexpected ") + to_string(tag));
@@ -140,18 +139,18 @@ void Coordinator::on_message(MeshMessage& m) {
 
 bool Coordinator::tick() {
   if (done_) return false;
-  if (interrupt_ && interrupt_->load() != 0 && !finishing_) {
-    signal_ = interrupt_->load();
+  if (const int s = interrupt_.poll(); s != 0 && !finishing()) {
+    signal_ = s;
     finish();
   }
   draw_progress(false);
-  if (!finishing_ && checkpoint_dirty_ && job_.options.checkpoint_interval > 0 &&
+  if (!finishing() && checkpoint_dirty_ && job_.options.checkpoint_interval > 0 &&
       Clock::now() - last_checkpoint_ >= std::chrono::duration<double>(job_.options.checkpoint_interval)) {
     // A failed periodic write is not fatal: the logs hold the results, and the next
     // write (or the final one, which is reported) may succeed.
     write_checkpoint_now();
   }
-  if (finishing_ && (finals_ == workers_ || Clock::now() > finish_deadline_)) {
+  if (finishing() && stop_.finished()) {
     finalize();
     return true;
   }
@@ -222,13 +221,14 @@ void Coordinator::send_probe(std::optional<std::uint64_t> probe) {
 }
 
 void Coordinator::finish() {
-  if (finishing_) return;
-  finishing_ = true;
-  termination_.stop();
-  finish_deadline_ = Clock::now() + (signal_ ? std::chrono::duration_cast<Clock::duration>(kInterruptGrace)
-                                             : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2)));
-  for (int w = 0; w < workers_; ++w)
-    mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), encode_u64(static_cast<std::uint64_t>(signal_)));
+  if (finishing()) return;
+    termination_.stop();
+  // After a signal, the runtime's grace; otherwise workers finish their fetches in flight.
+  const auto wait = signal_ ? std::chrono::duration_cast<Clock::duration>(interrupt_.grace())
+                            : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2));
+  const std::string bytes = encode_u64(static_cast<std::uint64_t>(signal_));
+  stop_.start([&](int w) { mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), bytes); },
+              Clock::now() + wait);
 }
 
 void Coordinator::draw_progress(bool final) {
@@ -249,29 +249,19 @@ void Coordinator::draw_progress(bool final) {
   if (final) progress_.finish();
 }
 
-void Coordinator::finalize() {
-  seconds_ = seconds_since(t0_);
-  draw_progress(true);
-  std::map<std::string, int> fixes;
-  EngineStats total;
-  json::array ranks, hosts;
-  json::object master_rank;
+std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
+                                                     json::array& hosts, int& missing) const {
+  std::vector<runtime::RankRow> rows;
   if (mesh_.size() > 1) {
-    master_rank["rank"] = 0;
-    master_rank["host"] = mesh_.host();
-    master_rank["role"] = "master";
-    master_rank["pages"] = 0;
-    master_rank["peak_rss_kb"] = peak_rss_kb();
-    master_rank["bytes_received"] = mesh_.counters().bytes_recv;
-    ranks.push_back(std::move(master_rank));
+    rows.push_back(runtime::RankRow{0, mesh_.host(), "master",
+                                    json::object{{"pages", 0},
+                                                 {"peak_rss_kb", peak_rss_kb()},
+                                                 {"bytes_received", mesh_.counters().bytes_recv}}});
   }
-  int missing = 0;
-  for (std::size_t w = 0; w < reports_.size(); ++w) {
-    const RankReport& r = reports_[w];
-    if (r.role.empty()) {
-      ++missing;
-      continue;
-    }
+  missing = stop_.missing();
+  for (const auto& bytes : stop_.reports()) {
+    if (!bytes) continue;
+    const RankReport r = decode_report(*bytes);
     for (const auto& [url, d] : r.depth_fixes) fixes[url] = d;
     const EngineStats& e = r.engine;
     total.pages += e.pages;
@@ -286,22 +276,20 @@ void Coordinator::finalize() {
     total.over_host_limit += e.over_host_limit;
     total.over_max_pages += e.over_max_pages;
     total.depth_improvements += e.depth_improvements;
-    ranks.push_back(json::object{{"rank", r.rank},
-                                 {"host", r.host},
-                                 {"role", r.role},
-                                 {"pages", e.pages},
-                                 {"bytes", e.bytes},
-                                 {"robots_fetches", e.robots_fetches},
-                                 {"links", e.links},
-                                 {"hosts_owned", r.hosts.size()},
-                                 {"urls_sent", r.urls_sent},
-                                 {"urls_received", r.urls_received},
-                                 {"url_messages_sent", r.urls_msgs_sent},
-                                 {"url_messages_received", r.urls_msgs_received},
-                                 {"duplicates", e.duplicates},
-                                 {"fetch_wait_s", e.fetch_wait_s},
-                                 {"peak_rss_kb", r.peak_rss_kb},
-                                 {"wall_s", r.wall_s}});
+    rows.push_back(runtime::RankRow{r.rank, r.host, r.role,
+                                    json::object{{"pages", e.pages},
+                                                 {"bytes", e.bytes},
+                                                 {"robots_fetches", e.robots_fetches},
+                                                 {"links", e.links},
+                                                 {"hosts_owned", r.hosts.size()},
+                                                 {"urls_sent", r.urls_sent},
+                                                 {"urls_received", r.urls_received},
+                                                 {"url_messages_sent", r.urls_msgs_sent},
+                                                 {"url_messages_received", r.urls_msgs_received},
+                                                 {"duplicates", e.duplicates},
+                                                 {"fetch_wait_s", e.fetch_wait_s},
+                                                 {"peak_rss_kb", r.peak_rss_kb},
+                                                 {"wall_s", r.wall_s}}});
     for (const auto& h : r.hosts)
       hosts.push_back(json::object{{"origin", h.origin},
                                    {"rank", h.rank},
@@ -312,6 +300,17 @@ void Coordinator::finalize() {
                                    {"robots", h.robots},
                                    {"delay_s", h.delay}});
   }
+  return rows;
+}
+
+void Coordinator::finalize() {
+  seconds_ = seconds_since(t0_);
+  draw_progress(true);
+  std::map<std::string, int> fixes;
+  EngineStats total;
+  json::array hosts;
+  int missing = 0;
+  json::array ranks = runtime::ranks_json(rank_rows(total, fixes, hosts, missing));
   if (std::string e = outputs_.apply_depth_fixes(fixes); !e.empty() && error_.empty()) error_ = e;
   outputs_.close_links();
   // Last, after the outputs are final: "complete" means a resume has nothing to do.

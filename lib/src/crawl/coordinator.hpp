@@ -20,8 +20,11 @@
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/crawl/protocol.hpp"
 #include "rankpool/crawl/termination.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 #include "rankpool/runtime/mesh.hpp"
 #include "rankpool/runtime/progress.hpp"
+#include "rankpool/runtime/stats.hpp"
+#include "rankpool/runtime/stop.hpp"
 
 namespace rankpool::crawl {
 
@@ -34,14 +37,14 @@ class Coordinator {
       : mesh_(mesh),
         job_(job),
         error_(std::move(setup_error)),
-        interrupt_(interrupt),
+        interrupt_(interrupt, kInterruptGrace),
         workers_(worker_count(mesh.size())),
         termination_(workers_),
         status_(static_cast<std::size_t>(workers_)),
         granted_(static_cast<std::size_t>(workers_)),
         used_(static_cast<std::size_t>(workers_)),
         returned_(static_cast<std::size_t>(workers_)),
-        reports_(static_cast<std::size_t>(workers_)),
+        stop_(workers_),
         progress_(!job.options.quiet, std::chrono::milliseconds(200)) {}
 
   bool done() const { return done_; }
@@ -62,18 +65,23 @@ class Coordinator {
   void finish();
   void draw_progress(bool final);
 
+  /// Outputs final, checkpoint, summary.json and the summary line: the end of the run.
   void finalize();
+  /// The "ranks" rows of summary.json (this run), and the sums over the reports.
+  std::vector<runtime::RankRow> rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
+                                          boost::json::array& hosts, int& missing) const;
+  bool finishing() const { return stop_.started(); }
   Mesh& mesh_;
   const CrawlJob& job_;
   std::string error_;
-  const std::atomic<int>* interrupt_;
+  runtime::InterruptWatch interrupt_;
   int workers_;
   std::map<std::string, int> owner_;
   Outputs outputs_;
   Termination termination_;
   std::vector<WorkerStatus> status_;
   std::vector<std::uint64_t> granted_, used_, returned_;
-  std::vector<RankReport> reports_;
+  runtime::StopGather stop_;  // Finish to every worker, their Final reports back
   std::set<int> waiting_;
   std::uint64_t remaining_permits_ = 0, pages_ = 0;
   // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.
@@ -83,10 +91,10 @@ class Coordinator {
   bool checkpoint_dirty_ = false;
   Clock::time_point last_checkpoint_{};
   std::map<std::string, std::uint64_t> by_status_, by_error_;
-  int finals_ = 0, signal_ = 0;
-  bool finishing_ = false, done_ = false;
+  int signal_ = 0;
+  bool done_ = false;
   runtime::ProgressLine progress_;
-  Clock::time_point t0_, finish_deadline_;
+  Clock::time_point t0_;
   double seconds_ = 0;
 };
 

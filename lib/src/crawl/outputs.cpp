@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "rankpool/crawl/checkpoint.hpp"
+#include "rankpool/runtime/stats.hpp"
 
 namespace rankpool::crawl {
 
@@ -73,9 +74,7 @@ std::string Outputs::apply_depth_fixes(const std::map<std::string, int>& fixes) 
 }
 
 bool Outputs::write_summary(const json::object& summary) {
-  std::ofstream out(dir_ + "/summary.json", std::ios::trunc);
-  out << json::serialize(summary) << '\n';
-  return static_cast<bool>(out);
+  return runtime::write_json_file(dir_ + "/summary.json", summary);
 }
 
 }  // namespace rankpool::crawl

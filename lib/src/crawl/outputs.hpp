@@ -26,7 +26,7 @@ class Outputs {
   /// file put in place by replace_file() (a crash leaves one or the other).
   std::string apply_depth_fixes(const std::map<std::string, int>& fixes);
   void close_links() { links_.close(); }
-  bool write_summary(const boost::json::object& summary);
+  [[nodiscard]] bool write_summary(const boost::json::object& summary);
 
  private:
   std::string dir_;

@@ -51,16 +51,15 @@ bool Worker::tick() {
   if (done_ || !engine_) return false;
   bool did = false;
   const auto now = Clock::now();
-  if (interrupt_ && interrupt_->load() != 0 && !interrupt_sent_) {
+  if (interrupt_.poll() != 0 && !interrupt_sent_) {
     engine_->stop_starting();
-    mesh_.send(0, static_cast<int>(CrawlTag::Interrupt), encode_u64(static_cast<std::uint64_t>(interrupt_->load())));
+    mesh_.send(0, static_cast<int>(CrawlTag::Interrupt), encode_u64(static_cast<std::uint64_t>(interrupt_.signal())));
     interrupt_sent_ = true;
-    interrupted_at_ = now;
     did = true;
   }
-  if (interrupt_sent_ && now - interrupted_at_ > kInterruptGrace) {
+  if (interrupt_sent_ && interrupt_.grace_over(now)) {
     // The master did not answer: leave with what we have rather than hang.
-    exit_code_ = 128 + interrupt_->load();
+    exit_code_ = 128 + interrupt_.signal();
     done_ = true;
     return true;
   }

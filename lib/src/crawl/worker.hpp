@@ -16,6 +16,7 @@
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/protocol.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 #include "rankpool/runtime/mesh.hpp"
 
 namespace rankpool::crawl {
@@ -26,7 +27,7 @@ using runtime::MeshMessage;
 class Worker {
  public:
   Worker(Mesh& mesh, const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt)
-      : mesh_(mesh), make_fetcher_(make_fetcher), interrupt_(interrupt), t0_(Clock::now()) {}
+      : mesh_(mesh), make_fetcher_(make_fetcher), interrupt_(interrupt, kInterruptGrace), t0_(Clock::now()) {}
 
   bool done() const { return done_; }
   int exit_code() const { return exit_code_; }
@@ -50,8 +51,8 @@ class Worker {
 
   Mesh& mesh_;
   const FetcherFactory& make_fetcher_;
-  const std::atomic<int>* interrupt_;
-  Clock::time_point t0_, interrupted_at_;
+  runtime::InterruptWatch interrupt_;  // after a signal: how long to wait for the Finish
+  Clock::time_point t0_;
   std::vector<MeshMessage> early_;
   std::unique_ptr<Fetcher> fetcher_;
   std::unique_ptr<Engine> engine_;

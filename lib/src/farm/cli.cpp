@@ -1,5 +1,7 @@
 #include "rankpool/farm/cli.hpp"
 
+#include "rankpool/runtime/stats.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
@@ -81,10 +83,11 @@ std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key) {
 }
 
 void write_stats_json(const FarmStats& stats, const std::string& path) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot write statistics file '" + path + "': " + std::strerror(errno));
-  out << boost::json::serialize(stats.to_json()) << '\n';
-  if (!out.flush()) throw std::runtime_error("cannot write statistics file '" + path + "'");
+  errno = 0;
+  if (!runtime::write_json_file(path, stats.to_json())) {
+    throw std::runtime_error("cannot write statistics file '" + path + "'" +
+                             (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+  }
 }
 
 }  // namespace rankpool::farm

@@ -18,6 +18,8 @@
 #include <optional>
 
 #include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/interrupts.hpp"
+#include "rankpool/runtime/stop.hpp"
 #include "runtime/mpi_channel.hpp"
 #include "farm/executor.hpp"
 #include "farm/local_transport.hpp"
@@ -70,23 +72,27 @@ class MpiMasterTransport final : public Transport {
   /// their rows stay empty.
   std::vector<RankStats> stop_all(const std::string& abort_reason, int signal = 0,
                                   std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
-    for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason, signal}));
+    runtime::StopGather gather(workers());
+    const std::string stop = encode_stop(StopMessage{abort_reason, signal});
+    gather.start([&](int w) { send(w, Tag::Stop, stop); }, deadline);
     // Every worker answers at once: poll for the replies instead of sleeping through them.
     channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
+    gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
+      auto m = receive(wait);
+      if (!m || m->tag != Tag::Stats) return std::nullopt;
+      return runtime::StopGather::Report{m->worker, std::move(m->bytes)};
+    });
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
     for (int w = 0; w < workers(); ++w) {
-      stats[static_cast<std::size_t>(w)].rank = w + 1;
-      stats[static_cast<std::size_t>(w)].role = "worker (no reply)";
+      auto& s = stats[static_cast<std::size_t>(w)];
+      if (const auto& report = gather.reports()[static_cast<std::size_t>(w)]) {
+        s = decode_stats(*report);
+      } else {
+        s.rank = w + 1;
+        s.role = "worker (no reply)";
+      }
     }
-    int remaining = workers();
-    while (remaining > 0) {
-      if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
-      auto m = receive(std::chrono::milliseconds(100));
-      if (!m || m->tag != Tag::Stats) continue;
-      stats[static_cast<std::size_t>(m->worker)] = decode_stats(m->bytes);
-      --remaining;
-    }
-    if (remaining == 0) channel_.wait_all();
+    if (gather.missing() == 0) channel_.wait_all();
     return stats;
   }
 
@@ -270,15 +276,11 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   std::thread watchdog;
   if (options_.interrupt) {
     watchdog = std::thread([this, &stopped] {
-      const auto patience = 2 * options_.interrupt_grace + std::chrono::seconds(1);
-      std::optional<std::chrono::steady_clock::time_point> since;
+      runtime::InterruptWatch watch(options_.interrupt, 2 * options_.interrupt_grace + std::chrono::seconds(1));
       while (!stopped.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        const int sig = options_.interrupt->load();
-        if (!sig) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (!since) since = now;
-        if (now - *since < patience) continue;
+        const int sig = watch.poll();
+        if (!sig || !watch.grace_over()) continue;
         std::fprintf(stderr, "rankpool: rank %d: interrupted inside a task; leaving without finishing it\n",
                      comm_.rank());
         std::fflush(stderr);

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
 
 namespace rankpool::runtime {
 
@@ -34,14 +33,14 @@ class InterruptWatch {
   /// The signal seen by the last poll() (0: none).
   int signal() const { return signal_; }
   /// True once the grace has passed since the signal was seen (false without one).
-  bool grace_over(Clock::time_point now = Clock::now()) const { return since_ && now - *since_ > grace_; }
+  bool grace_over(Clock::time_point now = Clock::now()) const { return signal_ != 0 && now - since_ > grace_; }
   std::chrono::milliseconds grace() const { return grace_; }
 
  private:
   const std::atomic<int>* flag_;
   std::chrono::milliseconds grace_;
   int signal_ = 0;
-  std::optional<Clock::time_point> since_;
+  Clock::time_point since_{};  // when poll() first saw the signal
 };
 
 }  // namespace rankpool::runtime

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "rankpool/runtime/communicator.hpp"
 #include "rankpool/runtime/host.hpp"
 #include "rankpool/runtime/interrupts.hpp"
 #include "rankpool/runtime/stop.hpp"
@@ -105,7 +106,7 @@ class MpiMasterTransport final : public Transport {
 }  // namespace
 
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
-    : comm_(comm, mpi::comm_duplicate), registry_(registry), options_(std::move(options)) {
+    : comm_(runtime::private_communicator(comm)), registry_(registry), options_(std::move(options)) {
   handshake_error_ = handshake();
 }
 

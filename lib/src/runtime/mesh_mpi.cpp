@@ -3,6 +3,7 @@
 #include <boost/mpi/nonblocking.hpp>
 #include <stdexcept>
 
+#include "rankpool/runtime/communicator.hpp"
 #include "rankpool/runtime/host.hpp"
 #include "rankpool/runtime/mesh.hpp"
 #include "runtime/mpi_channel.hpp"
@@ -13,7 +14,7 @@ namespace {
 class MpiMesh final : public Mesh {
  public:
   explicit MpiMesh(const mpi::communicator& comm)
-      : comm_(comm, mpi::comm_duplicate),
+      : comm_(private_communicator(comm)),
         // Spin only briefly: a crawler rank mostly waits for sockets, not for messages.
         channel_(comm_, Backoff(std::chrono::microseconds(20), std::chrono::microseconds(500)), counters_),
         host_(host_name()) {}

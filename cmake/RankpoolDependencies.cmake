@@ -20,6 +20,9 @@ set(RANKPOOL_CURL_MIN_VERSION 7.85.0)
 set(RANKPOOL_GMP_MIN_VERSION 6.2)
 
 set(_rankpool_boost_components)
+if("runtime" IN_LIST RANKPOOL_MODULES)
+  list(APPEND _rankpool_boost_components mpi json)
+endif()
 if("farm" IN_LIST RANKPOOL_MODULES)
   list(APPEND _rankpool_boost_components mpi serialization json program_options)
 endif()
@@ -50,7 +53,7 @@ if(NOT Boost_FOUND)
     "CMAKE_PREFIX_PATH to a Boost >= 1.81 installation.")
 endif()
 
-if("farm" IN_LIST RANKPOOL_MODULES OR RANKPOOL_BUILD_TESTS)
+if("runtime" IN_LIST RANKPOOL_MODULES OR "farm" IN_LIST RANKPOOL_MODULES OR RANKPOOL_BUILD_TESTS)
   find_package(MPI COMPONENTS CXX)
   if(NOT MPI_CXX_FOUND)
     message(FATAL_ERROR "rankpool's farm needs MPI for C++ (found by CMake's FindMPI through mpicxx). "

@@ -29,9 +29,6 @@ install(FILES ${PROJECT_SOURCE_DIR}/lib/include/rankpool/fnv1a.hpp
               ${PROJECT_SOURCE_DIR}/lib/include/rankpool/status.hpp
               ${PROJECT_BINARY_DIR}/include/rankpool/version.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rankpool COMPONENT development)
-# The byte codec every module's messages use (header-only; farm and crawl headers include it).
-install(FILES ${PROJECT_SOURCE_DIR}/lib/include/rankpool/runtime/bytes.hpp
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rankpool/runtime COMPONENT development)
 
 # --- Libraries and the CMake package ---------------------------------------------------------
 install(TARGETS ${RANKPOOL_LIBRARY_TARGETS} EXPORT rankpoolTargets
@@ -111,10 +108,9 @@ foreach(dir IN LISTS Boost_INCLUDE_DIRS)
   endif()
 endforeach()
 
-set(_pc_farm_requires "")
-set(_pc_farm_cflags "")
-set(_pc_farm_libs "")
-if("farm" IN_LIST RANKPOOL_COMPONENTS)
+set(_pc_runtime_cflags "")
+set(_pc_runtime_libs "")
+if("runtime" IN_LIST RANKPOOL_COMPONENTS)
   set(_mpi_cflags ${MPI_CXX_COMPILE_OPTIONS})
   foreach(def IN LISTS MPI_CXX_COMPILE_DEFINITIONS)
     list(APPEND _mpi_cflags "-D${def}")
@@ -124,11 +120,11 @@ if("farm" IN_LIST RANKPOOL_COMPONENTS)
       list(APPEND _mpi_cflags "-I${dir}")
     endif()
   endforeach()
-  list(JOIN _mpi_cflags " " _pc_farm_cflags)
-  rankpool_pc_boost(_boost mpi serialization json program_options)
+  list(JOIN _mpi_cflags " " _pc_runtime_cflags)
+  rankpool_pc_boost(_boost mpi json)
   string(REPLACE ";" " " _mpi_link_flags "${MPI_CXX_LINK_FLAGS}")
   rankpool_pc_flags(_mpi_libs ${MPI_CXX_LIBRARIES})
-  set(_pc_farm_libs "-lrankpool_farm ${_boost} ${_mpi_link_flags} ${_mpi_libs}")
+  set(_pc_runtime_libs "-lrankpool_runtime ${_boost} ${_mpi_link_flags} ${_mpi_libs}")
 endif()
 
 # rankpool_pc(module DESCRIPTION text LIBS flags [LIBS_PRIVATE flags] [REQUIRES mods]
@@ -165,9 +161,15 @@ foreach(dir INCLUDEDIR LIBDIR)
 endforeach()
 
 set(_pc_all)
+if("runtime" IN_LIST RANKPOOL_COMPONENTS)
+  rankpool_pc(rankpool-runtime DESCRIPTION "rankpool's MPI runtime (mesh, interrupts, progress, statistics)"
+              CFLAGS "${_rankpool_cflags_extra} ${_pc_runtime_cflags}" LIBS "${_pc_runtime_libs}")
+  list(APPEND _pc_all rankpool-runtime)
+endif()
 if("farm" IN_LIST RANKPOOL_COMPONENTS)
+  rankpool_pc_boost(_boost serialization json program_options)
   rankpool_pc(rankpool-farm DESCRIPTION "rankpool's task farm over MPI ranks"
-              CFLAGS "${_rankpool_cflags_extra} ${_pc_farm_cflags}" LIBS "${_pc_farm_libs}")
+              REQUIRES rankpool-runtime LIBS "-lrankpool_farm ${_boost}")
   list(APPEND _pc_all rankpool-farm)
 endif()
 if("fib" IN_LIST RANKPOOL_COMPONENTS)

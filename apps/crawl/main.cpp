@@ -11,6 +11,8 @@
 #include "rankpool/crawl/cli.hpp"
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/farm/cli.hpp"
+#include "rankpool/runtime/interrupts.hpp"
+#include "rankpool/runtime/mesh.hpp"
 #include "app_version_mpi.hpp"
 
 int main(int argc, char** argv) {
@@ -18,7 +20,7 @@ int main(int argc, char** argv) {
   boost::mpi::communicator world;
   // SIGINT/SIGTERM (Ctrl-C, mpirun forwarding, Slurm's time limit) ask for a clean stop:
   // the crawl loop polls the flag, writes what it has and exits 128+signal on every rank.
-  const std::atomic<int>* interrupt = rankpool::farm::catch_interrupts();
+  const std::atomic<int>* interrupt = rankpool::runtime::catch_interrupts();
 
   rankpool::crawl::CrawlCli cli;
   int early_exit = 0;  // 1: --help; 2: --resume of a complete crawl; 3: --version
@@ -47,7 +49,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rankpool-crawl: warning: %s\n", cli.warning.c_str());
   }
   try {
-    auto mesh = rankpool::farm::make_mpi_mesh(world);
+    auto mesh = rankpool::runtime::make_mpi_mesh(world);
     const auto outcome = rankpool::crawl::run_crawl(*mesh, cli.job, cli.error,
                                                     rankpool::crawl::curl_fetcher_factory(), interrupt);
     if (world.rank() == 0 && !outcome.error.empty()) std::fprintf(stderr, "rankpool-crawl: %s\n", outcome.error.c_str());

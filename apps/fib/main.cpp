@@ -24,6 +24,7 @@
 #include "rankpool/fib/fib.hpp"
 #include "rankpool/fib/format.hpp"
 #include "rankpool/fib/inputs.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 #include "app_version_mpi.hpp"
 
 namespace mpi = boost::mpi;
@@ -219,7 +220,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     options = farm::to_farm_options(args.farm, world.size());
-    options.interrupt = farm::catch_interrupts();
+    options.interrupt = rankpool::runtime::catch_interrupts();
   } catch (const std::exception& e) {
     // Every rank parsed the same argv and reached the same verdict; one reports it.
     if (root) std::cerr << "rankpool-fib: " << e.what() << "\n";

@@ -15,6 +15,7 @@
 #include "rankpool/run/command_farm.hpp"
 #include "rankpool/run/options.hpp"
 #include "rankpool/run/process.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 #include "app_version_mpi.hpp"
 
 namespace mpi = boost::mpi;
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
                  spawner_error.c_str());
     env.abort(run::kExitUsage);
   }
-  const std::atomic<int>* interrupt = rankpool::farm::catch_interrupts();
+  const std::atomic<int>* interrupt = rankpool::runtime::catch_interrupts();
   int code;
   {
     run::ProcessRunner runner(*spawner);

@@ -95,10 +95,10 @@ if(STEP STREQUAL "install.prefix")
   file(REMOVE_RECURSE ${prefix})
   run(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 
-  # Headers: exactly the modules' public headers, the shared ones (fnv1a.hpp, status.hpp, the
-  # byte codec runtime/bytes.hpp) and the generated version.hpp.
-  set(expected_headers rankpool/fnv1a.hpp rankpool/status.hpp rankpool/runtime/bytes.hpp rankpool/version.hpp)
-  foreach(module farm fib crawl run)
+  # Headers: exactly the modules' public headers (runtime's include the byte codec), the
+  # shared fnv1a.hpp and status.hpp, and the generated version.hpp.
+  set(expected_headers rankpool/fnv1a.hpp rankpool/status.hpp rankpool/version.hpp)
+  foreach(module runtime farm fib crawl run)
     if(module IN_LIST COMPONENTS)
       file(GLOB_RECURSE module_headers RELATIVE ${SOURCE_DIR}/lib/include
            ${SOURCE_DIR}/lib/include/rankpool/${module}/*.hpp)
@@ -120,7 +120,7 @@ if(STEP STREQUAL "install.prefix")
   foreach(f IN LISTS library_files)
     list(APPEND expected_files ${LIBDIR}/${f})
   endforeach()
-  foreach(module farm fib crawl run)
+  foreach(module runtime farm fib crawl run)
     if(module IN_LIST COMPONENTS)
       list(APPEND expected_files ${LIBDIR}/pkgconfig/rankpool-${module}.pc)
     endif()
@@ -197,6 +197,9 @@ elseif(STEP STREQUAL "install.consumer")
   run(COMMAND ${CMAKE_COMMAND} --build ${build})
   run(OUTPUT out COMMAND ${build}/consumer)
   set(expected "version ${VERSION}\n")
+  if("runtime" IN_LIST COMPONENTS)
+    string(APPEND expected "runtime 1\n")
+  endif()
   if("farm" IN_LIST COMPONENTS)
     string(APPEND expected "farm 1\n")
   endif()

@@ -1,10 +1,11 @@
 #include "rankpool/farm/cli.hpp"
 
+#include "rankpool/runtime/stats.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -95,25 +96,12 @@ std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key) {
   return std::make_unique<Journal>(std::move(o), std::move(key));
 }
 
-namespace {
-std::atomic<int> g_interrupt{0};
-extern "C" void on_interrupt(int sig) { g_interrupt.store(sig); }
-}  // namespace
-
-const std::atomic<int>* catch_interrupts() {
-  struct sigaction sa{};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  return &g_interrupt;
-}
-
 void write_stats_json(const FarmStats& stats, const std::string& path) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot write statistics file '" + path + "': " + std::strerror(errno));
-  out << boost::json::serialize(stats.to_json()) << '\n';
-  if (!out.flush()) throw std::runtime_error("cannot write statistics file '" + path + "'");
+  errno = 0;
+  if (!runtime::write_json_file(path, stats.to_json())) {
+    throw std::runtime_error("cannot write statistics file '" + path + "'" +
+                             (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+  }
 }
 
 }  // namespace rankpool::farm

@@ -1,9 +1,7 @@
 // The MPI layer of the farm: the handshake, the master's MPI transport and the worker
-// loop. With mesh_mpi.cpp (farm::Mesh over MPI), the farm's MPI code (docs/design.md).
+// loop, over the runtime's MPI channel (runtime/mpi_channel.hpp; docs/design.md).
 
 #include "rankpool/farm/farm.hpp"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/mpi/collectives.hpp>
@@ -19,7 +17,11 @@
 #include <cstdlib>
 #include <optional>
 
-#include "mpi_detail.hpp"
+#include "rankpool/runtime/communicator.hpp"
+#include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/interrupts.hpp"
+#include "rankpool/runtime/stop.hpp"
+#include "runtime/mpi_channel.hpp"
 #include "farm/executor.hpp"
 #include "farm/local_transport.hpp"
 
@@ -27,13 +29,15 @@ namespace mpi = boost::mpi;
 
 namespace rankpool::farm {
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
+using runtime::Backoff;
+using runtime::host_name;
+using runtime::MpiChannel;
+using runtime::PendingSends;
+using runtime::try_receive;
 
 namespace {
+
+Backoff backoff_for(const FarmOptions& o) { return Backoff(o.spin_time, o.max_idle_sleep); }
 
 std::string encode_stats(const RankStats& s) {
   std::string out;
@@ -50,7 +54,7 @@ RankStats decode_stats(std::string_view bytes) {
 class MpiMasterTransport final : public Transport {
  public:
   MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options)
-      : comm_(comm), channel_(comm, Backoff(options), counters_) {}
+      : comm_(comm), channel_(comm, backoff_for(options), counters_) {}
   int workers() const override { return comm_.size() - 1; }
   int worker_rank(int worker) const override { return worker + 1; }
   void send(int worker, Tag tag, std::string bytes) override {
@@ -69,23 +73,27 @@ class MpiMasterTransport final : public Transport {
   /// their rows stay empty.
   std::vector<RankStats> stop_all(const std::string& abort_reason, int signal = 0,
                                   std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
-    for (int w = 0; w < workers(); ++w) send(w, Tag::Stop, encode_stop(StopMessage{abort_reason, signal}));
+    runtime::StopGather gather(workers());
+    const std::string stop = encode_stop(StopMessage{abort_reason, signal});
+    gather.start([&](int w) { send(w, Tag::Stop, stop); }, deadline);
     // Every worker answers at once: poll for the replies instead of sleeping through them.
     channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
+    gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
+      auto m = receive(wait);
+      if (!m || m->tag != Tag::Stats) return std::nullopt;
+      return runtime::StopGather::Report{m->worker, std::move(m->bytes)};
+    });
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
     for (int w = 0; w < workers(); ++w) {
-      stats[static_cast<std::size_t>(w)].rank = w + 1;
-      stats[static_cast<std::size_t>(w)].role = "worker (no reply)";
+      auto& s = stats[static_cast<std::size_t>(w)];
+      if (const auto& report = gather.reports()[static_cast<std::size_t>(w)]) {
+        s = decode_stats(*report);
+      } else {
+        s.rank = w + 1;
+        s.role = "worker (no reply)";
+      }
     }
-    int remaining = workers();
-    while (remaining > 0) {
-      if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
-      auto m = receive(std::chrono::milliseconds(100));
-      if (!m || m->tag != Tag::Stats) continue;
-      stats[static_cast<std::size_t>(m->worker)] = decode_stats(m->bytes);
-      --remaining;
-    }
-    if (remaining == 0) channel_.wait_all();
+    if (gather.missing() == 0) channel_.wait_all();
     return stats;
   }
 
@@ -98,7 +106,7 @@ class MpiMasterTransport final : public Transport {
 }  // namespace
 
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
-    : comm_(comm, mpi::comm_duplicate), registry_(registry), options_(std::move(options)) {
+    : comm_(runtime::private_communicator(comm)), registry_(registry), options_(std::move(options)) {
   handshake_error_ = handshake();
 }
 
@@ -181,9 +189,8 @@ std::string Farm::handshake() {
 
 RunStatus Farm::run(const std::function<void(Master&)>& body) {
   stats_ = FarmStats{};
-  const std::string error = handshake();
-
-  RunStatus status = comm_.rank() == 0 ? run_master(body, error) : run_worker(error);
+  // The handshake ran once, in the constructor: every run of this Farm reports its outcome.
+  RunStatus status = comm_.rank() == 0 ? run_master(body, handshake_error_) : run_worker(handshake_error_);
   // After an interrupt a worker may still be inside a task: no collective. Stop told every
   // worker so.
   if (status.signal) return status;
@@ -261,7 +268,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   stats.host = host_name();
   stats.role = "worker";
   PendingSends pending;
-  Backoff backoff(options_);
+  Backoff backoff = backoff_for(options_);
 
   // A worker inside a long task cannot answer the master's Stop after an interrupt. If the
   // run has not ended well after the master's grace period, leave anyway: mpirun then ends
@@ -270,15 +277,11 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   std::thread watchdog;
   if (options_.interrupt) {
     watchdog = std::thread([this, &stopped] {
-      const auto patience = 2 * options_.interrupt_grace + std::chrono::seconds(1);
-      std::optional<std::chrono::steady_clock::time_point> since;
+      runtime::InterruptWatch watch(options_.interrupt, 2 * options_.interrupt_grace + std::chrono::seconds(1));
       while (!stopped.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        const int sig = options_.interrupt->load();
-        if (!sig) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (!since) since = now;
-        if (now - *since < patience) continue;
+        const int sig = watch.poll();
+        if (!sig || !watch.grace_over()) continue;
         std::fprintf(stderr, "rankpool: rank %d: interrupted inside a task; leaving without finishing it\n",
                      comm_.rank());
         std::fflush(stderr);

@@ -1,10 +1,11 @@
 #include "rankpool/farm/master.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <map>
 
 #include "farm/scheduler.hpp"
-#include "progress.hpp"
+#include "rankpool/runtime/progress.hpp"
 #include "rankpool/farm/detail/transport.hpp"
 
 namespace rankpool::farm {
@@ -18,7 +19,8 @@ struct Master::Core {
         scheduler_(options, serves, slots),
         serves_(std::move(serves)),
         slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
-        progress_(std::make_unique<Progress>(options.progress && !options.quiet)) {}
+        progress_(std::make_unique<runtime::ProgressLine>(options.progress && !options.quiet,
+                                                          std::chrono::milliseconds(100))) {}
 
   int worker_of_rank(int rank) const;
   std::uint64_t pending() const;
@@ -28,6 +30,8 @@ struct Master::Core {
   [[noreturn]] void stop_for_interrupt(int signal);
   void handle(Incoming& msg);
   void send_batch(const Dispatch& d);
+  /// done/total, rate, ETA on the runtime's progress line (when one is due).
+  void show_progress();
 
   const Registry& registry_;
   Transport& transport_;
@@ -40,7 +44,7 @@ struct Master::Core {
   std::uint32_t next_group_ = 0;
   FarmStats stats_;
   std::uint64_t submit_completed_ = 0, submit_failed_ = 0;
-  std::unique_ptr<Progress> progress_;
+  std::unique_ptr<runtime::ProgressLine> progress_;
   std::uint64_t batches_sent_ = 0;
 };
 
@@ -239,9 +243,21 @@ void Master::Core::drive(const std::function<bool()>& done) {
       throw FarmError("farm stalled: tasks remain but no worker can take them");
     }
     if (auto msg = transport_.receive(std::chrono::milliseconds(100))) handle(*msg);
-    progress_->update(stats_.tasks_completed + stats_.tasks_failed, stats_.tasks_submitted);
+    show_progress();
   }
-  progress_->update(stats_.tasks_completed + stats_.tasks_failed, stats_.tasks_submitted);
+  show_progress();
+}
+
+void Master::Core::show_progress() {
+  const std::uint64_t done = stats_.tasks_completed + stats_.tasks_failed, total = stats_.tasks_submitted;
+  if (!progress_->due(done == total)) return;
+  const double elapsed = progress_->elapsed_s();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+  char line[160];
+  std::snprintf(line, sizeof line, "[rankpool] %llu/%llu tasks  %.0f/s  ETA %.0f s",
+                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate, eta);
+  progress_->draw(line);
 }
 
 WaitSummary Master::wait_all() {

@@ -3,37 +3,56 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "rankpool/runtime/stats.hpp"
+
 namespace rankpool::farm {
+
+namespace {
+
+namespace json = boost::json;
+
+// The runtime's per-rank rows (one JSON and one table writer for every app), in the order
+// --stats-json has always shown a rank's fields.
+std::vector<runtime::RankRow> rank_rows(const std::vector<RankStats>& ranks) {
+  std::vector<runtime::RankRow> rows;
+  rows.reserve(ranks.size());
+  for (const auto& r : ranks) {
+    rows.push_back(runtime::RankRow{r.rank, r.host, r.role,
+                                    json::object{{"tasks", r.tasks},
+                                                 {"failed", r.failed},
+                                                 {"batches", r.batches},
+                                                 {"busy_s", r.busy_s},
+                                                 {"idle_s", r.idle_s()},
+                                                 {"wall_s", r.wall_s},
+                                                 {"msgs_sent", r.msgs_sent},
+                                                 {"msgs_recv", r.msgs_recv},
+                                                 {"bytes_sent", r.bytes_sent},
+                                                 {"bytes_recv", r.bytes_recv}}});
+  }
+  return rows;
+}
+
+const std::vector<std::string> kHostSums = {"tasks", "failed", "busy_s"};
+
+}  // namespace
 
 std::vector<HostStats> FarmStats::hosts() const {
   std::vector<HostStats> out;
-  for (const auto& r : ranks) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const HostStats& h) { return h.host == r.host; });
-    if (it == out.end()) {
-      out.push_back(HostStats{r.host});
-      it = out.end() - 1;
-    }
-    ++it->ranks;
-    it->tasks += r.tasks;
-    it->failed += r.failed;
-    it->busy_s += r.busy_s;
+  for (const auto& h : runtime::sum_by_host(rank_rows(ranks), kHostSums)) {
+    HostStats s{h.host, h.ranks};
+    if (const auto* v = h.sums.if_contains("tasks"); v && v->is_uint64()) s.tasks = v->as_uint64();
+    if (const auto* v = h.sums.if_contains("failed"); v && v->is_uint64()) s.failed = v->as_uint64();
+    if (const auto* v = h.sums.if_contains("busy_s"); v && v->is_number()) s.busy_s = v->to_number<double>();
+    out.push_back(std::move(s));
   }
   return out;
 }
 
 void FarmStats::print_table(std::ostream& os) const {
+  runtime::write_rank_table(os, rank_rows(ranks),
+                            {{"tasks", 10}, {"failed", 7}, {"batches", 9}, {"busy_s", 9}, {"idle_s", 9},
+                             {"msgs", 9, {"msgs_sent", "msgs_recv"}}, {"bytes", 11, {"bytes_sent", "bytes_recv"}}});
   char line[256];
-  std::snprintf(line, sizeof line, "%-5s %-14s %-13s %10s %7s %9s %9s %9s %9s %11s\n", "rank",
-                "host", "role", "tasks", "failed", "batches", "busy_s", "idle_s", "msgs", "bytes");
-  os << line;
-  for (const auto& r : ranks) {
-    std::snprintf(line, sizeof line, "%-5d %-14.14s %-13s %10llu %7llu %9llu %9.3f %9.3f %9llu %11llu\n",
-                  r.rank, r.host.c_str(), r.role.c_str(), static_cast<unsigned long long>(r.tasks),
-                  static_cast<unsigned long long>(r.failed), static_cast<unsigned long long>(r.batches),
-                  r.busy_s, r.idle_s(), static_cast<unsigned long long>(r.msgs_sent + r.msgs_recv),
-                  static_cast<unsigned long long>(r.bytes_sent + r.bytes_recv));
-    os << line;
-  }
   for (const auto& h : hosts()) {
     std::snprintf(line, sizeof line, "host %-14.14s %d ranks, %llu tasks, %llu failed, %.3f busy s\n",
                   h.host.c_str(), h.ranks, static_cast<unsigned long long>(h.tasks),
@@ -56,7 +75,7 @@ void FarmStats::print_table(std::ostream& os) const {
 }
 
 boost::json::value FarmStats::to_json() const {
-  boost::json::object o;
+  json::object o;
   o["wall_s"] = wall_s;
   o["tasks_submitted"] = tasks_submitted;
   o["tasks_completed"] = tasks_completed;
@@ -65,29 +84,9 @@ boost::json::value FarmStats::to_json() const {
   o["timeouts"] = timeouts;
   o["requeued"] = requeued;
   o["tasks_resumed"] = tasks_resumed;
-  boost::json::array rs;
-  for (const auto& r : ranks) {
-    rs.push_back(boost::json::object{{"rank", r.rank},
-                                     {"host", r.host},
-                                     {"role", r.role},
-                                     {"tasks", r.tasks},
-                                     {"failed", r.failed},
-                                     {"batches", r.batches},
-                                     {"busy_s", r.busy_s},
-                                     {"idle_s", r.idle_s()},
-                                     {"wall_s", r.wall_s},
-                                     {"msgs_sent", r.msgs_sent},
-                                     {"msgs_recv", r.msgs_recv},
-                                     {"bytes_sent", r.bytes_sent},
-                                     {"bytes_recv", r.bytes_recv}});
-  }
-  o["ranks"] = std::move(rs);
-  boost::json::array hs;
-  for (const auto& h : hosts()) {
-    hs.push_back(boost::json::object{
-        {"host", h.host}, {"ranks", h.ranks}, {"tasks", h.tasks}, {"failed", h.failed}, {"busy_s", h.busy_s}});
-  }
-  o["hosts"] = std::move(hs);
+  const auto rows = rank_rows(ranks);
+  o["ranks"] = runtime::ranks_json(rows);
+  o["hosts"] = runtime::hosts_json(runtime::sum_by_host(rows, kHostSums));
   return o;
 }
 

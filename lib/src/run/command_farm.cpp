@@ -25,6 +25,7 @@
 #include "rankpool/farm/farm.hpp"
 #include "rankpool/farm/journal.hpp"
 #include "rankpool/fnv1a.hpp"
+#include "rankpool/runtime/host.hpp"
 #include "record.hpp"
 
 extern char** environ;
@@ -519,7 +520,7 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
   }
 
   // 2. Each rank's slots, cores and devices (a single rank runs the tasks itself).
-  WorkerSide worker{runner, o, {}, {}, farm::host_name()};
+  WorkerSide worker{runner, o, {}, {}, runtime::host_name()};
   worker.placement = plan_placement(o.slots, o.cpus_per_task, o.gpus_per_task, process_cpus(),
                                     std::getenv("SLURM_CPUS_PER_TASK"), std::getenv("CUDA_VISIBLE_DEVICES"));
   worker.env = base_environment(o.cpus_per_task > 0, o.gpus_per_task > 0);

@@ -20,6 +20,7 @@
 
 #include "rankpool/farm/cli.hpp"
 #include "rankpool/farm/farm.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 
 namespace farm = rankpool::farm;
 namespace po = boost::program_options;
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     po::store(po::parse_command_line(argc, argv, d), vm);
     po::notify(vm);
     options = farm::to_farm_options(cli, world.size());
-    options.interrupt = farm::catch_interrupts();
+    options.interrupt = rankpool::runtime::catch_interrupts();
   } catch (const std::exception& e) {
     if (world.rank() == 0) std::cerr << "rankpool-farm-probe: " << e.what() << "\n";
     return 2;

@@ -8,8 +8,11 @@
 
 int main() {
   std::cout << "version " << rankpool::version_string << "\n";
+#ifdef HAVE_RUNTIME
+  std::cout << "runtime " << (rankpool::runtime::catch_interrupts() != nullptr) << "\n";
+#endif
 #ifdef HAVE_FARM
-  std::cout << "farm " << (rankpool::farm::catch_interrupts() != nullptr) << "\n";
+  std::cout << "farm " << (rankpool::farm::to_farm_options(rankpool::farm::FarmCli{}, 3).prefetch > 0) << "\n";
 #endif
 #ifdef HAVE_FIB
   std::cout << "fib " << rankpool::fib::compute(90).head << "\n";

@@ -193,6 +193,56 @@ TEST(FarmMpi, QueuesRouteTasksToTheirRanks) {
   EXPECT_TRUE(status.ok()) << status.error;
 }
 
+// One Farm, several runs: the agreement check ran once, at construction, and each run's
+// statistics cover that run's ranks once (no host counted again per run).
+TEST(FarmMpi, RunningTwiceKeepsOneRowPerRankAndPerHost) {
+  mpi::communicator world;
+  Registry reg = registry();
+  Farm farm(world, reg, quiet());
+  std::vector<int> xs(500, 4);
+  std::vector<HostStats> first_hosts;
+  for (int run = 0; run < 2; ++run) {
+    auto status = farm.run([&](Master& m) { ASSERT_TRUE(m.map<long>("square", xs).ok()); });
+    EXPECT_TRUE(status.ok()) << status.error;
+    expect_same_on_all_ranks(status);
+    if (!farm.is_master()) continue;
+    const auto& st = farm.stats();
+    ASSERT_EQ(st.ranks.size(), static_cast<std::size_t>(world.size())) << "run " << run;
+    for (int r = 0; r < world.size(); ++r) EXPECT_EQ(st.ranks[static_cast<std::size_t>(r)].rank, r);
+    const auto hosts = st.hosts();
+    int ranks = 0;
+    std::uint64_t tasks = 0;
+    std::set<std::string> names;
+    for (const auto& h : hosts) {
+      ranks += h.ranks;
+      tasks += h.tasks;
+      EXPECT_TRUE(names.insert(h.host).second) << "host " << h.host << " listed twice in run " << run;
+    }
+    EXPECT_EQ(ranks, world.size()) << "run " << run;
+    EXPECT_EQ(tasks, xs.size()) << "run " << run << " counts only its own tasks";
+    if (run == 0) first_hosts = hosts;
+    else EXPECT_EQ(hosts.size(), first_hosts.size());
+  }
+}
+
+// A disagreement found at construction is reported by every run, on every rank.
+TEST(FarmMpi, HandshakeErrorIsReportedByEveryRun) {
+  mpi::communicator world;
+  if (world.size() < 2) GTEST_SKIP() << "a single rank serves every queue";
+  Registry reg = registry();
+  FarmOptions o = quiet();
+  o.queues = {QueueAssignment{"square", {world.size()}}};
+  Farm farm(world, reg, o);
+  for (int run = 0; run < 2; ++run) {
+    bool body_ran = false;
+    auto status = farm.run([&](Master&) { body_ran = true; });
+    EXPECT_FALSE(body_ran);
+    EXPECT_EQ(status.exit_code(), 2);
+    EXPECT_NE(status.error.find("names rank " + std::to_string(world.size())), std::string::npos) << status.error;
+    expect_same_on_all_ranks(status);
+  }
+}
+
 TEST(FarmMpi, BadQueueAssignmentIsAnErrorOnEveryRank) {
   mpi::communicator world;
   if (world.size() < 2) GTEST_SKIP() << "a single rank serves every queue";

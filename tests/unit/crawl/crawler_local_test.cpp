@@ -73,7 +73,7 @@ CrawlRun crawl(int ranks, CrawlJob job, const FakeWeb& web, const std::string& s
     web.fill(*f);
     return std::make_unique<LoggingFetcher>(std::move(f), m, run.requests);
   };
-  farm::LocalMesh mesh(ranks);
+  runtime::LocalMesh mesh(ranks);
   run.outcomes.resize(static_cast<std::size_t>(ranks));
   std::vector<std::thread> threads;
   for (int r = 0; r < ranks; ++r)

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
+#include <type_traits>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -554,6 +556,33 @@ TEST(MasterJournal, FailedTasksAreReportedFromTheJournalOrRetriedOnRequest) {
   EXPECT_EQ(res.values[27], "v27");
   EXPECT_EQ(g_runs.load(), 0);
   fs::remove(path);
+}
+
+// Ctrl-C is not a usage error: a handler for FarmError (a bad queue, an unknown type) must
+// let an interrupt through to the code that turns it into exit 128+signal.
+TEST(Master, InterruptedIsNotCaughtAsAFarmError) {
+  static_assert(!std::is_base_of_v<FarmError, Interrupted>);
+  Registry reg = make_registry();
+  LocalTransport t(reg, 2);
+  std::atomic<int> signal{SIGINT};
+  FarmOptions o;
+  o.interrupt = &signal;
+  Master m(reg, t, o, all(2, reg));
+  std::vector<int> xs(100, 3);
+  bool as_farm_error = false, as_interrupted = false;
+  try {
+    try {
+      m.map<long>("square", xs);
+    } catch (const FarmError&) {
+      as_farm_error = true;
+    }
+  } catch (const Interrupted& e) {
+    as_interrupted = true;
+    EXPECT_EQ(e.signal, SIGINT);
+    EXPECT_EQ(std::string(e.what()).rfind("interrupted by SIGINT", 0), 0u) << e.what();
+  }
+  EXPECT_FALSE(as_farm_error);
+  EXPECT_TRUE(as_interrupted);
 }
 
 TEST(MasterJournal, JournalOfAnotherTaskListIsRefusedByMap) {

@@ -12,6 +12,7 @@
 #include "rankpool/farm/detail/codec.hpp"
 #include "rankpool/farm/options.hpp"
 #include "rankpool/farm/detail/protocol.hpp"
+#include "rankpool/runtime/interrupts.hpp"
 
 using namespace rankpool::farm;
 
@@ -166,7 +167,7 @@ TEST(Options, OpenJournal) {
 }
 
 TEST(Options, CatchInterruptsStoresTheSignal) {
-  const std::atomic<int>* flag = catch_interrupts();
+  const std::atomic<int>* flag = rankpool::runtime::catch_interrupts();
   ASSERT_NE(flag, nullptr);
   EXPECT_EQ(flag->load(), 0);
   std::raise(SIGTERM);

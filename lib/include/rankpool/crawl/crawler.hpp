@@ -1,6 +1,6 @@
 #pragma once
 // The distributed crawler: engines on worker ranks, partitioned by origin, coordinated by
-// the master over a farm::Mesh (MPI in production, LocalMesh in tests).
+// the master over a runtime::Mesh (MPI in production, LocalMesh in tests).
 //
 //  * Partitioning: every origin has exactly one owning worker — the seeds' origins dealt
 //    round-robin by the master (equal shares, as scattered in Start), any other origin by
@@ -31,7 +31,7 @@
 #include "rankpool/crawl/checkpoint.hpp"
 #include "rankpool/crawl/fetcher.hpp"
 #include "rankpool/crawl/options.hpp"
-#include "rankpool/farm/detail/mesh.hpp"
+#include "rankpool/runtime/mesh.hpp"
 
 namespace rankpool::crawl {
 
@@ -63,7 +63,7 @@ FetchOptions fetch_options_for(const CrawlOptions& options);
 /// in `setup_error` (then the job is ignored and every rank returns exit code 2 with that
 /// error); other ranks' `job` and `setup_error` are ignored. `interrupt`, when not null,
 /// holds the number of a signal that asks this rank to stop (0 = none); it is polled.
-CrawlOutcome run_crawl(farm::Mesh& mesh, const CrawlJob& job, const std::string& setup_error,
+CrawlOutcome run_crawl(runtime::Mesh& mesh, const CrawlJob& job, const std::string& setup_error,
                        const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt = nullptr);
 
 /// Checks or creates `dir` and that files can be written in it; "" when fine.

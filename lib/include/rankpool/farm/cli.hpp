@@ -52,11 +52,6 @@ FarmOptions to_farm_options(const FarmCli& cli, int world_size);
 /// --journal. Throws JournalError (one line) for a journal that cannot be used.
 std::unique_ptr<Journal> open_journal(const FarmCli& cli, JournalKey key);
 
-/// Installs SIGINT and SIGTERM handlers that store the signal number in the returned flag
-/// (for FarmOptions::interrupt): Ctrl-C, mpirun's forwarding and Slurm's time limit then
-/// stop a run cleanly instead of killing it.
-const std::atomic<int>* catch_interrupts();
-
 /// Writes the statistics as JSON; throws std::runtime_error naming the file on failure.
 void write_stats_json(const FarmStats& stats, const std::string& path);
 

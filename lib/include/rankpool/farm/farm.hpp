@@ -30,8 +30,8 @@ class Farm {
  public:
   /// Collective. Duplicates `comm`, so the farm's tags never meet the caller's messages,
   /// and checks that all ranks agree (protocol version, task types, queue assignment):
-  /// register every task type before constructing the farm. A disagreement is reported
-  /// by every run() on every rank.
+  /// register every task type before constructing the farm. The check runs once per Farm;
+  /// a disagreement is reported by every run() on every rank.
   Farm(const boost::mpi::communicator& comm, const Registry& registry, FarmOptions options = {});
 
   /// Collective. Rank 0 runs `body(master)`, then stops every worker and gathers statistics.
@@ -48,19 +48,17 @@ class Farm {
  private:
   RunStatus run_master(const std::function<void(Master&)>& body, const std::string& handshake_error);
   RunStatus run_worker(const std::string& handshake_error);
+  /// Collective; run once, by the constructor. Fills serves_, hosts_ and slots_.
   std::string handshake();
 
   boost::mpi::communicator comm_;
   const Registry& registry_;
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
-  std::vector<std::string> hosts_;
+  std::vector<std::string> hosts_;  // per rank (rank 0 only), from the handshake
   std::vector<int> slots_;  // per worker (rank - 1): FarmOptions::slots of that rank
   std::string handshake_error_;  // empty when all ranks agree
   FarmStats stats_;
 };
-
-/// The host name this process runs on.
-std::string host_name();
 
 }  // namespace rankpool::farm

@@ -21,8 +21,9 @@ struct FarmError : std::runtime_error {
 
 /// The run was interrupted by a signal (FarmOptions::interrupt): thrown out of map() and
 /// wait_all() after the results of batches returning within the grace period were kept.
-struct Interrupted : FarmError {
-  Interrupted(int signal, const std::string& what) : FarmError(what), signal(signal) {}
+/// Not a FarmError: code that handles a usage error must not swallow Ctrl-C by accident.
+struct Interrupted : std::runtime_error {
+  Interrupted(int signal, const std::string& what) : std::runtime_error(what), signal(signal) {}
   int signal;
 };
 

@@ -22,7 +22,7 @@ inline constexpr int kExitUsage = 2;     // bad usage or input: nothing ran
 inline constexpr int kExitDeadline = 3;  // stopped at the deadline with tasks left: --resume
 
 /// Collective: every rank calls it with the same options. `interrupt` is the flag the
-/// SIGINT/SIGTERM handlers set (farm::catch_interrupts()); `input` is what "-" reads (rank 0's
+/// SIGINT/SIGTERM handlers set (runtime::catch_interrupts()); `input` is what "-" reads (rank 0's
 /// stdin). Returns this process's exit status: kExit* above, or 128 + the signal that stopped
 /// the run. Errors are reported once, by rank 0, on stderr.
 int run_commands(const boost::mpi::communicator& comm, ProcessRunner& runner, const RunOptions& options,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "rankpool/farm/detail/protocol.hpp"
+#include "rankpool/runtime/mesh.hpp"
 
 namespace rankpool::farm {
 
@@ -19,9 +20,7 @@ struct Incoming {
   std::string bytes;
 };
 
-struct TransportCounters {
-  std::uint64_t msgs_sent = 0, msgs_recv = 0, bytes_sent = 0, bytes_recv = 0;
-};
+using TransportCounters = runtime::MessageCounters;
 
 class Transport {
  public:

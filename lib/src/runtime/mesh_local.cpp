@@ -1,10 +1,10 @@
 // The in-process mesh (for tests and single-process runs of mesh algorithms).
 #include <stdexcept>
 
-#include "rankpool/farm/farm.hpp"
-#include "rankpool/farm/detail/mesh.hpp"
+#include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/mesh.hpp"
 
-namespace rankpool::farm {
+namespace rankpool::runtime {
 
 Mesh::~Mesh() = default;
 
@@ -53,4 +53,4 @@ LocalMesh::~LocalMesh() = default;
 
 Mesh& LocalMesh::endpoint(int rank) { return *endpoints_.at(static_cast<std::size_t>(rank)); }
 
-}  // namespace rankpool::farm
+}  // namespace rankpool::runtime

@@ -1,21 +1,21 @@
 #pragma once
-// Private to the farm's MPI layer (farm.cpp, mesh_mpi.cpp): polling, pending sends,
-// probe-then-receive and the channel built of them, shared by the master/worker farm and
-// the peer-to-peer mesh.
+// Private to the runtime and the transports built on it (runtime/mesh_mpi.cpp, the farm's
+// farm.cpp): polling, pending sends, probe-then-receive and the channel built of them, shared
+// by the master/worker farm and the peer-to-peer mesh. Include as "runtime/mpi_channel.hpp".
 
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/request.hpp>
 #include <boost/mpi/status.hpp>
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <optional>
 #include <string>
 #include <thread>
 
-#include "rankpool/farm/options.hpp"
-#include "rankpool/farm/detail/transport.hpp"
+#include "rankpool/runtime/mesh.hpp"
 
-namespace rankpool::farm {
+namespace rankpool::runtime {
 namespace mpi = boost::mpi;
 
 /// Polling with growing sleeps: a rank with nothing to do gives its core away within
@@ -23,7 +23,6 @@ namespace mpi = boost::mpi;
 /// busy-poll), which matters when ranks outnumber cores.
 class Backoff {
  public:
-  explicit Backoff(const FarmOptions& o) : spin_(o.spin_time), max_(o.max_idle_sleep) {}
   Backoff(std::chrono::microseconds spin, std::chrono::microseconds max) : spin_(spin), max_(max) {}
   void reset() { idle_since_.reset(); sleep_ = std::chrono::microseconds(0); }
   void wait() {
@@ -92,7 +91,7 @@ inline std::optional<Raw> try_receive(const mpi::communicator& comm, int source)
 /// transport and the mesh are both this, each with its own message type on top.
 class MpiChannel {
  public:
-  MpiChannel(const mpi::communicator& comm, Backoff backoff, TransportCounters& counters)
+  MpiChannel(const mpi::communicator& comm, Backoff backoff, MessageCounters& counters)
       : comm_(comm), backoff_(backoff), counters_(counters) {}
 
   /// Queues `bytes` for `dest`; the buffer lives until the send completes.
@@ -129,7 +128,7 @@ class MpiChannel {
   const mpi::communicator& comm_;
   Backoff backoff_;
   PendingSends pending_;
-  TransportCounters& counters_;
+  MessageCounters& counters_;
 };
 
-}  // namespace rankpool::farm
+}  // namespace rankpool::runtime

@@ -3,17 +3,18 @@
 #include <boost/mpi/nonblocking.hpp>
 #include <stdexcept>
 
-#include "mpi_detail.hpp"
-#include "rankpool/farm/farm.hpp"
-#include "rankpool/farm/detail/mesh.hpp"
+#include "rankpool/runtime/communicator.hpp"
+#include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/mesh.hpp"
+#include "runtime/mpi_channel.hpp"
 
-namespace rankpool::farm {
+namespace rankpool::runtime {
 namespace {
 
 class MpiMesh final : public Mesh {
  public:
   explicit MpiMesh(const mpi::communicator& comm)
-      : comm_(comm, mpi::comm_duplicate),
+      : comm_(private_communicator(comm)),
         // Spin only briefly: a crawler rank mostly waits for sockets, not for messages.
         channel_(comm_, Backoff(std::chrono::microseconds(20), std::chrono::microseconds(500)), counters_),
         host_(host_name()) {}
@@ -43,4 +44,4 @@ class MpiMesh final : public Mesh {
 
 std::unique_ptr<Mesh> make_mpi_mesh(const mpi::communicator& comm) { return std::make_unique<MpiMesh>(comm); }
 
-}  // namespace rankpool::farm
+}  // namespace rankpool::runtime

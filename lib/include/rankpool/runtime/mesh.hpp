@@ -1,5 +1,4 @@
 #pragma once
-// Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // Peer-to-peer messaging among all ranks, for parallel algorithms that are not
 // master/worker: the distributed crawler's ranks send discovered URLs straight to the
 // rank that owns their host. Callers see this interface only, so they are tested in one
@@ -22,13 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "rankpool/farm/detail/transport.hpp"
-
 namespace boost::mpi {
 class communicator;
 }
 
-namespace rankpool::farm {
+namespace rankpool::runtime {
 
 struct MeshMessage {
   int source = 0;
@@ -36,7 +33,11 @@ struct MeshMessage {
   std::string bytes;
 };
 
-using MeshCounters = TransportCounters;
+/// Messages and bytes one endpoint has sent and received (the farm's transports count the same).
+struct MessageCounters {
+  std::uint64_t msgs_sent = 0, msgs_recv = 0, bytes_sent = 0, bytes_recv = 0;
+};
+using MeshCounters = MessageCounters;
 
 class Mesh {
  public:
@@ -83,4 +84,4 @@ class LocalMesh {
 /// sleeps, never spinning in a blocking MPI call.
 std::unique_ptr<Mesh> make_mpi_mesh(const boost::mpi::communicator& comm);
 
-}  // namespace rankpool::farm
+}  // namespace rankpool::runtime

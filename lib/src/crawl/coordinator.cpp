@@ -1,0 +1,374 @@
+// Rank 0 of the distributed crawler: start, permits, termination, checkpoints, the end.
+#include "crawl/coordinator.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "rankpool/farm/detail/protocol.hpp"
+
+namespace rankpool::crawl {
+
+namespace json = boost::json;
+
+void Coordinator::begin() {
+  t0_ = Clock::now();
+  const ResumeState* resume = job_.resume.get();
+  if (resume) {
+    checkpoint_ = resume->checkpoint;
+    robots_before_ = resume->checkpoint.robots_fetches;
+    for (const auto& h : resume->checkpoint.hosts) host_states_[h.origin] = h;
+    pages_ = previous_pages_ = resume->pages;
+    by_status_ = resume->by_status;
+    by_error_ = resume->by_error;
+  }
+  ++checkpoint_.runs;
+  checkpoint_.complete = checkpoint_.interrupted = false;
+  if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr);
+  // Written before anything is fetched: even a run killed at once can be resumed.
+  if (error_.empty()) error_ = write_checkpoint_now();
+  StartMessage start;
+  start.error = error_;
+  if (error_.empty()) {
+    start.options = job_.options;
+    start.seeds = job_.seeds;
+    start.out_dir = job_.out_dir;
+    // The seeds' origins, dealt round-robin: equal shares of the known hosts.
+    std::set<std::string> origins;
+    for (const auto& s : job_.seeds) origins.insert(std::string(canonical_origin(s)));
+    int w = 0;
+    for (const auto& o : origins) {
+      start.assigned_origins.push_back(o);
+      start.assigned_workers.push_back(w);
+      owner_[o] = w;
+      w = (w + 1) % workers_;
+    }
+  }
+  if (error_.empty() && resume) {
+    // Each worker gets its origins' robots.txt outcomes and fetched URLs in its Start.
+    std::vector<StartMessage> starts(static_cast<std::size_t>(workers_), start);
+    for (const auto& [origin, h] : host_states_) starts[static_cast<std::size_t>(owner_of(origin))].hosts.push_back(h);
+    for (const auto& f : resume->fetched)
+      starts[static_cast<std::size_t>(owner_of(canonical_origin(f.url)))].fetched.push_back(f);
+    for (int w = 0; w < workers_; ++w)
+      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), encode_start(starts[static_cast<std::size_t>(w)]));
+  } else {
+    const std::string bytes = encode_start(start);
+    for (int w = 0; w < workers_; ++w) mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
+  }
+  if (!error_.empty()) {
+    done_ = true;
+    return;
+  }
+  // A budget covers every run: earlier runs' pages are spent permits.
+  remaining_permits_ = job_.options.max_pages - std::min(job_.options.max_pages, pages_);
+  last_checkpoint_ = Clock::now();
+  // A fresh crawl starts from the seeds; a resumed one from the frontier rebuilt from
+  // the logs (the seeds not fetched yet are part of it).
+  std::vector<std::vector<UrlAtDepth>> seeds(static_cast<std::size_t>(workers_));
+  if (resume) {
+    for (const auto& u : resume->frontier) seeds[static_cast<std::size_t>(owner_of(canonical_origin(u.url)))].push_back(u);
+  } else {
+    for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_of(canonical_origin(s)))].push_back({s, 0});
+  }
+  for (int w = 0; w < workers_; ++w) {
+    // In slices: a resumed crawl's frontier can be millions of URLs.
+    const auto& all = seeds[static_cast<std::size_t>(w)];
+    for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
+      const std::vector<UrlAtDepth> slice(all.begin() + static_cast<std::ptrdiff_t>(i),
+                                          all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
+      termination_.master_sent();
+      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
+    }
+  }
+}
+
+void Coordinator::on_message(MeshMessage& m) {
+  const auto tag = static_cast<CrawlTag>(m.tag);
+  const int w = worker_index(m.source, mesh_.size());
+  const auto wi = static_cast<std::size_t>(w);
+  switch (tag) {
+    case CrawlTag::Records: {
+      RecordsMessage r = decode_records(m.bytes);
+      outputs_.write(r);
+      for (auto& h : r.hosts) {
+        host_states_[h.origin] = std::move(h);
+        ++robots_learned_;
+        checkpoint_dirty_ = true;
+      }
+      status_[wi] = r.status;
+      used_[wi] += r.records.size();
+      pages_ += r.records.size();
+      for (const auto& rec : r.records) {
+        ++by_status_[std::to_string(rec.status)];
+        if (!rec.error_kind.empty()) ++by_error_[rec.error_kind];
+      }
+      serve_permits();
+      break;
+    }
+    case CrawlTag::PermitRequest:
+      waiting_.insert(w);
+      serve_permits();
+      break;
+    case CrawlTag::Idle: {
+      const Counters c = decode_counters(m.bytes);
+      returned_[wi] += c.returned_permits;
+      remaining_permits_ += c.returned_permits;
+      serve_permits();
+      if (!finishing()) send_probe(termination_.on_idle(w, c));
+      break;
+    }
+    case CrawlTag::ProbeReply: {
+      if (finishing()) break;
+      const Termination::Verdict v = termination_.on_reply(w, decode_counters(m.bytes));
+      if (v.over) finish();
+      else send_probe(v.probe);
+      break;
+    }
+    case CrawlTag::Interrupt:
+      if (!signal_) signal_ = static_cast<int>(decode_u64(m.bytes));
+      finish();
+      break;
+    case CrawlTag::Final:
+      stop_.on_report(w, std::move(m.bytes));
+      break;
+    default:
+      throw farm::ProtocolError(std::string("crawl master got unexpected ") + to_string(tag));
+  }
+}
+
+bool Coordinator::tick() {
+  if (done_) return false;
+  if (const int s = interrupt_.poll(); s != 0 && !finishing()) {
+    signal_ = s;
+    finish();
+  }
+  draw_progress(false);
+  if (!finishing() && checkpoint_dirty_ && job_.options.checkpoint_interval > 0 &&
+      Clock::now() - last_checkpoint_ >= std::chrono::duration<double>(job_.options.checkpoint_interval)) {
+    // A failed periodic write is not fatal: the logs hold the results, and the next
+    // write (or the final one, which is reported) may succeed.
+    write_checkpoint_now();
+  }
+  if (finishing() && stop_.finished()) {
+    finalize();
+    return true;
+  }
+  return false;
+}
+
+CrawlOutcome Coordinator::outcome() const {
+  CrawlOutcome o;
+  o.error = error_;
+  o.interrupted = signal_ != 0;
+  o.exit_code = !error_.empty() ? 2 : signal_ ? 128 + signal_ : 0;
+  o.pages = pages_;
+  o.seconds = seconds_;
+  return o;
+}
+
+int Coordinator::owner_of(std::string_view origin) const {
+  if (auto it = owner_.find(std::string(origin)); it != owner_.end()) return it->second;
+  return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers_));
+}
+
+std::string Coordinator::write_checkpoint_now() {
+  checkpoint_.pages = pages_;
+  checkpoint_.robots_fetches = std::max(checkpoint_.robots_fetches, robots_before_ + robots_learned_);
+  checkpoint_.hosts.clear();
+  for (const auto& [origin, h] : host_states_) checkpoint_.hosts.push_back(h);
+  last_checkpoint_ = Clock::now();
+  checkpoint_dirty_ = false;
+  if (std::string e = outputs_.sync(); !e.empty()) return e;
+  return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_).message();
+}
+
+void Coordinator::serve_permits() {
+  if (job_.options.max_pages == 0) return;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const int w = *it;
+    std::uint64_t grant = 0;
+    if (remaining_permits_ > 0) {
+      // Guided chunks: big while plenty remain, single permits at the end, so that
+      // the last pages go to whoever still has work.
+      grant = std::clamp<std::uint64_t>(remaining_permits_ / (4 * static_cast<std::uint64_t>(workers_)), 1, 256);
+      grant = std::min(grant, remaining_permits_);
+      remaining_permits_ -= grant;
+      granted_[static_cast<std::size_t>(w)] += grant;
+    } else {
+      // None left here. Permits held elsewhere may still come back unspent: answer
+      // "exhausted" only when no other worker holds any.
+      std::uint64_t held = 0;
+      for (int v = 0; v < workers_; ++v)
+        if (v != w) {
+          const auto vi = static_cast<std::size_t>(v);
+          held += granted_[vi] - std::min(granted_[vi], used_[vi] + returned_[vi]);
+        }
+      if (held > 0) {
+        ++it;
+        continue;
+      }
+    }
+    mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Permits), encode_u64(grant));
+    it = waiting_.erase(it);
+  }
+}
+
+void Coordinator::send_probe(std::optional<std::uint64_t> probe) {
+  if (!probe) return;
+  for (int w = 0; w < workers_; ++w)
+    mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Probe), encode_u64(*probe));
+}
+
+void Coordinator::finish() {
+  if (finishing()) return;
+    termination_.stop();
+  // After a signal, the runtime's grace; otherwise workers finish their fetches in flight.
+  const auto wait = signal_ ? std::chrono::duration_cast<Clock::duration>(interrupt_.grace())
+                            : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2));
+  const std::string bytes = encode_u64(static_cast<std::uint64_t>(signal_));
+  stop_.start([&](int w) { mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), bytes); },
+              Clock::now() + wait);
+}
+
+void Coordinator::draw_progress(bool final) {
+  if (!progress_.due(final)) return;
+  std::uint64_t queued = 0, in_flight = 0, hosts = 0;
+  for (const auto& s : status_) {
+    queued += s.queued;
+    in_flight += s.in_flight;
+    hosts += s.active_hosts;
+  }
+  const double t = seconds_since(t0_);
+  char line[200];
+  std::snprintf(line, sizeof line, "[rankpool-crawl] %llu pages  %.0f pages/s  queued %llu  in flight %llu  hosts active %llu",
+                static_cast<unsigned long long>(pages_), t > 0 ? static_cast<double>(pages_) / t : 0.0,
+                static_cast<unsigned long long>(queued), static_cast<unsigned long long>(in_flight),
+                static_cast<unsigned long long>(hosts));
+  progress_.draw(line);
+  if (final) progress_.finish();
+}
+
+std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
+                                                     json::array& hosts, int& missing) const {
+  std::vector<runtime::RankRow> rows;
+  if (mesh_.size() > 1) {
+    rows.push_back(runtime::RankRow{0, mesh_.host(), "master",
+                                    json::object{{"pages", 0},
+                                                 {"peak_rss_kb", peak_rss_kb()},
+                                                 {"bytes_received", mesh_.counters().bytes_recv}}});
+  }
+  missing = stop_.missing();
+  for (const auto& bytes : stop_.reports()) {
+    if (!bytes) continue;
+    const RankReport r = decode_report(*bytes);
+    for (const auto& [url, d] : r.depth_fixes) fixes[url] = d;
+    const EngineStats& e = r.engine;
+    total.pages += e.pages;
+    total.bytes += e.bytes;
+    total.robots_fetches += e.robots_fetches;
+    total.links += e.links;
+    total.duplicates += e.duplicates;
+    total.out_of_scope += e.out_of_scope;
+    total.excluded += e.excluded;
+    total.trap += e.trap;
+    total.blocked += e.blocked;
+    total.over_host_limit += e.over_host_limit;
+    total.over_max_pages += e.over_max_pages;
+    total.depth_improvements += e.depth_improvements;
+    rows.push_back(runtime::RankRow{r.rank, r.host, r.role,
+                                    json::object{{"pages", e.pages},
+                                                 {"bytes", e.bytes},
+                                                 {"robots_fetches", e.robots_fetches},
+                                                 {"links", e.links},
+                                                 {"hosts_owned", r.hosts.size()},
+                                                 {"urls_sent", r.urls_sent},
+                                                 {"urls_received", r.urls_received},
+                                                 {"url_messages_sent", r.urls_msgs_sent},
+                                                 {"url_messages_received", r.urls_msgs_received},
+                                                 {"duplicates", e.duplicates},
+                                                 {"fetch_wait_s", e.fetch_wait_s},
+                                                 {"peak_rss_kb", r.peak_rss_kb},
+                                                 {"wall_s", r.wall_s}}});
+    for (const auto& h : r.hosts)
+      hosts.push_back(json::object{{"origin", h.origin},
+                                   {"rank", h.rank},
+                                   {"pages", h.pages},
+                                   {"bytes", h.bytes},
+                                   {"errors", h.errors},
+                                   {"blocked", h.blocked},
+                                   {"robots", h.robots},
+                                   {"delay_s", h.delay}});
+  }
+  return rows;
+}
+
+void Coordinator::finalize() {
+  seconds_ = seconds_since(t0_);
+  draw_progress(true);
+  std::map<std::string, int> fixes;
+  EngineStats total;
+  json::array hosts;
+  int missing = 0;
+  json::array ranks = runtime::ranks_json(rank_rows(total, fixes, hosts, missing));
+  if (std::string e = outputs_.apply_depth_fixes(fixes); !e.empty() && error_.empty()) error_ = e;
+  outputs_.close_links();
+  // Last, after the outputs are final: "complete" means a resume has nothing to do.
+  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();
+  checkpoint_.interrupted = signal_ != 0;
+  checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
+  if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;
+  const ResumeState* resume = job_.resume.get();
+  const std::uint64_t links_before = resume ? resume->links : 0, bytes_before = resume ? resume->bytes : 0;
+  json::object status, errors;
+  for (const auto& [k, v] : by_status_) status[k] = v;
+  for (const auto& [k, v] : by_error_) errors[k] = v;
+  const double secs = seconds_ > 0 ? seconds_ : 1e-9;
+  // Totals cover every run on this output directory; "ranks" and rates this run.
+  json::object summary{{"pages", pages_},
+                       {"robots_fetches", robots_before_ + total.robots_fetches},
+                       {"links", links_before + total.links},
+                       {"bytes", bytes_before + total.bytes},
+                       {"seconds", seconds_},
+                       {"pages_per_s", static_cast<double>(pages_ - previous_pages_) / secs},
+                       {"links_per_s", static_cast<double>(total.links) / secs},
+                       {"status", std::move(status)},
+                       {"errors", std::move(errors)},
+                       {"not_followed",
+                        json::object{{"out_of_scope", total.out_of_scope},
+                                     {"excluded", total.excluded},
+                                     {"trap", total.trap},
+                                     {"robots_blocked", total.blocked},
+                                     {"max_pages_per_host", total.over_host_limit},
+                                     {"max_pages", total.over_max_pages}}},
+                       {"duplicates_dropped", total.duplicates},
+                       {"depth_improvements", total.depth_improvements},
+                       {"interrupted", signal_ != 0},
+                       {"runs", checkpoint_.runs},
+                       {"pages_previous_runs", previous_pages_},
+                       {"missing_rank_reports", missing},
+                       {"seeds", json::value_from(job_.seeds)},
+                       {"max_depth", job_.options.max_depth},
+                       {"scope", std::string(to_string(job_.options.scope))},
+                       {"ranks", std::move(ranks)},
+                       {"hosts", std::move(hosts)}};
+  if (!outputs_.write_summary(summary) && error_.empty()) error_ = "cannot write " + job_.out_dir + "/summary.json";
+  if (!job_.options.quiet) {
+    std::string counts;
+    for (const auto& [k, v] : by_status_) counts += (counts.empty() ? "" : ", ") + (k == "0" ? std::string("no response") : k) + ": " + std::to_string(v);
+    // Resumed: the totals cover every run, the time and rate this one.
+    const std::string earlier = previous_pages_ || checkpoint_.runs > 1
+                                    ? " (" + std::to_string(previous_pages_) + " from " +
+                                          std::to_string(checkpoint_.runs - 1) + " earlier run(s))"
+                                    : std::string();
+    std::fprintf(stderr, "rankpool-crawl: %s%llu pages%s in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
+                 signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), earlier.c_str(), seconds_,
+                 static_cast<double>(pages_ - previous_pages_) / secs, static_cast<unsigned long long>(links_before + total.links),
+                 static_cast<unsigned long long>(robots_before_ + total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
+                 static_cast<unsigned long long>(total.blocked), job_.out_dir.c_str());
+    if (missing) std::fprintf(stderr, "rankpool-crawl: %d rank(s) did not report before the deadline\n", missing);
+  }
+  done_ = true;
+}
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,101 @@
+#pragma once
+// Private to the distributed crawler: rank 0's role. It deals the seeds' origins to the
+// workers, writes their records to the outputs as they come, hands out page permits
+// (--max-pages), detects termination (termination.hpp), checkpoints, and at the end stops
+// every worker, gathers their reports and writes summary.json.
+// Driven by the event loop (event_loop.cpp): begin() once, on_message() for each message,
+// tick() between, until done().
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crawl/outputs.hpp"
+#include "crawl/roles.hpp"
+#include "rankpool/crawl/checkpoint.hpp"
+#include "rankpool/crawl/crawler.hpp"
+#include "rankpool/crawl/protocol.hpp"
+#include "rankpool/crawl/termination.hpp"
+#include "rankpool/runtime/interrupts.hpp"
+#include "rankpool/runtime/mesh.hpp"
+#include "rankpool/runtime/progress.hpp"
+#include "rankpool/runtime/stats.hpp"
+#include "rankpool/runtime/stop.hpp"
+
+namespace rankpool::crawl {
+
+using runtime::Mesh;
+using runtime::MeshMessage;
+
+class Coordinator {
+ public:
+  Coordinator(Mesh& mesh, const CrawlJob& job, std::string setup_error, const std::atomic<int>* interrupt)
+      : mesh_(mesh),
+        job_(job),
+        error_(std::move(setup_error)),
+        interrupt_(interrupt, kInterruptGrace),
+        workers_(worker_count(mesh.size())),
+        termination_(workers_),
+        status_(static_cast<std::size_t>(workers_)),
+        granted_(static_cast<std::size_t>(workers_)),
+        used_(static_cast<std::size_t>(workers_)),
+        returned_(static_cast<std::size_t>(workers_)),
+        stop_(workers_),
+        progress_(!job.options.quiet, std::chrono::milliseconds(200)) {}
+
+  bool done() const { return done_; }
+  void begin();
+
+  void on_message(MeshMessage& m);
+  bool tick();
+
+  CrawlOutcome outcome() const;
+
+ private:
+  int owner_of(std::string_view origin) const;
+  std::string write_checkpoint_now();
+
+  void serve_permits();
+  void send_probe(std::optional<std::uint64_t> probe);
+
+  void finish();
+  void draw_progress(bool final);
+
+  /// Outputs final, checkpoint, summary.json and the summary line: the end of the run.
+  void finalize();
+  /// The "ranks" rows of summary.json (this run), and the sums over the reports.
+  std::vector<runtime::RankRow> rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
+                                          boost::json::array& hosts, int& missing) const;
+  bool finishing() const { return stop_.started(); }
+  Mesh& mesh_;
+  const CrawlJob& job_;
+  std::string error_;
+  runtime::InterruptWatch interrupt_;
+  int workers_;
+  std::map<std::string, int> owner_;
+  Outputs outputs_;
+  Termination termination_;
+  std::vector<WorkerStatus> status_;
+  std::vector<std::uint64_t> granted_, used_, returned_;
+  runtime::StopGather stop_;  // Finish to every worker, their Final reports back
+  std::set<int> waiting_;
+  std::uint64_t remaining_permits_ = 0, pages_ = 0;
+  // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.
+  Checkpoint checkpoint_;
+  std::map<std::string, HostCheckpoint> host_states_;
+  std::uint64_t previous_pages_ = 0, robots_learned_ = 0, robots_before_ = 0;
+  bool checkpoint_dirty_ = false;
+  Clock::time_point last_checkpoint_{};
+  std::map<std::string, std::uint64_t> by_status_, by_error_;
+  int signal_ = 0;
+  bool done_ = false;
+  runtime::ProgressLine progress_;
+  Clock::time_point t0_;
+  double seconds_ = 0;
+};
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,222 @@
+// A crawling rank: its engine, its URL and record batches, its part in termination and stop.
+#include "crawl/worker.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "rankpool/farm/detail/protocol.hpp"
+
+namespace rankpool::crawl {
+
+void Worker::on_message(MeshMessage& m) {
+  const auto tag = static_cast<CrawlTag>(m.tag);
+  if (!engine_ && tag != CrawlTag::Start) {
+    early_.push_back(std::move(m));  // a peer already crawls; our Start is on its way
+    return;
+  }
+  switch (tag) {
+    case CrawlTag::Start: start(decode_start(m.bytes)); break;
+    case CrawlTag::Urls: {
+      ++msgs_received_;
+      auto urls = decode_urls(m.bytes);
+      urls_received_ += urls.size();
+      for (const auto& u : urls) engine_->offer(u.url, u.depth);
+      break;
+    }
+    case CrawlTag::Permits: {
+      permit_requested_ = false;
+      const auto n = decode_u64(m.bytes);
+      if (n == 0) engine_->exhaust();  // the master has no permits left anywhere
+      else engine_->grant(n);
+      break;
+    }
+    case CrawlTag::Probe: {
+      flush_urls(true);
+      flush_records(true);
+      Counters c;
+      c.probe = decode_u64(m.bytes);
+      c.idle = quiescent();
+      c.sent = msgs_sent_;
+      c.received = msgs_received_;
+      mesh_.send(0, static_cast<int>(CrawlTag::ProbeReply), encode_counters(c));
+      break;
+    }
+    case CrawlTag::Finish: finish(static_cast<int>(decode_u64(m.bytes))); break;
+    default:
+      throw farm::ProtocolError(std::string("crawl worker got unexpected ") + to_string(tag));
+  }
+}
+
+bool Worker::tick() {
+  if (done_ || !engine_) return false;
+  bool did = false;
+  const auto now = Clock::now();
+  if (interrupt_.poll() != 0 && !interrupt_sent_) {
+    engine_->stop_starting();
+    mesh_.send(0, static_cast<int>(CrawlTag::Interrupt), encode_u64(static_cast<std::uint64_t>(interrupt_.signal())));
+    interrupt_sent_ = true;
+    did = true;
+  }
+  if (interrupt_sent_ && interrupt_.grace_over(now)) {
+    // The master did not answer: leave with what we have rather than hang.
+    exit_code_ = 128 + interrupt_.signal();
+    done_ = true;
+    return true;
+  }
+  if (engine_->wants_permits() && !permit_requested_) {
+    mesh_.send(0, static_cast<int>(CrawlTag::PermitRequest), {});
+    permit_requested_ = true;
+  }
+  const auto wait = engine_->in_flight() ? std::chrono::milliseconds(2) : std::chrono::milliseconds(0);
+  did |= engine_->pump(wait) > 0;
+  flush_urls(false);
+  flush_records(false);
+  if (engine_->idle()) {
+    flush_urls(true);
+    flush_records(true);
+    // Report again when the counts moved: URLs that arrive as duplicates leave the
+    // engine idle throughout, but the master must see that they were received.
+    if (!idle_reported_ || reported_sent_ != msgs_sent_ || reported_received_ != msgs_received_) {
+      reported_sent_ = msgs_sent_;
+      reported_received_ = msgs_received_;
+      Counters c;
+      c.idle = true;
+      c.sent = msgs_sent_;
+      c.received = msgs_received_;
+      c.returned_permits = engine_->take_permits();
+      mesh_.send(0, static_cast<int>(CrawlTag::Idle), encode_counters(c));
+      idle_reported_ = true;
+      did = true;
+    }
+  } else {
+    idle_reported_ = false;
+  }
+  return did;
+}
+
+std::chrono::microseconds Worker::wait_hint() const {
+  constexpr std::chrono::microseconds idle_wait(5000);
+  if (!engine_ || done_) return idle_wait;
+  if (engine_->in_flight()) return std::chrono::microseconds(0);
+  if (auto t = engine_->next_wakeup()) {
+    const auto d = std::chrono::duration_cast<std::chrono::microseconds>(*t - Clock::now());
+    return std::clamp(d, std::chrono::microseconds(0), idle_wait);
+  }
+  return idle_wait;
+}
+
+void Worker::start(StartMessage s) {
+  if (!s.error.empty()) {
+    error_ = s.error;
+    exit_code_ = 2;
+    done_ = true;
+    return;
+  }
+  const int workers = worker_count(mesh_.size());
+  self_ = worker_index(mesh_.rank(), mesh_.size());
+  for (std::size_t i = 0; i < s.assigned_origins.size(); ++i) assigned_[s.assigned_origins[i]] = s.assigned_workers[i];
+  std::vector<NormalizedUrl> seeds;
+  for (const auto& u : s.seeds) seeds.push_back(normalize(u));
+  std::string bodies;
+  if (s.options.save_bodies) {
+    bodies = s.out_dir + "/bodies";
+    std::error_code ec;
+    std::filesystem::create_directories(bodies, ec);
+  }
+  fetcher_ = make_fetcher_(s.options);
+  auto owner = [this, workers](std::string_view origin) {
+    auto it = assigned_.find(std::string(origin));
+    if (it != assigned_.end()) return it->second;
+    return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers));
+  };
+  engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_,
+                                     workers, owner, bodies);
+  // A resumed crawl: what earlier runs did for our origins, before any URL is offered
+  // (Start comes first from the master, and peers' URLs wait in early_ until now).
+  for (const auto& h : s.hosts) engine_->restore_host(h);
+  for (const auto& f : s.fetched) engine_->preload(f);
+  for (auto& m : std::exchange(early_, {})) on_message(m);
+}
+
+bool Worker::quiescent() const {
+  if (!engine_->idle() || engine_->has_output()) return false;
+  for (const auto& v : engine_->outbox())
+    if (!v.empty()) return false;
+  return true;
+}
+
+void Worker::flush_urls(bool force) {
+  auto& out = engine_->outbox();
+  bool any = false;
+  for (const auto& v : out) any |= !v.empty();
+  if (!any) {
+    oldest_url_.reset();
+    return;
+  }
+  const auto now = Clock::now();
+  if (!oldest_url_) oldest_url_ = now;
+  const bool old = now - *oldest_url_ >= kUrlBatchAge;
+  for (std::size_t w = 0; w < out.size(); ++w) {
+    if (out[w].empty() || !(force || old || out[w].size() >= kUrlBatch)) continue;
+    urls_sent_ += out[w].size();
+    ++msgs_sent_;
+    mesh_.send(worker_rank(static_cast<int>(w), mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(out[w]));
+    out[w].clear();
+  }
+  any = false;
+  for (const auto& v : out) any |= !v.empty();
+  if (!any) oldest_url_.reset();
+}
+
+void Worker::flush_records(bool force) {
+  const auto now = Clock::now();
+  const bool due = now - last_records_ >= kRecordAge;
+  if (engine_->has_output()) {
+    if (!force && !due && engine_->pending_records() < kRecordBatch) return;
+  } else if (now - last_records_ < 2 * kRecordAge) {
+    return;
+  }
+  // Counting active hosts walks this rank's hosts: only when a message may go out.
+  const WorkerStatus status{engine_->queued(), static_cast<std::uint32_t>(engine_->in_flight()),
+                            static_cast<std::uint32_t>(engine_->active_hosts())};
+  if (!engine_->has_output() && status == last_status_) {
+    last_records_ = now;  // nothing new; a changed queue is reported now and then for progress
+    return;
+  }
+  RecordsMessage m;
+  m.status = status;
+  m.records = engine_->take_records();
+  m.edges = engine_->take_edges();
+  m.hosts = engine_->take_robots_states();
+  mesh_.send(0, static_cast<int>(CrawlTag::Records), encode_records(m));
+  last_records_ = now;
+  last_status_ = status;
+}
+
+void Worker::finish(int signal) {
+  if (engine_) {
+    engine_->stop_starting();
+    flush_urls(true);
+    flush_records(true);
+    RankReport r;
+    r.rank = mesh_.rank();
+    r.host = mesh_.host();
+    r.role = mesh_.size() == 1 ? "master+worker" : "worker";
+    r.engine = engine_->stats();
+    r.hosts = engine_->host_stats();
+    r.depth_fixes = engine_->depth_fixes();
+    r.urls_msgs_sent = msgs_sent_;
+    r.urls_msgs_received = msgs_received_;
+    r.urls_sent = urls_sent_;
+    r.urls_received = urls_received_;
+    r.bytes_sent = mesh_.counters().bytes_sent;
+    r.bytes_received = mesh_.counters().bytes_recv;
+    r.peak_rss_kb = peak_rss_kb();
+    r.wall_s = seconds_since(t0_);
+    mesh_.send(0, static_cast<int>(CrawlTag::Final), encode_report(r));
+  }
+  exit_code_ = signal ? 128 + signal : 0;
+  done_ = true;
+}
+
+}  // namespace rankpool::crawl

@@ -1,0 +1,71 @@
+#pragma once
+// Private to the distributed crawler: a crawling rank. It owns an Engine for the origins it
+// is assigned, sends discovered URLs to their owners in batches, reports records, idleness
+// and probe answers to the coordinator, and its statistics when told to finish.
+// Driven by the event loop (event_loop.cpp): on_message() for each message, tick() between.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crawl/roles.hpp"
+#include "rankpool/crawl/crawler.hpp"
+#include "rankpool/crawl/engine.hpp"
+#include "rankpool/crawl/protocol.hpp"
+#include "rankpool/runtime/interrupts.hpp"
+#include "rankpool/runtime/mesh.hpp"
+
+namespace rankpool::crawl {
+
+using runtime::Mesh;
+using runtime::MeshMessage;
+
+class Worker {
+ public:
+  Worker(Mesh& mesh, const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt)
+      : mesh_(mesh), make_fetcher_(make_fetcher), interrupt_(interrupt, kInterruptGrace), t0_(Clock::now()) {}
+
+  bool done() const { return done_; }
+  int exit_code() const { return exit_code_; }
+  const std::string& error() const { return error_; }
+  void on_message(MeshMessage& m);
+
+  bool tick();
+
+  /// How long the driver may sleep waiting for messages.
+  std::chrono::microseconds wait_hint() const;
+
+ private:
+  void start(StartMessage s);
+
+  /// Idle with nothing left to send: what Idle and ProbeReply report.
+  bool quiescent() const;
+  void flush_urls(bool force);
+
+  void flush_records(bool force);
+  void finish(int signal);
+
+  Mesh& mesh_;
+  const FetcherFactory& make_fetcher_;
+  runtime::InterruptWatch interrupt_;  // after a signal: how long to wait for the Finish
+  Clock::time_point t0_;
+  std::vector<MeshMessage> early_;
+  std::unique_ptr<Fetcher> fetcher_;
+  std::unique_ptr<Engine> engine_;
+  std::unordered_map<std::string, int> assigned_;
+  int self_ = 0;
+  std::uint64_t msgs_sent_ = 0, msgs_received_ = 0, urls_sent_ = 0, urls_received_ = 0;
+  std::uint64_t reported_sent_ = 0, reported_received_ = 0;
+  bool idle_reported_ = false, permit_requested_ = false, interrupt_sent_ = false, done_ = false;
+  std::optional<Clock::time_point> oldest_url_;
+  Clock::time_point last_records_{};
+  WorkerStatus last_status_;
+  int exit_code_ = 0;
+  std::string error_;
+};
+
+}  // namespace rankpool::crawl

@@ -98,8 +98,8 @@ std::size_t g_max_batch = FarmOptions{}.max_batch;
 
 std::string g_journal_path;
 
-double farm_run(const mpi::communicator& world, const Registry& reg, const Task<int, int>& noop, FarmOptions o, long tasks,
-                bool journaled = false) {
+double farm_run(const mpi::communicator& world, const Registry& reg, const Task<int, int>& noop, FarmOptions o,
+                long tasks, bool journaled = false) {
   o.quiet = true;
   o.max_batch = g_max_batch;
   Farm farm(world, reg, o);
@@ -116,8 +116,8 @@ double farm_run(const mpi::communicator& world, const Registry& reg, const Task<
     std::unique_ptr<Journal> journal;
     if (journaled) {
       std::remove(g_journal_path.c_str());
-      journal = std::make_unique<Journal>(JournalOptions{g_journal_path},
-                                          journal_key<int>("noop", std::span<const int>(xs)));
+      journal =
+          std::make_unique<Journal>(JournalOptions{g_journal_path}, journal_key<int>("noop", std::span<const int>(xs)));
       mo.journal = journal.get();
     }
     auto res = m.map(noop, xs, mo);
@@ -144,21 +144,21 @@ int main(int argc, char** argv) {
   int repeat = 3;
   int baseline_batch = 1000;
   po::options_description desc("rankpool-bench options");
-  desc.add_options()("help,h", "show this help")
-      ("version", "print the version (and the MPI library's) and exit")
-      ("tasks", po::value(&tasks)->default_value(tasks), "no-op tasks per mode")
-      ("repeat", po::value(&repeat)->default_value(repeat), "runs per mode; the best counts")
-      ("baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
-       "tasks per message in the batched hand-written loop")
-      ("max-batch", po::value(&g_max_batch)->default_value(g_max_batch), "the farm's max_batch")
-      ("journal-file", po::value(&g_journal_path)->default_value("/tmp/rankpool-bench.journal"),
-       "journal of the 'farm journaled' mode (put it on the file system you would use)")
-      ("verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
+  desc.add_options()("help,h", "show this help")("version", "print the version (and the MPI library's) and exit")(
+      "tasks", po::value(&tasks)->default_value(tasks), "no-op tasks per mode")(
+      "repeat", po::value(&repeat)->default_value(repeat), "runs per mode; the best counts")(
+      "baseline-batch", po::value(&baseline_batch)->default_value(baseline_batch),
+      "tasks per message in the batched hand-written loop")(
+      "max-batch", po::value(&g_max_batch)->default_value(g_max_batch), "the farm's max_batch")(
+      "journal-file", po::value(&g_journal_path)->default_value("/tmp/rankpool-bench.journal"),
+      "journal of the 'farm journaled' mode (put it on the file system you would use)")(
+      "verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
-    if (tasks < 1 || repeat < 1 || baseline_batch < 1) throw po::error("--tasks, --repeat and --baseline-batch must be positive");
+    if (tasks < 1 || repeat < 1 || baseline_batch < 1)
+      throw po::error("--tasks, --repeat and --baseline-batch must be positive");
   } catch (const po::error& e) {
     if (world.rank() == 0) std::cerr << "rankpool-bench: " << e.what() << "\n";
     return 2;
@@ -187,11 +187,12 @@ int main(int argc, char** argv) {
     const char* name;
     double best = 1e300;
   };
-  std::vector<Mode> modes = {{"mpi loop (1/msg)"}, {"mpi loop batched"}, {"farm unbatched"},
-                             {"farm batched"},     {"farm static"},      {"farm empty run"},
-                             {"farm journaled"},   {"farm timeout"}};
+  std::vector<Mode> modes = {{"mpi loop (1/msg)"}, {"mpi loop batched"}, {"farm unbatched"}, {"farm batched"},
+                             {"farm static"},      {"farm empty run"},   {"farm journaled"}, {"farm timeout"}};
   for (int r = 0; r < repeat; ++r) {
-    auto keep = [&](int i, double t) { modes[static_cast<std::size_t>(i)].best = std::min(modes[static_cast<std::size_t>(i)].best, t); };
+    auto keep = [&](int i, double t) {
+      modes[static_cast<std::size_t>(i)].best = std::min(modes[static_cast<std::size_t>(i)].best, t);
+    };
     keep(0, hand_written(raw, tasks, 1));
     keep(1, hand_written(raw, tasks, baseline_batch));
     FarmOptions unb;
@@ -213,8 +214,8 @@ int main(int argc, char** argv) {
   if (world.rank() == 0) {
     const double base1 = static_cast<double>(tasks) / modes[0].best;
     const double baseb = static_cast<double>(tasks) / modes[1].best;
-    std::printf("rankpool-bench: %ld no-op tasks, %d ranks (%d workers), best of %d\n", tasks,
-                world.size(), std::max(1, world.size() - 1), repeat);
+    std::printf("rankpool-bench: %ld no-op tasks, %d ranks (%d workers), best of %d\n", tasks, world.size(),
+                std::max(1, world.size() - 1), repeat);
     std::printf("%-20s %12s %14s %22s\n", "mode", "seconds", "tasks/s", "ratio to baseline");
     const char* base_name[] = {"-", "-", "mpi loop (1/msg)", "mpi loop batched", "mpi loop batched"};
     for (std::size_t i = 0; i < 5; ++i) {
@@ -223,7 +224,8 @@ int main(int argc, char** argv) {
       if (i < 2) {
         std::printf("%-20s %12.4f %14.0f %22s\n", modes[i].name, modes[i].best, rate, "(baseline)");
       } else {
-        std::printf("%-20s %12.4f %14.0f %8.2fx %-13s\n", modes[i].name, modes[i].best, rate, rate / base, base_name[i]);
+        std::printf("%-20s %12.4f %14.0f %8.2fx %-13s\n", modes[i].name, modes[i].best, rate, rate / base,
+                    base_name[i]);
       }
     }
     std::printf("fixed cost of one farm run (empty map, stop, statistics): %.4f s\n", modes[5].best);

@@ -21,8 +21,8 @@ inline std::string mpi_version_text(const std::string& program) {
   while (!name.empty() && (name.back() == ' ' || name.back() == '\0')) name.pop_back();
   int major = 0, minor = 0;
   MPI_Get_version(&major, &minor);
-  return version_line(program) + "\nMPI: " + name + " (MPI " + std::to_string(major) + "." +
-         std::to_string(minor) + ")\n";
+  return version_line(program) + "\nMPI: " + name + " (MPI " + std::to_string(major) + "." + std::to_string(minor) +
+         ")\n";
 }
 
 }  // namespace rankpool::apps

@@ -50,9 +50,10 @@ int main(int argc, char** argv) {
   }
   try {
     auto mesh = rankpool::runtime::make_mpi_mesh(world);
-    const auto outcome = rankpool::crawl::run_crawl(*mesh, cli.job, cli.error,
-                                                    rankpool::crawl::curl_fetcher_factory(), interrupt);
-    if (world.rank() == 0 && !outcome.error.empty()) std::fprintf(stderr, "rankpool-crawl: %s\n", outcome.error.c_str());
+    const auto outcome =
+        rankpool::crawl::run_crawl(*mesh, cli.job, cli.error, rankpool::crawl::curl_fetcher_factory(), interrupt);
+    if (world.rank() == 0 && !outcome.error.empty())
+      std::fprintf(stderr, "rankpool-crawl: %s\n", outcome.error.c_str());
     return outcome.exit_code;
   } catch (const std::exception& e) {
     // A broken invariant (an undecodable message): abort the job rather than leave

@@ -56,15 +56,16 @@ struct UsageError : std::runtime_error {
 
 po::options_description describe(Args& a, std::string& mod) {
   po::options_description d("rankpool-fib options");
-  d.add_options()
-      ("help,h", po::bool_switch(&a.help), "show this help")
-      ("version", po::bool_switch(&a.version), "print the version (and the MPI library's) and exit")
-      ("inputs", po::value(&a.files)->composing()->value_name("FILE"), "read inputs from FILE, one per line ('#' comments, blank lines; '-' is stdin); repeatable")
-      ("format", po::value(&a.format)->default_value(a.format), "output format: table, jsonl or csv")
-      ("output,o", po::value(&a.output)->value_name("FILE"), "write results to FILE instead of stdout")
-      ("max-n", po::value(&a.max_n)->default_value(a.max_n)->value_name("N"), "refuse inputs above N (F(2*10^8) needs ~90 MB and ~2 s)")
-      ("full", po::bool_switch(&a.fib.full), "add every decimal digit of F(n) (\"value\")")
-      ("mod", po::value(&mod)->value_name("M"), "add F(n) mod M (\"mod\")");
+  d.add_options()("help,h", po::bool_switch(&a.help), "show this help")(
+      "version", po::bool_switch(&a.version), "print the version (and the MPI library's) and exit")(
+      "inputs", po::value(&a.files)->composing()->value_name("FILE"),
+      "read inputs from FILE, one per line ('#' comments, blank lines; '-' is stdin); repeatable")(
+      "format", po::value(&a.format)->default_value(a.format), "output format: table, jsonl or csv")(
+      "output,o", po::value(&a.output)->value_name("FILE"), "write results to FILE instead of stdout")(
+      "max-n", po::value(&a.max_n)->default_value(a.max_n)->value_name("N"),
+      "refuse inputs above N (F(2*10^8) needs ~90 MB and ~2 s)")("full", po::bool_switch(&a.fib.full),
+                                                                 "add every decimal digit of F(n) (\"value\")")(
+      "mod", po::value(&mod)->value_name("M"), "add F(n) mod M (\"mod\")");
   d.add(farm::farm_options_description(a.farm));
   return d;
 }
@@ -91,8 +92,10 @@ Args parse(int argc, char** argv) {
   std::vector<std::string> negative;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
-    if (s.size() > 1 && s[0] == '-' && std::isdigit(static_cast<unsigned char>(s[1]))) negative.push_back(s);
-    else args.push_back(s);
+    if (s.size() > 1 && s[0] == '-' && std::isdigit(static_cast<unsigned char>(s[1])))
+      negative.push_back(s);
+    else
+      args.push_back(s);
   }
   po::options_description all;
   all.add(desc).add_options()("input", po::value(&a.tokens)->composing(), "");
@@ -175,9 +178,12 @@ class RowWriter {
       }
       return;
     }
-    if (format_ == "jsonl") fib::write_jsonl(os_, h.record);
-    else if (format_ == "csv") fib::write_csv_row(os_, h.record, columns_);
-    else fib::write_table_row(os_, h.record, columns_);
+    if (format_ == "jsonl")
+      fib::write_jsonl(os_, h.record);
+    else if (format_ == "csv")
+      fib::write_csv_row(os_, h.record, columns_);
+    else
+      fib::write_table_row(os_, h.record, columns_);
   }
   static std::string escape(const std::string& s) {
     std::string o;
@@ -261,7 +267,8 @@ int main(int argc, char** argv) {
     // record; the output format does not (the whole output is written again on resume).
     std::unique_ptr<farm::Journal> journal;
     try {
-      const std::string config = std::string("full=") + (args.fib.full ? "1" : "0") + " mod=" + args.fib.mod.value_or("");
+      const std::string config =
+          std::string("full=") + (args.fib.full ? "1" : "0") + " mod=" + args.fib.mod.value_or("");
       journal = farm::open_journal(args.farm, farm::journal_key(fib_task, unique, config));
     } catch (const farm::JournalError& e) {
       usage_error = true;
@@ -315,8 +322,8 @@ int main(int argc, char** argv) {
     std::ostream& report = args.format == "table" && args.output.empty() ? std::cout : std::cerr;
     report << "\ninputs: " << input_count << " (" << distinct_count << " distinct, each computed once)\n";
     if (!args.farm.journal.empty()) {
-      report << "journal: " << resumed << " read back from '" << args.farm.journal << "', "
-             << distinct_count - resumed << " computed in this run\n";
+      report << "journal: " << resumed << " read back from '" << args.farm.journal << "', " << distinct_count - resumed
+             << " computed in this run\n";
     }
     fib::write_summary(report, summary);
     report << "\nfarm statistics (" << world.size() << " ranks, " << farm::to_string(options.schedule)

@@ -20,27 +20,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> crawl_seeds;
   int max_depth = 3;
   po::options_description desc("rankpool-testweb: a synthetic web on 127.0.0.2.. for crawler tests");
-  desc.add_options()("help,h", "this help")
-      ("version", "print the version and exit")
-      ("hosts", po::value(&spec.hosts)->default_value(spec.hosts), "number of hosts (127.0.0.2, .3, ...)")
-      ("pages", po::value(&spec.pages_per_host)->default_value(spec.pages_per_host), "pages per host")
-      ("out-degree", po::value(&spec.out_degree)->default_value(spec.out_degree), "links per page")
-      ("seed", po::value(&spec.seed)->default_value(spec.seed), "RNG seed of the link graph")
-      ("port", po::value(&spec.base_port)->default_value(spec.base_port),
-       "port of every host (the extra origin uses port+1); 0 = ephemeral")
-      ("address", po::value(&spec.first_address)->default_value(spec.first_address),
-       "IPv4 address of the first host; host i listens on this address + i (last octet)")
-      ("latency-ms", po::value(&latency_ms)->default_value(0), "delay added to every response")
-      ("crawl-delay", po::value(&spec.crawl_delay_seconds)->default_value(spec.crawl_delay_seconds),
-       "Crawl-delay written in host 4's robots.txt")
-      ("big-bytes", po::value(&spec.big_body_bytes)->default_value(spec.big_body_bytes), "size of /big*")
-      ("no-specials", "do not link the special pages from home pages")
-      ("access-log", po::value(&spec.access_log_file), "append the access log to this file")
-      ("truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")
-      ("crawl-seed", po::value(&crawl_seeds)->multitoken(),
-       "seed URL(s) of that crawl (default: the first origin's /)")
-      ("max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")
-      ("once", "exit right after printing the origins (and writing --truth): a smoke test");
+  desc.add_options()("help,h", "this help")("version", "print the version and exit")(
+      "hosts", po::value(&spec.hosts)->default_value(spec.hosts), "number of hosts (127.0.0.2, .3, ...)")(
+      "pages", po::value(&spec.pages_per_host)->default_value(spec.pages_per_host), "pages per host")(
+      "out-degree", po::value(&spec.out_degree)->default_value(spec.out_degree), "links per page")(
+      "seed", po::value(&spec.seed)->default_value(spec.seed), "RNG seed of the link graph")(
+      "port", po::value(&spec.base_port)->default_value(spec.base_port),
+      "port of every host (the extra origin uses port+1); 0 = ephemeral")(
+      "address", po::value(&spec.first_address)->default_value(spec.first_address),
+      "IPv4 address of the first host; host i listens on this address + i (last octet)")(
+      "latency-ms", po::value(&latency_ms)->default_value(0), "delay added to every response")(
+      "crawl-delay", po::value(&spec.crawl_delay_seconds)->default_value(spec.crawl_delay_seconds),
+      "Crawl-delay written in host 4's robots.txt")(
+      "big-bytes", po::value(&spec.big_body_bytes)->default_value(spec.big_body_bytes), "size of /big*")(
+      "no-specials", "do not link the special pages from home pages")("access-log", po::value(&spec.access_log_file),
+                                                                      "append the access log to this file")(
+      "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
+      "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
+      "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
+      "once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   farm::Registry registry;  // every rank registers the same task types, in the same order
   auto square = registry.add("square", [](long x) { return x * x; });  // a farm::Task<long, long>
 
-  farm::Farm pool(world, registry, farm::FarmOptions{});  // collective
+  farm::Farm pool(world, registry, farm::FarmOptions{});          // collective
   const farm::RunStatus status = pool.run([&](farm::Master& m) {  // the body runs on rank 0
     std::vector<long> xs(static_cast<std::size_t>(count));
     std::iota(xs.begin(), xs.end(), 0L);

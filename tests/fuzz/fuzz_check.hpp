@@ -10,8 +10,7 @@
 namespace rankpool::fuzz {
 
 inline void print_escaped(std::string_view label, std::string_view value) {
-  std::fprintf(stderr, "  %.*s (%zu bytes): \"", static_cast<int>(label.size()), label.data(),
-               value.size());
+  std::fprintf(stderr, "  %.*s (%zu bytes): \"", static_cast<int>(label.size()), label.data(), value.size());
   for (const char ch : value.substr(0, 600)) {
     const auto c = static_cast<unsigned char>(ch);
     if (c == '"' || c == '\\') {

@@ -55,16 +55,14 @@ void check_page(const PageLinks& page, std::string_view html) {
     }
     FUZZ_CHECK(link.rel.empty() || (!is_html_space(link.rel.front()) && !is_html_space(link.rel.back())),
                {"html", html}, {"link", describe(link)});
-    const bool rel_allowed =
-        link.kind == LinkKind::a || link.kind == LinkKind::area || link.kind == LinkKind::link;
+    const bool rel_allowed = link.kind == LinkKind::a || link.kind == LinkKind::area || link.kind == LinkKind::link;
     FUZZ_CHECK(rel_allowed || link.rel.empty(), {"html", html}, {"link", describe(link)});
     if (link.kind == LinkKind::link) {
       using rankpool::crawl::has_rel_token;
       const bool followed = has_rel_token(link.rel, "canonical") || has_rel_token(link.rel, "alternate") ||
                             has_rel_token(link.rel, "next") || has_rel_token(link.rel, "prev") ||
                             has_rel_token(link.rel, "previous");
-      FUZZ_CHECK(followed && !has_rel_token(link.rel, "stylesheet"), {"html", html},
-                 {"link", describe(link)});
+      FUZZ_CHECK(followed && !has_rel_token(link.rel, "stylesheet"), {"html", html}, {"link", describe(link)});
     }
   }
   if (page.base_href) FUZZ_CHECK(is_trimmed_url(*page.base_href), {"html", html}, {"base", *page.base_href});
@@ -114,8 +112,7 @@ void check_wrapped(std::string_view input) {
 
   const std::string anchor = "<a href=\"" + value + "\">";
   const PageLinks a = rankpool::crawl::extract_links(anchor);
-  FUZZ_CHECK(a.links.size() == 1 && a.links[0].kind == LinkKind::a &&
-                 a.links[0].href == trim_url(decoded),
+  FUZZ_CHECK(a.links.size() == 1 && a.links[0].kind == LinkKind::a && a.links[0].href == trim_url(decoded),
              {"html", anchor}, {"expected", trim_url(decoded)},
              {"got", a.links.empty() ? std::string("(no link)") : describe(a.links[0])});
 
@@ -125,8 +122,8 @@ void check_wrapped(std::string_view input) {
   const bool expect_link = url && !trim_url(*url).empty();
   FUZZ_CHECK(m.links.size() == (expect_link ? 1u : 0u), {"html", meta});
   if (expect_link) {
-    FUZZ_CHECK(m.links[0].kind == LinkKind::refresh && m.links[0].href == trim_url(*url),
-               {"html", meta}, {"expected", trim_url(*url)}, {"got", describe(m.links[0])});
+    FUZZ_CHECK(m.links[0].kind == LinkKind::refresh && m.links[0].href == trim_url(*url), {"html", meta},
+               {"expected", trim_url(*url)}, {"got", describe(m.links[0])});
   }
 }
 
@@ -144,8 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t cut = (seed * 257u + size / 3) % size;
     const PageLinks head = rankpool::crawl::extract_links(html.substr(0, cut));
     check_page(head, html.substr(0, cut));
-    FUZZ_CHECK(head.links.size() <= page.links.size(), {"html", html},
-               {"prefix", html.substr(0, cut)});
+    FUZZ_CHECK(head.links.size() <= page.links.size(), {"html", html}, {"prefix", html.substr(0, cut)});
     for (std::size_t i = 0; i < head.links.size(); ++i) {
       FUZZ_CHECK(head.links[i] == page.links[i], {"html", html}, {"prefix", html.substr(0, cut)},
                  {"prefix link", describe(head.links[i])}, {"page link", describe(page.links[i])});

@@ -49,8 +49,8 @@ std::string_view trim(std::string_view s) {
 }
 
 std::vector<std::string> probe_paths(std::string_view body) {
-  std::vector<std::string> paths = {"/", "", "/robots.txt", "/a", "/a/b.html?x=1", "/%2A", "/*",
-                                    "/$", "/%7Euser", "/~user", "/\xC3\xA9"};
+  std::vector<std::string> paths = {"/",  "",   "/robots.txt", "/a",     "/a/b.html?x=1", "/%2A",
+                                    "/*", "/$", "/%7Euser",    "/~user", "/\xC3\xA9"};
   for (const std::string_view line : lines_of(body, 32)) {
     const auto colon = line.find(':');
     std::string_view value = trim(colon == std::string_view::npos ? line : line.substr(colon + 1));
@@ -64,18 +64,15 @@ std::vector<std::string> probe_paths(std::string_view body) {
 }
 
 /// Decisions, delay and counts of two rule sets agree on every probe.
-void check_same_rules(const RobotsRules& a, const RobotsRules& b,
-                      const std::vector<std::string>& paths, std::string_view what,
-                      std::string_view body) {
+void check_same_rules(const RobotsRules& a, const RobotsRules& b, const std::vector<std::string>& paths,
+                      std::string_view what, std::string_view body) {
   FUZZ_CHECK(a.rule_count() == b.rule_count(), {"case", what}, {"body", body});
   FUZZ_CHECK(a.sitemaps() == b.sitemaps(), {"case", what}, {"body", body});
   const auto da = a.crawl_delay();
   const auto db = b.crawl_delay();
-  FUZZ_CHECK(da.has_value() == db.has_value() && (!da || *da == *db), {"case", what},
-             {"body", body});
+  FUZZ_CHECK(da.has_value() == db.has_value() && (!da || *da == *db), {"case", what}, {"body", body});
   for (const std::string& path : paths) {
-    FUZZ_CHECK(a.allowed(path) == b.allowed(path), {"case", what}, {"body", body},
-               {"path", path});
+    FUZZ_CHECK(a.allowed(path) == b.allowed(path), {"case", what}, {"body", body}, {"path", path});
   }
 }
 
@@ -83,12 +80,12 @@ void check_rules(const RobotsRules& rules, const RobotsOptions& options, std::st
   FUZZ_CHECK(rules.allowed("/robots.txt"), {"body", body});
   FUZZ_CHECK(rules.allowed("") == rules.allowed("/"), {"body", body});
   if (const auto delay = rules.crawl_delay()) {
-    FUZZ_CHECK(!std::isnan(*delay) && *delay >= 0 && *delay <= options.max_crawl_delay,
-               {"body", body}, {"delay", std::to_string(*delay)});
+    FUZZ_CHECK(!std::isnan(*delay) && *delay >= 0 && *delay <= options.max_crawl_delay, {"body", body},
+               {"delay", std::to_string(*delay)});
   }
   for (const std::string& sitemap : rules.sitemaps()) {
-    FUZZ_CHECK(!sitemap.empty() && sitemap.find_first_of("\r\n") == std::string::npos,
-               {"body", body}, {"sitemap", sitemap});
+    FUZZ_CHECK(!sitemap.empty() && sitemap.find_first_of("\r\n") == std::string::npos, {"body", body},
+               {"sitemap", sitemap});
   }
 }
 
@@ -99,8 +96,8 @@ std::string restricted(std::string_view s, std::size_t max_len) {
   std::string out;
   for (const char c : s) {
     if (out.size() == max_len) break;
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '-' ||
-        c == '_' || c == '~' || c == '*' || c == '$') {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '-' || c == '_' || c == '~' ||
+        c == '*' || c == '$') {
       out += c;
     }
   }
@@ -140,8 +137,7 @@ void check_matcher(std::string_view body) {
 }
 
 void check_fetch_step(std::string_view body) {
-  static constexpr int kStatuses[] = {200, 204, 301, 302, 303, 307, 308, 304, 399,
-                                      404, 410, 429, 500, 503, 0,   -1,  999};
+  static constexpr int kStatuses[] = {200, 204, 301, 302, 303, 307, 308, 304, 399, 404, 410, 429, 500, 503, 0, -1, 999};
   const std::size_t pick = body.empty() ? 0 : static_cast<unsigned char>(body.back());
   const int status = kStatuses[pick % std::size(kStatuses)];
   const int redirects = static_cast<int>(pick / std::size(kStatuses) % 8);
@@ -155,24 +151,22 @@ void check_fetch_step(std::string_view body) {
     FUZZ_CHECK(step.next_url.empty(), {"location", location});
     FUZZ_CHECK(step.policy->allowed("/robots.txt"), {"location", location});
     if (unreachable) {
-      FUZZ_CHECK(step.policy->source == rankpool::crawl::RobotsSource::Unreachable &&
-                     !step.policy->allowed("/"),
+      FUZZ_CHECK(step.policy->source == rankpool::crawl::RobotsSource::Unreachable && !step.policy->allowed("/"),
                  {"body", body});
     }
     if (redirect) {
-      FUZZ_CHECK(step.policy->source == rankpool::crawl::RobotsSource::Unavailable &&
-                     step.policy->allowed("/") && step.policy->allowed("/x"),
+      FUZZ_CHECK(step.policy->source == rankpool::crawl::RobotsSource::Unavailable && step.policy->allowed("/") &&
+                     step.policy->allowed("/x"),
                  {"location", location});
-      FUZZ_CHECK(redirects >= rankpool::crawl::kMaxRobotsRedirects ||
-                     !rankpool::crawl::normalize(location).ok(),
+      FUZZ_CHECK(redirects >= rankpool::crawl::kMaxRobotsRedirects || !rankpool::crawl::normalize(location).ok(),
                  {"location", location});
     }
     return;
   }
   FUZZ_CHECK(redirect && redirects < rankpool::crawl::kMaxRobotsRedirects, {"location", location});
   const auto target = rankpool::crawl::normalize(step.next_url);
-  FUZZ_CHECK(!step.next_url.empty() && target.ok() && target.url == step.next_url,
-             {"location", location}, {"next", step.next_url});
+  FUZZ_CHECK(!step.next_url.empty() && target.ok() && target.url == step.next_url, {"location", location},
+             {"next", step.next_url});
 }
 
 }  // namespace
@@ -204,8 +198,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto last_eol = kept.find_last_of("\r\n");
       kept = kept.substr(0, last_eol == std::string_view::npos ? 0 : last_eol);
     }
-    check_same_rules(RobotsRules::parse(body, capped), RobotsRules::parse(kept, options), paths,
-                     "byte cap", body);
+    check_same_rules(RobotsRules::parse(body, capped), RobotsRules::parse(kept, options), paths, "byte cap", body);
   }
 
   check_matcher(body);

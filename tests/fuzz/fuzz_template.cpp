@@ -122,8 +122,8 @@ std::string_view trim(std::string_view s) {
 void check_template(const Template& t, std::string_view text, const std::vector<std::string_view>& lines) {
   FUZZ_CHECK(t.text() == text || t.text() == std::string(text) + " {}", {"template", text}, {"text", t.text()});
   const Template again = Template::parse(t.text());
-  FUZZ_CHECK(again.text() == t.text() && again.quotes_args() == t.quotes_args() &&
-                 again.uses_slot() == t.uses_slot() && again.max_position() == t.max_position(),
+  FUZZ_CHECK(again.text() == t.text() && again.quotes_args() == t.quotes_args() && again.uses_slot() == t.uses_slot() &&
+                 again.max_position() == t.max_position(),
              {"template", text});
 
   std::vector<std::string_view> args;
@@ -225,8 +225,8 @@ void check_argument_file(const Template& t, std::string_view text, std::string_v
       continue;
     }
     const std::string expected = t.expand(i + 1, std::span<const std::string_view>(args), slot);
-    FUZZ_CHECK(tasks[i].command == expected, {"template", text}, {"line", lines[i]},
-               {"command", tasks[i].command}, {"expected", expected});
+    FUZZ_CHECK(tasks[i].command == expected, {"template", text}, {"line", lines[i]}, {"command", tasks[i].command},
+               {"expected", expected});
     std::string tag;
     for (std::size_t a = 0; a < args.size(); ++a) tag += (a > 0 ? " " : "") + std::string(args[a]);
     FUZZ_CHECK(tasks[i].tag == tag, {"line", lines[i]}, {"tag", tasks[i].tag}, {"expected", tag});

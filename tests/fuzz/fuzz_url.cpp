@@ -31,7 +31,15 @@ constexpr std::string_view kBase = "http://h.example/d1/d2/page?q";
 bool is_canonical_char(unsigned char c) {
   if (c <= 0x20 || c >= 0x7F) return false;
   switch (c) {
-    case '"': case '<': case '>': case '\\': case '^': case '`': case '{': case '|': case '}':
+    case '"':
+    case '<':
+    case '>':
+    case '\\':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
     case '#':
       return false;
     default:
@@ -57,8 +65,8 @@ void check_result(const NormalizedUrl& u, const UrlOptions& options, std::string
   FUZZ_CHECK(u.port != 0, {"input", input}, {"url", u.url});
   FUZZ_CHECK(u.path_and_query.starts_with("/"), {"input", input}, {"url", u.url});
   const std::string origin = rankpool::crawl::origin_of(u);
-  FUZZ_CHECK(u.url == origin + u.path_and_query, {"input", input}, {"url", u.url},
-             {"origin", origin}, {"path_and_query", u.path_and_query});
+  FUZZ_CHECK(u.url == origin + u.path_and_query, {"input", input}, {"url", u.url}, {"origin", origin},
+             {"path_and_query", u.path_and_query});
 
   // Idempotence: the canonical form is a fixed point, component by component.
   const NormalizedUrl again = rankpool::crawl::normalize(u.url, options);
@@ -73,8 +81,7 @@ void check_result(const NormalizedUrl& u, const UrlOptions& options, std::string
   FUZZ_CHECK(robots == origin + "/robots.txt", {"input", input}, {"robots", robots});
   const NormalizedUrl robots_parsed = rankpool::crawl::normalize(robots, options);
   if (robots.size() <= options.max_length) {
-    FUZZ_CHECK(robots_parsed.ok() && robots_parsed.url == robots &&
-                   rankpool::crawl::origin_of(robots_parsed) == origin,
+    FUZZ_CHECK(robots_parsed.ok() && robots_parsed.url == robots && rankpool::crawl::origin_of(robots_parsed) == origin,
                {"input", input}, {"robots", robots}, {"parsed", robots_parsed.url});
   }
 
@@ -93,8 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto nul = input.find('\0');
   const std::string_view reference = input.substr(0, nul);
-  const std::string_view base_text =
-      nul == std::string_view::npos ? std::string_view{} : input.substr(nul + 1);
+  const std::string_view base_text = nul == std::string_view::npos ? std::string_view{} : input.substr(nul + 1);
 
   const UrlOptions options;
   UrlOptions tight;
@@ -114,9 +120,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const NormalizedUrl by_string = rankpool::crawl::resolve(reference, kBase, options);
   check_result(by_string, options, reference);
   const NormalizedUrl by_parsed = rankpool::crawl::resolve(reference, kParsedBase, options);
-  FUZZ_CHECK(by_parsed.ok() == by_string.ok() && by_parsed.url == by_string.url,
-             {"reference", reference}, {"by string", by_string.url}, {"by parsed", by_parsed.url},
-             {"string error", by_string.error}, {"parsed error", by_parsed.error});
+  FUZZ_CHECK(by_parsed.ok() == by_string.ok() && by_parsed.url == by_string.url, {"reference", reference},
+             {"by string", by_string.url}, {"by parsed", by_parsed.url}, {"string error", by_string.error},
+             {"parsed error", by_parsed.error});
   const NormalizedUrl by_parsed_tight = rankpool::crawl::resolve(reference, kParsedBase, tight);
   check_result(by_parsed_tight, tight, reference);
   if (by_parsed_tight.ok()) {
@@ -140,14 +146,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_result(rankpool::crawl::resolve(reference, base_text, options), options, reference);
     if (base.ok()) {
       const NormalizedUrl base_by_string = rankpool::crawl::resolve(reference, base.url, options);
-      FUZZ_CHECK(base_by_string.ok() == base_resolved.ok() &&
-                     base_by_string.url == base_resolved.url,
+      FUZZ_CHECK(base_by_string.ok() == base_resolved.ok() && base_by_string.url == base_resolved.url,
                  {"reference", reference}, {"base", base.url}, {"by string", base_by_string.url},
                  {"by parsed", base_resolved.url}, {"string error", base_by_string.error},
                  {"parsed error", base_resolved.error});
     } else if (!normalized.ok()) {
-      FUZZ_CHECK(!base_resolved.ok(), {"reference", reference}, {"base", base_text},
-                 {"resolved", base_resolved.url});
+      FUZZ_CHECK(!base_resolved.ok(), {"reference", reference}, {"base", base_text}, {"resolved", base_resolved.url});
     }
   }
   return 0;

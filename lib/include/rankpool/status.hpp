@@ -38,9 +38,7 @@ class [[nodiscard]] Status {
   /// "" on success.
   const std::string& message() const { return message_; }
   /// The same failure with `context` in front ("--resume: " + message); success stays success.
-  Status prefixed(std::string_view context) const {
-    return ok() ? Status{} : error(std::string(context) + message_);
-  }
+  Status prefixed(std::string_view context) const { return ok() ? Status{} : error(std::string(context) + message_); }
   bool operator==(const Status&) const = default;
   friend std::ostream& operator<<(std::ostream& os, const Status& s) {
     return os << (s.ok() ? std::string_view("ok") : std::string_view(s.message_));

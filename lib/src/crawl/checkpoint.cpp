@@ -112,8 +112,8 @@ Status write_atomically(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-Status write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
-                        const std::vector<std::string>& seeds, const Checkpoint& c) {
+Status write_checkpoint(const std::string& out_dir, const CrawlOptions& options, const std::vector<std::string>& seeds,
+                        const Checkpoint& c) {
   json::array hosts;
   for (const auto& h : c.hosts) hosts.push_back(to_json(h));
   const json::object doc{{"format", kFormat},
@@ -143,7 +143,8 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     json::value v = json::parse(ckpt_text);
     if (!v.is_object()) throw std::invalid_argument("not an object");
     doc = std::move(v.as_object());
-    if (doc.at("format").as_string() != kFormat) return fail("--resume: " + ckpt_path + " is not a checkpoint this version reads");
+    if (doc.at("format").as_string() != kFormat)
+      return fail("--resume: " + ckpt_path + " is not a checkpoint this version reads");
     const json::object want = fingerprint(options, seeds);
     const json::object& got = doc.at("crawl").as_object();
     for (const auto& [key, value] : want) {
@@ -154,8 +155,8 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
                     std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +
                     std::to_string(seeds.size()) + " given); resume with the same seeds or use a new --out-dir");
       return fail("--resume: " + out_dir + " holds a crawl with " + option_name(key) + " " +
-                  (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " +
-                  json::serialize(value) + "; resume with the same seeds, scope and link rules or use a new --out-dir");
+                  (had ? json::serialize(*had) : std::string("(unset)")) + ", this run has " + json::serialize(value) +
+                  "; resume with the same seeds, scope and link rules or use a new --out-dir");
     }
     st.checkpoint.runs = static_cast<int>(doc.at("runs").to_number<std::int64_t>());
     st.checkpoint.complete = doc.at("complete").as_bool();
@@ -232,8 +233,8 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   const UrlOptions url_options{options.max_url_length};
   std::unordered_map<std::string_view, std::uint32_t> id_of;  // views into names / the files' text
   std::vector<std::string_view> names;
-  std::vector<std::int8_t> verdict;       // -1 not checked yet, 0 not followed, 1 followed
-  std::vector<std::int64_t> fetched_at;   // position in st.fetched, -1 if not fetched
+  std::vector<std::int8_t> verdict;      // -1 not checked yet, 0 not followed, 1 followed
+  std::vector<std::int64_t> fetched_at;  // position in st.fetched, -1 if not fetched
   id_of.reserve(st.fetched.size() * 2);
   auto id = [&](std::string_view url) {
     auto [it, fresh] = id_of.try_emplace(url, static_cast<std::uint32_t>(names.size()));
@@ -303,8 +304,10 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   auto reach = [&](std::uint32_t v, int d, bool front) {
     if (dist[v] <= d) return;
     dist[v] = d;
-    if (front) queue.push_front(v);
-    else queue.push_back(v);
+    if (front)
+      queue.push_front(v);
+    else
+      queue.push_back(v);
   };
   std::vector<std::uint32_t> seed_ids;
   for (const auto& s : seeds) seed_ids.push_back(id(s));
@@ -335,8 +338,9 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   }
   for (std::size_t v = 0; v < names.size(); ++v)
     if (dist[v] != kUnreached && fetched_at[v] < 0) st.frontier.push_back({std::string(names[v]), dist[v]});
-  std::sort(st.frontier.begin(), st.frontier.end(),
-            [](const UrlAtDepth& a, const UrlAtDepth& b) { return a.depth != b.depth ? a.depth < b.depth : a.url < b.url; });
+  std::sort(st.frontier.begin(), st.frontier.end(), [](const UrlAtDepth& a, const UrlAtDepth& b) {
+    return a.depth != b.depth ? a.depth < b.depth : a.url < b.url;
+  });
   return {};
 }
 

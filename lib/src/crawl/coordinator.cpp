@@ -51,10 +51,12 @@ void Coordinator::begin() {
     for (const auto& f : resume->fetched)
       starts[static_cast<std::size_t>(owner_of(canonical_origin(f.url)))].fetched.push_back(f);
     for (int w = 0; w < workers_; ++w)
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), encode_start(starts[static_cast<std::size_t>(w)]));
+      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start),
+                 encode_start(starts[static_cast<std::size_t>(w)]));
   } else {
     const std::string bytes = encode_start(start);
-    for (int w = 0; w < workers_; ++w) mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
+    for (int w = 0; w < workers_; ++w)
+      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
   }
   if (!error_.empty()) {
     done_ = true;
@@ -67,7 +69,8 @@ void Coordinator::begin() {
   // the logs (the seeds not fetched yet are part of it).
   std::vector<std::vector<UrlAtDepth>> seeds(static_cast<std::size_t>(workers_));
   if (resume) {
-    for (const auto& u : resume->frontier) seeds[static_cast<std::size_t>(owner_of(canonical_origin(u.url)))].push_back(u);
+    for (const auto& u : resume->frontier)
+      seeds[static_cast<std::size_t>(owner_of(canonical_origin(u.url)))].push_back(u);
   } else {
     for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_of(canonical_origin(s)))].push_back({s, 0});
   }
@@ -75,8 +78,9 @@ void Coordinator::begin() {
     // In slices: a resumed crawl's frontier can be millions of URLs.
     const auto& all = seeds[static_cast<std::size_t>(w)];
     for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
-      const std::vector<UrlAtDepth> slice(all.begin() + static_cast<std::ptrdiff_t>(i),
-                                          all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
+      const std::vector<UrlAtDepth> slice(
+          all.begin() + static_cast<std::ptrdiff_t>(i),
+          all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
       termination_.master_sent();
       mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
     }
@@ -121,8 +125,10 @@ void Coordinator::on_message(MeshMessage& m) {
     case CrawlTag::ProbeReply: {
       if (finishing()) break;
       const Termination::Verdict v = termination_.on_reply(w, decode_counters(m.bytes));
-      if (v.over) finish();
-      else send_probe(v.probe);
+      if (v.over)
+        finish();
+      else
+        send_probe(v.probe);
       break;
     }
     case CrawlTag::Interrupt:
@@ -222,7 +228,7 @@ void Coordinator::send_probe(std::optional<std::uint64_t> probe) {
 
 void Coordinator::finish() {
   if (finishing()) return;
-    termination_.stop();
+  termination_.stop();
   // After a signal, the runtime's grace; otherwise workers finish their fetches in flight.
   const auto wait = signal_ ? std::chrono::duration_cast<Clock::duration>(interrupt_.grace())
                             : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2));
@@ -241,7 +247,8 @@ void Coordinator::draw_progress(bool final) {
   }
   const double t = seconds_since(t0_);
   char line[200];
-  std::snprintf(line, sizeof line, "[rankpool-crawl] %llu pages  %.0f pages/s  queued %llu  in flight %llu  hosts active %llu",
+  std::snprintf(line, sizeof line,
+                "[rankpool-crawl] %llu pages  %.0f pages/s  queued %llu  in flight %llu  hosts active %llu",
                 static_cast<unsigned long long>(pages_), t > 0 ? static_cast<double>(pages_) / t : 0.0,
                 static_cast<unsigned long long>(queued), static_cast<unsigned long long>(in_flight),
                 static_cast<unsigned long long>(hosts));
@@ -253,10 +260,9 @@ std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::ma
                                                      json::array& hosts, int& missing) const {
   std::vector<runtime::RankRow> rows;
   if (mesh_.size() > 1) {
-    rows.push_back(runtime::RankRow{0, mesh_.host(), "master",
-                                    json::object{{"pages", 0},
-                                                 {"peak_rss_kb", peak_rss_kb()},
-                                                 {"bytes_received", mesh_.counters().bytes_recv}}});
+    rows.push_back(runtime::RankRow{
+        0, mesh_.host(), "master",
+        json::object{{"pages", 0}, {"peak_rss_kb", peak_rss_kb()}, {"bytes_received", mesh_.counters().bytes_recv}}});
   }
   missing = stop_.missing();
   for (const auto& bytes : stop_.reports()) {
@@ -334,13 +340,12 @@ void Coordinator::finalize() {
                        {"links_per_s", static_cast<double>(total.links) / secs},
                        {"status", std::move(status)},
                        {"errors", std::move(errors)},
-                       {"not_followed",
-                        json::object{{"out_of_scope", total.out_of_scope},
-                                     {"excluded", total.excluded},
-                                     {"trap", total.trap},
-                                     {"robots_blocked", total.blocked},
-                                     {"max_pages_per_host", total.over_host_limit},
-                                     {"max_pages", total.over_max_pages}}},
+                       {"not_followed", json::object{{"out_of_scope", total.out_of_scope},
+                                                     {"excluded", total.excluded},
+                                                     {"trap", total.trap},
+                                                     {"robots_blocked", total.blocked},
+                                                     {"max_pages_per_host", total.over_host_limit},
+                                                     {"max_pages", total.over_max_pages}}},
                        {"duplicates_dropped", total.duplicates},
                        {"depth_improvements", total.depth_improvements},
                        {"interrupted", signal_ != 0},
@@ -355,17 +360,22 @@ void Coordinator::finalize() {
   if (!outputs_.write_summary(summary) && error_.empty()) error_ = "cannot write " + job_.out_dir + "/summary.json";
   if (!job_.options.quiet) {
     std::string counts;
-    for (const auto& [k, v] : by_status_) counts += (counts.empty() ? "" : ", ") + (k == "0" ? std::string("no response") : k) + ": " + std::to_string(v);
+    for (const auto& [k, v] : by_status_)
+      counts += (counts.empty() ? "" : ", ") + (k == "0" ? std::string("no response") : k) + ": " + std::to_string(v);
     // Resumed: the totals cover every run, the time and rate this one.
     const std::string earlier = previous_pages_ || checkpoint_.runs > 1
                                     ? " (" + std::to_string(previous_pages_) + " from " +
                                           std::to_string(checkpoint_.runs - 1) + " earlier run(s))"
                                     : std::string();
-    std::fprintf(stderr, "rankpool-crawl: %s%llu pages%s in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu blocked by robots.txt; outputs in %s\n",
-                 signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), earlier.c_str(), seconds_,
-                 static_cast<double>(pages_ - previous_pages_) / secs, static_cast<unsigned long long>(links_before + total.links),
-                 static_cast<unsigned long long>(robots_before_ + total.robots_fetches), counts.empty() ? "" : "status ", counts.c_str(),
-                 static_cast<unsigned long long>(total.blocked), job_.out_dir.c_str());
+    std::fprintf(stderr,
+                 "rankpool-crawl: %s%llu pages%s in %.2f s (%.0f pages/s), %llu links, %llu robots.txt; %s%s; %llu "
+                 "blocked by robots.txt; outputs in %s\n",
+                 signal_ ? "INTERRUPTED after " : "", static_cast<unsigned long long>(pages_), earlier.c_str(),
+                 seconds_, static_cast<double>(pages_ - previous_pages_) / secs,
+                 static_cast<unsigned long long>(links_before + total.links),
+                 static_cast<unsigned long long>(robots_before_ + total.robots_fetches),
+                 counts.empty() ? "" : "status ", counts.c_str(), static_cast<unsigned long long>(total.blocked),
+                 job_.out_dir.c_str());
     if (missing) std::fprintf(stderr, "rankpool-crawl: %d rank(s) did not report before the deadline\n", missing);
   }
   done_ = true;

@@ -28,7 +28,8 @@ std::string prepare_output_dir(const std::string& dir) {
   if (dir.empty()) return "--out-dir must name a directory";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) return "cannot create output directory " + dir + (ec ? ": " + ec.message() : "");
+  if (ec || !std::filesystem::is_directory(dir))
+    return "cannot create output directory " + dir + (ec ? ": " + ec.message() : "");
   const std::string probe = dir + "/.rankpool-write-test";
   {
     std::ofstream out(probe);

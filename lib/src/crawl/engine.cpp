@@ -48,10 +48,14 @@ bool UrlFilter::in_scope(const NormalizedUrl& url) const {
     return std::binary_search(v.begin(), v.end(), x);
   };
   switch (options_.scope) {
-    case Scope::seeds: return has(origins_, origin_of(url));
-    case Scope::host: return has(hosts_, url.host);
-    case Scope::domain: return has(domains_, registered_domain(url.host));
-    case Scope::any: return true;
+    case Scope::seeds:
+      return has(origins_, origin_of(url));
+    case Scope::host:
+      return has(hosts_, url.host);
+    case Scope::domain:
+      return has(domains_, registered_domain(url.host));
+    case Scope::any:
+      return true;
   }
   return false;
 }
@@ -112,7 +116,7 @@ struct Engine::Host {
   std::uint64_t started = 0;  // page requests started (for max_pages_per_host)
   Clock::time_point next_start{};
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;  // smallest depth first
-  bool ready = false;  // in ready_
+  bool ready = false;                                                         // in ready_
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
   std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
 };
@@ -166,14 +170,17 @@ void Engine::offer(std::string_view url, int depth) {
     }
     s.depth = depth;
     switch (s.stage) {
-      case UrlState::Stage::queued: break;  // re-queued below at the better depth
-      case UrlState::Stage::in_flight: return;  // the result will carry the new depth
+      case UrlState::Stage::queued:
+        break;  // re-queued below at the better depth
+      case UrlState::Stage::in_flight:
+        return;  // the result will carry the new depth
       case UrlState::Stage::fetched:
         ++stats_.depth_improvements;
         relax(s);
         return;
       case UrlState::Stage::blocked:
-      case UrlState::Stage::skipped: return;
+      case UrlState::Stage::skipped:
+        return;
     }
   } else {
     s.depth = depth;
@@ -198,8 +205,10 @@ void Engine::schedule(Host& h) {
 
 void Engine::dispatch(std::string url, int depth) {
   const int owner = workers_ == 1 ? 0 : owner_(canonical_origin(url));
-  if (owner == self_) offer(url, depth);
-  else outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth});
+  if (owner == self_)
+    offer(url, depth);
+  else
+    outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth});
 }
 
 void Engine::relax(UrlState& s) {
@@ -210,15 +219,24 @@ void Engine::relax(UrlState& s) {
 
 bool Engine::may_follow(const NormalizedUrl& url) {
   switch (filter_.check(url)) {
-    case UrlFilter::Verdict::follow: return true;
-    case UrlFilter::Verdict::out_of_scope: ++stats_.out_of_scope; return false;
-    case UrlFilter::Verdict::excluded: ++stats_.excluded; return false;
-    case UrlFilter::Verdict::trap: ++stats_.trap; return false;
+    case UrlFilter::Verdict::follow:
+      return true;
+    case UrlFilter::Verdict::out_of_scope:
+      ++stats_.out_of_scope;
+      return false;
+    case UrlFilter::Verdict::excluded:
+      ++stats_.excluded;
+      return false;
+    case UrlFilter::Verdict::trap:
+      ++stats_.trap;
+      return false;
   }
   return false;
 }
 
-bool Engine::wants_permits() const { return options_.max_pages > 0 && !exhausted_ && !stopped_ && queued_ > 0 && permits_ == 0; }
+bool Engine::wants_permits() const {
+  return options_.max_pages > 0 && !exhausted_ && !stopped_ && queued_ > 0 && permits_ == 0;
+}
 
 void Engine::exhaust() {
   exhausted_ = true;
@@ -421,9 +439,15 @@ void Engine::set_policy(Host& h, RobotsPolicy policy) {
   h.policy = std::move(policy);
   h.robots = Host::Robots::ready;
   switch (h.policy.source) {
-    case RobotsSource::Parsed: h.robots_label = "parsed"; break;
-    case RobotsSource::Unavailable: h.robots_label = "unavailable"; break;
-    case RobotsSource::Unreachable: h.robots_label = "unreachable"; break;
+    case RobotsSource::Parsed:
+      h.robots_label = "parsed";
+      break;
+    case RobotsSource::Unavailable:
+      h.robots_label = "unavailable";
+      break;
+    case RobotsSource::Unreachable:
+      h.robots_label = "unreachable";
+      break;
   }
   if (auto cd = h.policy.rules.crawl_delay()) h.delay = std::max(options_.delay, *cd);
 }

@@ -20,9 +20,13 @@ CrawlOutcome run_crawl(Mesh& mesh, const CrawlJob& job, const std::string& setup
 
   auto dispatch = [&](MeshMessage& m) {
     const bool to_master = for_master(static_cast<CrawlTag>(m.tag));
-    if (to_master && master) master->on_message(m);
-    else if (!to_master && worker) worker->on_message(m);
-    else throw farm::ProtocolError("rank " + std::to_string(mesh.rank()) + " got a message for another role, tag " + std::to_string(m.tag));
+    if (to_master && master)
+      master->on_message(m);
+    else if (!to_master && worker)
+      worker->on_message(m);
+    else
+      throw farm::ProtocolError("rank " + std::to_string(mesh.rank()) + " got a message for another role, tag " +
+                                std::to_string(m.tag));
   };
   auto running = [&] { return (master && !master->done()) || (worker && !worker->done()); };
   while (running()) {

@@ -23,17 +23,14 @@ bool is_html_content_type(std::string_view ct) {
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
   auto iequals = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
              return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
            });
   };
   return iequals(type, "text/html") || iequals(type, "application/xhtml+xml");
 }
 
-void FakeFetcher::set_result(const std::string& url, FetchResult result) {
-  results_[url] = std::move(result);
-}
+void FakeFetcher::set_result(const std::string& url, FetchResult result) { results_[url] = std::move(result); }
 
 void FakeFetcher::add_page(const std::string& url, std::string html, std::string content_type) {
   FetchResult r;
@@ -69,8 +66,7 @@ void FakeFetcher::submit(FetchRequest request) {
 }
 
 std::vector<FetchResult> FakeFetcher::poll(std::chrono::milliseconds) {
-  std::vector<FetchResult> out(std::make_move_iterator(pending_.begin()),
-                               std::make_move_iterator(pending_.end()));
+  std::vector<FetchResult> out(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
   pending_.clear();
   return out;
 }
@@ -79,8 +75,7 @@ namespace {
 
 class FlakyFetcher final : public Fetcher {
  public:
-  FlakyFetcher(std::unique_ptr<Fetcher> inner, std::size_t every_nth)
-      : inner_(std::move(inner)), every_(every_nth) {}
+  FlakyFetcher(std::unique_ptr<Fetcher> inner, std::size_t every_nth) : inner_(std::move(inner)), every_(every_nth) {}
 
   void submit(FetchRequest request) override {
     if (every_ != 0 && ++count_ % every_ == 0) {

@@ -19,8 +19,7 @@ namespace {
 void init_curl_once() {
   static std::once_flag flag;
   std::call_once(flag, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      throw std::runtime_error("curl_global_init failed");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
   });
 }
 
@@ -115,8 +114,7 @@ class CurlFetcher final : public Fetcher {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0) break;
       // curl_multi_poll waits for socket activity or curl's own timers (timeouts), capped.
-      curl_multi_poll(multi_.get(), nullptr, 0, static_cast<int>(std::min<long long>(left.count(), 1000)),
-                      nullptr);
+      curl_multi_poll(multi_.get(), nullptr, 0, static_cast<int>(std::min<long long>(left.count(), 1000)), nullptr);
     }
     // Results that failed before reaching curl (e.g. add_handle refused) are ready too.
     while (!ready_.empty()) {
@@ -228,9 +226,9 @@ class CurlFetcher final : public Fetcher {
   FetchOptions options_;
   MultiPtr multi_;
   std::unordered_map<Transfer*, std::unique_ptr<Transfer>> active_;
-  std::deque<FetchRequest> queued_;   // submitted, waiting for a transfer slot
-  std::deque<FetchResult> ready_;     // failed before reaching curl, awaiting poll()
-  std::size_t submitted_ = 0;         // started and not yet returned by poll()
+  std::deque<FetchRequest> queued_;  // submitted, waiting for a transfer slot
+  std::deque<FetchResult> ready_;    // failed before reaching curl, awaiting poll()
+  std::size_t submitted_ = 0;        // started and not yet returned by poll()
 };
 
 }  // namespace

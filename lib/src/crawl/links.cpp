@@ -23,9 +23,7 @@ namespace {
 
 // HTML5 "ASCII whitespace" as the tokenizer sees it; CR is included because the input
 // stream turns it into LF before tokenization.
-constexpr bool is_space(char c) {
-  return c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r';
-}
+constexpr bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r'; }
 constexpr bool is_alpha(char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
@@ -88,9 +86,7 @@ constexpr std::array<std::uint16_t, 32> kWindows1252 = {
 std::optional<std::string_view> find_named_reference(std::string_view name) {
   const auto table = detail::named_references();
   const auto it = std::lower_bound(table.begin(), table.end(), name,
-                                   [](const detail::NamedReference& e, std::string_view n) {
-                                     return e.name < n;
-                                   });
+                                   [](const detail::NamedReference& e, std::string_view n) { return e.name < n; });
   if (it != table.end() && it->name == name) return it->utf8;
   return std::nullopt;
 }
@@ -191,9 +187,25 @@ void append_attribute_value(std::string& out, std::string_view s) {
 // ---- tags -------------------------------------------------------------------------------
 
 enum class Tag : std::uint8_t {
-  other, a, area, link, frame, iframe, base, meta,
-  script, style, xmp, noembed, noframes, title, textarea, plaintext,
-  frameset, svg, math,
+  other,
+  a,
+  area,
+  link,
+  frame,
+  iframe,
+  base,
+  meta,
+  script,
+  style,
+  xmp,
+  noembed,
+  noframes,
+  title,
+  textarea,
+  plaintext,
+  frameset,
+  svg,
+  math,
 };
 
 Tag classify(std::string_view name) {
@@ -202,7 +214,8 @@ Tag classify(std::string_view name) {
   for (std::size_t i = 0; i < name.size(); ++i) buf[i] = to_lower(name[i]);
   const std::string_view n(buf, name.size());
   switch (n.size()) {
-    case 1: return n == "a" ? Tag::a : Tag::other;
+    case 1:
+      return n == "a" ? Tag::a : Tag::other;
     case 3:
       if (n == "xmp") return Tag::xmp;
       if (n == "svg") return Tag::svg;
@@ -223,14 +236,17 @@ Tag classify(std::string_view name) {
       if (n == "iframe") return Tag::iframe;
       if (n == "script") return Tag::script;
       return Tag::other;
-    case 7: return n == "noembed" ? Tag::noembed : Tag::other;
+    case 7:
+      return n == "noembed" ? Tag::noembed : Tag::other;
     case 8:
       if (n == "noframes") return Tag::noframes;
       if (n == "textarea") return Tag::textarea;
       if (n == "frameset") return Tag::frameset;
       return Tag::other;
-    case 9: return n == "plaintext" ? Tag::plaintext : Tag::other;
-    default: return Tag::other;
+    case 9:
+      return n == "plaintext" ? Tag::plaintext : Tag::other;
+    default:
+      return Tag::other;
   }
 }
 
@@ -238,11 +254,10 @@ Tag classify(std::string_view name) {
 // <font> breaks out only with color/face/size; it is rare enough to leave out.
 bool is_breakout(std::string_view name) {
   static constexpr std::array<std::string_view, 44> kBreakout = {
-      "b",  "big", "blockquote", "body", "br",  "center", "code", "dd",    "div",
-      "dl", "dt",  "em",         "embed", "h1", "h2",     "h3",   "h4",    "h5",
-      "h6", "head", "hr",        "i",    "img", "li",     "listing", "menu", "meta",
-      "nobr", "ol", "p",         "pre",  "ruby", "s",     "small", "span", "strong",
-      "strike", "sub", "sup",    "table", "tt", "u",      "ul",   "var"};
+      "b",     "big",   "blockquote", "body",   "br",   "center", "code",  "dd", "div",  "dl",   "dt",
+      "em",    "embed", "h1",         "h2",     "h3",   "h4",     "h5",    "h6", "head", "hr",   "i",
+      "img",   "li",    "listing",    "menu",   "meta", "nobr",   "ol",    "p",  "pre",  "ruby", "s",
+      "small", "span",  "strong",     "strike", "sub",  "sup",    "table", "tt", "u",    "ul",   "var"};
   if (name.size() > 10) return false;
   char buf[10];
   for (std::size_t i = 0; i < name.size(); ++i) buf[i] = to_lower(name[i]);
@@ -262,9 +277,12 @@ int classify_attribute(std::string_view name) {
       if (equals_ci(name, "href")) return kHref;
       if (equals_ci(name, "name")) return kName;
       return -1;
-    case 7: return equals_ci(name, "content") ? kContent : -1;
-    case 10: return equals_ci(name, "http-equiv") ? kHttpEquiv : -1;
-    default: return -1;
+    case 7:
+      return equals_ci(name, "content") ? kContent : -1;
+    case 10:
+      return equals_ci(name, "http-equiv") ? kHttpEquiv : -1;
+    default:
+      return -1;
   }
 }
 
@@ -301,8 +319,7 @@ const char* scan_attributes(const char* p, const char* end, TagToken* tag) {
       while (p < end && is_space(*p)) ++p;  // before attribute value state
       if (p >= end) return nullptr;
       if (*p == '"' || *p == '\'') {
-        const char* close = static_cast<const char*>(
-            std::memchr(p + 1, *p, static_cast<std::size_t>(end - p - 1)));
+        const char* close = static_cast<const char*>(std::memchr(p + 1, *p, static_cast<std::size_t>(end - p - 1)));
         if (!close) return nullptr;
         value = std::string_view(p + 1, static_cast<std::size_t>(close - p - 1));
         p = close + 1;
@@ -553,8 +570,12 @@ class Extractor {
       }
     }
     switch (id) {
-      case Tag::a: add_link(LinkKind::a, tag.attrs[kHref], tag.attrs[kRel]); break;
-      case Tag::area: add_link(LinkKind::area, tag.attrs[kHref], tag.attrs[kRel]); break;
+      case Tag::a:
+        add_link(LinkKind::a, tag.attrs[kHref], tag.attrs[kRel]);
+        break;
+      case Tag::area:
+        add_link(LinkKind::area, tag.attrs[kHref], tag.attrs[kRel]);
+        break;
       case Tag::link:
         if (tag.attrs[kRel] && tag.attrs[kHref]) {
           std::string rel = decoded_rel(*tag.attrs[kRel]);
@@ -571,15 +592,32 @@ class Extractor {
       case Tag::base:
         if (!out_.base_href && tag.attrs[kHref]) out_.base_href = std::string(trim_url(decode(*tag.attrs[kHref])));
         break;
-      case Tag::meta: meta(tag); break;
-      case Tag::script: p_ = skip_script_data(p_, end_); break;
-      case Tag::style: p_ = skip_raw_text(p_, end_, "style"); break;
-      case Tag::xmp: p_ = skip_raw_text(p_, end_, "xmp"); break;
-      case Tag::noembed: p_ = skip_raw_text(p_, end_, "noembed"); break;
-      case Tag::noframes: p_ = skip_raw_text(p_, end_, "noframes"); break;
-      case Tag::title: p_ = skip_raw_text(p_, end_, "title"); break;
-      case Tag::textarea: p_ = skip_raw_text(p_, end_, "textarea"); break;
-      case Tag::plaintext: return false;  // everything after it is text
+      case Tag::meta:
+        meta(tag);
+        break;
+      case Tag::script:
+        p_ = skip_script_data(p_, end_);
+        break;
+      case Tag::style:
+        p_ = skip_raw_text(p_, end_, "style");
+        break;
+      case Tag::xmp:
+        p_ = skip_raw_text(p_, end_, "xmp");
+        break;
+      case Tag::noembed:
+        p_ = skip_raw_text(p_, end_, "noembed");
+        break;
+      case Tag::noframes:
+        p_ = skip_raw_text(p_, end_, "noframes");
+        break;
+      case Tag::title:
+        p_ = skip_raw_text(p_, end_, "title");
+        break;
+      case Tag::textarea:
+        p_ = skip_raw_text(p_, end_, "textarea");
+        break;
+      case Tag::plaintext:
+        return false;  // everything after it is text
       case Tag::frameset:
         if (!frameset_closed_) ++frameset_depth_;
         break;
@@ -587,7 +625,8 @@ class Extractor {
       case Tag::math:
         if (!tag.self_closing) open_foreign(tag.name);
         break;
-      case Tag::other: break;
+      case Tag::other:
+        break;
     }
     return true;
   }
@@ -605,16 +644,14 @@ class Extractor {
   }
 
   void meta(const TagToken& tag) {
-    if (tag.attrs[kHttpEquiv] && tag.attrs[kContent] &&
-        equals_ci(decode(*tag.attrs[kHttpEquiv]), "refresh")) {
+    if (tag.attrs[kHttpEquiv] && tag.attrs[kContent] && equals_ci(decode(*tag.attrs[kHttpEquiv]), "refresh")) {
       const std::string content = decode(*tag.attrs[kContent]);
       if (auto url = parse_meta_refresh_url(content)) {
         // An empty URL refreshes the page itself: nothing to crawl.
         if (!trim_url(*url).empty()) add_link(LinkKind::refresh, std::string(*url), {});
       }
     }
-    if (tag.attrs[kName] && tag.attrs[kContent] &&
-        equals_ci(trim_space(decode(*tag.attrs[kName])), "robots")) {
+    if (tag.attrs[kName] && tag.attrs[kContent] && equals_ci(trim_space(decode(*tag.attrs[kName])), "robots")) {
       const std::string content = decode(*tag.attrs[kContent]);
       std::size_t i = 0;
       while (i < content.size()) {
@@ -660,7 +697,7 @@ class Extractor {
   const char* end_;
   const ExtractOptions& options_;
   PageLinks& out_;
-  int frameset_depth_ = 0;         // >0: <frame> is an element, not an ignored token
+  int frameset_depth_ = 0;        // >0: <frame> is an element, not an ignored token
   bool frameset_closed_ = false;  // after the root </frameset> ("after frameset" mode)
                                   // the tree builder ignores frames and framesets
   // Open elements inside <svg>/<math>, outermost first, as runs of one name (views into

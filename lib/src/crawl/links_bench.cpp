@@ -31,8 +31,8 @@ std::string realistic_page(unsigned seed) {
     s = s * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<unsigned>((s >> 33) % n);
   };
-  static const char* kWords[] = {"lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing",
-                                 "elit", "sed", "do", "eiusmod", "tempor", "incididunt", "labore"};
+  static const char* kWords[] = {"lorem", "ipsum", "dolor", "sit",     "amet",   "consectetur", "adipiscing",
+                                 "elit",  "sed",   "do",    "eiusmod", "tempor", "incididunt",  "labore"};
   auto words = [&](unsigned n) {
     std::string w;
     for (unsigned i = 0; i < n; ++i) {
@@ -50,20 +50,26 @@ std::string realistic_page(unsigned seed) {
        "if(a<b&&c>d){document.write('<a href=\"/js\">js</a>')}</script></head>\n<body class=\"page\">\n";
   p += "<header><nav class=\"nav\"><ul>";
   for (unsigned i = 0; i < 25 + rnd(20); ++i) {
-    p += "<li class=\"nav-item\"><a class=\"nav-link\" href=\"/section/" + std::to_string(rnd(1000)) + "/\">" + words(2) + "</a></li>\n";
+    p += "<li class=\"nav-item\"><a class=\"nav-link\" href=\"/section/" + std::to_string(rnd(1000)) + "/\">" +
+         words(2) + "</a></li>\n";
   }
   p += "</ul></nav></header>\n<main><article>\n";
   for (unsigned para = 0; para < 20 + rnd(30); ++para) {
     p += "<p class=\"text\">" + words(30 + rnd(60));
-    if (rnd(3) == 0) p += "<a href=\"https://127.0.0.3/item?id=" + std::to_string(rnd(100000)) + "&amp;ref=home\" rel=\"nofollow\">" + words(3) + "</a> ";
+    if (rnd(3) == 0)
+      p += "<a href=\"https://127.0.0.3/item?id=" + std::to_string(rnd(100000)) + "&amp;ref=home\" rel=\"nofollow\">" +
+           words(3) + "</a> ";
     if (rnd(4) == 0) p += "<strong>" + words(4) + "</strong> &mdash; <em>" + words(3) + "</em>";
     p += words(20) + "</p>\n";
     if (rnd(8) == 0) p += "<!-- ad slot " + std::to_string(para) + " <a href=\"/ad\"> -->\n";
-    if (rnd(10) == 0) p += "<img src=\"/img/" + std::to_string(rnd(500)) + ".jpg\" alt=\"" + words(4) + "\" width=\"640\" height=\"480\" loading=\"lazy\">\n";
+    if (rnd(10) == 0)
+      p += "<img src=\"/img/" + std::to_string(rnd(500)) + ".jpg\" alt=\"" + words(4) +
+           "\" width=\"640\" height=\"480\" loading=\"lazy\">\n";
   }
   p += "</article><aside><div class=\"related\">";
   for (unsigned i = 0; i < 10 + rnd(10); ++i) {
-    p += "<div class=\"card\"><a href='../related/" + std::to_string(rnd(10000)) + ".html'><span>" + words(5) + "</span></a></div>\n";
+    p += "<div class=\"card\"><a href='../related/" + std::to_string(rnd(10000)) + ".html'><span>" + words(5) +
+         "</span></a></div>\n";
   }
   p += "</div></aside></main>\n<footer><p>&copy; 2026 " + words(3) + "</p>";
   p += "<script async src=\"/static/app.js\"></script><script>var cfg={\"a\":1,\"b\":\"</div>\"};</script>";
@@ -125,9 +131,8 @@ int main(int argc, char** argv) {
   std::size_t bytes = 0;
   for (const auto& p : corpus) bytes += p.size();
 
-  const Result ours = best_of(reps, corpus, [](const std::string& p) {
-    return rankpool::crawl::extract_links(p).links.size();
-  });
+  const Result ours =
+      best_of(reps, corpus, [](const std::string& p) { return rankpool::crawl::extract_links(p).links.size(); });
   // gumbo is ~two orders of magnitude slower; fewer repetitions keep the run short.
   const Result base = best_of(std::max(1, reps / 3), corpus, [](const std::string& p) {
     return rankpool::crawl::oracle::gumbo_links(p).links.size();

@@ -79,13 +79,21 @@ class GumboLinks {
     }
     if (e.tag_namespace != GUMBO_NAMESPACE_HTML) return;
     switch (e.tag) {
-      case GUMBO_TAG_A: add(LinkKind::a, attr(e, "href"), rel()); break;
-      case GUMBO_TAG_AREA: add(LinkKind::area, attr(e, "href"), rel()); break;
+      case GUMBO_TAG_A:
+        add(LinkKind::a, attr(e, "href"), rel());
+        break;
+      case GUMBO_TAG_AREA:
+        add(LinkKind::area, attr(e, "href"), rel());
+        break;
       case GUMBO_TAG_LINK:
         if (attr(e, "rel") && followed_rel(rel())) add(LinkKind::link, attr(e, "href"), rel());
         break;
-      case GUMBO_TAG_FRAME: add(LinkKind::frame, attr(e, "src"), {}); break;
-      case GUMBO_TAG_IFRAME: add(LinkKind::iframe, attr(e, "src"), {}); break;
+      case GUMBO_TAG_FRAME:
+        add(LinkKind::frame, attr(e, "src"), {});
+        break;
+      case GUMBO_TAG_IFRAME:
+        add(LinkKind::iframe, attr(e, "src"), {});
+        break;
       case GUMBO_TAG_BASE:
         if (!links_.base_href && attr(e, "href")) links_.base_href = std::string(trim_url(attr(e, "href")));
         break;
@@ -93,8 +101,7 @@ class GumboLinks {
         const char* equiv = attr(e, "http-equiv");
         const char* content = attr(e, "content");
         const char* name = attr(e, "name");
-        if (equiv && content && std::string_view(equiv).size() == 7 &&
-            ascii_lower_trimmed(equiv) == "refresh") {
+        if (equiv && content && std::string_view(equiv).size() == 7 && ascii_lower_trimmed(equiv) == "refresh") {
           auto url = parse_meta_refresh_url(content);
           if (url && !trim_url(*url).empty()) add(LinkKind::refresh, std::string(*url).c_str(), {});
         }
@@ -114,7 +121,8 @@ class GumboLinks {
         }
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 

@@ -7,10 +7,14 @@ namespace rankpool::crawl {
 
 std::string_view to_string(Scope scope) {
   switch (scope) {
-    case Scope::seeds: return "seeds";
-    case Scope::host: return "host";
-    case Scope::domain: return "domain";
-    case Scope::any: return "any";
+    case Scope::seeds:
+      return "seeds";
+    case Scope::host:
+      return "host";
+    case Scope::domain:
+      return "domain";
+    case Scope::any:
+      return "any";
   }
   return "?";
 }
@@ -56,7 +60,8 @@ Status validate(const CrawlOptions& o) {
 
 std::string robots_token(std::string_view ua) {
   std::size_t n = 0;
-  while (n < ua.size() && ((ua[n] >= 'a' && ua[n] <= 'z') || (ua[n] >= 'A' && ua[n] <= 'Z') || ua[n] == '_' || ua[n] == '-'))
+  while (n < ua.size() &&
+         ((ua[n] >= 'a' && ua[n] <= 'z') || (ua[n] >= 'A' && ua[n] <= 'Z') || ua[n] == '_' || ua[n] == '-'))
     ++n;
   return n ? std::string(ua.substr(0, n)) : std::string("rankpool");
 }

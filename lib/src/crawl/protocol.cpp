@@ -13,17 +13,28 @@ namespace rankpool::crawl {
 
 const char* to_string(CrawlTag tag) {
   switch (tag) {
-    case CrawlTag::Start: return "Start";
-    case CrawlTag::Urls: return "Urls";
-    case CrawlTag::Records: return "Records";
-    case CrawlTag::PermitRequest: return "PermitRequest";
-    case CrawlTag::Permits: return "Permits";
-    case CrawlTag::Idle: return "Idle";
-    case CrawlTag::Probe: return "Probe";
-    case CrawlTag::ProbeReply: return "ProbeReply";
-    case CrawlTag::Interrupt: return "Interrupt";
-    case CrawlTag::Finish: return "Finish";
-    case CrawlTag::Final: return "Final";
+    case CrawlTag::Start:
+      return "Start";
+    case CrawlTag::Urls:
+      return "Urls";
+    case CrawlTag::Records:
+      return "Records";
+    case CrawlTag::PermitRequest:
+      return "PermitRequest";
+    case CrawlTag::Permits:
+      return "Permits";
+    case CrawlTag::Idle:
+      return "Idle";
+    case CrawlTag::Probe:
+      return "Probe";
+    case CrawlTag::ProbeReply:
+      return "ProbeReply";
+    case CrawlTag::Interrupt:
+      return "Interrupt";
+    case CrawlTag::Finish:
+      return "Finish";
+    case CrawlTag::Final:
+      return "Final";
   }
   return "?";
 }

@@ -36,8 +36,7 @@ std::string normalize_octets(std::string_view in, bool pattern) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c == '%') {
       if (i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-        const auto decoded =
-            static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
+        const auto decoded = static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
         if (is_unreserved(decoded)) {
           out += static_cast<char>(decoded);
         } else {
@@ -59,9 +58,8 @@ std::string normalize_octets(std::string_view in, bool pattern) {
 // The leading product token of a user-agent value: "FooBot/2.1" -> "FooBot".
 std::string_view product_token(std::string_view value) {
   std::size_t n = 0;
-  while (n < value.size() &&
-         ((value[n] >= 'a' && value[n] <= 'z') || (value[n] >= 'A' && value[n] <= 'Z') ||
-          value[n] == '_' || value[n] == '-')) {
+  while (n < value.size() && ((value[n] >= 'a' && value[n] <= 'z') || (value[n] >= 'A' && value[n] <= 'Z') ||
+                              value[n] == '_' || value[n] == '-')) {
     ++n;
   }
   return value.substr(0, n);
@@ -207,8 +205,7 @@ RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& optio
     std::string_view line = body.substr(0, eol);
     body.remove_prefix(eol == std::string_view::npos ? body.size() : eol + 1);
 
-    if (const auto hash = line.find('#'); hash != std::string_view::npos)
-      line = line.substr(0, hash);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
 
@@ -247,8 +244,7 @@ RobotsRules RobotsRules::parse(std::string_view body, const RobotsOptions& optio
     // Anything else is an unknown record: ignored, and it does not affect grouping.
   }
 
-  const bool any_specific =
-      std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.matches; });
+  const bool any_specific = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.matches; });
   for (const Group& group : groups) {
     if (any_specific ? !group.matches : !group.global) continue;
     for (const RawRule& raw : group.rules) result.rules_.push_back(make_rule(raw.allow, raw.value));
@@ -287,8 +283,7 @@ bool RobotsRules::allowed(std::string_view path_and_query) const {
   return true;
 }
 
-RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable,
-                        const RobotsOptions& options) {
+RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable, const RobotsOptions& options) {
   if (unreachable) return {RobotsRules::disallow_all(), RobotsSource::Unreachable};
   if (http_status >= 200 && http_status < 300) {
     return {RobotsRules::parse(body, options), RobotsSource::Parsed};
@@ -301,8 +296,7 @@ RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable
 }
 
 RobotsFetchStep robots_fetch_step(int http_status, std::string_view body, bool unreachable,
-                                  std::string_view redirect_to, int redirects_so_far,
-                                  const RobotsOptions& options) {
+                                  std::string_view redirect_to, int redirects_so_far, const RobotsOptions& options) {
   RobotsFetchStep step;
   const bool redirect = !unreachable && http_status >= 300 && http_status < 400 && !redirect_to.empty();
   if (!redirect) {

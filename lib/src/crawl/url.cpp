@@ -42,8 +42,8 @@ std::string clean_input(std::string_view in) {
       } else {
         out += "%25";  // a stray '%' means a literal percent sign
       }
-    } else if (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\\' ||
-               c == '^' || c == '`' || c == '{' || c == '|' || c == '}') {
+    } else if (c <= 0x20 || c >= 0x7F || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+               c == '{' || c == '|' || c == '}') {
       append_escape(out, c);
     } else {
       out += static_cast<char>(c);
@@ -59,8 +59,7 @@ std::string normalize_escapes(std::string_view in, bool lower = false) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
-        hex_value(in[i + 2]) >= 0) {
+    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
       const auto c = static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
       if (is_unreserved(c)) {
         out += lower ? to_lower(static_cast<char>(c)) : static_cast<char>(c);
@@ -262,8 +261,7 @@ NormalizedUrl resolve_parts(Parts ref, const Parts& base, const UrlOptions& opti
 
 }  // namespace
 
-NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
-                      const UrlOptions& options) {
+NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url, const UrlOptions& options) {
   Parts ref;
   if (Status st = split(reference, options, ref); !st) return fail(st.message());
   if (ref.scheme) return finish(std::move(ref), options);  // absolute: the base is irrelevant
@@ -276,8 +274,7 @@ NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute
   return resolve_parts(std::move(ref), base, options);
 }
 
-NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base,
-                      const UrlOptions& options) {
+NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base, const UrlOptions& options) {
   Parts ref;
   if (Status st = split(reference, options, ref); !st) return fail(st.message());
   if (ref.scheme) return finish(std::move(ref), options);

@@ -62,12 +62,9 @@ int main(int argc, char** argv) {
   });
 
   std::printf("%-44s %12s %14s\n", "operation", "urls", "urls/s");
-  std::printf("%-44s %12.0f %14.0f\n", "baseline: boost::urls::parse_uri_reference", total,
-              total / t_parse);
-  std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (+ normalize)", total,
-              total / t_norm);
-  std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (pre-parsed base)", total,
-              total / t_norm_base);
+  std::printf("%-44s %12.0f %14.0f\n", "baseline: boost::urls::parse_uri_reference", total, total / t_parse);
+  std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (+ normalize)", total, total / t_norm);
+  std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (pre-parsed base)", total, total / t_norm_base);
   std::printf(
       "time ratio to baseline: resolve %.2fx, resolve with pre-parsed base %.2fx"
       "   (sink %zu)\n",

@@ -15,7 +15,9 @@ void Worker::on_message(MeshMessage& m) {
     return;
   }
   switch (tag) {
-    case CrawlTag::Start: start(decode_start(m.bytes)); break;
+    case CrawlTag::Start:
+      start(decode_start(m.bytes));
+      break;
     case CrawlTag::Urls: {
       ++msgs_received_;
       auto urls = decode_urls(m.bytes);
@@ -26,8 +28,10 @@ void Worker::on_message(MeshMessage& m) {
     case CrawlTag::Permits: {
       permit_requested_ = false;
       const auto n = decode_u64(m.bytes);
-      if (n == 0) engine_->exhaust();  // the master has no permits left anywhere
-      else engine_->grant(n);
+      if (n == 0)
+        engine_->exhaust();  // the master has no permits left anywhere
+      else
+        engine_->grant(n);
       break;
     }
     case CrawlTag::Probe: {
@@ -41,7 +45,9 @@ void Worker::on_message(MeshMessage& m) {
       mesh_.send(0, static_cast<int>(CrawlTag::ProbeReply), encode_counters(c));
       break;
     }
-    case CrawlTag::Finish: finish(static_cast<int>(decode_u64(m.bytes))); break;
+    case CrawlTag::Finish:
+      finish(static_cast<int>(decode_u64(m.bytes)));
+      break;
     default:
       throw farm::ProtocolError(std::string("crawl worker got unexpected ") + to_string(tag));
   }
@@ -129,8 +135,8 @@ void Worker::start(StartMessage s) {
     if (it != assigned_.end()) return it->second;
     return static_cast<int>(fnv1a(origin) % static_cast<std::uint64_t>(workers));
   };
-  engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_,
-                                     workers, owner, bodies);
+  engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_, workers,
+                                     owner, bodies);
   // A resumed crawl: what earlier runs did for our origins, before any URL is offered
   // (Start comes first from the master, and peers' URLs wait in early_ until now).
   for (const auto& h : s.hosts) engine_->restore_host(h);

@@ -16,38 +16,38 @@ namespace rankpool::farm {
 
 po::options_description farm_common_options(FarmCli& cli, const std::string& caption) {
   po::options_description d(caption);
-  d.add_options()
-      ("retries", po::value(&cli.retries)->default_value(cli.retries),
-       "run a failed task up to N more times (on another rank when there is one) before reporting it failed")
-      ("journal", po::value(&cli.journal)->value_name("FILE"),
-       "record every finished task in FILE (append-only, flushed as tasks finish), so that a killed run "
-       "can be resumed; refuses to overwrite an existing journal")
-      ("resume", po::bool_switch(&cli.resume),
-       "continue --journal: run only the tasks it does not hold (starts it if it does not exist)")
-      ("retry-failed", po::bool_switch(&cli.retry_failed),
-       "with --resume: also run again the tasks the journal records as failed")
-      ("stats-json", po::value(&cli.stats_json)->value_name("FILE"),
-       "write per-rank and per-host statistics of the farm as JSON to FILE")
-      ("no-progress", po::bool_switch(&cli.no_progress),
-       "no live progress line on stderr (shown only when stderr is a terminal)")
-      ("quiet,q", po::bool_switch(&cli.quiet), "no progress line, no summary, no statistics table (of those the app prints)");
+  d.add_options()(
+      "retries", po::value(&cli.retries)->default_value(cli.retries),
+      "run a failed task up to N more times (on another rank when there is one) before reporting it failed")(
+      "journal", po::value(&cli.journal)->value_name("FILE"),
+      "record every finished task in FILE (append-only, flushed as tasks finish), so that a killed run "
+      "can be resumed; refuses to overwrite an existing journal")(
+      "resume", po::bool_switch(&cli.resume),
+      "continue --journal: run only the tasks it does not hold (starts it if it does not exist)")(
+      "retry-failed", po::bool_switch(&cli.retry_failed),
+      "with --resume: also run again the tasks the journal records as failed")(
+      "stats-json", po::value(&cli.stats_json)->value_name("FILE"),
+      "write per-rank and per-host statistics of the farm as JSON to FILE")(
+      "no-progress", po::bool_switch(&cli.no_progress),
+      "no live progress line on stderr (shown only when stderr is a terminal)")(
+      "quiet,q", po::bool_switch(&cli.quiet),
+      "no progress line, no summary, no statistics table (of those the app prints)");
   return d;
 }
 
 po::options_description farm_scheduling_options(FarmCli& cli) {
   po::options_description d("Farm scheduling options");
-  d.add_options()
-      ("schedule", po::value(&cli.schedule)->default_value(cli.schedule),
-       "dynamic (self-scheduling, balances uneven tasks) or static (fixed blocks, the baseline)")
-      ("batch", po::value(&cli.batch)->default_value(cli.batch),
-       "tasks per message: 0 automatic (guided self-scheduling), 1 no batching, N fixed")
-      ("prefetch", po::value(&cli.prefetch)->default_value(cli.prefetch),
-       "batches in flight per worker, so none waits for a round trip")
-      ("queue", po::value(&cli.queues)->composing()->value_name("NAME=RANKS"),
-       "only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
-       "ranks in no assignment serve every queue)")
-      ("task-timeout", po::value(&cli.task_timeout)->default_value(cli.task_timeout),
-       "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none");
+  d.add_options()("schedule", po::value(&cli.schedule)->default_value(cli.schedule),
+                  "dynamic (self-scheduling, balances uneven tasks) or static (fixed blocks, the baseline)")(
+      "batch", po::value(&cli.batch)->default_value(cli.batch),
+      "tasks per message: 0 automatic (guided self-scheduling), 1 no batching, N fixed")(
+      "prefetch", po::value(&cli.prefetch)->default_value(cli.prefetch),
+      "batches in flight per worker, so none waits for a round trip")(
+      "queue", po::value(&cli.queues)->composing()->value_name("NAME=RANKS"),
+      "only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
+      "ranks in no assignment serve every queue)")(
+      "task-timeout", po::value(&cli.task_timeout)->default_value(cli.task_timeout),
+      "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none");
   return d;
 }
 
@@ -66,8 +66,10 @@ FarmOptions to_farm_options(const FarmCli& cli, int world_size) {
   } else {
     throw std::invalid_argument("invalid --schedule '" + cli.schedule + "': expected dynamic or static");
   }
-  if (cli.prefetch < 1) throw std::invalid_argument("invalid --prefetch " + std::to_string(cli.prefetch) + ": must be at least 1");
-  if (cli.retries < 0) throw std::invalid_argument("invalid --retries " + std::to_string(cli.retries) + ": must not be negative");
+  if (cli.prefetch < 1)
+    throw std::invalid_argument("invalid --prefetch " + std::to_string(cli.prefetch) + ": must be at least 1");
+  if (cli.retries < 0)
+    throw std::invalid_argument("invalid --retries " + std::to_string(cli.retries) + ": must not be negative");
   o.batch_size = cli.batch;
   o.prefetch = cli.prefetch;
   o.max_prefetch = std::max(o.max_prefetch, o.prefetch);

@@ -13,7 +13,7 @@ struct Executor::Shared {
     std::string error;  // the batch could not be decoded
   };
   struct Slot {
-    bool busy = false;  // the slot's current runner holds a batch
+    bool busy = false;    // the slot's current runner holds a batch
     BatchHeader current;  // ... this one
     TaskWatch::Clock::time_point start{};
   };
@@ -79,8 +79,10 @@ Executor::~Executor() {
   for (auto& r : runners_) {
     r.watch->abandon();
     // A runner inside a task cannot be stopped: leave it (it exits when the task returns).
-    if (r.watch->running()) r.thread.detach();
-    else r.thread.join();
+    if (r.watch->running())
+      r.thread.detach();
+    else
+      r.thread.join();
   }
 }
 
@@ -171,9 +173,9 @@ std::optional<std::string> Executor::poll() {
     std::snprintf(msg, sizeof msg, "timed out after %.3g s (task timeout)",
                   std::chrono::duration<double>(timeout_).count());
     for (std::uint32_t i = 0; i < h.count; ++i) {
-      r.failures.push_back(i == *position ? TaskFailure{i, msg, FailureKind::timeout}
-                                          : TaskFailure{i, "not run: its batch was abandoned at a timeout",
-                                                        FailureKind::not_run});
+      r.failures.push_back(i == *position
+                               ? TaskFailure{i, msg, FailureKind::timeout}
+                               : TaskFailure{i, "not run: its batch was abandoned at a timeout", FailureKind::not_run});
     }
     stats_.tasks += 1;
     stats_.failed += 1;
@@ -187,8 +189,8 @@ std::optional<std::string> Executor::poll() {
   return std::nullopt;
 }
 
-void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry,
-                   int slot, TaskContext context) {
+void Executor::run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry, int slot,
+                   TaskContext context) {
   context.slot = slot;
   detail::ScopedTaskContext scope(context);
   auto& me = shared->slots[static_cast<std::size_t>(slot)];

@@ -69,8 +69,8 @@ class Executor {
     std::thread thread;
   };
   void start_runner(int slot);
-  static void run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry,
-                  int slot, TaskContext context);
+  static void run(std::shared_ptr<Shared> shared, std::shared_ptr<TaskWatch> watch, const Registry* registry, int slot,
+                  TaskContext context);
 
   const Registry& registry_;
   std::chrono::microseconds timeout_;

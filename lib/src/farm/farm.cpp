@@ -133,8 +133,8 @@ std::string Farm::handshake() {
           break;
         }
         if (r >= n) {
-          error = "queue assignment '" + qa.queue + "' names rank " + std::to_string(r) +
-                  " but the run has ranks 0-" + std::to_string(n - 1);
+          error = "queue assignment '" + qa.queue + "' names rank " + std::to_string(r) + " but the run has ranks 0-" +
+                  std::to_string(n - 1);
           break;
         }
         hello.worker_queues[static_cast<std::size_t>(r)].push_back(qa.queue);
@@ -148,17 +148,15 @@ std::string Farm::handshake() {
   ack.host = host_name();
   ack.slots = options_.slots;
   if (options_.slots < 1) {
-    ack.error = "rank " + std::to_string(comm_.rank()) + ": slots must be at least 1, not " +
-                std::to_string(options_.slots);
+    ack.error =
+        "rank " + std::to_string(comm_.rank()) + ": slots must be at least 1, not " + std::to_string(options_.slots);
   }
   if (comm_.rank() != 0 && ack.error.empty()) {
     if (hello.protocol_version != kProtocolVersion) {
-      ack.error = "rank " + std::to_string(comm_.rank()) + " speaks farm protocol " +
-                  std::to_string(kProtocolVersion) + ", the master " +
-                  std::to_string(hello.protocol_version);
+      ack.error = "rank " + std::to_string(comm_.rank()) + " speaks farm protocol " + std::to_string(kProtocolVersion) +
+                  ", the master " + std::to_string(hello.protocol_version);
     } else if (hello.types != registry_.signatures()) {
-      ack.error = "rank " + std::to_string(comm_.rank()) +
-                  " has registered different task types than the master";
+      ack.error = "rank " + std::to_string(comm_.rank()) + " has registered different task types than the master";
     }
   }
   std::vector<HelloAck> acks;
@@ -334,10 +332,13 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     auto m = try_receive(comm_, 0);
     if (!m) {
       pending.reap();
-      if (!pending.empty()) std::this_thread::yield();
-      else if (executor && !executor->idle()) executor->wait(std::chrono::microseconds(200));  // a result
-                                       // wakes it at once; a batch from the master within 200 µs
-      else backoff.wait();
+      if (!pending.empty())
+        std::this_thread::yield();
+      else if (executor && !executor->idle())
+        executor->wait(std::chrono::microseconds(200));  // a result
+                                                         // wakes it at once; a batch from the master within 200 µs
+      else
+        backoff.wait();
       continue;
     }
     backoff.reset();
@@ -368,8 +369,8 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
         stats.batches += e.batches;
         stats.busy_s += e.busy_s;
         if (const int stuck = executor->stuck_threads()) {
-          std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n",
-                       comm_.rank(), stuck, stuck == 1 ? "" : "s");
+          std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n", comm_.rank(), stuck,
+                       stuck == 1 ? "" : "s");
         }
         // Only after an abort can batches still run: cancel them and keep the results that
         // come back within the grace (the master no longer reads them), then abandon the rest.

@@ -22,7 +22,7 @@ using runtime::ByteWriter;
 constexpr std::string_view kMagic = "rankpool-journal 2\n";
 constexpr char kKeyRecord = 'K';
 constexpr char kTaskRecord = 'T';
-constexpr std::size_t kRecordHeader = 12;  // length, CRC of the body, CRC of these 8 bytes
+constexpr std::size_t kRecordHeader = 12;                  // length, CRC of the body, CRC of these 8 bytes
 constexpr std::size_t kTaskFixed = 1 + 4 + 1 + 4 + 4 + 4;  // kind, index, ok, attempts, rank, seconds
 
 std::uint32_t crc32(std::string_view bytes) {
@@ -120,7 +120,7 @@ Journal::Journal(JournalOptions options, JournalKey key)
     : options_(std::move(options)), key_(std::move(key)), last_sync_(std::chrono::steady_clock::now()) {
   const std::string& p = options_.path;
   if (p.empty()) throw JournalError("journal: empty file name");
-  struct stat st{};
+  struct stat st {};
   const bool exists = ::stat(p.c_str(), &st) == 0;
   if (exists && !S_ISREG(st.st_mode)) throw JournalError("journal '" + p + "' is not a regular file");
   if (exists && st.st_size > 0 && !options_.resume) {
@@ -218,11 +218,11 @@ void Journal::load() {
       throw JournalError("journal '" + p + "' has a damaged record at byte " + std::to_string(offset) +
                          " (its header): the file was modified; remove it to start over");
     }
-    const bool torn = h < sizeof hdr || crc32(std::string_view(hdr, 8)) != hcrc ||
-                      len > total - offset - kRecordHeader;
+    const bool torn = h < sizeof hdr || crc32(std::string_view(hdr, 8)) != hcrc || len > total - offset - kRecordHeader;
     if (!torn) {
       body.resize(len);
-      if (read_full(fd_, body.data(), len) != len) throw JournalError("cannot read journal '" + p + "': " + errno_text());
+      if (read_full(fd_, body.data(), len) != len)
+        throw JournalError("cannot read journal '" + p + "': " + errno_text());
     }
     const bool last = torn || offset + kRecordHeader + len == total;
     bool valid = !torn && crc32(body) == crc;
@@ -233,12 +233,12 @@ void Journal::load() {
       valid = decode_key(body, k);
       if (valid) {
         if (k.task_type != key_.task_type) {
-          throw JournalError("journal '" + p + "' belongs to task type '" + k.task_type + "', not '" +
-                             key_.task_type + "': use another journal file or remove it");
+          throw JournalError("journal '" + p + "' belongs to task type '" + k.task_type + "', not '" + key_.task_type +
+                             "': use another journal file or remove it");
         }
         if (k.tasks != key_.tasks || k.inputs_hash != key_.inputs_hash) {
-          throw JournalError("journal '" + p + "' was written for a different task list (" +
-                             std::to_string(k.tasks) + " tasks, this run has " + std::to_string(key_.tasks) +
+          throw JournalError("journal '" + p + "' was written for a different task list (" + std::to_string(k.tasks) +
+                             " tasks, this run has " + std::to_string(key_.tasks) +
                              (k.tasks == key_.tasks ? ", other values" : "") +
                              "): use another journal file or remove it");
         }

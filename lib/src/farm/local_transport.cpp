@@ -32,8 +32,8 @@ std::string execute_batch(const Registry& registry, std::string_view batch_messa
 }
 
 LocalTransport::LocalTransport(const Registry& registry, int workers, std::vector<int> ranks,
-                               std::chrono::microseconds task_timeout, int slots, TaskContext context,
-                               bool threaded, std::chrono::milliseconds drain)
+                               std::chrono::microseconds task_timeout, int slots, TaskContext context, bool threaded,
+                               std::chrono::milliseconds drain)
     : registry_(registry), workers_(static_cast<std::size_t>(workers)), async_(slots > 1 || threaded) {
   for (int w = 0; w < workers; ++w) {
     workers_[w].stats.rank = ranks.empty() ? w + 1 : ranks.at(w);

@@ -62,8 +62,8 @@ class LocalTransport final : public Transport {
   };
   const Registry& registry_;
   std::vector<Worker> workers_;
-  std::deque<int> order_;  // which worker's inbox holds the oldest batch
-  bool async_ = false;     // slots > 1: batches run concurrently on the workers' executors
+  std::deque<int> order_;       // which worker's inbox holds the oldest batch
+  bool async_ = false;          // slots > 1: batches run concurrently on the workers' executors
   std::deque<Incoming> ready_;  // notes (and the result they precede) not returned yet
   std::vector<Sent> log_;
   TransportCounters counters_;

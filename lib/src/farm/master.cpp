@@ -139,8 +139,10 @@ void Master::queue_tasks(std::uint32_t id, std::uint32_t type, std::uint32_t fir
 
 void Master::queue_task_avoiding(std::uint32_t id, std::uint32_t type, std::uint32_t index, int avoid_rank) {
   const int avoid = core_->worker_of_rank(avoid_rank);
-  if (avoid >= 0) core_->scheduler_.add_task_avoiding(id, type, index, avoid);
-  else core_->scheduler_.add_tasks(id, type, index, 1);
+  if (avoid >= 0)
+    core_->scheduler_.add_task_avoiding(id, type, index, avoid);
+  else
+    core_->scheduler_.add_tasks(id, type, index, 1);
 }
 
 void Master::remove_group(std::uint32_t id) {
@@ -222,8 +224,8 @@ void Master::Core::stop_for_interrupt(int signal) {
     if (g->journal) g->journal->sync();
   progress_->finish();
   const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : nullptr;
-  std::string what = "interrupted by " + (name ? std::string(name) : "signal " + std::to_string(signal)) +
-                     " after " + std::to_string(stats_.tasks_completed + stats_.tasks_failed) + " of " +
+  std::string what = "interrupted by " + (name ? std::string(name) : "signal " + std::to_string(signal)) + " after " +
+                     std::to_string(stats_.tasks_completed + stats_.tasks_failed) + " of " +
                      std::to_string(stats_.tasks_submitted) + " tasks";
   if (scheduler_.in_flight_batches() > 0) {
     what += " (" + std::to_string(scheduler_.in_flight_batches()) + " of " + std::to_string(in_flight) +

@@ -11,8 +11,8 @@ int parse_rank(std::string_view s, std::string_view spec) {
   int v = -1;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
-    throw std::invalid_argument("invalid queue assignment '" + std::string(spec) + "': '" +
-                                std::string(s) + "' is not a rank");
+    throw std::invalid_argument("invalid queue assignment '" + std::string(spec) + "': '" + std::string(s) +
+                                "' is not a rank");
   }
   return v;
 }
@@ -44,8 +44,7 @@ QueueAssignment parse_queue_assignment(std::string_view spec, int world_size) {
       hi = dash + 1 == item.size() ? world_size - 1 : parse_rank(item.substr(dash + 1), spec);
     }
     if (hi < lo) {
-      throw std::invalid_argument("invalid queue assignment '" + std::string(spec) +
-                                  "': range ends before it starts");
+      throw std::invalid_argument("invalid queue assignment '" + std::string(spec) + "': range ends before it starts");
     }
     for (int r = lo; r <= hi; ++r) qa.ranks.push_back(r);
   }

@@ -6,18 +6,22 @@ namespace rankpool::farm {
 
 const char* to_string(Tag tag) {
   switch (tag) {
-    case Tag::Batch: return "Batch";
-    case Tag::Result: return "Result";
-    case Tag::Stop: return "Stop";
-    case Tag::Stats: return "Stats";
-    case Tag::Note: return "Note";
+    case Tag::Batch:
+      return "Batch";
+    case Tag::Result:
+      return "Result";
+    case Tag::Stop:
+      return "Stop";
+    case Tag::Stats:
+      return "Stats";
+    case Tag::Note:
+      return "Note";
   }
   return "Tag?";
 }
 
 std::ostream& operator<<(std::ostream& os, const BatchHeader& h) {
-  return os << "Batch{id=" << h.batch_id << " type=" << h.type << " count=" << h.count
-            << " flags=" << h.flags << "}";
+  return os << "Batch{id=" << h.batch_id << " type=" << h.type << " count=" << h.count << " flags=" << h.flags << "}";
 }
 
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f) {
@@ -25,8 +29,7 @@ std::ostream& operator<<(std::ostream& os, const TaskFailure& f) {
 }
 
 std::ostream& operator<<(std::ostream& os, const ResultMessage& r) {
-  os << "Result{id=" << r.batch_id << " count=" << r.count << " busy_ns=" << r.busy_ns
-     << " failures=[";
+  os << "Result{id=" << r.batch_id << " count=" << r.count << " busy_ns=" << r.busy_ns << " failures=[";
   for (const auto& f : r.failures) os << f << ' ';
   return os << "] seconds=" << r.seconds.size() << " payload=" << r.payload.size() << "B}";
 }

@@ -31,9 +31,7 @@ Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> 
       }
 }
 
-int Scheduler::slots_for(std::uint32_t type) const {
-  return type < slots_for_type_.size() ? slots_for_type_[type] : 0;
-}
+int Scheduler::slots_for(std::uint32_t type) const { return type < slots_for_type_.size() ? slots_for_type_[type] : 0; }
 
 bool Scheduler::has_worker_for(std::uint32_t type) const { return workers_for(type) > 0; }
 
@@ -47,8 +45,7 @@ Scheduler::Group* Scheduler::find(std::uint32_t group) {
   return nullptr;
 }
 
-void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t first,
-                          std::uint32_t count) {
+void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t first, std::uint32_t count) {
   if (!has_worker_for(type)) {
     throw std::invalid_argument("no worker serves task type #" + std::to_string(type));
   }
@@ -86,8 +83,7 @@ void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t
 }
 
 void Scheduler::remove_group(std::uint32_t group) {
-  groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
-                               [group](const Group& g) { return g.id == group; }),
+  groups_.erase(std::remove_if(groups_.begin(), groups_.end(), [group](const Group& g) { return g.id == group; }),
                 groups_.end());
 }
 

@@ -76,10 +76,10 @@ class Scheduler {
   struct Group {
     std::uint32_t id = 0;
     std::uint32_t type = 0;
-    std::deque<std::pair<std::uint32_t, std::uint32_t>> ranges;  // dynamic: fresh ranges [cur, end)
-    std::uint64_t fresh = 0;  // dynamic: tasks in `ranges`
+    std::deque<std::pair<std::uint32_t, std::uint32_t>> ranges;               // dynamic: fresh ranges [cur, end)
+    std::uint64_t fresh = 0;                                                  // dynamic: tasks in `ranges`
     std::vector<std::deque<std::pair<std::uint32_t, std::uint32_t>>> blocks;  // static: per worker,
-                                                                            // ranges [cur, end)
+                                                                              // ranges [cur, end)
     std::deque<Retry> retries;
     std::uint64_t static_next = 0;  // static: rotates the first block so single adds spread out
   };
@@ -94,12 +94,12 @@ class Scheduler {
   bool has_room(int worker, std::uint32_t type, std::size_t remaining) const;
   double batch_cost(const Dispatch& d) const;
 
-  std::vector<int> slots_;  // batches in flight per worker
+  std::vector<int> slots_;      // batches in flight per worker
   std::vector<double> queued_;  // estimated seconds of work in flight per worker
-  std::vector<Group> groups_;  // in submission order
+  std::vector<Group> groups_;   // in submission order
   std::unordered_map<std::uint64_t, Dispatch> in_flight_;
   std::unordered_map<std::uint64_t, int> attempts_;  // failed tasks only
-  std::vector<double> mean_seconds_;  // per type, < 0 when unknown
+  std::vector<double> mean_seconds_;                 // per type, < 0 when unknown
   std::uint64_t next_batch_id_ = 1;
   int round_robin_ = 0;
 };

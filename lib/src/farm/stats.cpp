@@ -50,21 +50,23 @@ std::vector<HostStats> FarmStats::hosts() const {
 
 void FarmStats::print_table(std::ostream& os) const {
   runtime::write_rank_table(os, rank_rows(ranks),
-                            {{"tasks", 10}, {"failed", 7}, {"batches", 9}, {"busy_s", 9}, {"idle_s", 9},
-                             {"msgs", 9, {"msgs_sent", "msgs_recv"}}, {"bytes", 11, {"bytes_sent", "bytes_recv"}}});
+                            {{"tasks", 10},
+                             {"failed", 7},
+                             {"batches", 9},
+                             {"busy_s", 9},
+                             {"idle_s", 9},
+                             {"msgs", 9, {"msgs_sent", "msgs_recv"}},
+                             {"bytes", 11, {"bytes_sent", "bytes_recv"}}});
   char line[256];
   for (const auto& h : hosts()) {
-    std::snprintf(line, sizeof line, "host %-14.14s %d ranks, %llu tasks, %llu failed, %.3f busy s\n",
-                  h.host.c_str(), h.ranks, static_cast<unsigned long long>(h.tasks),
-                  static_cast<unsigned long long>(h.failed), h.busy_s);
+    std::snprintf(line, sizeof line, "host %-14.14s %d ranks, %llu tasks, %llu failed, %.3f busy s\n", h.host.c_str(),
+                  h.ranks, static_cast<unsigned long long>(h.tasks), static_cast<unsigned long long>(h.failed),
+                  h.busy_s);
     os << line;
   }
-  std::snprintf(line, sizeof line,
-                "tasks: %llu submitted, %llu completed, %llu failed, %llu retries; wall %.3f s\n",
-                static_cast<unsigned long long>(tasks_submitted),
-                static_cast<unsigned long long>(tasks_completed),
-                static_cast<unsigned long long>(tasks_failed), static_cast<unsigned long long>(retries),
-                wall_s);
+  std::snprintf(line, sizeof line, "tasks: %llu submitted, %llu completed, %llu failed, %llu retries; wall %.3f s\n",
+                static_cast<unsigned long long>(tasks_submitted), static_cast<unsigned long long>(tasks_completed),
+                static_cast<unsigned long long>(tasks_failed), static_cast<unsigned long long>(retries), wall_s);
   os << line;
   if (tasks_resumed || timeouts || requeued) {
     std::snprintf(line, sizeof line, "tasks: %llu from the journal, %llu timed out, %llu requeued unrun\n",

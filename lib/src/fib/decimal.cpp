@@ -174,8 +174,8 @@ std::uint64_t decimal_digits(mpz_srcptr x, const DecimalOptions& options, Decima
   return mpz_sgn(q.get()) == 0 ? d0 - 1 : d0;
 }
 
-std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k,
-                           const DecimalOptions& options, DecimalStats* stats) {
+std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k, const DecimalOptions& options,
+                           DecimalStats* stats) {
   if (k == 0) return {};
   Mpz q;
   if (digits <= k) {

@@ -18,7 +18,8 @@ void fib_mpz(mpz_ptr out, std::uint64_t n) {
 
 FibRecord compute(std::uint64_t n, const FibOptions& options) {
   if (options.mod) {
-    if (Status s = check_modulus(*options.mod); !s) throw std::invalid_argument("rankpool::fib::compute: " + s.message());
+    if (Status s = check_modulus(*options.mod); !s)
+      throw std::invalid_argument("rankpool::fib::compute: " + s.message());
   }
   detail::Mpz x;
   fib_mpz(x, n);
@@ -48,8 +49,7 @@ FibRecord compute(std::uint64_t n, const FibOptions& options) {
 }
 
 std::ostream& operator<<(std::ostream& os, const FibRecord& r) {
-  os << "FibRecord{n=" << r.n << ", digits=" << r.digits << ", head=" << r.head
-     << ", tail=" << r.tail;
+  os << "FibRecord{n=" << r.n << ", digits=" << r.digits << ", head=" << r.head << ", tail=" << r.tail;
   if (r.value) {
     // Whole values can be millions of digits; a failing test needs only a hint.
     if (r.value->size() <= 60) {

@@ -47,14 +47,10 @@ std::string_view raw_top_level_number(std::string_view json, std::string_view ke
       const std::string_view text = json.substr(start, i - start);
       ++i;
       std::size_t j = i;
-      while (j < json.size() &&
-             (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n'))
-        ++j;
+      while (j < json.size() && (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n')) ++j;
       if (depth == 1 && j < json.size() && json[j] == ':' && text == key) {
         ++j;
-        while (j < json.size() &&
-               (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n'))
-          ++j;
+        while (j < json.size() && (json[j] == ' ' || json[j] == '\t' || json[j] == '\r' || json[j] == '\n')) ++j;
         const std::size_t end = json.find_first_not_of("+-0123456789.eE", j);
         return json.substr(j, (end == std::string_view::npos ? json.size() : end) - j);
       }
@@ -67,9 +63,7 @@ std::string_view raw_top_level_number(std::string_view json, std::string_view ke
   return {};
 }
 
-std::string json_string(const std::string& s) {
-  return boost::json::serialize(boost::json::string(s));
-}
+std::string json_string(const std::string& s) { return boost::json::serialize(boost::json::string(s)); }
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -132,15 +126,12 @@ std::string_view strip_eol(std::string_view line) {
 
 }  // namespace
 
-Columns columns_for(const FibOptions& options) {
-  return Columns{options.full, options.mod.has_value()};
-}
+Columns columns_for(const FibOptions& options) { return Columns{options.full, options.mod.has_value()}; }
 
 void write_jsonl(std::ostream& os, const FibRecord& r) {
-  std::string line =
-      "{\"n\": " + std::to_string(r.n) + ", \"digits\": " + std::to_string(r.digits) +
-      ", \"head\": " + json_string(r.head) + ", \"tail\": " + json_string(r.tail) +
-      ", \"rank\": " + std::to_string(r.rank) + ", \"seconds\": " + format_seconds(r.seconds);
+  std::string line = "{\"n\": " + std::to_string(r.n) + ", \"digits\": " + std::to_string(r.digits) +
+                     ", \"head\": " + json_string(r.head) + ", \"tail\": " + json_string(r.tail) +
+                     ", \"rank\": " + std::to_string(r.rank) + ", \"seconds\": " + format_seconds(r.seconds);
   if (r.value) line += ", \"value\": " + json_string(*r.value);
   if (r.mod) line += ", \"mod\": " + json_string(*r.mod);
   line += "}\n";
@@ -188,8 +179,7 @@ RecordParse parse_jsonl_line(std::string_view line) {
       good = !nec && val.is_int64();
       seen[4] = true;
     } else if (key == "seconds") {
-      good = val.is_number() &&
-             parse_double(raw_top_level_number(strip_eol(line), "seconds"), r.seconds);
+      good = val.is_number() && parse_double(raw_top_level_number(strip_eol(line), "seconds"), r.seconds);
       seen[5] = true;
     } else if (key == "value") {
       good = need_string(r.value.emplace());
@@ -224,9 +214,8 @@ void write_csv_header(std::ostream& os, const Columns& columns) {
 }
 
 void write_csv_row(std::ostream& os, const FibRecord& r, const Columns& columns) {
-  std::string line = std::to_string(r.n) + ',' + std::to_string(r.digits) + ',' +
-                     csv_field(r.head) + ',' + csv_field(r.tail) + ',' + std::to_string(r.rank) +
-                     ',' + format_seconds(r.seconds);
+  std::string line = std::to_string(r.n) + ',' + std::to_string(r.digits) + ',' + csv_field(r.head) + ',' +
+                     csv_field(r.tail) + ',' + std::to_string(r.rank) + ',' + format_seconds(r.seconds);
   if (columns.value) line += ',' + csv_field(r.value.value_or(""));
   if (columns.mod) line += ',' + csv_field(r.mod.value_or(""));
   line += ',';  // error: none
@@ -268,8 +257,7 @@ RecordParse parse_csv_line(std::string_view line, const Columns& columns) {
   }
   const std::vector<std::string> names = csv_columns(columns);
   if (fields.size() != names.size()) {
-    out.error = "expected " + std::to_string(names.size()) + " fields, got " +
-                std::to_string(fields.size());
+    out.error = "expected " + std::to_string(names.size()) + " fields, got " + std::to_string(fields.size());
     return out;
   }
   FibRecord& r = out.record;
@@ -298,8 +286,7 @@ RecordParse parse_csv_line(std::string_view line, const Columns& columns) {
 
 void write_table_header(std::ostream& os, const Columns& columns) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%10s %9s  %20s  %20s %5s %12s", "n", "digits", "head", "tail",
-                "rank", "seconds");
+  std::snprintf(buf, sizeof buf, "%10s %9s  %20s  %20s %5s %12s", "n", "digits", "head", "tail", "rank", "seconds");
   std::string line = buf;
   if (columns.mod) line += "  mod";
   if (columns.value) line += "  value";
@@ -308,9 +295,8 @@ void write_table_header(std::ostream& os, const Columns& columns) {
 
 void write_table_row(std::ostream& os, const FibRecord& r, const Columns& columns) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%10llu %9llu  %20s  %20s %5d %12.6f",
-                static_cast<unsigned long long>(r.n), static_cast<unsigned long long>(r.digits),
-                r.head.c_str(), r.tail.c_str(), r.rank, r.seconds);
+  std::snprintf(buf, sizeof buf, "%10llu %9llu  %20s  %20s %5d %12.6f", static_cast<unsigned long long>(r.n),
+                static_cast<unsigned long long>(r.digits), r.head.c_str(), r.tail.c_str(), r.rank, r.seconds);
   std::string line = buf;
   if (columns.mod) line += "  " + r.mod.value_or("");
   if (columns.value) line += "  " + r.value.value_or("");
@@ -345,8 +331,7 @@ void write_summary(std::ostream& os, const Summary& s) {
   std::snprintf(buf, sizeof buf, "compute time: %.6f s summed over ranks\n", s.total_seconds);
   text += buf;
   for (const auto& [rank, stats] : s.per_rank) {
-    std::snprintf(buf, sizeof buf, "  rank %d: %zu computed, %.6f s\n", rank, stats.count,
-                  stats.seconds);
+    std::snprintf(buf, sizeof buf, "  rank %d: %zu computed, %.6f s\n", rank, stats.count, stats.seconds);
     text += buf;
   }
   os << text;

@@ -92,8 +92,7 @@ InputList parse_token(std::string_view raw, std::string_view where, const InputL
   }
 
   const auto over_limit = [&](std::uint64_t n) {
-    return fail("n = " + std::to_string(n) +
-                " is above the limit max-n = " + std::to_string(limits.max_n));
+    return fail("n = " + std::to_string(n) + " is above the limit max-n = " + std::to_string(limits.max_n));
   };
   if (count == 1) {
     if (numbers[0] > limits.max_n) return over_limit(numbers[0]);
@@ -120,13 +119,12 @@ InputList parse_token(std::string_view raw, std::string_view where, const InputL
 
 // Appends `more` to `into`, enforcing the total cap; `token` names the input that
 // crossed it.
-bool append_capped(InputList& into, const InputList& more, std::string_view token,
-                   std::string_view where, const InputLimits& limits) {
+bool append_capped(InputList& into, const InputList& more, std::string_view token, std::string_view where,
+                   const InputLimits& limits) {
   if (into.values.size() + more.values.size() > limits.max_values) {
     into.values.clear();
-    into.error = invalid(
-        trim(token), where,
-        "inputs expand to more than the limit of " + std::to_string(limits.max_values) + " values");
+    into.error = invalid(trim(token), where,
+                         "inputs expand to more than the limit of " + std::to_string(limits.max_values) + " values");
     return false;
   }
   into.values.insert(into.values.end(), more.values.begin(), more.values.end());
@@ -155,16 +153,14 @@ InputList parse_inputs(const std::vector<std::string>& tokens, std::uint64_t max
   return parse_inputs(tokens, limits);
 }
 
-InputList read_input_stream(std::istream& in, std::string_view source_name,
-                            const InputLimits& limits) {
+InputList read_input_stream(std::istream& in, std::string_view source_name, const InputLimits& limits) {
   InputList all;
   std::string line;
   std::size_t line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
     std::string_view text = line;
-    if (const auto hash = text.find('#'); hash != std::string_view::npos)
-      text = text.substr(0, hash);
+    if (const auto hash = text.find('#'); hash != std::string_view::npos) text = text.substr(0, hash);
     text = trim(text);
     if (text.empty()) continue;
     const std::string where = std::string(source_name) + ":" + std::to_string(line_number);
@@ -202,8 +198,8 @@ InputList read_input_file(const std::string& path, const InputLimits& limits) {
   return read_input_stream(file, path, limits);
 }
 
-InputList gather_inputs(const std::vector<std::string>& tokens,
-                        const std::vector<std::string>& files, const InputLimits& limits) {
+InputList gather_inputs(const std::vector<std::string>& tokens, const std::vector<std::string>& files,
+                        const InputLimits& limits) {
   InputList all = parse_inputs(tokens, limits);
   if (!all.ok()) return all;
   for (const std::string& path : files) {
@@ -211,8 +207,8 @@ InputList gather_inputs(const std::vector<std::string>& tokens,
     if (!more.ok()) return more;
     if (all.values.size() + more.values.size() > limits.max_values) {
       all.values.clear();
-      all.error = "inputs from '" + path + "' bring the total above the limit of " +
-                  std::to_string(limits.max_values) + " values";
+      all.error = "inputs from '" + path + "' bring the total above the limit of " + std::to_string(limits.max_values) +
+                  " values";
       return all;
     }
     all.values.insert(all.values.end(), more.values.begin(), more.values.end());

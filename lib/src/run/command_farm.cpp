@@ -56,12 +56,28 @@ double cpu_seconds() {
 /// task that is itself an MPI program (or calls mpirun) must not see them, or it would try to
 /// join this job instead of starting its own.
 bool is_mpi_job_variable(std::string_view name) {
-  static constexpr std::string_view kPrefixes[] = {
-      "PMIX_", "PMI_", "OMPI_COMM_WORLD_", "OMPI_MCA_orte_", "OMPI_MCA_ess", "OMPI_MCA_pmix", "OMPI_MCA_initial_wdir",
-      "OMPI_UNIVERSE_SIZE", "OMPI_FILE_LOCATION", "OMPI_NUM_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_APP_CTX_NUM_PROCS",
-      "OMPI_ARGV", "OMPI_COMMAND", "OMPI_MCA_shmem_RUNTIME_QUERY_hint", "OMPI_MCA_ompi_command", "OMPI_MCA_ompi_argv",
-      "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_rmaps_ppr_n_pernode", "OMPI_MCA_orte_precondition_transports",
-      "IPATH_NO_BACKTRACE", "HFI_NO_BACKTRACE"};
+  static constexpr std::string_view kPrefixes[] = {"PMIX_",
+                                                   "PMI_",
+                                                   "OMPI_COMM_WORLD_",
+                                                   "OMPI_MCA_orte_",
+                                                   "OMPI_MCA_ess",
+                                                   "OMPI_MCA_pmix",
+                                                   "OMPI_MCA_initial_wdir",
+                                                   "OMPI_UNIVERSE_SIZE",
+                                                   "OMPI_FILE_LOCATION",
+                                                   "OMPI_NUM_APP_CTX",
+                                                   "OMPI_FIRST_RANKS",
+                                                   "OMPI_APP_CTX_NUM_PROCS",
+                                                   "OMPI_ARGV",
+                                                   "OMPI_COMMAND",
+                                                   "OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+                                                   "OMPI_MCA_ompi_command",
+                                                   "OMPI_MCA_ompi_argv",
+                                                   "OMPI_MCA_mpi_oversubscribe",
+                                                   "OMPI_MCA_rmaps_ppr_n_pernode",
+                                                   "OMPI_MCA_orte_precondition_transports",
+                                                   "IPATH_NO_BACKTRACE",
+                                                   "HFI_NO_BACKTRACE"};
   for (auto p : kPrefixes)
     if (name.substr(0, p.size()) == p) return true;
   return false;
@@ -245,8 +261,10 @@ class ProgressLine {
     std::snprintf(line, sizeof line, "rankpool-run: %llu/%llu done, %llu running, %llu failed, %.1f/s, ETA %s",
                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
                   static_cast<unsigned long long>(running), static_cast<unsigned long long>(failed), rate, eta);
-    if (live_) std::fprintf(stderr, "\r%s\033[K", line);
-    else std::fprintf(stderr, "%s\n", line);
+    if (live_)
+      std::fprintf(stderr, "\r%s\033[K", line);
+    else
+      std::fprintf(stderr, "%s\n", line);
     std::fflush(stderr);
     shown_ = true;
   }
@@ -290,8 +308,9 @@ class MasterSide {
       for (const auto& rec : journal_->loaded()) {
         const std::uint64_t seq = std::uint64_t{rec.index} + 1;
         if (rec.index >= tasks_.size()) {
-          throw std::runtime_error("journal '" + o_.journal + "' holds task " + std::to_string(seq) + " but the list has " +
-                                   std::to_string(tasks_.size()) + " tasks: it belongs to another list (use a new journal)");
+          throw std::runtime_error("journal '" + o_.journal + "' holds task " + std::to_string(seq) +
+                                   " but the list has " + std::to_string(tasks_.size()) +
+                                   " tasks: it belongs to another list (use a new journal)");
         }
         std::uint64_t h = 0;
         if (rec.data.size() == sizeof h) std::memcpy(&h, rec.data.data(), sizeof h);
@@ -350,14 +369,14 @@ class MasterSide {
       const std::uint64_t h = fnv1a(tasks_.at(r.seq - 1).command);
       std::string buf;
       farm::Journal::encode(buf, static_cast<std::uint32_t>(r.seq - 1), !failed, r.attempt, r.rank,
-                            static_cast<float>(r.seconds), std::string_view(reinterpret_cast<const char*>(&h), sizeof h));
+                            static_cast<float>(r.seconds),
+                            std::string_view(reinterpret_cast<const char*>(&h), sizeof h));
       journal_->commit(buf, 1);
     }
     if (failed) {
       ++failed_;
       if (first_failure_.empty()) {
-        first_failure_ = "task " + std::to_string(r.seq) + " (" + tasks_.at(r.seq - 1).origin + ") " +
-                         describe(r);
+        first_failure_ = "task " + std::to_string(r.seq) + " (" + tasks_.at(r.seq - 1).origin + ") " + describe(r);
       }
     } else {
       ++ok_;
@@ -395,8 +414,10 @@ class MasterSide {
  private:
   static std::string describe(const TaskResult& r) {
     switch (r.status) {
-      case TaskStatus::timeout: return "timed out after " + std::to_string(r.seconds) + " s";
-      case TaskStatus::spawn_error: return "could not start: " + r.error;
+      case TaskStatus::timeout:
+        return "timed out after " + std::to_string(r.seconds) + " s";
+      case TaskStatus::spawn_error:
+        return "could not start: " + r.error;
       default:
         if (r.signal) return std::string("was killed by signal ") + std::to_string(r.signal);
         return "exited with status " + std::to_string(r.exit_code);
@@ -451,7 +472,8 @@ class MasterSide {
     if (o_.halt.when == HaltPolicy::When::never || halting_ || failed_ == 0) return;
     bool hit = false;
     if (o_.halt.percent > 0) {
-      hit = finished() >= 3 && 100.0 * static_cast<double>(failed_) / static_cast<double>(finished()) >= o_.halt.percent;
+      hit =
+          finished() >= 3 && 100.0 * static_cast<double>(failed_) / static_cast<double>(finished()) >= o_.halt.percent;
     } else {
       hit = failed_ >= o_.halt.failures;
     }
@@ -543,8 +565,8 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
   farm::Registry registry;
   farm::TaskTypeOptions type_options;
   type_options.time_each = true;  // tasks are processes: two clock reads are nothing
-  const auto command_task =
-      registry.add(kTaskType, [&worker](const TaskInput& in) { return worker.run(in); }, type_options);
+  const auto command_task = registry.add(
+      kTaskType, [&worker](const TaskInput& in) { return worker.run(in); }, type_options);
   farm::FarmOptions fo;
   fo.slots = worker.placement.slots;
   fo.max_retries = 0;  // retries are ours: a failed command is a value, retried on another rank
@@ -589,21 +611,24 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
     auto submit = [&](TaskInput in, int avoid_rank) {
       farm::SubmitOptions so;
       so.avoid_rank = avoid_rank;
-      m.submit(command_task, std::move(in), [&](farm::Outcome<TaskResult>& oc) {
-        TaskResult r;
-        if (oc.value) {
-          r = std::move(*oc.value);
-        } else {  // the task function itself failed: a broken invariant, reported as a failure
-          r.status = TaskStatus::failed;
-          r.error = oc.error;
-          r.rank = oc.rank;
-        }
-        if (side->finish(r)) {
-          TaskInput retry{r.seq, r.attempt + 1, tasks.size(), tasks.at(r.seq - 1).command};
-          last_rank[r.seq] = r.rank;
-          again.push_back(std::move(retry));
-        }
-      }, so);
+      m.submit(
+          command_task, std::move(in),
+          [&](farm::Outcome<TaskResult>& oc) {
+            TaskResult r;
+            if (oc.value) {
+              r = std::move(*oc.value);
+            } else {  // the task function itself failed: a broken invariant, reported as a failure
+              r.status = TaskStatus::failed;
+              r.error = oc.error;
+              r.rank = oc.rank;
+            }
+            if (side->finish(r)) {
+              TaskInput retry{r.seq, r.attempt + 1, tasks.size(), tasks.at(r.seq - 1).command};
+              last_rank[r.seq] = r.rank;
+              again.push_back(std::move(retry));
+            }
+          },
+          so);
     };
     for (;;) {
       if (side->halt_now()) throw HaltNow("halting now: " + side->first_failure());
@@ -640,11 +665,13 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
   if (status.signal) {
     code = 128 + status.signal;  // no collective after an interrupt (see farm.hpp)
     if (master && !o.quiet) {
-      std::fprintf(stderr, "rankpool-run: stopped by %s: %llu tasks done, %llu interrupted and %llu not started; "
-                   "--resume runs them\n", signal_name(status.signal),
-                   static_cast<unsigned long long>(side->finished() + side->resumed()),
-                   static_cast<unsigned long long>(side->interrupted()),
-                   static_cast<unsigned long long>(tasks.size() - side->finished() - side->resumed() - side->interrupted()));
+      std::fprintf(
+          stderr,
+          "rankpool-run: stopped by %s: %llu tasks done, %llu interrupted and %llu not started; "
+          "--resume runs them\n",
+          signal_name(status.signal), static_cast<unsigned long long>(side->finished() + side->resumed()),
+          static_cast<unsigned long long>(side->interrupted()),
+          static_cast<unsigned long long>(tasks.size() - side->finished() - side->resumed() - side->interrupted()));
     }
     return code;
   }
@@ -670,17 +697,19 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
     if (!message.empty()) std::fprintf(stderr, "rankpool-run: %s\n", message.c_str());
     if (!o.quiet) {
       const std::size_t workers = comm.size() == 1 ? 1 : static_cast<std::size_t>(comm.size() - 1);
-      std::fprintf(stderr,
-                   "rankpool-run: %llu tasks in %.2f s (%.1f/s) on %zu worker rank%s × %d slot%s: %llu succeeded, %llu failed"
-                   "%s%s; master CPU %.3f s (%.3f s per 1000 tasks)\n",
-                   static_cast<unsigned long long>(ran), wall, wall > 0 ? static_cast<double>(ran) / wall : 0.0, workers,
-                   workers == 1 ? "" : "s", worker.placement.slots, worker.placement.slots == 1 ? "" : "s",
-                   static_cast<unsigned long long>(side->ok()), static_cast<unsigned long long>(side->failed()),
-                   side->resumed() ? (", " + std::to_string(side->resumed()) + " from the journal").c_str() : "",
-                   side->retried() ? (", " + std::to_string(side->retried()) + " retries").c_str() : "", cpu,
-                   ran ? cpu * 1000.0 / static_cast<double>(ran) : 0.0);
+      std::fprintf(
+          stderr,
+          "rankpool-run: %llu tasks in %.2f s (%.1f/s) on %zu worker rank%s × %d slot%s: %llu succeeded, %llu failed"
+          "%s%s; master CPU %.3f s (%.3f s per 1000 tasks)\n",
+          static_cast<unsigned long long>(ran), wall, wall > 0 ? static_cast<double>(ran) / wall : 0.0, workers,
+          workers == 1 ? "" : "s", worker.placement.slots, worker.placement.slots == 1 ? "" : "s",
+          static_cast<unsigned long long>(side->ok()), static_cast<unsigned long long>(side->failed()),
+          side->resumed() ? (", " + std::to_string(side->resumed()) + " from the journal").c_str() : "",
+          side->retried() ? (", " + std::to_string(side->retried()) + " retries").c_str() : "", cpu,
+          ran ? cpu * 1000.0 / static_cast<double>(ran) : 0.0);
       if (side->failed_in_list() && !o.joblog.empty()) {
-        std::fprintf(stderr, "rankpool-run: the joblog %s lists the failed tasks (Exitval/Signal not 0)\n", o.joblog.c_str());
+        std::fprintf(stderr, "rankpool-run: the joblog %s lists the failed tasks (Exitval/Signal not 0)\n",
+                     o.joblog.c_str());
       }
     }
     if (!o.stats_json.empty()) {

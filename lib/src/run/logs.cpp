@@ -19,12 +19,18 @@ namespace rankpool::run {
 
 const char* to_string(TaskStatus s) {
   switch (s) {
-    case TaskStatus::ok: return "ok";
-    case TaskStatus::failed: return "failed";
-    case TaskStatus::timeout: return "timeout";
-    case TaskStatus::interrupted: return "interrupted";
-    case TaskStatus::spawn_error: return "spawn_error";
-    case TaskStatus::not_started: return "not_started";
+    case TaskStatus::ok:
+      return "ok";
+    case TaskStatus::failed:
+      return "failed";
+    case TaskStatus::timeout:
+      return "timeout";
+    case TaskStatus::interrupted:
+      return "interrupted";
+    case TaskStatus::spawn_error:
+      return "spawn_error";
+    case TaskStatus::not_started:
+      return "not_started";
   }
   return "unknown";
 }

@@ -22,9 +22,12 @@ HaltPolicy parse_halt(const std::string& text) {
   const auto comma = text.find(',');
   if (comma == std::string::npos) throw std::invalid_argument(bad);
   const std::string when = text.substr(0, comma), cond = text.substr(comma + 1);
-  if (when == "now") h.when = HaltPolicy::When::now;
-  else if (when == "soon") h.when = HaltPolicy::When::soon;
-  else throw std::invalid_argument(bad);
+  if (when == "now")
+    h.when = HaltPolicy::When::now;
+  else if (when == "soon")
+    h.when = HaltPolicy::When::soon;
+  else
+    throw std::invalid_argument(bad);
   if (cond.rfind("fail=", 0) != 0) {
     throw std::invalid_argument("invalid --halt '" + text + "': only fail=N and fail=N% are supported");
   }
@@ -34,10 +37,12 @@ HaltPolicy parse_halt(const std::string& text) {
   if (n.empty() || n.find_first_not_of("0123456789.") != std::string::npos) throw std::invalid_argument(bad);
   const double v = std::stod(n);
   if (percent) {
-    if (!(v > 0 && v <= 100)) throw std::invalid_argument("invalid --halt '" + text + "': the percentage must be in (0, 100]");
+    if (!(v > 0 && v <= 100))
+      throw std::invalid_argument("invalid --halt '" + text + "': the percentage must be in (0, 100]");
     h.percent = v;
   } else {
-    if (v < 1 || v != std::floor(v)) throw std::invalid_argument("invalid --halt '" + text + "': fail=N needs a whole N >= 1");
+    if (v < 1 || v != std::floor(v))
+      throw std::invalid_argument("invalid --halt '" + text + "': fail=N needs a whole N >= 1");
     h.failures = static_cast<std::uint64_t>(v);
   }
   return h;
@@ -77,40 +82,46 @@ po::options_description describe(RunOptions& o, Raw& r) {
   // may not be safe to run twice (the farm's tasks default to 2 retries).
   r.farm.retries = 0;
   po::options_description in("Input");
-  in.add_options()
-      ("tasks", po::value(&r.tasks), "FILE ('-' = stdin): one shell command per line (blank lines and # comments "
-       "skipped); with a command template, one argument per line")
-      ("colsep", po::value(&r.colsep), "REGEX: split each input line into columns {1} {2} ...")
-      ("dry-run", po::bool_switch(&o.dry_run), "print the commands that would run, run nothing");
+  in.add_options()("tasks", po::value(&r.tasks),
+                   "FILE ('-' = stdin): one shell command per line (blank lines and # comments "
+                   "skipped); with a command template, one argument per line")(
+      "colsep", po::value(&r.colsep), "REGEX: split each input line into columns {1} {2} ...")(
+      "dry-run", po::bool_switch(&o.dry_run), "print the commands that would run, run nothing");
   po::options_description where("Placement");
-  where.add_options()
-      ("slots,j", po::value(&r.slots), "tasks at once per worker rank (default: SLURM_CPUS_PER_TASK / "
-       "--cpus-per-task, else 1); launch one rank per node with slots = cores")
-      ("cpus-per-task", po::value(&r.cpus), "C: pin each task to C cores of its rank's CPU set and set OMP_NUM_THREADS=C")
-      ("gpus-per-task", po::value(&r.gpus), "G: give each task G devices of its rank's CUDA_VISIBLE_DEVICES")
-      ("shell", po::value(&r.shell)->default_value(r.shell), "run each task as SHELL -c COMMAND");
+  where.add_options()("slots,j", po::value(&r.slots),
+                      "tasks at once per worker rank (default: SLURM_CPUS_PER_TASK / "
+                      "--cpus-per-task, else 1); launch one rank per node with slots = cores")(
+      "cpus-per-task", po::value(&r.cpus),
+      "C: pin each task to C cores of its rank's CPU set and set OMP_NUM_THREADS=C")(
+      "gpus-per-task", po::value(&r.gpus), "G: give each task G devices of its rank's CUDA_VISIBLE_DEVICES")(
+      "shell", po::value(&r.shell)->default_value(r.shell), "run each task as SHELL -c COMMAND");
   po::options_description fail("Failures and limits");
-  fail.add_options()
-      ("timeout", po::value(&r.timeout), "seconds: SIGTERM a task's process group after this long, SIGKILL --grace later")
-      ("grace", po::value(&r.grace)->default_value(r.grace), "seconds between SIGTERM and SIGKILL (timeouts, Ctrl-C, time limits)")
-      ("halt", po::value(&r.halt)->default_value(r.halt), "now,fail=N|N% or soon,fail=N|N%: stop after failures (GNU parallel's meaning)")
-      ("deadline", po::value(&r.deadline), "+DURATION or @EPOCH: start no task that would not end before it, by "
-       "the runtimes so far (default: the Slurm job's end time, SLURM_JOB_END_TIME; 'none' for no deadline)");
+  fail.add_options()("timeout", po::value(&r.timeout),
+                     "seconds: SIGTERM a task's process group after this long, SIGKILL --grace later")(
+      "grace", po::value(&r.grace)->default_value(r.grace),
+      "seconds between SIGTERM and SIGKILL (timeouts, Ctrl-C, time limits)")(
+      "halt", po::value(&r.halt)->default_value(r.halt),
+      "now,fail=N|N% or soon,fail=N|N%: stop after failures (GNU parallel's meaning)")(
+      "deadline", po::value(&r.deadline),
+      "+DURATION or @EPOCH: start no task that would not end before it, by "
+      "the runtimes so far (default: the Slurm job's end time, SLURM_JOB_END_TIME; 'none' for no deadline)");
   po::options_description out("Output and logs");
-  out.add_options()
-      ("group", po::bool_switch(&r.group), "print each task's output whole when it ends (the default)")
-      ("line-buffer", po::bool_switch(&r.line_buffer), "print output line by line as tasks write it")
-      ("no-output", po::bool_switch(&r.no_output), "do not print tasks' output (--results / --output-jsonl still get it)")
-      ("tag", po::bool_switch(&o.tag), "prefix each output line with the task's arguments and a tab")
-      ("joblog", po::value(&o.joblog), "FILE: one line per task in GNU parallel's joblog format")
-      ("results", po::value(&o.results_dir), "DIR: write DIR/<task/1000>/<task>.out and .err")
-      ("output-jsonl", po::value(&o.output_jsonl), "FILE: one JSON record per task")
-      ("max-output", po::value(&o.max_output)->default_value(o.max_output), "bytes of stdout and of stderr kept in each JSON record")
-      ("progress-interval", po::value(&r.progress_interval), "seconds: a plain progress line this often (batch logs)")
-      ("help,h", po::bool_switch(&r.help), "show this help")
-      ("version", po::bool_switch(&r.version), "print the version (and the MPI library's) and exit");
+  out.add_options()("group", po::bool_switch(&r.group), "print each task's output whole when it ends (the default)")(
+      "line-buffer", po::bool_switch(&r.line_buffer), "print output line by line as tasks write it")(
+      "no-output", po::bool_switch(&r.no_output),
+      "do not print tasks' output (--results / --output-jsonl still get it)")(
+      "tag", po::bool_switch(&o.tag), "prefix each output line with the task's arguments and a tab")(
+      "joblog", po::value(&o.joblog), "FILE: one line per task in GNU parallel's joblog format")(
+      "results", po::value(&o.results_dir), "DIR: write DIR/<task/1000>/<task>.out and .err")(
+      "output-jsonl", po::value(&o.output_jsonl), "FILE: one JSON record per task")(
+      "max-output", po::value(&o.max_output)->default_value(o.max_output),
+      "bytes of stdout and of stderr kept in each JSON record")(
+      "progress-interval", po::value(&r.progress_interval), "seconds: a plain progress line this often (batch logs)")(
+      "help,h", po::bool_switch(&r.help), "show this help")("version", po::bool_switch(&r.version),
+                                                            "print the version (and the MPI library's) and exit");
   po::options_description all;
-  all.add(in).add(where).add(fail).add(out).add(farm::farm_common_options(r.farm, "Farm options (as in every farm-based app)"));
+  all.add(in).add(where).add(fail).add(out).add(
+      farm::farm_common_options(r.farm, "Farm options (as in every farm-based app)"));
   return all;
 }
 
@@ -192,17 +203,24 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.list.tasks_file = r.tasks;
   if (vm.count("colsep")) o.list.colsep = r.colsep;
   if (r.tasks.empty() && o.command_line.sources.empty()) {
-    if (o.command_line.template_words.empty()) throw std::invalid_argument("nothing to run: give --tasks FILE or a command template with ::: arguments (see --help)");
+    if (o.command_line.template_words.empty())
+      throw std::invalid_argument(
+          "nothing to run: give --tasks FILE or a command template with ::: arguments (see --help)");
     throw std::invalid_argument("the command template has no arguments: add ::: VALUES, :::: FILE or --tasks FILE");
   }
-  if (vm.count("slots") && r.slots < 1) throw std::invalid_argument("invalid --slots " + std::to_string(r.slots) + ": must be at least 1");
-  if (vm.count("cpus-per-task") && r.cpus < 1) throw std::invalid_argument("invalid --cpus-per-task " + std::to_string(r.cpus) + ": must be at least 1");
-  if (vm.count("gpus-per-task") && r.gpus < 1) throw std::invalid_argument("invalid --gpus-per-task " + std::to_string(r.gpus) + ": must be at least 1");
-  if (r.farm.retries < 0) throw std::invalid_argument("invalid --retries " + std::to_string(r.farm.retries) + ": must not be negative");
+  if (vm.count("slots") && r.slots < 1)
+    throw std::invalid_argument("invalid --slots " + std::to_string(r.slots) + ": must be at least 1");
+  if (vm.count("cpus-per-task") && r.cpus < 1)
+    throw std::invalid_argument("invalid --cpus-per-task " + std::to_string(r.cpus) + ": must be at least 1");
+  if (vm.count("gpus-per-task") && r.gpus < 1)
+    throw std::invalid_argument("invalid --gpus-per-task " + std::to_string(r.gpus) + ": must be at least 1");
+  if (r.farm.retries < 0)
+    throw std::invalid_argument("invalid --retries " + std::to_string(r.farm.retries) + ": must not be negative");
   if (!(r.timeout >= 0) || r.timeout > 1e7) throw std::invalid_argument("invalid --timeout: must be seconds >= 0");
   if (!(r.grace >= 0) || r.grace > 3600) throw std::invalid_argument("invalid --grace: must be seconds in [0, 3600]");
   if (!(r.progress_interval >= 0)) throw std::invalid_argument("invalid --progress-interval: must be seconds >= 0");
-  if (r.line_buffer + r.group + r.no_output > 1) throw std::invalid_argument("--group, --line-buffer and --no-output exclude each other");
+  if (r.line_buffer + r.group + r.no_output > 1)
+    throw std::invalid_argument("--group, --line-buffer and --no-output exclude each other");
   if (r.shell.empty()) throw std::invalid_argument("invalid --shell: empty");
   o.journal = r.farm.journal;
   o.resume = r.farm.resume;
@@ -224,7 +242,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.progress = !r.farm.no_progress && !o.quiet;
   o.progress_interval = o.quiet ? 0 : r.progress_interval;
   const double now = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch()).count()) / 1000.0;
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count()) /
+                     1000.0;
   if (!r.deadline.empty()) {
     o.deadline_unix = parse_deadline(r.deadline, now);
   } else if (const char* end_time = std::getenv("SLURM_JOB_END_TIME"); end_time && *end_time) {
@@ -233,7 +253,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     try {
       o.deadline_unix = parse_deadline(std::string("@") + end_time, now);
     } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(std::string("SLURM_JOB_END_TIME '") + end_time + "' is not a time (use --deadline to override)");
+      throw std::invalid_argument(std::string("SLURM_JOB_END_TIME '") + end_time +
+                                  "' is not a time (use --deadline to override)");
     }
   }
   return pc;

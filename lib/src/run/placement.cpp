@@ -55,9 +55,9 @@ Placement plan_placement(int requested_slots, int cpus_per_task, int gpus_per_ta
       if (!d.empty()) devices.push_back(d);
     const auto need = static_cast<std::size_t>(slots) * static_cast<std::size_t>(gpus_per_task);
     if (devices.size() < need) {
-      p.error = "--gpus-per-task " + std::to_string(gpus_per_task) + " with " + std::to_string(slots) + " slots needs " +
-                std::to_string(need) + " devices, CUDA_VISIBLE_DEVICES lists " + std::to_string(devices.size()) +
-                " ('" + cuda_visible + "')";
+      p.error = "--gpus-per-task " + std::to_string(gpus_per_task) + " with " + std::to_string(slots) +
+                " slots needs " + std::to_string(need) + " devices, CUDA_VISIBLE_DEVICES lists " +
+                std::to_string(devices.size()) + " ('" + cuda_visible + "')";
       return p;
     }
     for (std::size_t s = 0; s < p.plan.size(); ++s) {

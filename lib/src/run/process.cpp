@@ -57,9 +57,7 @@ constexpr int kReadsPerWake = 4;
 // unprivileged task can make), so only a process that keeps writing exceeds it.
 constexpr int kDrainReads = (1 << 20) / kReadBytes + 1;
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string errno_text(const char* step, int error) { return std::string(step) + ": " + std::strerror(error); }
 
@@ -71,7 +69,7 @@ void close_fd(int& fd) {
 }  // namespace
 
 struct ProcessRunner::Impl {
-  enum class Stop { none, term, kill };           // how far the termination of the group went
+  enum class Stop { none, term, kill };  // how far the termination of the group went
   enum class Why { none, timeout, cancel, leftovers };
 
   struct Task {
@@ -85,7 +83,7 @@ struct ProcessRunner::Impl {
     bool replied = false;                       // the helper answered with the pid
     bool exited = false;                        // the exit notice came
     bool finished = false;
-    bool streaming = true;                      // on_output is called (until it throws)
+    bool streaming = true;  // on_output is called (until it throws)
     int pid = 0;
     int status = 0;
     Clock::time_point start;
@@ -247,8 +245,10 @@ Clock::time_point ProcessRunner::Impl::next_deadline(const Task& t, Clock::time_
     case Stop::none:
       if (t.exited) return Clock::time_point::max();
       return t.cancelled ? std::min(t.timeout_at, now + kCancelPoll) : t.timeout_at;
-    case Stop::term: return t.kill_at;
-    case Stop::kill: return t.exited ? t.give_up_at : Clock::time_point::max();
+    case Stop::term:
+      return t.kill_at;
+    case Stop::kill:
+      return t.exited ? t.give_up_at : Clock::time_point::max();
   }
   return Clock::time_point::max();
 }
@@ -425,8 +425,10 @@ void ProcessRunner::Impl::finish(Task& t, Clock::time_point now) {
   t.finished = true;
   auto& r = t.result;
   if (t.exited) {
-    if (WIFEXITED(t.status)) r.exit_code = WEXITSTATUS(t.status);
-    else if (WIFSIGNALED(t.status)) r.signal = WTERMSIG(t.status);
+    if (WIFEXITED(t.status))
+      r.exit_code = WEXITSTATUS(t.status);
+    else if (WIFSIGNALED(t.status))
+      r.signal = WTERMSIG(t.status);
   }
   r.timed_out = t.why == Why::timeout;
   r.cancelled = t.why == Why::cancel;

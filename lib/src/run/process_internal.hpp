@@ -51,10 +51,10 @@ struct ShutdownMsg {
 
 struct SpawnedMsg {
   std::uint32_t type = kSpawned;
-  std::int32_t pid = -1;    // -1: not started
+  std::int32_t pid = -1;  // -1: not started
   std::uint64_t id = 0;
-  std::int32_t error = 0;   // errno of the failing step
-  char step[36] = {};       // what failed, NUL-terminated ("fork", "bad request", ...)
+  std::int32_t error = 0;  // errno of the failing step
+  char step[36] = {};      // what failed, NUL-terminated ("fork", "bad request", ...)
 };
 
 struct ExitedMsg {
@@ -64,8 +64,8 @@ struct ExitedMsg {
 };
 
 // The largest message the helper sends, for the rank's receive buffer.
-inline constexpr std::size_t kMaxReplyBytes =
-    sizeof(SpawnedMsg) > sizeof(ExitedMsg) ? sizeof(SpawnedMsg) : sizeof(ExitedMsg);
+inline constexpr std::size_t kMaxReplyBytes = sizeof(SpawnedMsg) > sizeof(ExitedMsg) ? sizeof(SpawnedMsg)
+                                                                                     : sizeof(ExitedMsg);
 
 /// A spawn request's body, in the byte codec's layout (runtime/bytes.hpp): u32-counted
 /// lists, u32-length-prefixed strings.

@@ -11,13 +11,13 @@
 namespace rankpool::run {
 
 struct TaskInput {
-  std::uint64_t seq = 0;      // 1-based, {#} and RANKPOOL_TASK
-  std::int32_t attempt = 1;   // 1-based, RANKPOOL_ATTEMPT
-  std::uint64_t ntasks = 0;   // RANKPOOL_NTASKS
-  std::string command;        // final, but for kSlotMarker (a template using {%})
+  std::uint64_t seq = 0;     // 1-based, {#} and RANKPOOL_TASK
+  std::int32_t attempt = 1;  // 1-based, RANKPOOL_ATTEMPT
+  std::uint64_t ntasks = 0;  // RANKPOOL_NTASKS
+  std::string command;       // final, but for kSlotMarker (a template using {%})
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & seq & attempt & ntasks & command;
+    ar& seq& attempt& ntasks& command;
   }
   bool operator==(const TaskInput&) const = default;
 };
@@ -39,23 +39,23 @@ struct TaskResult {
   std::uint64_t seq = 0;
   std::int32_t attempt = 1;
   std::int32_t rank = 0;
-  std::int32_t slot = 0;       // 1-based, as {%}
+  std::int32_t slot = 0;  // 1-based, as {%}
   std::string host;
-  std::string command;         // the command as run, only when it differs from the master's
-                               // copy (a template using {%}); empty otherwise
-  double start_unix = 0;       // wall clock, seconds since the epoch
+  std::string command;    // the command as run, only when it differs from the master's
+                          // copy (a template using {%}); empty otherwise
+  double start_unix = 0;  // wall clock, seconds since the epoch
   double seconds = 0;
   std::int32_t exit_code = -1;  // -1 when it did not exit by itself (parallel's joblog convention)
   std::int32_t signal = 0;
   TaskStatus status = TaskStatus::failed;
   std::uint64_t out_bytes = 0, err_bytes = 0;  // everything it wrote
-  std::string out, err;        // what was kept of it (see RunOptions::max_output and logs.hpp)
-  std::string error;           // why it could not be started
+  std::string out, err;                        // what was kept of it (see RunOptions::max_output and logs.hpp)
+  std::string error;                           // why it could not be started
   bool ok() const { return status == TaskStatus::ok; }
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & seq & attempt & rank & slot & host & command & start_unix & seconds & exit_code & signal & status &
-        out_bytes & err_bytes & out & err & error;
+    ar& seq& attempt& rank& slot& host& command& start_unix& seconds& exit_code& signal& status& out_bytes& err_bytes&
+        out& err& error;
   }
   bool operator==(const TaskResult&) const = default;
 };

@@ -81,8 +81,7 @@ void close_fds(int from, int to = INT_MAX) {
     std::vector<int> fds;
     while (dirent* e = ::readdir(d)) {
       const int fd = std::atoi(e->d_name);
-      if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= from && fd <= to && fd != ::dirfd(d))
-        fds.push_back(fd);
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= from && fd <= to && fd != ::dirfd(d)) fds.push_back(fd);
     }
     ::closedir(d);
     for (int fd : fds) ::close(fd);
@@ -116,8 +115,7 @@ void try_exec(const char* path, char* const* argv, char* const* envp) {
 // In the child after fork(): becomes the task and execs it. Exit codes follow the shell:
 // 127 when the program is not found, 126 when it cannot be executed (also when the working
 // directory or CPU set cannot be applied: the task cannot run as asked).
-[[noreturn]] void become_task(const Request& r, char* const* argv, char* const* envp, const char* path,
-                              pid_t helper) {
+[[noreturn]] void become_task(const Request& r, char* const* argv, char* const* envp, const char* path, pid_t helper) {
   // Own process group (the helper sets it too, so that it exists before the rank hears the pid).
   ::setpgid(0, 0);
   // Dies with the helper; the helper may have died before the prctl took effect.
@@ -175,9 +173,20 @@ void try_exec(const char* path, char* const* argv, char* const* envp) {
     candidate += name;
     try_exec(candidate.c_str(), argv, envp);
     switch (errno) {
-      case EACCES: denied = true; break;
-      case ENOENT: case ENOTDIR: case ENAMETOOLONG: case ELOOP: case ESTALE: case ENODEV: case ETIMEDOUT: break;
-      default: hard_error = errno; break;
+      case EACCES:
+        denied = true;
+        break;
+      case ENOENT:
+      case ENOTDIR:
+      case ENAMETOOLONG:
+      case ELOOP:
+      case ESTALE:
+      case ENODEV:
+      case ETIMEDOUT:
+        break;
+      default:
+        hard_error = errno;
+        break;
     }
     if (!colon) break;
     p = colon + 1;
@@ -299,7 +308,9 @@ bool Helper::receive() {
       fds.push_back(fd);
     }
   }
-  auto close_all = [&] { for (int& fd : fds) close_fd(fd); };
+  auto close_all = [&] {
+    for (int& fd : fds) close_fd(fd);
+  };
   std::uint32_t type = 0;
   if (static_cast<std::size_t>(n) >= sizeof type) std::memcpy(&type, packet_.data(), sizeof type);
   if (type == kShutdown) {
@@ -500,8 +511,7 @@ Spawner Spawner::start() {
   return Spawner(sv[0], pid);
 }
 
-Spawner::Spawner(Spawner&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), pid_(std::exchange(other.pid_, -1)) {}
+Spawner::Spawner(Spawner&& other) noexcept : fd_(std::exchange(other.fd_, -1)), pid_(std::exchange(other.pid_, -1)) {}
 
 Spawner& Spawner::operator=(Spawner&& other) noexcept {
   if (this != &other) {

@@ -174,20 +174,23 @@ std::string_view dirname_of(std::string_view path) {
 
 std::string_view apply_mod(std::string_view v, Mod mod, std::string& scratch) {
   switch (mod) {
-    case Mod::none: return v;
-    case Mod::no_ext: return without_extension(v);
-    case Mod::base: return basename_of(v, scratch);
-    case Mod::dir: return dirname_of(v);
-    case Mod::base_no_ext: return without_extension(basename_of(v, scratch));
+    case Mod::none:
+      return v;
+    case Mod::no_ext:
+      return without_extension(v);
+    case Mod::base:
+      return basename_of(v, scratch);
+    case Mod::dir:
+      return dirname_of(v);
+    case Mod::base_no_ext:
+      return without_extension(basename_of(v, scratch));
   }
   return v;
 }
 
 // ---- template parsing ----------------------------------------------------------------------
 
-bool is_perl_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+bool is_perl_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::optional<Mod> mod_of(std::string_view s) {
   if (s.empty()) return Mod::none;
@@ -313,8 +316,8 @@ void for_each_line(std::string_view text, F&& f) {
   std::uint64_t number = 0;
   while (pos < text.size()) {
     const void* nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
-    const std::size_t end = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data())
-                                          : text.size();
+    const std::size_t end =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
     std::string_view line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     f(line, ++number);
@@ -368,8 +371,7 @@ class ColumnSplitter {
   void split(std::string_view line, std::vector<std::string_view>& out) const {
     if (literal_) {
       std::size_t start = 0;
-      for (std::size_t hit = line.find(*literal_); hit != std::string_view::npos;
-           hit = line.find(*literal_, start)) {
+      for (std::size_t hit = line.find(*literal_); hit != std::string_view::npos; hit = line.find(*literal_, start)) {
         out.push_back(trim(line.substr(start, hit - start)));
         start = hit + literal_->size();
       }
@@ -413,19 +415,43 @@ class ColumnSplitter {
     };
     const auto is_space = [](int b) { return b == ' ' || (b >= '\t' && b <= '\r'); };
     const auto is_digit = [](int b) { return b >= '0' && b <= '9'; };
-    const auto is_word = [&](int b) { return is_digit(b) || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_'; };
+    const auto is_word = [&](int b) {
+      return is_digit(b) || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '_';
+    };
     switch (e) {
-      case 't': c.bytes['\t'] = true; return true;
-      case 'n': c.bytes['\n'] = true; return true;
-      case 'r': c.bytes['\r'] = true; return true;
-      case 'f': c.bytes['\f'] = true; return true;
-      case 'v': c.bytes['\v'] = true; return true;
-      case 's': add_if(is_space); return true;
-      case 'S': add_if([&](int b) { return !is_space(b); }); return true;
-      case 'd': add_if(is_digit); return true;
-      case 'D': add_if([&](int b) { return !is_digit(b); }); return true;
-      case 'w': add_if(is_word); return true;
-      case 'W': add_if([&](int b) { return !is_word(b); }); return true;
+      case 't':
+        c.bytes['\t'] = true;
+        return true;
+      case 'n':
+        c.bytes['\n'] = true;
+        return true;
+      case 'r':
+        c.bytes['\r'] = true;
+        return true;
+      case 'f':
+        c.bytes['\f'] = true;
+        return true;
+      case 'v':
+        c.bytes['\v'] = true;
+        return true;
+      case 's':
+        add_if(is_space);
+        return true;
+      case 'S':
+        add_if([&](int b) { return !is_space(b); });
+        return true;
+      case 'd':
+        add_if(is_digit);
+        return true;
+      case 'D':
+        add_if([&](int b) { return !is_digit(b); });
+        return true;
+      case 'w':
+        add_if(is_word);
+        return true;
+      case 'W':
+        add_if([&](int b) { return !is_word(b); });
+        return true;
       default:
         if (static_cast<unsigned char>(e) >= 0x80 || std::isalnum(static_cast<unsigned char>(e)) || e == '_') {
           return false;  // \b \x41 \1 \c ...
@@ -504,11 +530,21 @@ class ColumnSplitter {
         if (i + 1 == p.size()) return std::nullopt;
         const char e = p[++i];
         switch (e) {
-          case 't': lit += '\t'; break;
-          case 'n': lit += '\n'; break;
-          case 'r': lit += '\r'; break;
-          case 'f': lit += '\f'; break;
-          case 'v': lit += '\v'; break;
+          case 't':
+            lit += '\t';
+            break;
+          case 'n':
+            lit += '\n';
+            break;
+          case 'r':
+            lit += '\r';
+            break;
+          case 'f':
+            lit += '\f';
+            break;
+          case 'v':
+            lit += '\v';
+            break;
           default:
             // \d \s \b \1 \x41 ...: regex syntax; \, \| \. ...: the character itself.
             if (static_cast<unsigned char>(e) >= 0x80 || std::isalnum(static_cast<unsigned char>(e)) || e == '_') {
@@ -542,9 +578,9 @@ class ColumnSplitter {
       if (!std::regex_search(b + from, e, m, regex_, flags_at(from))) break;
       if (m.length(0) == 0 && static_cast<std::size_t>(m[0].first - b) == start) {
         std::cmatch longer;
-        if (std::regex_search(b + start, e, longer, regex_,
-                              flags_at(start) | std::regex_constants::match_continuous |
-                                  std::regex_constants::match_not_null)) {
+        if (std::regex_search(
+                b + start, e, longer, regex_,
+                flags_at(start) | std::regex_constants::match_continuous | std::regex_constants::match_not_null)) {
           m = std::move(longer);
         } else {
           from = start + 1;

@@ -9,7 +9,7 @@ extern "C" void on_interrupt(int sig) { g_interrupt.store(sig); }
 }  // namespace
 
 const std::atomic<int>* catch_interrupts() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);

@@ -24,7 +24,10 @@ namespace mpi = boost::mpi;
 class Backoff {
  public:
   Backoff(std::chrono::microseconds spin, std::chrono::microseconds max) : spin_(spin), max_(max) {}
-  void reset() { idle_since_.reset(); sleep_ = std::chrono::microseconds(0); }
+  void reset() {
+    idle_since_.reset();
+    sleep_ = std::chrono::microseconds(0);
+  }
   void wait() {
     const auto now = std::chrono::steady_clock::now();
     if (!idle_since_) idle_since_ = now;
@@ -116,8 +119,10 @@ class MpiChannel {
       if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
       // Large messages move in fragments that need this rank's progress: poll, do not
       // sleep, while a send is in flight.
-      if (pending_.empty()) backoff_.wait();
-      else std::this_thread::yield();
+      if (pending_.empty())
+        backoff_.wait();
+      else
+        std::this_thread::yield();
     }
   }
 

@@ -25,10 +25,10 @@ ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::
 
 ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::seconds batch_every,
                            bool terminal)
-    : mode_(!enabled                             ? Mode::off
-            : terminal                           ? Mode::live
+    : mode_(!enabled                                ? Mode::off
+            : terminal                              ? Mode::live
             : batch_every > std::chrono::seconds(0) ? Mode::batch
-                                                 : Mode::off),
+                                                    : Mode::off),
       redraw_(redraw),
       batch_every_(batch_every),
       start_(Clock::now()),

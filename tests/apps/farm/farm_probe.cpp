@@ -36,10 +36,10 @@ int main(int argc, char** argv) {
   farm::FarmCli cli;
   po::options_description d("probe");
   d.add_options()("tasks", po::value(&tasks))("sleep-ms", po::value(&sleep_ms))("output", po::value(&output))(
-      "fail-every", po::value(&fail_every), "tasks k with k % N == N-1 always throw")(
-      "hang", po::value(&hang), "task k never returns")(
-      "die-rank", po::value(&die_rank), "this rank kills itself (SIGKILL) ...")(
-      "die-at", po::value(&die_at), "... when it starts its k-th task");
+      "fail-every", po::value(&fail_every), "tasks k with k % N == N-1 always throw")("hang", po::value(&hang),
+                                                                                      "task k never returns")(
+      "die-rank", po::value(&die_rank), "this rank kills itself (SIGKILL) ...")("die-at", po::value(&die_at),
+                                                                                "... when it starts its k-th task");
   d.add(farm::farm_options_description(cli));
   farm::FarmOptions options;
   try {
@@ -94,8 +94,10 @@ int main(int argc, char** argv) {
     mo.journal = journal.get();
     mo.on_result = [&](farm::Outcome<std::uint64_t>& o) {
       if (o.from_journal) ++from_journal;
-      if (o.ok()) out << o.index << ' ' << *o.value << '\n';
-      else out << o.index << " FAILED: " << o.error << " (attempts " << o.attempts << ")\n";
+      if (o.ok())
+        out << o.index << ' ' << *o.value << '\n';
+      else
+        out << o.index << " FAILED: " << o.error << " (attempts " << o.attempts << ")\n";
     };
     try {
       master.map<std::uint64_t>("square", inputs, mo);

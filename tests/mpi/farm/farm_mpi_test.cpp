@@ -25,7 +25,7 @@ namespace mpi = boost::mpi;
 
 namespace {
 
-constexpr int kSleepy = 13;                 // the input of "sleepy" that takes 20 s
+constexpr int kSleepy = 13;                // the input of "sleepy" that takes 20 s
 std::atomic<bool> g_wake_sleepers{false};  // ends abandoned sleepers once a test is done
 std::atomic<int> g_running{0}, g_peak{0};  // "where" tasks running in this process, and the most
 
@@ -178,8 +178,7 @@ TEST(FarmMpi, QueuesRouteTasksToTheirRanks) {
   if (world.size() < 3) GTEST_SKIP() << "needs two workers";
   Registry reg = registry();
   FarmOptions o = quiet();
-  o.queues = {parse_queue_assignment("square=1", world.size()),
-              parse_queue_assignment("length=2-", world.size()),
+  o.queues = {parse_queue_assignment("square=1", world.size()), parse_queue_assignment("length=2-", world.size()),
               parse_queue_assignment("fails_on_7=2-", world.size())};
   Farm farm(world, reg, o);
   auto status = farm.run([&](Master& m) {
@@ -220,8 +219,10 @@ TEST(FarmMpi, RunningTwiceKeepsOneRowPerRankAndPerHost) {
     }
     EXPECT_EQ(ranks, world.size()) << "run " << run;
     EXPECT_EQ(tasks, xs.size()) << "run " << run << " counts only its own tasks";
-    if (run == 0) first_hosts = hosts;
-    else EXPECT_EQ(hosts.size(), first_hosts.size());
+    if (run == 0)
+      first_hosts = hosts;
+    else
+      EXPECT_EQ(hosts.size(), first_hosts.size());
   }
 }
 
@@ -341,7 +342,8 @@ TEST(FarmMpi, WorkersWithSeveralSlotsRunThatManyTasksAtOnce) {
     for (int d : done) EXPECT_EQ(d, 1);
     ASSERT_EQ(slots_of_rank.size(), static_cast<std::size_t>(workers));
     for (auto& [rank, slots] : slots_of_rank) EXPECT_EQ(slots, (std::set<int>{0, 1, 2})) << "rank " << rank;
-    for (int r = world.size() == 1 ? 0 : 1; r < world.size(); ++r) EXPECT_EQ(peaks[static_cast<std::size_t>(r)], 3) << "rank " << r;
+    for (int r = world.size() == 1 ? 0 : 1; r < world.size(); ++r)
+      EXPECT_EQ(peaks[static_cast<std::size_t>(r)], 3) << "rank " << r;
   }
 }
 
@@ -532,7 +534,8 @@ TEST(FarmMpi, InterruptStopsTheRunOnEveryRankAndTheJournalResumesIt) {
       ADD_FAILURE() << "map should have been interrupted";
     } catch (const Interrupted& e) {
       EXPECT_EQ(e.signal, SIGTERM);
-      EXPECT_EQ(std::string(e.what()).rfind("interrupted by SIGTERM after " + std::to_string(delivered) + " of 5000 tasks", 0),
+      EXPECT_EQ(std::string(e.what()).rfind(
+                    "interrupted by SIGTERM after " + std::to_string(delivered) + " of 5000 tasks", 0),
                 0u)
           << e.what();
       EXPECT_EQ(journal.appended(), delivered) << "every delivered result is journaled";

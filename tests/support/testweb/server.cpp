@@ -44,7 +44,8 @@ struct TestWeb::Impl {
       std::tm tm{};
       gmtime_r(&t, &tm);
       // Microseconds: politeness checks compare the gaps between requests to one origin.
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(e.time.time_since_epoch()).count() % 1000000;
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(e.time.time_since_epoch()).count() % 1000000;
       char frac[16];
       std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us));
       log_file << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << frac << ' ' << e.origin << ' ' << e.method << ' '
@@ -66,10 +67,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read() {
     request_ = {};
-    http::async_read(socket_, buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (!ec) self->handle();
-                     });
+    http::async_read(socket_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->handle();
+    });
   }
 
  private:
@@ -85,8 +85,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const auto& o = web_.model->origins()[origin_];
     web_.record({std::chrono::system_clock::now(), o.address + ":" + std::to_string(o.port),
-                 std::string(request_.method_string()), target,
-                 std::string(request_[http::field::user_agent]), r.status});
+                 std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]),
+                 r.status});
 
     response_ = {};
     response_.result(static_cast<unsigned>(r.status));
@@ -172,8 +172,8 @@ void TestWeb::start() {
     if (!ec) a.bind(ep, ec);
     if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
     // boost::system::system_error is not a std::system_error in Boost 1.81: convert.
-    if (ec) throw std::system_error(ec, "testweb: cannot listen on " + origin.address + ":" +
-                                            std::to_string(origin.port));
+    if (ec)
+      throw std::system_error(ec, "testweb: cannot listen on " + origin.address + ":" + std::to_string(origin.port));
     origin.port = a.local_endpoint().port();
     w.acceptors.push_back(std::move(a));
   }

@@ -66,8 +66,7 @@ GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, in
   return t;
 }
 
-std::string to_json(const GroundTruth& t, const WebModel& web, const std::vector<std::string>& seeds,
-                    int max_depth) {
+std::string to_json(const GroundTruth& t, const WebModel& web, const std::vector<std::string>& seeds, int max_depth) {
   namespace json = boost::json;
   json::object o;
   json::array origins;
@@ -81,8 +80,7 @@ std::string to_json(const GroundTruth& t, const WebModel& web, const std::vector
   o["fetched"] = std::move(fetched);
   o["robots"] = json::value_from(std::vector<std::string>(t.robots.begin(), t.robots.end()));
   o["blocked"] = json::value_from(std::vector<std::string>(t.blocked.begin(), t.blocked.end()));
-  o["out_of_scope"] =
-      json::value_from(std::vector<std::string>(t.out_of_scope.begin(), t.out_of_scope.end()));
+  o["out_of_scope"] = json::value_from(std::vector<std::string>(t.out_of_scope.begin(), t.out_of_scope.end()));
   json::object redirects;
   for (const auto& [from, to] : t.redirects) redirects[from] = to;
   o["redirects"] = std::move(redirects);

@@ -137,8 +137,7 @@ std::pair<std::string, std::string> split_url(std::string_view url) {
   return {std::string(url.substr(0, path_start)), std::string(url.substr(path_start))};
 }
 
-WebModel::WebModel(WebSpec spec, std::vector<Origin> origins)
-    : spec_(std::move(spec)), origins_(std::move(origins)) {
+WebModel::WebModel(WebSpec spec, std::vector<Origin> origins) : spec_(std::move(spec)), origins_(std::move(origins)) {
   if (spec_.hosts < 1 || spec_.pages_per_host < 2 || spec_.out_degree < 1)
     throw std::invalid_argument("WebSpec: need hosts >= 1, pages_per_host >= 2, out_degree >= 1");
   if (origins_.size() != static_cast<std::size_t>(spec_.hosts) + 1)
@@ -161,10 +160,14 @@ std::vector<Origin> WebModel::planned_origins(const WebSpec& spec, int base_port
 RobotsKind WebModel::robots_kind(std::size_t origin) const {
   if (origin == static_cast<std::size_t>(spec_.hosts)) return RobotsKind::AllowAllButBadBot;
   switch (origin) {
-    case 1: return RobotsKind::Missing;
-    case 2: return RobotsKind::ServerError;
-    case 3: return RobotsKind::CrawlDelay;
-    default: return RobotsKind::DisallowPrivate;
+    case 1:
+      return RobotsKind::Missing;
+    case 2:
+      return RobotsKind::ServerError;
+    case 3:
+      return RobotsKind::CrawlDelay;
+    default:
+      return RobotsKind::DisallowPrivate;
   }
 }
 
@@ -191,8 +194,7 @@ std::string WebModel::robots_txt(std::size_t origin) const {
     case RobotsKind::CrawlDelay: {
       char delay[32];
       std::snprintf(delay, sizeof delay, "%g", spec_.crawl_delay_seconds);
-      return std::string("User-agent: *\nCrawl-delay: ") + delay +
-             "\nDisallow: /private/\nDisallow: /p/1\n";
+      return std::string("User-agent: *\nCrawl-delay: ") + delay + "\nDisallow: /private/\nDisallow: /p/1\n";
     }
     case RobotsKind::AllowAllButBadBot:
       return "User-agent: badbot\nDisallow: /\n\nUser-agent: *\nDisallow:\n";
@@ -230,8 +232,8 @@ Response WebModel::page(std::size_t origin, int k) const {
 
   Response r = html(200, "");
   std::string& b = r.body;
-  b = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + here.str() + " page " +
-      std::to_string(k) + "</title>";
+  b = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + here.str() + " page " + std::to_string(k) +
+      "</title>";
   if (has_base) b += "<base href=\"" + std::string(k % 10 == 2 ? here.str() : "") + "/p/sub/\">";
   b += "</head>\n<body><h1>Page " + std::to_string(k) + "</h1>\n";
 
@@ -241,13 +243,27 @@ Response WebModel::page(std::size_t origin, int k) const {
     std::string href;
     const std::size_t style = to == origin && any_style ? rng.below(7) : rng.below(3);
     switch (style) {
-      case 0: href = there.str() + path; break;
-      case 1: href = "HTTP://" + there_hp + path; break;
-      case 2: href = "//" + there_hp + path; break;
-      case 3: href = path; break;
-      case 4: href = relative_ref(base_dir, path); break;
-      case 5: href = "/x/../" + path.substr(1); break;
-      default: href = "./" + relative_ref(base_dir, path); break;
+      case 0:
+        href = there.str() + path;
+        break;
+      case 1:
+        href = "HTTP://" + there_hp + path;
+        break;
+      case 2:
+        href = "//" + there_hp + path;
+        break;
+      case 3:
+        href = path;
+        break;
+      case 4:
+        href = relative_ref(base_dir, path);
+        break;
+      case 5:
+        href = "/x/../" + path.substr(1);
+        break;
+      default:
+        href = "./" + relative_ref(base_dir, path);
+        break;
     }
     if (rng.below(4) == 0) href += "#s" + std::to_string(rng.below(10));
     b += "<p>See <a href=\"" + href + "\">" + there.str() + path + "</a>.</p>\n";
@@ -257,13 +273,13 @@ Response WebModel::page(std::size_t origin, int k) const {
   add(origin, page_path((k + 1) % n), true);
   for (int i = 1; i < spec_.out_degree; ++i) {
     std::size_t to = origin;
-    if (origins_.size() > 1 && rng.below(4) == 0)
-      to = (origin + 1 + rng.below(origins_.size() - 1)) % origins_.size();
+    if (origins_.size() > 1 && rng.below(4) == 0) to = (origin + 1 + rng.below(origins_.size() - 1)) % origins_.size();
     add(to, page_path(static_cast<int>(rng.below(static_cast<std::size_t>(n)))), true);
   }
   if (k == 0 && spec_.link_specials) {
     for (const auto& p : special_paths()) add(origin, p, true);
-    b += "<p><a href=\"" + std::string(kExternal) + "/external\">elsewhere</a> "
+    b += "<p><a href=\"" + std::string(kExternal) +
+         "/external\">elsewhere</a> "
          "<a href=\"mailto:webmaster@example.invalid\">mail</a> "
          "<a href=\"javascript:void(0)\">script</a> "
          "<a href=\"ftp://127.0.0.1:9/file\">ftp</a></p>\n";
@@ -280,8 +296,10 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
 
   if (path == "/robots.txt") {
     switch (robots_kind(origin)) {
-      case RobotsKind::Missing: return error_page(404);
-      case RobotsKind::ServerError: return error_page(500);
+      case RobotsKind::Missing:
+        return error_page(404);
+      case RobotsKind::ServerError:
+        return error_page(500);
       default: {
         Response r;
         r.content_type = "text/plain";
@@ -361,14 +379,25 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     const Origin& o = origins_[origin];
     const std::string hp = o.address + ":" + std::to_string(o.port);
     Response r = html(200, "");
-    r.body = "<html><head><title>malformed</title><body>\n<p>unclosed <b>bold <i>italic\n"
-             "<A HREF=/p/" + std::to_string(a) + ">upper-case, unquoted</A>\n"
-             "<a href='p/" + std::to_string(b) + "'>single quotes, relative\n"
-             "<div><a class=x href = \"/p/" + std::to_string(c) + "#frag\" >spaced</a>\n"
-             "<table><tr><td><a href=//" + hp + "/p/" + std::to_string(d) + ">cell</td></table>\n"
-             "<!-- <a href=\"/p/" + std::to_string(e) + "/commented\">commented out</a> -->\n"
-             "<a>no href</a> <a href=\"mailto:webmaster@example.invalid\">mail</a>"
-             " <a href=\"javascript:void(0)\">js</a>\n";
+    r.body =
+        "<html><head><title>malformed</title><body>\n<p>unclosed <b>bold <i>italic\n"
+        "<A HREF=/p/" +
+        std::to_string(a) +
+        ">upper-case, unquoted</A>\n"
+        "<a href='p/" +
+        std::to_string(b) +
+        "'>single quotes, relative\n"
+        "<div><a class=x href = \"/p/" +
+        std::to_string(c) +
+        "#frag\" >spaced</a>\n"
+        "<table><tr><td><a href=//" +
+        hp + "/p/" + std::to_string(d) +
+        ">cell</td></table>\n"
+        "<!-- <a href=\"/p/" +
+        std::to_string(e) +
+        "/commented\">commented out</a> -->\n"
+        "<a>no href</a> <a href=\"mailto:webmaster@example.invalid\">mail</a>"
+        " <a href=\"javascript:void(0)\">js</a>\n";
     for (int v : {a, b, c, d}) r.links.push_back(here + page_path(v));
     return r;
   }
@@ -377,8 +406,7 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     if (!k || *k < 1) return error_page(404);
     const std::string next = std::to_string(*k + 1);
     Response r = html(200, "<!DOCTYPE html><html><body><p>Day " + std::to_string(*k) +
-                               " of an endless calendar.</p><a href=\"" + next +
-                               "\">next day</a></body></html>\n");
+                               " of an endless calendar.</p><a href=\"" + next + "\">next day</a></body></html>\n");
     r.links.push_back(here + "/trap/" + next);
     return r;
   }

@@ -41,8 +41,8 @@ struct Dir {
 
   Dir() {
     static int n = 0;
-    path = (fs::temp_directory_path() / ("rankpool-checkpoint-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(n++)))
+    path = (fs::temp_directory_path() /
+            ("rankpool-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
                .string();
     fs::remove_all(path);
     fs::create_directories(path);
@@ -152,7 +152,7 @@ TEST(CrawlResume, TornLastLinesAreCutAndTheirPageFetchedAgain) {
   EXPECT_EQ(st.pages, 4u);
   EXPECT_EQ(slurp(d.path + "/pages.jsonl"), pages);  // cut back to whole records
   EXPECT_EQ(st.dropped_link_lines, 2u);
-  EXPECT_EQ(slurp(d.path + "/links.tsv"), links);    // /2's lines go: it is fetched again
+  EXPECT_EQ(slurp(d.path + "/links.tsv"), links);  // /2's lines go: it is fetched again
   EXPECT_EQ(frontier_of(st).count("http://a.test/2"), 1u);
   EXPECT_EQ(frontier_of(st).count("http://a.test/4"), 0u);
   // Loading again finds nothing to repair.
@@ -191,7 +191,7 @@ TEST(CrawlResume, OtherSeedsScopeOrDepthAreRefusedPolitenessMayChange) {
   d.options.exclude = {"/x"};
   EXPECT_NE(d.load(st).find("--exclude"), std::string::npos);
   d.options.exclude.clear();
-  d.options.delay = 2;            // politeness, budgets and parallelism may change
+  d.options.delay = 2;  // politeness, budgets and parallelism may change
   d.options.max_pages = 5;
   d.options.max_in_flight = 4;
   EXPECT_EQ(d.load(st), "");

@@ -24,7 +24,8 @@ CrawlJob job(const std::string& name) {
   j.options.quiet = true;
   j.options.delay = 0;
   j.seeds = {"http://a.test/"};
-  j.out_dir = (fs::temp_directory_path() / ("rankpool-coordinator-test-" + name + "-" + std::to_string(::getpid()))).string();
+  j.out_dir =
+      (fs::temp_directory_path() / ("rankpool-coordinator-test-" + name + "-" + std::to_string(::getpid()))).string();
   fs::remove_all(j.out_dir);
   fs::create_directories(j.out_dir);
   return j;

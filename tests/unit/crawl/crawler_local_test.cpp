@@ -65,7 +65,7 @@ struct CrawlRun {
 };
 
 CrawlRun crawl(int ranks, CrawlJob job, const FakeWeb& web, const std::string& setup_error = {},
-          std::atomic<int>* interrupt = nullptr) {
+               std::atomic<int>* interrupt = nullptr) {
   CrawlRun run;
   std::mutex m;
   FetcherFactory factory = [&](const CrawlOptions&) -> std::unique_ptr<Fetcher> {
@@ -112,7 +112,8 @@ CrawlJob job_for(const FakeWeb& web, const std::string& name) {
   job.options.max_depth = -1;
   job.options.quiet = true;
   for (int h = 0; h < web.hosts; ++h) job.seeds.push_back(web.url(h, 0));
-  job.out_dir = (fs::temp_directory_path() / ("rankpool-crawler-test-" + name + "-" + std::to_string(::getpid()))).string();
+  job.out_dir =
+      (fs::temp_directory_path() / ("rankpool-crawler-test-" + name + "-" + std::to_string(::getpid()))).string();
   fs::remove_all(job.out_dir);
   fs::create_directories(job.out_dir);
   return job;
@@ -249,4 +250,3 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
 
 }  // namespace
 }  // namespace rankpool::crawl
-

@@ -73,8 +73,9 @@ TEST(Engine, CrawlsWithinDepthOnceEachRobotsFirst) {
   rig.fetcher.add_page("http://a.test/d", page({"/e"}));  // depth 2: its link (depth 3) is not followed
   rig.make().offer("http://a.test/", 0);
   const auto recs = rig.run();
-  EXPECT_EQ(depths(recs), (std::map<std::string, int>{
-                              {"http://a.test/", 0}, {"http://a.test/b", 1}, {"http://a.test/c", 1}, {"http://a.test/d", 2}}));
+  EXPECT_EQ(depths(recs),
+            (std::map<std::string, int>{
+                {"http://a.test/", 0}, {"http://a.test/b", 1}, {"http://a.test/c", 1}, {"http://a.test/d", 2}}));
   const auto req = rig.requested();
   ASSERT_FALSE(req.empty());
   EXPECT_EQ(req.front(), "http://a.test/robots.txt");
@@ -112,7 +113,8 @@ TEST(Engine, RedirectsGoThroughTheFrontierAtTheSameDepthAndLoopsEnd) {
   rig.fetcher.add_redirect("http://a.test/r2", "http://a.test/r1", 302);
   rig.make().offer("http://a.test/", 0);
   const auto recs = rig.run();
-  EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/", 0}, {"http://a.test/r1", 0}, {"http://a.test/r2", 0}}));
+  EXPECT_EQ(depths(recs),
+            (std::map<std::string, int>{{"http://a.test/", 0}, {"http://a.test/r1", 0}, {"http://a.test/r2", 0}}));
   for (const auto& r : recs) EXPECT_FALSE(r.redirect.empty()) << r;
 }
 
@@ -151,7 +153,8 @@ TEST(Engine, UnreachableHostRecordsItsUrlsAsFailedWithoutKnockingAgain) {
 TEST(Engine, UserAgentTokenSelectsRobotsGroup) {
   Rig rig;
   rig.options.user_agent = "BadBot/2.0 (+x)";
-  rig.fetcher.add_page("http://a.test/robots.txt", "User-agent: badbot\nDisallow: /\n\nUser-agent: *\nDisallow:\n", "text/plain");
+  rig.fetcher.add_page("http://a.test/robots.txt", "User-agent: badbot\nDisallow: /\n\nUser-agent: *\nDisallow:\n",
+                       "text/plain");
   rig.make().offer("http://a.test/", 0);
   EXPECT_TRUE(rig.run().empty());
   Rig ignore;
@@ -166,7 +169,8 @@ TEST(Engine, ForeignOriginsGoToTheirOwnerAndOutOfScopeIsDropped) {
   Rig rig;
   rig.seeds = {"http://a.test/", "http://b.test:8080/"};
   rig.fetcher.add_page("http://a.test/", page({"http://b.test:8080/x", "http://b.test/y", "http://c.test/"}));
-  rig.make(2, 0, [](std::string_view origin) { return origin == "http://b.test:8080" ? 1 : 0; }).offer("http://a.test/", 0);
+  rig.make(2, 0, [](std::string_view origin) { return origin == "http://b.test:8080" ? 1 : 0; })
+      .offer("http://a.test/", 0);
   rig.run();
   ASSERT_EQ(rig.engine->outbox().size(), 2u);
   EXPECT_EQ(rig.engine->outbox()[1], (std::vector<UrlAtDepth>{{"http://b.test:8080/x", 1}}));
@@ -243,8 +247,9 @@ TEST(Engine, SaveBodiesWritesHtmlWhereItWasFetched) {
   rig.fetcher.add_page("http://a.test/", html);
   std::vector<NormalizedUrl> seeds{normalize("http://a.test/")};
   rig.options.max_depth = 0;
-  rig.engine = std::make_unique<Engine>(rig.options, UrlFilter(rig.options, seeds), rig.fetcher, 0, 0, 1,
-                                        [](std::string_view) { return 0; }, dir + "/bodies");
+  rig.engine = std::make_unique<Engine>(
+      rig.options, UrlFilter(rig.options, seeds), rig.fetcher, 0, 0, 1, [](std::string_view) { return 0; },
+      dir + "/bodies");
   rig.engine->offer("http://a.test/", 0);
   const auto recs = rig.run();
   ASSERT_EQ(recs.size(), 1u);
@@ -279,12 +284,12 @@ TEST(EngineResume, PreloadedUrlsAndRestoredRobotsAreNotFetchedAgain) {
   // The checkpoint's robots.txt (a rule the fake's file does not have: it must be obeyed).
   e.restore_host({"http://a.test", "parsed", "User-agent: *\nDisallow: /private/\nDisallow: /a\n", "", ""});
   e.preload({"http://a.test/", 0, 0, {}, "", 100, false});
-  e.offer("http://a.test/", 0);      // a seed offered again: already fetched
-  e.offer("http://a.test/b", 1);     // the frontier
+  e.offer("http://a.test/", 0);   // a seed offered again: already fetched
+  e.offer("http://a.test/b", 1);  // the frontier
   const auto recs = rig.run();
   EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/b", 1}}));
   EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/b"});  // no robots.txt, no "/"
-  EXPECT_EQ(e.stats().blocked, 2u);  // /a and /private/x, by the restored rules
+  EXPECT_EQ(e.stats().blocked, 2u);                                         // /a and /private/x, by the restored rules
   const auto hosts = e.host_stats();
   ASSERT_EQ(hosts.size(), 1u);
   EXPECT_EQ(hosts[0].robots, "parsed");

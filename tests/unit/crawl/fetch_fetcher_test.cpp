@@ -196,8 +196,8 @@ TEST_F(FetcherTest, SizeCapAppliesToDecodedGzip) {
 
 TEST_F(FetcherTest, NonHttpSchemesAreRefused) {
   auto f = make_curl_fetcher({});
-  const auto rs = fetch_all(*f, {"ftp://127.0.0.1:9/file", "file:///etc/hostname", "gopher://127.0.0.1:9/",
-                                 "http://[::1"});
+  const auto rs =
+      fetch_all(*f, {"ftp://127.0.0.1:9/file", "file:///etc/hostname", "gopher://127.0.0.1:9/", "http://[::1"});
   for (const auto& r : rs) {
     EXPECT_FALSE(r.ok()) << r;
     EXPECT_EQ(r.error_kind, "protocol") << r;
@@ -250,8 +250,9 @@ TEST_F(FetcherTest, ManyConcurrentTransfersCompleteExactlyOnce) {
   }
   EXPECT_EQ(ok, 196u);
   EXPECT_EQ(web_->access_log().size(), urls.size());  // each URL requested exactly once
-  std::cout << "[ figures ] " << urls.size() << " fetches over 4 loopback hosts, 16 in flight: "
-            << static_cast<long>(urls.size() / secs) << " fetches/s\n";
+  std::cout << "[ figures ] " << urls.size()
+            << " fetches over 4 loopback hosts, 16 in flight: " << static_cast<long>(urls.size() / secs)
+            << " fetches/s\n";
 }
 
 TEST_F(FetcherTest, SubmitBeyondMaxInFlightQueues) {

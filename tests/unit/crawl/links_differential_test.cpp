@@ -60,8 +60,8 @@ std::string describe(const PageLinks& p) {
   for (const auto& [kind, href, rel] : as_multiset(p)) {
     out << "  " << kind << " \"" << printable(href) << "\" rel=\"" << printable(rel) << "\"\n";
   }
-  out << "  base=" << (p.base_href ? "\"" + printable(*p.base_href) + "\"" : "none")
-      << " nofollow=" << p.meta_nofollow << " noindex=" << p.meta_noindex << "\n";
+  out << "  base=" << (p.base_href ? "\"" + printable(*p.base_href) + "\"" : "none") << " nofollow=" << p.meta_nofollow
+      << " noindex=" << p.meta_noindex << "\n";
   return out.str();
 }
 
@@ -72,8 +72,9 @@ bool agrees_with_gumbo(std::string_view html, const std::string& label) {
   const bool same = as_multiset(ours) == as_multiset(truth) && ours.base_href == truth.base_href &&
                     ours.meta_nofollow == truth.meta_nofollow && ours.meta_noindex == truth.meta_noindex;
   if (!same) {
-    ADD_FAILURE() << label << ": extractor and gumbo disagree\npage: " << printable(html)
-                  << "\nextractor:\n" << describe(ours) << "gumbo:\n" << describe(truth);
+    ADD_FAILURE() << label << ": extractor and gumbo disagree\npage: " << printable(html) << "\nextractor:\n"
+                  << describe(ours) << "gumbo:\n"
+                  << describe(truth);
   }
   return same;
 }
@@ -94,7 +95,9 @@ class Rng {
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
   bool chance(int percent) { return below(100) < static_cast<std::size_t>(percent); }
   template <typename T, std::size_t N>
-  const T& pick(const T (&items)[N]) { return items[below(N)]; }
+  const T& pick(const T (&items)[N]) {
+    return items[below(N)];
+  }
 
  private:
   std::uint64_t state_;
@@ -111,7 +114,8 @@ class PageGenerator {
     // does exactly that ('>' inside its quotes ends it early and leaves `y">` as text).
     const bool frames = rng_.chance(8);
     if (rng_.chance(70)) {
-      out_ += rng_.pick({"<!DOCTYPE html>", "<!doctype HTML>", "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"x>y\">"});
+      out_ += rng_.pick(
+          {"<!DOCTYPE html>", "<!doctype HTML>", "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"x>y\">"});
       if (frames && out_.find("x>y") != std::string::npos) out_ = "<!DOCTYPE html>";
     }
     if (rng_.chance(80)) out_ += rng_.pick({"<html>", "<HTML lang=en>", "<html\n>"});
@@ -133,22 +137,51 @@ class PageGenerator {
   std::string value(bool allow_space) {
     std::string v;
     if (allow_space && rng_.chance(15)) v += rng_.pick({" ", "\t", "\n ", "\r\n", "\f"});
-    if (rng_.chance(70)) v += rng_.pick({"/", "http://127.0.0.2/", "https://127.0.0.3:8080/", "../", "?", "#", "//127.0.0.4/", "mailto:a@b", "javascript:void(0)"});
+    if (rng_.chance(70))
+      v += rng_.pick({"/", "http://127.0.0.2/", "https://127.0.0.3:8080/", "../", "?", "#", "//127.0.0.4/",
+                      "mailto:a@b", "javascript:void(0)"});
     const std::size_t parts = rng_.below(6);
     for (std::size_t i = 0; i < parts; ++i) {
       switch (rng_.below(allow_space ? 12 : 10)) {
-        case 0: v += rng_.pick({"a", "b/c", "index.html", "x_y-z", "%20", "p.php", "Q"}); break;
-        case 1: v += rng_.pick({"&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&nbsp;", "&AMP;", "&eacute;", "&hellip;", "&NotEqualTilde;", "&copy;"}); break;
-        case 2: v += rng_.pick({"&amp", "&copy", "&lt", "&not", "&reg", "&para", "&sect"}); v += rng_.pick({"=", "x", "1", "/", ".", "", ";", "&"}); break;
-        case 3: v += rng_.pick({"&#38;", "&#x26;", "&#X3C;", "&#0060", "&#x41", "&#150;", "&#0;", "&#xD800;", "&#x110000;", "&#128512;", "&#x80;", "&#x9F;", "&#1;", "&#xFFFE;"}); break;
-        case 4: v += rng_.pick({"&", "& ", "&#", "&#x", "&#;", "&bogus;", "&ampere;", "&notin;", "&notit;"}); break;
-        case 5: v += rng_.pick({"?a=1&b=2", "?x=1&amp;y=2", "?p=1&copy=2", "?q=&lt=3"}); break;
-        case 6: v += rng_.pick({"\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x98\x80"}); break;
-        case 7: v += std::string_view("a\0b", 3); break;
-        case 8: v += rng_.pick({"/", "=", "`", "<"}); break;
-        case 9: v += rng_.pick({"A", "Z", "0", "9"}); break;
-        case 10: v += rng_.pick({" ", "\t", "\r", "\r\n", "\n"}); break;
-        default: v += rng_.pick({"'", "\"", ">"}); break;  // removed below if the quoting forbids it
+        case 0:
+          v += rng_.pick({"a", "b/c", "index.html", "x_y-z", "%20", "p.php", "Q"});
+          break;
+        case 1:
+          v += rng_.pick({"&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&nbsp;", "&AMP;", "&eacute;", "&hellip;",
+                          "&NotEqualTilde;", "&copy;"});
+          break;
+        case 2:
+          v += rng_.pick({"&amp", "&copy", "&lt", "&not", "&reg", "&para", "&sect"});
+          v += rng_.pick({"=", "x", "1", "/", ".", "", ";", "&"});
+          break;
+        case 3:
+          v += rng_.pick({"&#38;", "&#x26;", "&#X3C;", "&#0060", "&#x41", "&#150;", "&#0;", "&#xD800;", "&#x110000;",
+                          "&#128512;", "&#x80;", "&#x9F;", "&#1;", "&#xFFFE;"});
+          break;
+        case 4:
+          v += rng_.pick({"&", "& ", "&#", "&#x", "&#;", "&bogus;", "&ampere;", "&notin;", "&notit;"});
+          break;
+        case 5:
+          v += rng_.pick({"?a=1&b=2", "?x=1&amp;y=2", "?p=1&copy=2", "?q=&lt=3"});
+          break;
+        case 6:
+          v += rng_.pick({"\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x98\x80"});
+          break;
+        case 7:
+          v += std::string_view("a\0b", 3);
+          break;
+        case 8:
+          v += rng_.pick({"/", "=", "`", "<"});
+          break;
+        case 9:
+          v += rng_.pick({"A", "Z", "0", "9"});
+          break;
+        case 10:
+          v += rng_.pick({" ", "\t", "\r", "\r\n", "\n"});
+          break;
+        default:
+          v += rng_.pick({"'", "\"", ">"});
+          break;  // removed below if the quoting forbids it
       }
     }
     if (allow_space && rng_.chance(15)) v += rng_.pick({" ", "\n", "\t ", "\r"});
@@ -181,7 +214,8 @@ class PageGenerator {
       }
       default: {
         std::string v = value(false);
-        std::erase_if(v, [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '>'; });
+        std::erase_if(v,
+                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '>'; });
         if (v.empty() || v[0] == '"' || v[0] == '\'') v.insert(0, "u");
         out_ += v;
         break;
@@ -193,11 +227,21 @@ class PageGenerator {
     const std::size_t n = rng_.below(3);
     for (std::size_t i = 0; i < n; ++i) {
       switch (rng_.below(5)) {
-        case 0: out_ += " class=\"c1 c2\""; break;
-        case 1: out_ += " title='a>b'"; break;
-        case 2: out_ += " disabled"; break;
-        case 3: out_ += " data-x=\"<a href=/fake>\""; break;
-        default: out_ += " id=i" + std::to_string(rng_.below(100)); break;
+        case 0:
+          out_ += " class=\"c1 c2\"";
+          break;
+        case 1:
+          out_ += " title='a>b'";
+          break;
+        case 2:
+          out_ += " disabled";
+          break;
+        case 3:
+          out_ += " data-x=\"<a href=/fake>\"";
+          break;
+        default:
+          out_ += " id=i" + std::to_string(rng_.below(100));
+          break;
       }
     }
   }
@@ -216,7 +260,9 @@ class PageGenerator {
     noise_attributes();
     if (rng_.chance(95)) attribute(attr);
     if (with_rel && rng_.chance(50)) {
-      out_ += rng_.pick({" rel=nofollow", " REL='NoFollow  UGC '", " rel=\"sponsored\"", " rel=canonical", " rel='alternate'", " rel=\"alternate stylesheet\"", " rel=next", " rel=PREV", " rel=stylesheet", " rel=icon", " rel=\" \""});
+      out_ += rng_.pick({" rel=nofollow", " REL='NoFollow  UGC '", " rel=\"sponsored\"", " rel=canonical",
+                         " rel='alternate'", " rel=\"alternate stylesheet\"", " rel=next", " rel=PREV",
+                         " rel=stylesheet", " rel=icon", " rel=\" \""});
     }
     if (rng_.chance(10)) attribute(attr);  // duplicate: the first must win
     noise_attributes();
@@ -226,12 +272,18 @@ class PageGenerator {
   // Markup that contains link-like text which must not count.
   // No "-->" in here: inside a script's "<!--<script>" it would end the escape early, and
   // what follows is then real markup in <head> (fine, but it breaks frameset pages).
-  std::string fake() { return rng_.pick({"<a href=/fake>", "<a href='/fake2'>x</a>", "<iframe src=/fake3>", "<base href=/fakebase/>", "<meta name=robots content=nofollow>", "<!--", "<b>"}); }
+  std::string fake() {
+    return rng_.pick({"<a href=/fake>", "<a href='/fake2'>x</a>", "<iframe src=/fake3>", "<base href=/fakebase/>",
+                      "<meta name=robots content=nofollow>", "<!--", "<b>"});
+  }
 
   // In SVG, <style> is not raw text, so an unclosed "<!--" there would hide the </svg> and
   // leave the page in foreign content, where misnested end tags need the HTML element
   // stack the extractor does not keep (see links.hpp).
-  std::string svg_fake() { return rng_.pick({"<a href=/fake>", "<iframe src=/fake3>", "<base href=/fakebase/>", "<meta name=robots content=nofollow>", "<b>"}); }
+  std::string svg_fake() {
+    return rng_.pick({"<a href=/fake>", "<iframe src=/fake3>", "<base href=/fakebase/>",
+                      "<meta name=robots content=nofollow>", "<b>"});
+  }
 
   void head() {
     if (rng_.chance(20)) return;
@@ -239,30 +291,52 @@ class PageGenerator {
     const std::size_t n = rng_.below(8);
     for (std::size_t i = 0; i < n; ++i) {
       switch (rng_.below(8)) {
-        case 0: out_ += "<title>T " + fake() + "</title>"; break;
-        case 1: out_ += "<meta charset=utf-8>"; break;
-        case 2: robots(); break;
-        case 3: refresh(); break;
-        case 4: link_element("base", "href", false); break;
-        case 5: link_element("link", "href", true); break;
-        case 6: out_ += "<style>p > a { x: '" + fake() + "' }</style>"; break;
-        default: script(); break;
+        case 0:
+          out_ += "<title>T " + fake() + "</title>";
+          break;
+        case 1:
+          out_ += "<meta charset=utf-8>";
+          break;
+        case 2:
+          robots();
+          break;
+        case 3:
+          refresh();
+          break;
+        case 4:
+          link_element("base", "href", false);
+          break;
+        case 5:
+          link_element("link", "href", true);
+          break;
+        case 6:
+          out_ += "<style>p > a { x: '" + fake() + "' }</style>";
+          break;
+        default:
+          script();
+          break;
       }
     }
     if (rng_.chance(80)) out_ += "</head>";
   }
 
   void robots() {
-    out_ += "<meta " + std::string(rng_.pick({"name=robots", "NAME=\"Robots\"", "name=' robots '", "name=googlebot", "name=description"})) + " content=";
-    out_ += rng_.pick({"\"nofollow\"", "'noindex, nofollow'", "NONE", "\"index,follow\"", "'NoIndex'", "\"noarchive,nofollow\"", "\" nofollow \""});
+    out_ += "<meta " +
+            std::string(rng_.pick(
+                {"name=robots", "NAME=\"Robots\"", "name=' robots '", "name=googlebot", "name=description"})) +
+            " content=";
+    out_ += rng_.pick({"\"nofollow\"", "'noindex, nofollow'", "NONE", "\"index,follow\"", "'NoIndex'",
+                       "\"noarchive,nofollow\"", "\" nofollow \""});
     out_ += ">";
   }
 
   void refresh() {
-    out_ += "<meta " + std::string(rng_.pick({"http-equiv=refresh", "HTTP-EQUIV=\"Refresh\"", "http-equiv=' refresh'", "http-equiv=expires"}));
+    out_ += "<meta " + std::string(rng_.pick({"http-equiv=refresh", "HTTP-EQUIV=\"Refresh\"", "http-equiv=' refresh'",
+                                              "http-equiv=expires"}));
     out_ += " content=";
     std::string v = value(false);
-    std::erase_if(v, [](char c) { return c == '"' || c == '\'' || c == ' ' || c == '>' || c == '\t' || c == '\n' || c == '\r'; });
+    std::erase_if(
+        v, [](char c) { return c == '"' || c == '\'' || c == ' ' || c == '>' || c == '\t' || c == '\n' || c == '\r'; });
     out_ += '"';
     out_ += rng_.pick({"0; url=", "5;URL='", "3, url = ", "0;", "10", "1; Url=\"", ".5 ", "x; url=", "0; ur"});
     out_ += v;
@@ -271,45 +345,113 @@ class PageGenerator {
 
   void script() {
     switch (rng_.below(5)) {
-      case 0: out_ += "<script>var a = 1 < 2 && '" + fake() + "';</script>"; break;
-      case 1: out_ += "<SCRIPT type=\"text/javascript\">document.write('<a href=/w>' + '</scr' + 'ipt>');</SCRIPT >"; break;
-      case 2: out_ += "<script><!-- " + fake() + " --></script>"; break;
-      case 3: out_ += "<script><!--<script>" + fake() + "</script>" + fake() + "--></script>"; break;
-      default: out_ += "<script>'</scriptx>" + fake() + "'</script>"; break;
+      case 0:
+        out_ += "<script>var a = 1 < 2 && '" + fake() + "';</script>";
+        break;
+      case 1:
+        out_ += "<SCRIPT type=\"text/javascript\">document.write('<a href=/w>' + '</scr' + 'ipt>');</SCRIPT >";
+        break;
+      case 2:
+        out_ += "<script><!-- " + fake() + " --></script>";
+        break;
+      case 3:
+        out_ += "<script><!--<script>" + fake() + "</script>" + fake() + "--></script>";
+        break;
+      default:
+        out_ += "<script>'</scriptx>" + fake() + "'</script>";
+        break;
     }
   }
 
   void comment() {
     switch (rng_.below(7)) {
-      case 0: out_ += "<!-- " + fake() + " -->"; break;
-      case 1: out_ += "<!-->"; break;
-      case 2: out_ += "<!--->"; break;
-      case 3: out_ += "<!-- a -- b " + fake() + " --!>"; break;
-      case 4: out_ += "<!---- " + fake() + " --->"; break;
-      case 5: out_ += "<?php echo 1 ?>"; break;
-      default: out_ += "<![CDATA[ x ]]>"; break;
+      case 0:
+        out_ += "<!-- " + fake() + " -->";
+        break;
+      case 1:
+        out_ += "<!-->";
+        break;
+      case 2:
+        out_ += "<!--->";
+        break;
+      case 3:
+        out_ += "<!-- a -- b " + fake() + " --!>";
+        break;
+      case 4:
+        out_ += "<!---- " + fake() + " --->";
+        break;
+      case 5:
+        out_ += "<?php echo 1 ?>";
+        break;
+      default:
+        out_ += "<![CDATA[ x ]]>";
+        break;
     }
   }
 
   void body_item(int depth) {
     switch (rng_.below(depth > 2 ? 14 : 19)) {
-      case 0: out_ += rng_.pick({"Some text & more ", "a < b > c ", "x<3 ", "< a href=/text> ", "&lt;a href=/escaped&gt; ", "\xC3\xA9t\xC3\xA9 "}); break;
+      case 0:
+        out_ += rng_.pick({"Some text & more ", "a < b > c ", "x<3 ", "< a href=/text> ", "&lt;a href=/escaped&gt; ",
+                           "\xC3\xA9t\xC3\xA9 "});
+        break;
       case 1:
-      case 2: link_element("a", "href", true); out_ += "text"; if (rng_.chance(80)) out_ += "</a>"; break;
-      case 3: out_ += "<map name=m>"; link_element("area", "href", true); out_ += "</map>"; break;
-      case 4: link_element("iframe", "src", false); if (rng_.chance(50)) out_ += fake(); out_ += "</iframe>"; break;
-      case 5: comment(); break;
-      case 6: script(); break;
-      case 7: out_ += "<style>" + fake() + "</style>"; break;
-      case 8: out_ += rng_.pick({"<textarea>", "<TITLE>", "<xmp>", "<noembed>", "<noframes>"}); out_ += fake(); out_ += rng_.pick({"</textarea>", "</title>", "</xmp>", "</noembed>", "</noframes>"}); break;
-      case 9: link_element(rng_.pick({"base", "link"}), "href", true); break;
-      case 10: if (rng_.chance(50)) robots(); else refresh(); break;
-      case 11: out_ += rng_.pick({"</a>", "</p>", "</div>", "</ a>", "</b x='>'>", "<br/>", "<img src=/img.png alt='<a href=/no>'>"}); break;
-      case 12: out_ += "<svg viewBox='0 0 1 1'><title/><style>" + svg_fake() + "</style><a href=\"/svg\"><path d='M0'/></a></svg>"; break;
-      case 13: out_ += "<noscript>"; link_element("a", "href", false); out_ += "</noscript>"; break;
+      case 2:
+        link_element("a", "href", true);
+        out_ += "text";
+        if (rng_.chance(80)) out_ += "</a>";
+        break;
+      case 3:
+        out_ += "<map name=m>";
+        link_element("area", "href", true);
+        out_ += "</map>";
+        break;
+      case 4:
+        link_element("iframe", "src", false);
+        if (rng_.chance(50)) out_ += fake();
+        out_ += "</iframe>";
+        break;
+      case 5:
+        comment();
+        break;
+      case 6:
+        script();
+        break;
+      case 7:
+        out_ += "<style>" + fake() + "</style>";
+        break;
+      case 8:
+        out_ += rng_.pick({"<textarea>", "<TITLE>", "<xmp>", "<noembed>", "<noframes>"});
+        out_ += fake();
+        out_ += rng_.pick({"</textarea>", "</title>", "</xmp>", "</noembed>", "</noframes>"});
+        break;
+      case 9:
+        link_element(rng_.pick({"base", "link"}), "href", true);
+        break;
+      case 10:
+        if (rng_.chance(50))
+          robots();
+        else
+          refresh();
+        break;
+      case 11:
+        out_ += rng_.pick(
+            {"</a>", "</p>", "</div>", "</ a>", "</b x='>'>", "<br/>", "<img src=/img.png alt='<a href=/no>'>"});
+        break;
+      case 12:
+        out_ +=
+            "<svg viewBox='0 0 1 1'><title/><style>" + svg_fake() + "</style><a href=\"/svg\"><path d='M0'/></a></svg>";
+        break;
+      case 13:
+        out_ += "<noscript>";
+        link_element("a", "href", false);
+        out_ += "</noscript>";
+        break;
       default: {  // nesting, including misnested formatting and foster-parented links
-        const char* open[] = {"<div>", "<p>", "<b>", "<i><b>", "<table>", "<table><tr><td>", "<ul><li>", "<span class=s>"};
-        const char* close[] = {"</div>", "</p>", "</b>", "</i></b>", "</table>", "</td></tr></table>", "</li></ul>", "</span>"};
+        const char* open[] = {"<div>",           "<p>",      "<b>",           "<i><b>", "<table>",
+                              "<table><tr><td>", "<ul><li>", "<span class=s>"};
+        const char* close[] = {"</div>",     "</p>",   "</b>", "</i></b>", "</table>", "</td></tr></table>",
+                               "</li></ul>", "</span>"};
         const std::size_t k = rng_.below(8);
         out_ += open[k];
         const std::size_t n = rng_.below(4);
@@ -484,9 +626,15 @@ TEST(LinksDifferential, MutatedPagesNeverCrash) {
     for (std::size_t e = 0; e < edits && !page.empty(); ++e) {
       const std::size_t at = rng.below(page.size());
       switch (rng.below(3)) {
-        case 0: page[at] = kBytes[rng.below(sizeof kBytes)]; break;
-        case 1: page.insert(page.begin() + static_cast<std::ptrdiff_t>(at), kBytes[rng.below(sizeof kBytes)]); break;
-        default: page.erase(at, 1 + rng.below(8)); break;
+        case 0:
+          page[at] = kBytes[rng.below(sizeof kBytes)];
+          break;
+        case 1:
+          page.insert(page.begin() + static_cast<std::ptrdiff_t>(at), kBytes[rng.below(sizeof kBytes)]);
+          break;
+        default:
+          page.erase(at, 1 + rng.below(8));
+          break;
       }
     }
     const PageLinks p = extract_links(page);

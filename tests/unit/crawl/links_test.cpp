@@ -26,9 +26,8 @@ TEST(Links, KindsAndRel) {
       "<link rel='alternate stylesheet' href=/alt.css><link rel=next href=/n>"
       "<meta http-equiv=refresh content='0; url=/r'>");
   const std::vector<RawLink> expected = {
-      {LinkKind::a, "/a", "nofollow ugc"}, {LinkKind::area, "/area", ""},
-      {LinkKind::frame, "/f", ""},              {LinkKind::iframe, "/i", ""},
-      {LinkKind::link, "/c", "canonical"},      {LinkKind::link, "/n", "next"},
+      {LinkKind::a, "/a", "nofollow ugc"}, {LinkKind::area, "/area", ""},       {LinkKind::frame, "/f", ""},
+      {LinkKind::iframe, "/i", ""},        {LinkKind::link, "/c", "canonical"}, {LinkKind::link, "/n", "next"},
       {LinkKind::refresh, "/r", ""},
   };
   EXPECT_EQ(p.links, expected);
@@ -81,7 +80,9 @@ TEST(Links, EntityDecoding) {
   EXPECT_EQ(decode_attribute_value("&#150;&#x80;&#x81;"), "\xE2\x80\x93\xE2\x82\xAC\xC2\x81");
   EXPECT_EQ(decode_attribute_value("&#x1F600"), "\xF0\x9F\x98\x80");
   // NUL and CR as the input stream has them.
-  EXPECT_EQ(decode_attribute_value(std::string_view("a\0b\r\nc\rd", 8)), "a\xEF\xBF\xBD" "b\nc\nd");
+  EXPECT_EQ(decode_attribute_value(std::string_view("a\0b\r\nc\rd", 8)),
+            "a\xEF\xBF\xBD"
+            "b\nc\nd");
   EXPECT_EQ(hrefs("<a href='/p?a=1&amp;b=2&copy=3'>"), V{"/p?a=1&b=2&copy=3"});
 }
 
@@ -134,9 +135,7 @@ TEST(Links, ScriptEscapedStates) {
   EXPECT_EQ(hrefs("<script><!--<script>x</script>y</script><a href=/out>"), V{"/out"});
 }
 
-TEST(Links, NoscriptIsParsedWithScriptingDisabled) {
-  EXPECT_EQ(hrefs("<noscript><a href=/ns></noscript>"), V{"/ns"});
-}
+TEST(Links, NoscriptIsParsedWithScriptingDisabled) { EXPECT_EQ(hrefs("<noscript><a href=/ns></noscript>"), V{"/ns"}); }
 
 TEST(Links, BaseFirstWithHrefWins) {
   const PageLinks p = extract_links("<base target=_top><base href=' /one/ '><base href=/two/>");
@@ -191,8 +190,8 @@ TEST(Links, TruncatedPagesYieldNoPartialTag) {
 
 TEST(Links, MalformedMarkup) {
   EXPECT_EQ(hrefs("< a href=/text><a href=/tag>"), V{"/tag"});  // "< a" is text
-  EXPECT_EQ(hrefs("<a <a href=/x>"), V{"/x"});                   // attribute named "<a"
-  EXPECT_EQ(hrefs("</ a href=/in><a href=/y>"), V{"/y"});        // bogus comment
+  EXPECT_EQ(hrefs("<a <a href=/x>"), V{"/x"});                  // attribute named "<a"
+  EXPECT_EQ(hrefs("</ a href=/in><a href=/y>"), V{"/y"});       // bogus comment
   EXPECT_EQ(hrefs("</><a href=/z>"), V{"/z"});
   EXPECT_EQ(hrefs("</a href=/end-tag-attrs><a href=/w>"), V{"/w"});
   EXPECT_EQ(hrefs("<a href=/1><a href=/2></a></a>"), (V{"/1", "/2"}));
@@ -201,7 +200,9 @@ TEST(Links, MalformedMarkup) {
 
 TEST(Links, NulBytesAndInvalidUtf8PassThrough) {
   const std::string nul("<a href='/a\0b'><a\0 href=/no><a href=/c>", 39);
-  EXPECT_EQ(hrefs(nul), (V{"/a\xEF\xBF\xBD" "b", "/c"}));
+  EXPECT_EQ(hrefs(nul), (V{"/a\xEF\xBF\xBD"
+                           "b",
+                           "/c"}));
   EXPECT_EQ(hrefs("<a href='/\xFF\xC3(\x80'>"), V{"/\xFF\xC3(\x80"});
   std::string noise;
   for (int i = 0; i < 4096; ++i) noise += static_cast<char>((i * 7919) & 0xFF);
@@ -210,8 +211,7 @@ TEST(Links, NulBytesAndInvalidUtf8PassThrough) {
 
 TEST(Links, ForeignContent) {
   // <title/> and <style> inside SVG are ordinary elements, not RCDATA/raw text.
-  EXPECT_EQ(hrefs("<svg><title/><style><a href=/svg-a></style></svg><a href=/after>"),
-            (V{"/svg-a", "/after"}));
+  EXPECT_EQ(hrefs("<svg><title/><style><a href=/svg-a></style></svg><a href=/after>"), (V{"/svg-a", "/after"}));
   // A breakout tag leaves foreign content, so <title> is RCDATA again.
   EXPECT_EQ(hrefs("<svg><p><title><a href=/in></title><a href=/out>"), V{"/out"});
   // Frames outside a frameset are dropped by the tree builder.
@@ -226,7 +226,8 @@ TEST(Links, ManyLinksAndCap) {
   const PageLinks all = extract_links(page);
   ASSERT_EQ(all.links.size(), static_cast<std::size_t>(kLinks));
   EXPECT_FALSE(all.truncated);
-  for (int i = 0; i < kLinks; i += 9973) EXPECT_EQ(all.links[static_cast<std::size_t>(i)].href, "/p/" + std::to_string(i));
+  for (int i = 0; i < kLinks; i += 9973)
+    EXPECT_EQ(all.links[static_cast<std::size_t>(i)].href, "/p/" + std::to_string(i));
   EXPECT_EQ(all.links.back().href, "/p/" + std::to_string(kLinks - 1));
 
   const PageLinks capped = extract_links(page, ExtractOptions{.max_links = 1000});

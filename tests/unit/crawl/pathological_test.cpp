@@ -96,9 +96,7 @@ constexpr double kSlowdown = 1;
 #endif
 constexpr double bound(double seconds) { return seconds * kSlowdown; }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Peak of live operator-new bytes above the level at construction, while it lives.
 class HeapPeak {
@@ -141,8 +139,9 @@ std::string block(std::size_t i) {
 
 TEST(PathologicalLinks, FiftyMegabytePageIsScannedWithoutCopies) {
   const std::size_t target = 50 * kMiB;
-  std::string page = "<!doctype html><html><head><base href=\"https://example.test/base/\">"
-                     "<title>big <a href=/in-title></title></head><body>\n";
+  std::string page =
+      "<!doctype html><html><head><base href=\"https://example.test/base/\">"
+      "<title>big <a href=/in-title></title></head><body>\n";
   std::size_t blocks = 0;
   while (page.size() < target) page += block(blocks++);
   page += "<a href=\"/last\">last</a><meta name=robots content=\"noindex, nofollow\"></body></html>";
@@ -189,11 +188,11 @@ TEST(PathologicalLinks, FiftyMegabytesOfOneUnterminatedConstruct) {
   const std::vector<std::string> before = {"/before"};
   const std::vector<std::string> both = {"/before", "/after"};
   const std::vector<Case> cases = {
-      {"comment", "<!--", '-', before},                // dashes everywhere, never "-->"
-      {"script", "<script><!--<script>", '<', before}, // double-escaped script data of '<'
-      {"attribute", "<a href=\"", 'x', before},        // a quoted value that never closes
-      {"title", "<title>", '<', before},               // RCDATA of '<' without "</title"
-      {"svg-cdata", "<svg><![CDATA[", ']', before},    // CDATA of ']' without "]]>"
+      {"comment", "<!--", '-', before},                 // dashes everywhere, never "-->"
+      {"script", "<script><!--<script>", '<', before},  // double-escaped script data of '<'
+      {"attribute", "<a href=\"", 'x', before},         // a quoted value that never closes
+      {"title", "<title>", '<', before},                // RCDATA of '<' without "</title"
+      {"svg-cdata", "<svg><![CDATA[", ']', before},     // CDATA of ']' without "]]>"
       // One 50 MB tag: its attribute names are '<'s, and the trailing "<a href=/after>"
       // gives it href=/after (as the HTML5 tokenizer reads it).
       {"tag", "<a ", '<', both},
@@ -317,8 +316,8 @@ std::vector<std::string> hrefs(const PageLinks& links) {
 using Hrefs = std::vector<std::string>;
 
 TEST(PathologicalNesting, MillionNestedHtmlElements) {
-  const std::string page = repeat("<div>", kMillion) + "<a href=/deep>d</a>" + repeat("</div>", kMillion) +
-                           "<a href=/after>a</a>";
+  const std::string page =
+      repeat("<div>", kMillion) + "<a href=/deep>d</a>" + repeat("</div>", kMillion) + "<a href=/after>a</a>";
   const auto start = Clock::now();
   const PageLinks out = extract_links(page);
   note("nested_div_seconds", seconds_since(start));
@@ -361,8 +360,8 @@ TEST(PathologicalNesting, MillionNestedSvgThenClosedBackToHtml) {
     const char* close;
     std::size_t times;
   };
-  for (const Shape& shape : {Shape{"svg", "<svg>", "</svg>", kMillion},
-                             Shape{"svg_g", "<svg><g>", "</g></svg>", kMillion / 2}}) {
+  for (const Shape& shape :
+       {Shape{"svg", "<svg>", "</svg>", kMillion}, Shape{"svg_g", "<svg><g>", "</g></svg>", kMillion / 2}}) {
     const std::string page = repeat(shape.open, shape.times) + "<a href=/in-svg>s</a><area href=/svg-area>" +
                              "<![CDATA[<a href=/in-cdata>]]>" + repeat(shape.close, shape.times) +
                              "<area href=/html-area><a href=/after>a</a>";
@@ -388,8 +387,8 @@ TEST(PathologicalNesting, NestingWithinTheForeignStackIsTrackedExactly) {
   // 1000 <svg> deep (inside the extractor's bounded stack), 500 closed: still foreign, so
   // <area> is not a link and <style> is not raw text; then the other 500 closed: HTML.
   const std::string page = repeat("<svg>", 1000) + repeat("</svg>", 500) +
-                           "<area href=/still-svg><style><a href=/in-svg-style></style>" +
-                           repeat("</svg>", 500) + "<area href=/html>";
+                           "<area href=/still-svg><style><a href=/in-svg-style></style>" + repeat("</svg>", 500) +
+                           "<area href=/html>";
   EXPECT_EQ(hrefs(extract_links(page)), (Hrefs{"/in-svg-style", "/html"}));
 }
 
@@ -417,8 +416,8 @@ TEST(PathologicalNesting, HalfClosedDeepSvgIsStillForeign) {
 TEST(PathologicalNesting, StrayForeignEndTagsStayBounded) {
   // 10^6 end tags that match nothing, each searched against a full foreign stack: the stack
   // is capped, so this is bounded work per tag, not 10^6 x 10^6.
-  const std::string page = repeat("<svg>", kMillion) + "<a href=/in>i</a>" + repeat("</g>", kMillion) +
-                           "<a href=/still-in>s</a>";
+  const std::string page =
+      repeat("<svg>", kMillion) + "<a href=/in>i</a>" + repeat("</g>", kMillion) + "<a href=/still-in>s</a>";
   const auto start = Clock::now();
   const PageLinks out = extract_links(page);
   const double seconds = seconds_since(start);
@@ -428,8 +427,8 @@ TEST(PathologicalNesting, StrayForeignEndTagsStayBounded) {
 }
 
 TEST(PathologicalNesting, MillionNestedFramesetsAndMath) {
-  const std::string frames = repeat("<frameset>", kMillion) + "<frame src=/inner>" +
-                             repeat("</frameset>", kMillion) + "<frame src=/after-root>";
+  const std::string frames = repeat("<frameset>", kMillion) + "<frame src=/inner>" + repeat("</frameset>", kMillion) +
+                             "<frame src=/after-root>";
   EXPECT_EQ(hrefs(extract_links(frames)), (Hrefs{"/inner"}))
       << "a frame after the root frameset is closed is dropped, as the tree builder does";
 
@@ -466,9 +465,15 @@ HostileRobots hostile_robots() {
   for (std::size_t i = 0; r.body.size() < kMiB; ++i) {
     const std::size_t k = 1 + i % 300;
     switch (i % 3) {
-      case 0: add("Disallow: /" + repeat("*a", k) + "*b"); break;
-      case 1: add("Disallow: /*" + std::string(k, 'a') + "b"); break;
-      default: add("Disallow: /" + std::string(k, '*') + "c$"); break;
+      case 0:
+        add("Disallow: /" + repeat("*a", k) + "*b");
+        break;
+      case 1:
+        add("Disallow: /*" + std::string(k, 'a') + "b");
+        break;
+      default:
+        add("Disallow: /" + std::string(k, '*') + "c$");
+        break;
     }
   }
   add("Disallow: /tail-only");
@@ -661,8 +666,7 @@ class LoopbackServer {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0)
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0)
       throw std::runtime_error("bind/listen on 127.0.0.1");
     socklen_t len = sizeof addr;
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -682,9 +686,7 @@ class LoopbackServer {
     ::close(listen_fd_);
   }
 
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   int connections() const { return accepted_.load(); }
 
   // Sends all of `data` unless the peer goes away or the server stops; false then.

@@ -171,8 +171,7 @@ TEST(RobotsPrecedence, AllowWinsTies) {
   auto bot = [](std::string rules) { return "user-agent: FooBot\n" + rules; };
   EXPECT_TRUE(allowed(bot("disallow: /\nallow: /\n"), "FooBot", "/x/page.html"));
   EXPECT_TRUE(allowed(bot("allow: /folder\ndisallow: /folder\n"), "FooBot", "/folder/page"));
-  EXPECT_TRUE(
-      allowed(bot("disallow: /x/page.html\nallow: /x/page.html\n"), "FooBot", "/x/page.html"));
+  EXPECT_TRUE(allowed(bot("disallow: /x/page.html\nallow: /x/page.html\n"), "FooBot", "/x/page.html"));
   EXPECT_TRUE(allowed(bot("disallow: \nallow: \n"), "FooBot", "/x"));
 }
 
@@ -270,7 +269,8 @@ TEST(RobotsPatterns, AgreesWithReferenceMatcherOnRandomInputs) {
     for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
     return out;
   };
-  expect_agreement_with_reference(rng, [&] { return pick("ab*/", 6); }, [&] { return pick("ab/", 10); });
+  expect_agreement_with_reference(
+      rng, [&] { return pick("ab*/", 6); }, [&] { return pick("ab/", 10); });
 }
 
 TEST(RobotsPatterns, AgreesWithReferenceOnLongSelfOverlappingPieces) {
@@ -283,7 +283,8 @@ TEST(RobotsPatterns, AgreesWithReferenceOnLongSelfOverlappingPieces) {
     for (std::size_t i = 0; i < len; ++i) out += alphabet[rng() % alphabet.size()];
     return out;
   };
-  expect_agreement_with_reference(rng, [&] { return pick("aaab*", 4, 14); }, [&] { return pick("ab", 0, 40); });
+  expect_agreement_with_reference(
+      rng, [&] { return pick("aaab*", 4, 14); }, [&] { return pick("ab", 0, 40); });
 }
 
 TEST(RobotsPatterns, RunsOfStarsMatchAsOneButCountAsWritten) {
@@ -428,8 +429,7 @@ TEST(RobotsExtras, CrawlDelay) {
   EXPECT_FALSE(RobotsRules::parse("crawl-delay: 4\nuser-agent: *\n").crawl_delay());
   EXPECT_FALSE(RobotsRules::parse("user-agent: *\ndisallow: /\n").crawl_delay());
   // Only the selected group's delay counts.
-  constexpr std::string_view body =
-      "user-agent: *\ncrawl-delay: 7\nuser-agent: rankpool\ncrawl-delay: 1\n";
+  constexpr std::string_view body = "user-agent: *\ncrawl-delay: 7\nuser-agent: rankpool\ncrawl-delay: 1\n";
   EXPECT_EQ(RobotsRules::parse(body).crawl_delay(), 1.0);
   EXPECT_EQ(RobotsRules::parse(body, {"other"}).crawl_delay(), 7.0);
 }
@@ -476,8 +476,7 @@ TEST(RobotsFetch, StatusMapping) {
 }
 
 TEST(RobotsFetch, RobotsUrlForOrigin) {
-  EXPECT_EQ(robots_url(normalize("http://127.0.0.2:8080/a/b?c")),
-            "http://127.0.0.2:8080/robots.txt");
+  EXPECT_EQ(robots_url(normalize("http://127.0.0.2:8080/a/b?c")), "http://127.0.0.2:8080/robots.txt");
   EXPECT_EQ(robots_url(normalize("HTTPS://H:443/x")), "https://h/robots.txt");
   EXPECT_EQ(robots_url(normalize("mailto:a@b")), "");
 }

@@ -135,14 +135,18 @@ struct Model {
   bool over = false;
 
   Model(int workers, std::uint64_t seed)
-      : n(workers), rng(seed), w(static_cast<std::size_t>(workers)),
-        chan(static_cast<std::size_t>(workers + 1), std::vector<std::deque<Msg>>(static_cast<std::size_t>(workers + 1))),
+      : n(workers),
+        rng(seed),
+        w(static_cast<std::size_t>(workers)),
+        chan(static_cast<std::size_t>(workers + 1),
+             std::vector<std::deque<Msg>>(static_cast<std::size_t>(workers + 1))),
         t(workers) {
     for (auto& x : w) x.budget = static_cast<int>(rng() % 30);
     for (int i = 0; i < n; ++i) {
       if (rng() % 3 == 0) continue;  // some workers get no seeds
       t.master_sent();
-      chan[static_cast<std::size_t>(n)][static_cast<std::size_t>(i)].push_back({Msg::Urls, n, {}, 1 + static_cast<int>(rng() % 3)});
+      chan[static_cast<std::size_t>(n)][static_cast<std::size_t>(i)].push_back(
+          {Msg::Urls, n, {}, 1 + static_cast<int>(rng() % 3)});
     }
   }
   std::deque<Msg>& ch(int from, int to) { return chan[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)]; }
@@ -229,8 +233,10 @@ struct Model {
     auto [f, to] = ready[k - busy.size()];
     Msg m = ch(f, to).front();
     ch(f, to).pop_front();
-    if (to == n) master_gets(m);
-    else worker_gets(to, m);
+    if (to == n)
+      master_gets(m);
+    else
+      worker_gets(to, m);
     return true;
   }
 };

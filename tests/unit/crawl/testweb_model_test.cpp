@@ -10,9 +10,7 @@
 namespace rankpool::testweb {
 namespace {
 
-WebModel model_for(WebSpec spec) {
-  return WebModel(spec, WebModel::planned_origins(spec, 8080));
-}
+WebModel model_for(WebSpec spec) { return WebModel(spec, WebModel::planned_origins(spec, 8080)); }
 
 std::string page_path(int k) { return k == 0 ? "/" : "/p/" + std::to_string(k); }
 
@@ -135,8 +133,7 @@ TEST(GroundTruth, SmallChainByHand) {
   EXPECT_EQ(t.fetched, (std::map<std::string, int>{{o + "/", 0}, {o + "/p/1", 1}}));
   EXPECT_EQ(t.robots, std::set<std::string>{o + "/robots.txt"});
   // Edges are every link of every fetched page, also those leading beyond max_depth.
-  EXPECT_EQ(t.edges, (std::set<std::pair<std::string, std::string>>{{o + "/", o + "/p/1"},
-                                                                    {o + "/p/1", o + "/p/2"}}));
+  EXPECT_EQ(t.edges, (std::set<std::pair<std::string, std::string>>{{o + "/", o + "/p/1"}, {o + "/p/1", o + "/p/2"}}));
   t = truth(web, {o + "/"}, 10);
   EXPECT_EQ(t.fetched, (std::map<std::string, int>{{o + "/", 0}, {o + "/p/1", 1}, {o + "/p/2", 2}}));
   EXPECT_EQ(t.edges.size(), 3u);

@@ -26,8 +26,8 @@ struct Client {
   explicit Client(const std::string& origin) {  // "http://a.b.c.d:port"
     const auto hp = origin.substr(7);
     const auto colon = hp.rfind(':');
-    socket.connect({asio::ip::make_address(hp.substr(0, colon)),
-                    static_cast<unsigned short>(std::stoi(hp.substr(colon + 1)))});
+    socket.connect(
+        {asio::ip::make_address(hp.substr(0, colon)), static_cast<unsigned short>(std::stoi(hp.substr(colon + 1)))});
   }
   http::response<http::string_body> get(const std::string& target, http::verb verb = http::verb::get,
                                         const std::string& host = "ignored.invalid",

@@ -184,8 +184,7 @@ TEST(Normalize, HostsThatStartLikeIpv4AreNames) {
            {"http://1.2.3.4-5", "1.2.3.4-5", "http://1.2.3.4-5/"},
            {"http://1.2.3.4_/", "1.2.3.4_", "http://1.2.3.4_/"},
            {"http://1.2.3.4%41?q", "1.2.3.4a", "http://1.2.3.4a/?q"},
-           {std::string("http://1%2E0.0.2\0\0\0\0001", 21), "1.0.0.2%00%00%00%001",
-            "http://1.0.0.2%00%00%00%001/"}}) {
+           {std::string("http://1%2E0.0.2\0\0\0\0001", 21), "1.0.0.2%00%00%00%001", "http://1.0.0.2%00%00%00%001/"}}) {
     const auto u = normalize(in);
     ASSERT_TRUE(u.ok()) << in << ": " << u.error;
     EXPECT_EQ(u.host, host) << in;
@@ -212,9 +211,8 @@ TEST(Normalize, UserinfoIsDropped) {
 }
 
 TEST(Normalize, RejectsOtherSchemesWithReason) {
-  for (const char* s : {"mailto:a@b.c", "javascript:void(0)", "tel:+123", "data:text/plain,hi",
-                        "file:///etc/passwd", "ftp://h/x", "JavaScript:alert(1)",
-                        "  javascript:void(0)", "java\nscript:alert(1)"}) {
+  for (const char* s : {"mailto:a@b.c", "javascript:void(0)", "tel:+123", "data:text/plain,hi", "file:///etc/passwd",
+                        "ftp://h/x", "JavaScript:alert(1)", "  javascript:void(0)", "java\nscript:alert(1)"}) {
     const auto u = normalize(s);
     EXPECT_FALSE(u.ok()) << s;
     EXPECT_NE(u.error.find("scheme"), std::string::npos) << s << ": " << u.error;
@@ -275,8 +273,7 @@ TEST(Resolve, AboveRootStaysAtRoot) {
 
 TEST(Resolve, BaseHrefDiffersFromDocument) {
   // The caller passes the <base href> value as the base.
-  EXPECT_EQ(resolve("img/x.png", "http://cdn.example/assets/").url,
-            "http://cdn.example/assets/img/x.png");
+  EXPECT_EQ(resolve("img/x.png", "http://cdn.example/assets/").url, "http://cdn.example/assets/img/x.png");
   EXPECT_EQ(resolve("x", "http://h").url, "http://h/x");  // base with empty path
 }
 
@@ -303,8 +300,8 @@ TEST(Resolve, BackslashesAndUnsafeCharacters) {
 }
 
 TEST(Resolve, IdempotentOnItsOwnOutput) {
-  for (const char* s : {"HTTP://Example.COM:80/a/./b/../c?x#f", "http://h/%7e%2f?%61=%2f",
-                        "https://h:8443/a//b/../c/."}) {
+  for (const char* s :
+       {"HTTP://Example.COM:80/a/./b/../c?x#f", "http://h/%7e%2f?%61=%2f", "https://h:8443/a//b/../c/."}) {
     const auto once = normalize(s);
     ASSERT_TRUE(once.ok()) << s;
     EXPECT_EQ(normalize(once.url).url, once.url);

@@ -131,10 +131,17 @@ TEST(FarmMessages, TrailingBytesAreRejected) {
 TEST(FarmMessages, WireLayoutIsUnchanged) {
   // Stop: u32 length, the reason, i32 signal — as protocol version 3 has always sent it.
   const std::string s = encode_stop({"ab", 2});
-  EXPECT_EQ(s, std::string("\x02\x00\x00\x00" "ab" "\x02\x00\x00\x00", 10));
+  EXPECT_EQ(s, std::string("\x02\x00\x00\x00"
+                           "ab"
+                           "\x02\x00\x00\x00",
+                           10));
   std::string h;
   encode_batch_header(h, {1, 2, 3, BatchHeader::kTimeEach});
-  EXPECT_EQ(h, std::string("\x01\0\0\0\0\0\0\0" "\x02\0\0\0" "\x03\0\0\0" "\x01\0\0\0", 20));
+  EXPECT_EQ(h, std::string("\x01\0\0\0\0\0\0\0"
+                           "\x02\0\0\0"
+                           "\x03\0\0\0"
+                           "\x01\0\0\0",
+                           20));
 }
 
 }  // namespace

@@ -315,9 +315,10 @@ TEST_F(JournalTest, KeyMismatchesAreRefusedWithTheirMessages) {
   other_type.task_type = "cube";
   EXPECT_EQ(error_of(opts(p, true), other_type),
             "journal '" + p + "' belongs to task type 'square', not 'cube': use another journal file or remove it");
-  EXPECT_EQ(error_of(opts(p, true), key(11)),
-            "journal '" + p +
-                "' was written for a different task list (10 tasks, this run has 11): use another journal file or remove it");
+  EXPECT_EQ(
+      error_of(opts(p, true), key(11)),
+      "journal '" + p +
+          "' was written for a different task list (10 tasks, this run has 11): use another journal file or remove it");
   JournalKey other_inputs = key();
   other_inputs.inputs_hash ^= 1;
   EXPECT_EQ(error_of(opts(p, true), other_inputs),
@@ -327,7 +328,8 @@ TEST_F(JournalTest, KeyMismatchesAreRefusedWithTheirMessages) {
   JournalKey other_config = key();
   other_config.config = "mod=8";
   EXPECT_EQ(error_of(opts(p, true), other_config),
-            "journal '" + p + "' was written with other options ('mod=7', now 'mod=8'): use another journal file or remove it");
+            "journal '" + p +
+                "' was written with other options ('mod=7', now 'mod=8'): use another journal file or remove it");
   EXPECT_EQ(slurp(p), before) << "refusals leave the file as it was";
   Journal ok(opts(p, true), key());
   EXPECT_EQ(ok.loaded().size(), 3u);

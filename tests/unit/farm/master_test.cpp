@@ -247,8 +247,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::atomic<int> g_runs{0};          // task invocations of the counted types
-std::atomic<bool> g_healed{false};   // "flaky_7" stops failing once healed
+std::atomic<int> g_runs{0};         // task invocations of the counted types
+std::atomic<bool> g_healed{false};  // "flaky_7" stops failing once healed
 
 Registry counted_registry() {
   Registry r;
@@ -321,8 +321,10 @@ struct Seen {
       order.push_back(o.index);
       EXPECT_TRUE(from_journal.emplace(o.index, o.from_journal).second) << "index " << o.index << " delivered twice";
       attempts[o.index] = o.attempts;
-      if (o.ok()) values[o.index] = *o.value;
-      else errors[o.index] = o.error;
+      if (o.ok())
+        values[o.index] = *o.value;
+      else
+        errors[o.index] = o.error;
     };
     return mo;
   }

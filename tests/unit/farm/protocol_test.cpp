@@ -91,7 +91,8 @@ TEST(Protocol, FailureKindAndStopSignalRoundTrip) {
   ResultMessage r;
   r.batch_id = 3;
   r.count = 3;
-  r.failures = {{0, "threw", FailureKind::error}, {1, "timed out", FailureKind::timeout}, {2, "", FailureKind::not_run}};
+  r.failures = {
+      {0, "threw", FailureKind::error}, {1, "timed out", FailureKind::timeout}, {2, "", FailureKind::not_run}};
   EXPECT_EQ(decode_result(encode_result(r)), r);
   std::string bad = encode_result(r);
   // The message ends the result with the kind byte of the last failure, its (empty)

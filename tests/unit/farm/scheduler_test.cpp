@@ -25,7 +25,8 @@ std::vector<std::size_t> drain(Scheduler& s, double task_seconds, std::set<std::
     while (auto d = s.next()) {
       sizes.push_back(d->indices.size());
       if (seen) {
-        for (auto i : d->indices.to_vector()) EXPECT_TRUE(seen->insert(i).second) << "task " << i << " dispatched twice";
+        for (auto i : d->indices.to_vector())
+          EXPECT_TRUE(seen->insert(i).second) << "task " << i << " dispatched twice";
       }
       flying.push_back(*d);
     }
@@ -75,7 +76,7 @@ TEST(Scheduler, BatchesCarryAtLeastMinBatchTimeOfWork) {
   o.min_batch_time = std::chrono::microseconds(100);
   Scheduler s(o, all_serve(2));
   s.add_tasks(0, 0, 0, 10000);
-  auto sizes = drain(s, 1e-7);  // 0.1 µs per task: a batch carries at least 1000
+  auto sizes = drain(s, 1e-7);                      // 0.1 µs per task: a batch carries at least 1000
   for (std::size_t i = 4; i < sizes.size(); ++i) {  // after the probes (2 workers × prefetch 2)
     EXPECT_TRUE(sizes[i] >= 1000 || i + 1 == sizes.size()) << "batch " << i << ": " << sizes[i];
   }
@@ -293,10 +294,10 @@ TEST(Scheduler, TasksAddedWithHolesDispatchExactlyTheAddedIndices) {
       o.schedule = sched;
       o.batch_size = batch;
       Scheduler s(o, all_serve(3));
-      s.add_tasks(5, 0, 0, 0);  // creates the group, as map() does before the ranges
-      s.add_tasks(5, 0, 2, 10);   // [2, 12)
-      s.add_tasks(5, 0, 12, 3);   // adjacent: [12, 15)
-      s.add_tasks(5, 0, 40, 1);   // [40]
+      s.add_tasks(5, 0, 0, 0);     // creates the group, as map() does before the ranges
+      s.add_tasks(5, 0, 2, 10);    // [2, 12)
+      s.add_tasks(5, 0, 12, 3);    // adjacent: [12, 15)
+      s.add_tasks(5, 0, 40, 1);    // [40]
       s.add_tasks(5, 0, 100, 50);  // [100, 150)
       std::vector<std::uint32_t> want = range_of(2, 15);
       want.push_back(40);

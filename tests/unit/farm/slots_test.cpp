@@ -95,7 +95,7 @@ TEST(Slots, GuidedBatchSizesCountSlotsNotRanks) {
   auto d8 = eight.next();
   one.complete(d1->batch_id, 1e-6);
   eight.complete(d8->batch_id, 1e-6);
-  EXPECT_EQ(one.batch_size_for(0, 16000), 8000u);  // remaining / (2 × 1 slot)
+  EXPECT_EQ(one.batch_size_for(0, 16000), 8000u);    // remaining / (2 × 1 slot)
   EXPECT_EQ(eight.batch_size_for(0, 16000), 1000u);  // remaining / (2 × 8 slots)
 }
 
@@ -189,7 +189,8 @@ TEST(Slots, WaitAnyReturnsAsTasksFinishAndSubmitAvoidsARank) {
   for (int i = 0; i < 6; ++i) {
     SubmitOptions so;
     so.avoid_rank = 1;  // worker 0 reports rank 1
-    m.submit<int>("slot", i, [&](Outcome<int>& oc) { rank_of[oc.index] = oc.rank; }, so);
+    m.submit<int>(
+        "slot", i, [&](Outcome<int>& oc) { rank_of[oc.index] = oc.rank; }, so);
   }
   EXPECT_EQ(m.pending(), 6u);
   std::uint64_t finished = 0;
@@ -210,7 +211,9 @@ TEST(Notes, ArriveInOrderBeforeTheirTasksResultWithOrWithoutSlots) {
     std::vector<std::string> events;
     FarmOptions o;
     o.progress = false;
-    o.on_note = [&](int rank, std::string_view bytes) { events.push_back(std::to_string(rank) + ":" + std::string(bytes)); };
+    o.on_note = [&](int rank, std::string_view bytes) {
+      events.push_back(std::to_string(rank) + ":" + std::string(bytes));
+    };
     LocalTransport t(reg, 1, {0}, {}, slots, {}, true);
     Master m(reg, t, o, all(1, reg), {slots});
     for (int i = 0; i < 20; ++i) {
@@ -219,9 +222,7 @@ TEST(Notes, ArriveInOrderBeforeTheirTasksResultWithOrWithoutSlots) {
     m.wait_all();
     ASSERT_EQ(events.size(), 80u) << "slots " << slots;
     for (int i = 0; i < 20; ++i) {
-      auto at = [&](const std::string& e) {
-        return std::find(events.begin(), events.end(), e) - events.begin();
-      };
+      auto at = [&](const std::string& e) { return std::find(events.begin(), events.end(), e) - events.begin(); };
       const auto a = at("0:" + std::to_string(i) + ".0"), b = at("0:" + std::to_string(i) + ".1"),
                  c = at("0:" + std::to_string(i) + ".2"), d = at("done " + std::to_string(i));
       EXPECT_LT(a, b);

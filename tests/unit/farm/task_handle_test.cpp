@@ -22,11 +22,17 @@ std::vector<std::vector<bool>> all(int w, const Registry& r) {
 
 // Compile-time checks, as concepts: what map() and submit() accept for a given handle.
 template <class T, class V>
-concept can_map = requires(Master& m, const T& task, const V& inputs) { m.map(task, inputs); };
+concept can_map = requires(Master& m, const T& task, const V& inputs) {
+  m.map(task, inputs);
+};
 template <class T, class V, class F>
-concept can_submit = requires(Master& m, const T& task, V input, F f) { m.submit(task, input, f); };
+concept can_submit = requires(Master& m, const T& task, V input, F f) {
+  m.submit(task, input, f);
+};
 template <class F>
-concept can_register = requires(Registry& r, F f) { r.add("x", f); };
+concept can_register = requires(Registry& r, F f) {
+  r.add("x", f);
+};
 
 using Square = Task<int, long>;
 static_assert(can_map<Square, std::vector<int>>);

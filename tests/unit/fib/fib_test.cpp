@@ -165,8 +165,7 @@ TEST(FibEdges, RandomNUpTo300k) {
 TEST(FibEdges, OtherEdgeWidths) {
   // 27 is the widest tail that uses the one-limb CRT path; 28 and up divide by 10^k.
   for (const std::size_t k : {0u, 1u, 5u, 27u, 28u, 37u, 200u}) {
-    for (const std::uint64_t n : {0ULL, 7ULL, 96ULL, 300ULL, 1001ULL, 54321ULL})
-      expect_matches_reference(n, k);
+    for (const std::uint64_t n : {0ULL, 7ULL, 96ULL, 300ULL, 1001ULL, 54321ULL}) expect_matches_reference(n, k);
   }
 }
 
@@ -202,8 +201,7 @@ TEST(Decimal, PowersOfTenAndNeighbours) {
         const std::uint64_t d = fib::decimal_digits(x.get(), {}, &stats);
         ASSERT_EQ(d, full.size()) << "10^" << k << (delta < 0 ? "-1" : delta > 0 ? "+1" : "");
         EXPECT_EQ(fib::leading_digits(x.get(), d, 20, {}, &stats), full.substr(0, 20));
-        EXPECT_EQ(fib::trailing_digits(x.get(), d, 20),
-                  full.size() <= 20 ? full : full.substr(full.size() - 20));
+        EXPECT_EQ(fib::trailing_digits(x.get(), d, 20), full.size() <= 20 ? full : full.substr(full.size() - 20));
         if (sign < 0) mpz_neg(x.get(), x.get());
       }
     }

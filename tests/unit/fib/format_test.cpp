@@ -18,8 +18,7 @@ std::vector<fib::FibRecord> sample_records(const fib::FibOptions& options) {
   std::uniform_real_distribution<double> mantissa(0.0, 10.0);
   std::uniform_int_distribution<int> exponent(-9, 2);
   std::vector<fib::FibRecord> records;
-  for (const std::uint64_t n :
-       {0ULL, 1ULL, 2ULL, 20ULL, 93ULL, 100ULL, 1000ULL, 4321ULL, 100000ULL}) {
+  for (const std::uint64_t n : {0ULL, 1ULL, 2ULL, 20ULL, 93ULL, 100ULL, 1000ULL, 4321ULL, 100000ULL}) {
     fib::FibRecord r = fib::compute(n, options);
     r.rank = static_cast<int>(n % 5);
     r.seconds = mantissa(rng) * std::pow(10.0, exponent(rng));
@@ -53,8 +52,7 @@ TEST(Jsonl, ExactLayoutFromTheSpec) {
   r.mod = "45";
   std::ostringstream with_extras;
   fib::write_jsonl(with_extras, r);
-  EXPECT_NE(with_extras.str().find("\"seconds\": 0.00001, \"value\": \"123\", \"mod\": \"45\"}\n"),
-            std::string::npos);
+  EXPECT_NE(with_extras.str().find("\"seconds\": 0.00001, \"value\": \"123\", \"mod\": \"45\"}\n"), std::string::npos);
 }
 
 TEST(Jsonl, RoundTripsEveryOptionSet) {
@@ -87,25 +85,19 @@ TEST(Jsonl, SecondsRoundTripBitForBit) {
 }
 
 TEST(Jsonl, RejectsMalformedLines) {
-  const std::string good =
-      R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})";
+  const std::string good = R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})";
   ASSERT_TRUE(fib::parse_jsonl_line(good).ok());
   EXPECT_NE(fib::parse_jsonl_line("{\"n\": 5,").error.find("not JSON"), std::string::npos);
   EXPECT_EQ(fib::parse_jsonl_line("[1, 2]").error, "not a JSON object");
+  EXPECT_EQ(fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0})").error,
+            "missing field 'seconds'");
   EXPECT_EQ(
-      fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0})").error,
-      "missing field 'seconds'");
-  EXPECT_EQ(fib::parse_jsonl_line(
-                R"({"n": -5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})")
-                .error,
-            "field 'n' has the wrong type");
-  EXPECT_EQ(fib::parse_jsonl_line(
-                R"({"n": 5, "digits": 1, "head": 5, "tail": "5", "rank": 0, "seconds": 0.5})")
-                .error,
+      fib::parse_jsonl_line(R"({"n": -5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5})").error,
+      "field 'n' has the wrong type");
+  EXPECT_EQ(fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": 5, "tail": "5", "rank": 0, "seconds": 0.5})").error,
             "field 'head' has the wrong type");
   EXPECT_EQ(
-      fib::parse_jsonl_line(
-          R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5, "x": 1})")
+      fib::parse_jsonl_line(R"({"n": 5, "digits": 1, "head": "5", "tail": "5", "rank": 0, "seconds": 0.5, "x": 1})")
           .error,
       "unknown field 'x'");
   // A string that looks like the seconds key must not confuse the exact re-read.
@@ -219,8 +211,8 @@ TEST(Table, RowsAlignUnderTheHeader) {
 
 TEST(Summary, CountsHighestAndPerRankTime) {
   std::vector<fib::FibRecord> records;
-  for (const auto& [n, rank, seconds] : std::vector<std::tuple<std::uint64_t, int, double>>{
-           {10, 1, 0.5}, {1000, 2, 1.0}, {5, 1, 0.25}, {999, 3, 2.0}}) {
+  for (const auto& [n, rank, seconds] :
+       std::vector<std::tuple<std::uint64_t, int, double>>{{10, 1, 0.5}, {1000, 2, 1.0}, {5, 1, 0.25}, {999, 3, 2.0}}) {
     fib::FibRecord r = fib::compute(n);
     r.rank = rank;
     r.seconds = seconds;

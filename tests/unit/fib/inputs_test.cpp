@@ -63,14 +63,11 @@ TEST(Inputs, DuplicatesAreKeptButComputedOnce) {
 TEST(Inputs, LimitIsInclusiveAndChecksTheLastRangeValue) {
   EXPECT_TRUE(parse({"100"}, 100).ok());
   EXPECT_EQ(parse({"90:105:10"}, 100).values, (Values{90, 100}));  // 110 is never produced
-  EXPECT_EQ(parse({"101"}, 100).error,
-            "invalid input '101': n = 101 is above the limit max-n = 100");
-  EXPECT_EQ(parse({"90:110:10"}, 100).error,
-            "invalid input '90:110:10': n = 110 is above the limit max-n = 100");
+  EXPECT_EQ(parse({"101"}, 100).error, "invalid input '101': n = 101 is above the limit max-n = 100");
+  EXPECT_EQ(parse({"90:110:10"}, 100).error, "invalid input '90:110:10': n = 110 is above the limit max-n = 100");
   const std::string over = std::to_string(fib::kDefaultMaxN + 1);
-  EXPECT_EQ(parse({over}).error,
-            "invalid input '" + over + "': n = " + over +
-                " is above the limit max-n = " + std::to_string(fib::kDefaultMaxN));
+  EXPECT_EQ(parse({over}).error, "invalid input '" + over + "': n = " + over +
+                                     " is above the limit max-n = " + std::to_string(fib::kDefaultMaxN));
 }
 
 TEST(Inputs, BadTokensNameTheInput) {
@@ -114,8 +111,7 @@ TEST(Inputs, RangeCountIsCapped) {
   const fib::InputList many = fib::parse_inputs({"0:599", "0:399", "5"}, limits);
   EXPECT_EQ(many.error, "invalid input '5': inputs expand to more than the limit of 1000 values");
   // The default cap refuses an absurd range before allocating anything.
-  EXPECT_NE(fib::parse_input_token("0:200000000").error.find("more than the limit of 10000000"),
-            std::string::npos);
+  EXPECT_NE(fib::parse_input_token("0:200000000").error.find("more than the limit of 10000000"), std::string::npos);
 }
 
 TEST(Inputs, EmptyListIsRejectedWhenGathered) {
@@ -146,8 +142,7 @@ TEST(InputFiles, ErrorsNameSourceAndLine) {
   EXPECT_EQ(fib::read_input_stream(bad, "list.txt").error,
             "invalid input '7:3' (list.txt:3): range end is below its start");
   std::istringstream two("1 2\n");
-  EXPECT_EQ(fib::read_input_stream(two, "in").error,
-            "invalid input '1 2' (in:1): one input per line");
+  EXPECT_EQ(fib::read_input_stream(two, "in").error, "invalid input '1 2' (in:1): one input per line");
 }
 
 TEST(InputFiles, ReadsFilesAndReportsUnreadableOnes) {
@@ -157,9 +152,7 @@ TEST(InputFiles, ReadsFilesAndReportsUnreadableOnes) {
   EXPECT_EQ(list.values, (Values{8, 5, 1, 2, 3, 5, 1, 2, 3}));
 
   const fib::InputList missing = fib::read_input_file("/nonexistent/rankpool/inputs.txt");
-  EXPECT_EQ(
-      missing.error,
-      "cannot read inputs from '/nonexistent/rankpool/inputs.txt': No such file or directory");
+  EXPECT_EQ(missing.error, "cannot read inputs from '/nonexistent/rankpool/inputs.txt': No such file or directory");
   EXPECT_EQ(fib::gather_inputs({"1"}, {"/nonexistent/rankpool/inputs.txt"}).error, missing.error);
   // A directory opens on Linux but reads as nothing; it must not pass as an empty file.
   EXPECT_EQ(fib::read_input_file("/").error, "cannot read inputs from '/': Is a directory");

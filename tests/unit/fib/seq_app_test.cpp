@@ -37,8 +37,8 @@ RunResult run_seq(const std::string& args, const std::string& stdin_text = "") {
   if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
   const std::string base = dir;
   std::ofstream(base + "/in") << stdin_text;
-  const std::string command = std::string(RANKPOOL_FIB_SEQ) + " " + args + " <" + base + "/in >" +
-                              base + "/out 2>" + base + "/err";
+  const std::string command =
+      std::string(RANKPOOL_FIB_SEQ) + " " + args + " <" + base + "/in >" + base + "/out 2>" + base + "/err";
   const int status = std::system(command.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -94,7 +94,9 @@ TEST(Jsonl, RecordHasEveryFieldAndFallsBackToBase64ForBinaryOutput) {
   EXPECT_EQ(b["stdout_base64"].as_string(), "/wAB");
 
   // Cut at max_output, and a cut inside a UTF-8 character does not make it binary.
-  r.out = "ab\xc3\xa9" "cd";
+  r.out =
+      "ab\xc3\xa9"
+      "cd";
   auto c = boost::json::parse(jsonl_record(r, "x", 3)).as_object();
   EXPECT_EQ(c["stdout"].as_string(), "ab");
   auto d = boost::json::parse(jsonl_record(r, "x", 4)).as_object();
@@ -202,7 +204,8 @@ TEST(Options, BadInputIsOneLineNamingTheProblem) {
   EXPECT_NE(message({"echo"}).find("no arguments"), std::string::npos);
   EXPECT_NE(message({"--resume", "--tasks", "f"}).find("--resume needs --journal"), std::string::npos);
   EXPECT_NE(message({"--deadline", "tomorrow", "--tasks", "f"}).find("--deadline 'tomorrow'"), std::string::npos);
-  for (auto& v : std::vector<std::vector<std::string>>{{"--slots", "0", "--tasks", "f"}, {"--halt", "x", "--tasks", "f"}})
+  for (auto& v :
+       std::vector<std::vector<std::string>>{{"--slots", "0", "--tasks", "f"}, {"--halt", "x", "--tasks", "f"}})
     EXPECT_EQ(message(v).find('\n'), std::string::npos);
 }
 

@@ -268,9 +268,7 @@ TEST_F(ProcessTest, OnOutputSeesEverything) {
   std::string streamed_out, streamed_err;
   auto s = shell("seq 1 20000; echo done >&2");
   s.max_capture = 10;
-  s.on_output = [&](int stream, std::string_view chunk) {
-    (stream == 1 ? streamed_out : streamed_err).append(chunk);
-  };
+  s.on_output = [&](int stream, std::string_view chunk) { (stream == 1 ? streamed_out : streamed_err).append(chunk); };
   const auto r = runner_.run(s);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(streamed_out, expected);
@@ -458,7 +456,7 @@ TEST_F(ProcessTest, CancelPredicateEndsTheTask) {
   EXPECT_LT(r.seconds, 5.0);
   EXPECT_GE(calls.load(), 300 / 50);  // asked at least every 50 ms
 
-  r = runner_.run(shell("sleep 100"), [] () -> bool { throw std::runtime_error("cannot tell"); });
+  r = runner_.run(shell("sleep 100"), []() -> bool { throw std::runtime_error("cannot tell"); });
   EXPECT_TRUE(r.cancelled);
   EXPECT_TRUE(runner_.run(shell("exit 0"), [] { return false; }).ok());
 }
@@ -483,7 +481,8 @@ TEST_F(ProcessTest, LongEnvironmentAndCommandLine) {
   auto s = shell("printf '%s' \"$RANKPOOL_V399\" | wc -c; printf '%s' \"$1\" | wc -c");
   s.argv.push_back("argv0");
   s.argv.push_back(std::string(100'000, 'x'));
-  for (int i = 0; i < 400; ++i) s.env.push_back("RANKPOOL_V" + std::to_string(i) + "=" + std::string(2000, 'a' + i % 26));
+  for (int i = 0; i < 400; ++i)
+    s.env.push_back("RANKPOOL_V" + std::to_string(i) + "=" + std::string(2000, 'a' + i % 26));
   const auto r = runner_.run(s);
   EXPECT_TRUE(r.ok()) << r.err;
   EXPECT_EQ(r.out, "2000\n100000\n");
@@ -535,10 +534,10 @@ TEST_F(ProcessTest, ManyThreadsAtOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kTasks; ++i) {
         const int n = t * 1000 + i;
-        const auto r = runner_.run(shell("echo " + std::to_string(n) + "; echo e" + std::to_string(n) +
-                                         " >&2; exit " + std::to_string(n % 7)));
-        if (r.out != std::to_string(n) + "\n" || r.err != "e" + std::to_string(n) + "\n" ||
-            r.exit_code != n % 7 || !r.spawn_error.empty())
+        const auto r = runner_.run(shell("echo " + std::to_string(n) + "; echo e" + std::to_string(n) + " >&2; exit " +
+                                         std::to_string(n % 7)));
+        if (r.out != std::to_string(n) + "\n" || r.err != "e" + std::to_string(n) + "\n" || r.exit_code != n % 7 ||
+            !r.spawn_error.empty())
           ++wrong;
         std::lock_guard lock(pids_m);
         pids.insert(r.pid);

@@ -152,10 +152,26 @@ TEST(ShellQuote, MatchesGnuParallelsDefaultQuoting) {
 // The quoted form, evaluated by /bin/sh, gives the value back: one sh run prints every value
 // NUL-terminated.
 TEST(ShellQuote, RoundTripsThroughSh) {
-  Strings values = {"", "plain", "a b", "it's", "'", "''", "'''", "'a'b'", "a\"b", "$(echo x)", "`x`",
-                    "$HOME", "*", "?", "[a]", "~", "~root", "a\nb", "\n", "a\tb", "\\", "\\'", "!", "#x",
-                    "x#", ";", "&", "|", "<", ">", "(", ")", "{a,b}", "${x}", "-e", "--", "\xC3\xA9",
-                    "\xE6\x97\xA5\xE6\x9C\xAC", "a=b", "%s"};
+  Strings values = {"",         "plain",
+                    "a b",      "it's",
+                    "'",        "''",
+                    "'''",      "'a'b'",
+                    "a\"b",     "$(echo x)",
+                    "`x`",      "$HOME",
+                    "*",        "?",
+                    "[a]",      "~",
+                    "~root",    "a\nb",
+                    "\n",       "a\tb",
+                    "\\",       "\\'",
+                    "!",        "#x",
+                    "x#",       ";",
+                    "&",        "|",
+                    "<",        ">",
+                    "(",        ")",
+                    "{a,b}",    "${x}",
+                    "-e",       "--",
+                    "\xC3\xA9", "\xE6\x97\xA5\xE6\x9C\xAC",
+                    "a=b",      "%s"};
   std::string all;
   for (int c = 1; c < 256; ++c) all += static_cast<char>(c);
   values.push_back(all);
@@ -223,9 +239,7 @@ TEST(Template, PositionsCountFromEitherEnd) {
   EXPECT_EQ(expand1("echo {1 } {2 .} {1\t/} {01} {-1 //}", args), "echo d/a.b 'c d/e' a.b d/a.b x");
 }
 
-TEST(Template, MissingPositionExpandsToNothing) {
-  EXPECT_EQ(expand1("echo {1}<{2}>{-3}", {"a"}), "echo a<>");
-}
+TEST(Template, MissingPositionExpandsToNothing) { EXPECT_EQ(expand1("echo {1}<{2}>{-3}", {"a"}), "echo a<>"); }
 
 TEST(Template, AllArgumentsForEveryNonPositionalString) {
   EXPECT_EQ(expand1("echo {} X{.}Y", {"a b.x", "c/d.y"}), "echo 'a b.x' c/d.y X'a b' c/dY");
@@ -258,10 +272,9 @@ TEST(Template, AppendsArgumentWhenThereIsNoReplacementString) {
 
 TEST(Template, ReplacementStringInTheFirstWordIsNotQuoted) {
   const std::vector<std::pair<std::string, bool>> cases = {
-      {"{}", false},        {"{} -x", false},      {"cmd{}", false},       {"{1} {2}", false},
-      {"{#} {}", false},    {"{%}", false},        {"{//}/x {}", false},   {"echo {}", true},
-      {" {}", true},        {"V={} env", true},    {"\t{}", true},         {"echo", true},
-      {"", true},           {"a=b{}", true},       {"x\n{}", true},        {"{.}{/}", false},
+      {"{}", false},        {"{} -x", false},  {"cmd{}", false}, {"{1} {2}", false}, {"{#} {}", false}, {"{%}", false},
+      {"{//}/x {}", false}, {"echo {}", true}, {" {}", true},    {"V={} env", true}, {"\t{}", true},    {"echo", true},
+      {"", true},           {"a=b{}", true},   {"x\n{}", true},  {"{.}{/}", false},
   };
   for (const auto& [text, quoted] : cases) {
     EXPECT_EQ(Template::parse(text).quotes_args(), quoted) << "template: " << text;
@@ -273,9 +286,23 @@ TEST(Template, ReplacementStringInTheFirstWordIsNotQuoted) {
 
 TEST(Template, BracesThatAreNoReplacementStringStayLiteral) {
   const Strings literal = {
-      "awk '{print $1}'", "echo ${HOME}", "echo {a,b}", "cp x{,.bak}", "echo {1..3}", "echo ${#x}",
-      "echo ${slot} ${uniq} {host}", "echo { }", "echo {=}", "echo {-}", "echo {1,2}", "echo {x}",
-      "echo {", "echo }", "echo }{", "echo {{", "echo {#x} {%x} {/a/b} {^a} {,a} {:-x} {:2}",
+      "awk '{print $1}'",
+      "echo ${HOME}",
+      "echo {a,b}",
+      "cp x{,.bak}",
+      "echo {1..3}",
+      "echo ${#x}",
+      "echo ${slot} ${uniq} {host}",
+      "echo { }",
+      "echo {=}",
+      "echo {-}",
+      "echo {1,2}",
+      "echo {x}",
+      "echo {",
+      "echo }",
+      "echo }{",
+      "echo {{",
+      "echo {#x} {%x} {/a/b} {^a} {,a} {:-x} {:2}",
       "echo {1.2} {1+} {+1} {-1x} {1/x}",
   };
   for (const std::string& text : literal) {
@@ -295,9 +322,9 @@ TEST(Template, UnsupportedReplacementStringsAreErrorsNamingThem) {
             "unsupported replacement string '{..}' in the command template " + supported);
   EXPECT_EQ(error_of([] { Template::parse("echo {= s/a/b/ =} x"); }),
             "unsupported replacement string '{= s/a/b/ =}' in the command template " + supported);
-  const Strings unsupported = {"{==}", "{=1=}", "{= {= =}", "{=} =}", "{...}", "{/..}", "{/...}", "{+/}",
-                               "{+.}", "{+..}", "{+...}", "{##}", "{0}", "{-0}", "{00}", "{0.}", "{1#}",
-                               "{2%}", "{0%}", "{0#}", "{1..}", "{2+/}", "{1/...}", "{-1 ...}"};
+  const Strings unsupported = {"{==}", "{=1=}", "{= {= =}", "{=} =}", "{...}", "{/..}", "{/...}",  "{+/}",
+                               "{+.}", "{+..}", "{+...}",   "{##}",   "{0}",   "{-0}",  "{00}",    "{0.}",
+                               "{1#}", "{2%}",  "{0%}",     "{0#}",   "{1..}", "{2+/}", "{1/...}", "{-1 ...}"};
   for (const std::string& rpl : unsupported) {
     const std::string message = error_of([&] { Template::parse("echo " + rpl + " {}"); });
     EXPECT_NE(message.find("unsupported replacement string '"), std::string::npos) << rpl << ": " << message;
@@ -318,8 +345,7 @@ TEST(Template, RejectsReservedBytes) {
   EXPECT_NE(error_of([] { Template::parse(std::string("echo \0 {}", 9)); }).find("NUL"), std::string::npos);
   const Template t = Template::parse("echo {}");
   EXPECT_NE(error_of([&] { t.expand(1, Strings{std::string("a\0b", 3)}, "1"); }).find("NUL"), std::string::npos);
-  EXPECT_NE(error_of([&] { t.expand(1, Strings{std::string(kSlotMarker)}, "1"); }).find("\\x01"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { t.expand(1, Strings{std::string(kSlotMarker)}, "1"); }).find("\\x01"), std::string::npos);
 }
 
 TEST(FillSlot, ReplacesEveryMarker) {
@@ -354,17 +380,29 @@ TEST(SplitCommandLine, NoTemplateOrNoSources) {
 
 TEST(SplitCommandLine, Errors) {
   EXPECT_EQ(error_of([] { split_command_line({"echo", ":::"}); }), "':::' without values (give the values after it)");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", ":::", ":::", "a"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", ":::", ":::", "a"});
+            }),
             "':::' without values (give the values after it)");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", ":::", "a", ":::"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", ":::", "a", ":::"});
+            }),
             "':::' without values (give the values after it)");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", "::::"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", "::::"});
+            }),
             "'::::' without a file (give the argument file after it)");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", "::::", ":::", "a"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", "::::", ":::", "a"});
+            }),
             "'::::' without a file (give the argument file after it)");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", ":::", "a", ":::+", "b"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", ":::", "a", ":::+", "b"});
+            }),
             "':::+' (GNU parallel's linked argument sources) is not supported");
-  EXPECT_EQ(error_of([] { split_command_line({"echo", "::::+", "f"}); }),
+  EXPECT_EQ(error_of([] {
+              split_command_line({"echo", "::::+", "f"});
+            }),
             "'::::+' (GNU parallel's linked argument sources) is not supported");
 }
 
@@ -372,7 +410,8 @@ TEST(SplitCommandLine, Errors) {
 
 TEST(BuildTaskList, CommandListSkipsBlankAndCommentLines) {
   const TempDir dir;
-  const std::string path = dir.write("cmds.txt", "echo 1\n\n   \n# comment\n  # indented comment\n\techo 2 # not skipped\necho 3");
+  const std::string path =
+      dir.write("cmds.txt", "echo 1\n\n   \n# comment\n  # indented comment\n\techo 2 # not skipped\necho 3");
   TaskListOptions o;
   o.tasks_file = path;
   const auto tasks = build({}, o);
@@ -406,10 +445,13 @@ TEST(BuildTaskList, CommandListErrors) {
   EXPECT_EQ(error_of([&] { build({}, o); }),
             "--colsep needs a command template (without one, each line of --tasks is a command)");
   o.colsep.reset();
-  EXPECT_EQ(error_of([&] { build({":::", "x"}, o); }),
+  EXPECT_EQ(error_of([&] {
+              build({":::", "x"}, o);
+            }),
             "--tasks FILE without a command template is a list of commands; ::: and :::: need a command template");
   o.stdin_text = std::string("ok\necho \0\n", 10);
-  EXPECT_EQ(error_of([&] { build({}, o); }), "stdin:2: the command contains a NUL byte, which a shell command cannot hold");
+  EXPECT_EQ(error_of([&] { build({}, o); }),
+            "stdin:2: the command contains a NUL byte, which a shell command cannot hold");
   o.stdin_text = "ok\n\n\x01\n";
   EXPECT_EQ(error_of([&] { build({}, o); }),
             "stdin:3: the command contains the byte \\x01, which rankpool-run reserves for {%}");
@@ -421,22 +463,29 @@ TEST(BuildTaskList, UnreadableFiles) {
   TaskListOptions o;
   o.tasks_file = missing;
   EXPECT_EQ(error_of([&] { build({}, o); }), "cannot read task file '" + missing + "': No such file or directory");
-  EXPECT_EQ(error_of([&] { build({"echo"}, o); }), "cannot read task file '" + missing + "': No such file or directory");
-  EXPECT_EQ(error_of([&] { build({"echo", "::::", missing}); }),
+  EXPECT_EQ(error_of([&] { build({"echo"}, o); }),
+            "cannot read task file '" + missing + "': No such file or directory");
+  EXPECT_EQ(error_of([&] {
+              build({"echo", "::::", missing});
+            }),
             "cannot read argument file '" + missing + "': No such file or directory");
   o.tasks_file = dir.path().string();
   EXPECT_EQ(error_of([&] { build({}, o); }), "cannot read task file '" + o.tasks_file + "': Is a directory");
 }
 
 TEST(BuildTaskList, NothingToRun) {
-  EXPECT_EQ(error_of([] { build({}); }),
-            "nothing to run: give --tasks FILE (- for stdin), or ::: / :::: arguments with or without a command template");
-  EXPECT_EQ(error_of([] { build({"echo", "{}"}); }),
+  EXPECT_EQ(
+      error_of([] { build({}); }),
+      "nothing to run: give --tasks FILE (- for stdin), or ::: / :::: arguments with or without a command template");
+  EXPECT_EQ(error_of([] {
+              build({"echo", "{}"});
+            }),
             "the command template has no arguments: give ::: VALUES, :::: FILE or --tasks FILE (- for stdin)");
 }
 
 TEST(BuildTaskList, CartesianProductLastSourceFastest) {
-  const auto tasks = build({"echo", "{#}", "{1}", "{2}", "{3}", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x", "y"});
+  const auto tasks =
+      build({"echo", "{#}", "{1}", "{2}", "{3}", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x", "y"});
   Strings expected;
   int seq = 0;
   for (const char* a : {"a", "b"}) {
@@ -457,8 +506,8 @@ TEST(BuildTaskList, TasksFileIsTheFirstSourceAndEveryLineAValue) {
   TaskListOptions o;
   o.tasks_file = path;
   const auto tasks = build({"echo", "{1}", "{2}", ":::", "p", "q"}, o);
-  EXPECT_EQ(commands_of(tasks), (Strings{"echo 'a b' p", "echo 'a b' q", "echo '' p", "echo '' q",
-                                         "echo '# c' p", "echo '# c' q", "echo last p", "echo last q"}));
+  EXPECT_EQ(commands_of(tasks), (Strings{"echo 'a b' p", "echo 'a b' q", "echo '' p", "echo '' q", "echo '# c' p",
+                                         "echo '# c' q", "echo last p", "echo last q"}));
   EXPECT_EQ(tasks[5].origin, path + ":3, ::: 2 of 2");
 }
 
@@ -470,7 +519,9 @@ TEST(BuildTaskList, ArgumentFilesAndStdin) {
   EXPECT_EQ(build_commands({"echo", ":::", "a", "::::", f, "-"}, o),
             (Strings{"echo a 1 s1", "echo a 1 s2", "echo a 2 s1", "echo a 2 s2"}));
   o.tasks_file = "-";
-  EXPECT_EQ(error_of([&] { build({"echo", "::::", "-"}, o); }),
+  EXPECT_EQ(error_of([&] {
+              build({"echo", "::::", "-"}, o);
+            }),
             "stdin ('-') can be read only once, but is named more than once");
   const std::string empty = dir.write("empty.txt", "");
   EXPECT_TRUE(build_commands({"echo", ":::", "a", "::::", empty}).empty());
@@ -489,15 +540,19 @@ TEST(BuildTaskList, CrLfIsDroppedFromFilesOnly) {
 
 TEST(BuildTaskList, NewlinesSplitListValues) {
   const auto tasks = build({"echo", "{#}", "{}", ":::", "a\nb", "c\n", "\n", ""});
-  EXPECT_EQ(commands_of(tasks), (Strings{"echo 1 a", "echo 2 b", "echo 3 c", "echo 4 ''", "echo 5 ''",
-                                         "echo 6 ''", "echo 7 ''"}));
+  EXPECT_EQ(commands_of(tasks),
+            (Strings{"echo 1 a", "echo 2 b", "echo 3 c", "echo 4 ''", "echo 5 ''", "echo 6 ''", "echo 7 ''"}));
   EXPECT_EQ(tasks[6].origin, "::: 7 of 7");
 }
 
 TEST(BuildTaskList, PositionBeyondTheSourcesIsAnError) {
-  EXPECT_EQ(error_of([] { build({"echo", "{1}", "{3}", ":::", "a", ":::", "b"}); }),
+  EXPECT_EQ(error_of([] {
+              build({"echo", "{1}", "{3}", ":::", "a", ":::", "b"});
+            }),
             "'{3}' in the command template needs 3 argument sources, but there are 2");
-  EXPECT_EQ(error_of([] { build({"echo", "{-2/}", ":::", "a"}); }),
+  EXPECT_EQ(error_of([] {
+              build({"echo", "{-2/}", ":::", "a"});
+            }),
             "'{-2/}' in the command template needs 2 argument sources, but there is 1");
   EXPECT_EQ(build_commands({"echo", "{2}", "{-1}", ":::", "a", ":::", "b"}), (Strings{"echo b b"}));
 }
@@ -538,9 +593,13 @@ TEST(BuildTaskList, SlotMarker) {
 TEST(BuildTaskList, ReservedBytesInValuesNameTheirOrigin) {
   const TempDir dir;
   const std::string f = dir.write("bin.txt", std::string("ok\nbad\0x\n", 9));
-  EXPECT_EQ(error_of([&] { build({"echo", "::::", f}); }),
+  EXPECT_EQ(error_of([&] {
+              build({"echo", "::::", f});
+            }),
             "argument " + f + ":2 ('bad\\x00x') contains a NUL byte, which a shell command cannot hold");
-  EXPECT_EQ(error_of([] { build({"echo", ":::", "a", "b\x01"}); }),
+  EXPECT_EQ(error_of([] {
+              build({"echo", ":::", "a", "b\x01"});
+            }),
             "argument ::: 2 of 2 ('b\\x01') contains the byte \\x01, which rankpool-run reserves for {%}");
 }
 
@@ -551,8 +610,8 @@ TEST(BuildTaskList, Colsep) {
   o.stdin_text = "a b,c.d/e,\nf, g h \n\n,lead\n";
   // {} is every column; a missing column is nothing; columns are trimmed; {-1} is the last.
   EXPECT_EQ(build_commands({"echo", "{}", "|", "{1}", "{2.}", "{3}", "{-1}"}, o),
-            (Strings{"echo 'a b' c.d/e '' | 'a b' c.d/e '' ''", "echo f 'g h' | f 'g h'  'g h'",
-                     "echo '' | ''   ''", "echo '' lead | '' lead  lead"}));
+            (Strings{"echo 'a b' c.d/e '' | 'a b' c.d/e '' ''", "echo f 'g h' | f 'g h'  'g h'", "echo '' | ''   ''",
+                     "echo '' lead | '' lead  lead"}));
   // Columns count across sources; ::: values are split too.
   o.stdin_text = "a,b\nc\n";
   EXPECT_EQ(build_commands({"echo", "{1}", "{2}", "{3}", "{4}", ":::", "x,y"}, o),
@@ -652,8 +711,8 @@ TEST(BuildTaskList, MillionLines) {
   const auto templ = build({"sim", "--input", "{/.}", "--seq", "{#}", "--out", "out/{}.log"}, o);
   const double templ_s = seconds_since(start);
   ASSERT_EQ(templ.size(), static_cast<std::size_t>(lines));
-  EXPECT_EQ(templ.back().command, "sim --input '" + last + "' --seq " + std::to_string(lines) + " --out out/'" +
-                                      last + "'.log");
+  EXPECT_EQ(templ.back().command,
+            "sim --input '" + last + "' --seq " + std::to_string(lines) + " --out out/'" + last + "'.log");
 
   const auto time_colsep = [&](const char* colsep, const std::string& expected_last) {
     o.colsep = colsep;
@@ -670,9 +729,10 @@ TEST(BuildTaskList, MillionLines) {
   o.stdin_text = text.substr(0, text.find("sim --seed " + std::to_string(regex_lines) + "\n"));
   const double regex_s = time_colsep(" |;", "sim --seed " + std::to_string(regex_lines - 1));
 
-  std::printf("%d lines: command list %.3f s, template %.3f s, --colsep ' ' %.3f s, ' +' %.3f s; "
-              "%d lines, --colsep ' |;' (std::regex) %.3f s\n",
-              lines, list_s, templ_s, literal_s, class_s, regex_lines, regex_s);
+  std::printf(
+      "%d lines: command list %.3f s, template %.3f s, --colsep ' ' %.3f s, ' +' %.3f s; "
+      "%d lines, --colsep ' |;' (std::regex) %.3f s\n",
+      lines, list_s, templ_s, literal_s, class_s, regex_lines, regex_s);
 }
 
 // ---- comparison with GNU parallel --------------------------------------------------------------
@@ -690,10 +750,50 @@ std::ostream& operator<<(std::ostream& os, const ParallelCase& c) { return os <<
 const std::vector<ParallelCase>& parallel_cases() {
   static const std::vector<ParallelCase> cases = [] {
     const Strings paths = {
-        "dir/sub/file.tar.gz", "file", ".hidden", "a b", "it's", "$HOME", "*", "\xC3\xA9", "", "x;|&<>()",
-        "'", "a'", "'a", "''", "/", "a/", "/a", "a/b/", "//a//b//", ".", "..", "dir/.hidden", "a.b/c",
-        "~user", "a=b", "-n", "+x", "#c", "!x", "\\", "\"q\"", "`id`", "tab\there", "\xE6\x97\xA5\xE6\x9C\xAC.txt",
-        "cr\rinside", "a.", ".a.b", "x/y.z/w", "many...dots", "naïve café.tar", "\xFF\xFE", "{}", "{.}", "a\\b",
+        "dir/sub/file.tar.gz",
+        "file",
+        ".hidden",
+        "a b",
+        "it's",
+        "$HOME",
+        "*",
+        "\xC3\xA9",
+        "",
+        "x;|&<>()",
+        "'",
+        "a'",
+        "'a",
+        "''",
+        "/",
+        "a/",
+        "/a",
+        "a/b/",
+        "//a//b//",
+        ".",
+        "..",
+        "dir/.hidden",
+        "a.b/c",
+        "~user",
+        "a=b",
+        "-n",
+        "+x",
+        "#c",
+        "!x",
+        "\\",
+        "\"q\"",
+        "`id`",
+        "tab\there",
+        "\xE6\x97\xA5\xE6\x9C\xAC.txt",
+        "cr\rinside",
+        "a.",
+        ".a.b",
+        "x/y.z/w",
+        "many...dots",
+        "naïve café.tar",
+        "\xFF\xFE",
+        "{}",
+        "{.}",
+        "a\\b",
     };
     std::vector<ParallelCase> c;
     auto with_values = [](Strings words, const Strings& values) {
@@ -701,28 +801,41 @@ const std::vector<ParallelCase>& parallel_cases() {
       return words;
     };
     c.push_back({"modifiers", with_values({"echo", "{}", "{.}", "{/}", "{//}", "{/.}", ":::"}, paths), {}, {}, ""});
-    c.push_back({"positional",
-                 {"echo", "{1}", "{2}", "{1.}", "{2/}", "{1//}", "{2/.}", "{-1}", "{-2/}", "{1 .}", "{01}", "{-1.}",
-                  "{-1/.}", "{-2//}", ":::", "dir/a.b", "c d/e.f", ":::", "x/y.z", "'q'", "d/e.f/g.h"},
-                 {}, {}, ""});
+    c.push_back(
+        {"positional",
+         {"echo",  "{1}",    "{2}",    "{1.}", "{2/}",    "{1//}",   "{2/.}", "{-1}",  "{-2/}", "{1 .}",    "{01}",
+          "{-1.}", "{-1/.}", "{-2//}", ":::",  "dir/a.b", "c d/e.f", ":::",   "x/y.z", "'q'",   "d/e.f/g.h"},
+         {},
+         {},
+         ""});
     c.push_back({"cartesian",
                  {"echo", "{#}", "{1}", "{2}", "{3}", ":::", "a", "b", ":::", "1", "2", "3", ":::", "x", "y"},
-                 {}, {}, ""});
-    c.push_back({"all_args", {"echo", "{#}", "{}", "X{}Y", "{.}", ":::", "a b.x", "c", ":::", "d/e.f", "'e'"}, {}, {}, ""});
+                 {},
+                 {},
+                 ""});
+    c.push_back(
+        {"all_args", {"echo", "{#}", "{}", "X{}Y", "{.}", ":::", "a b.x", "c", ":::", "d/e.f", "'e'"}, {}, {}, ""});
     c.push_back({"slot", {"echo", "slot={%}", "seq={#}", "{}", ":::", "a", "b", "c"}, {}, {}, ""});
     c.push_back({"arg_files",
                  {"echo", "{1}", "{2}", "::::", "@f1", "@f2"},
-                 {{"f1", "one\n\n# not a comment\n  spaced  \nlast-no-newline"}, {"f2", "x\ny\n"}}, {}, ""});
+                 {{"f1", "one\n\n# not a comment\n  spaced  \nlast-no-newline"}, {"f2", "x\ny\n"}},
+                 {},
+                 ""});
     c.push_back({"mixed_sources", {"echo", ":::", "a", "b", "::::", "@f", ":::", "c"}, {{"f", "1\n2\n"}}, {}, ""});
     c.push_back({"tasks_file_first", {"echo", "{1}", "{2}", ":::", "p", "q"}, {{"t", "a b\nc\n"}}, {}, "t"});
     c.push_back({"command_list", {}, {{"c", "echo one\nprintf '%s\\n' \"a b\"\nls -l | wc -l\n"}}, {}, "c"});
     c.push_back({"colsep_comma",
                  {"echo", "{}", "{1}", "{2}", "{3}", "{-1}", "{2.}", "::::", "@f"},
-                 {{"f", "a b,c.d/e,\nf, g h \n,lead\n\nsingle\n x , y ,z\n"}}, ",", ""});
-    c.push_back({"colsep_tab", {"echo", "{1}", "{2}", "{3}", "::::", "@f"}, {{"f", "a\tb c\n\tx\t\n1\t2\t3\n"}},
-                 "\\t", ""});
+                 {{"f", "a b,c.d/e,\nf, g h \n,lead\n\nsingle\n x , y ,z\n"}},
+                 ",",
+                 ""});
+    c.push_back(
+        {"colsep_tab", {"echo", "{1}", "{2}", "{3}", "::::", "@f"}, {{"f", "a\tb c\n\tx\t\n1\t2\t3\n"}}, "\\t", ""});
     c.push_back({"colsep_sources",
-                 {"echo", "{1}", "{2}", "{3}", "{4}", "::::", "@f", ":::", "x,y", "z"}, {{"f", "a,b\nc\n"}}, ",", ""});
+                 {"echo", "{1}", "{2}", "{3}", "{4}", "::::", "@f", ":::", "x,y", "z"},
+                 {{"f", "a,b\nc\n"}},
+                 ",",
+                 ""});
     c.push_back({"colsep_tasks_file", {"echo", "{2}", "{1}"}, {{"t", "a,b\nc,d\n"}}, ",", "t"});
     const std::map<std::string, std::string> split_file = {{"f", "a1b22c\n,x,\n\n;x;;y,\n"}};
     c.push_back({"colsep_class", {"echo", "{}", "::::", "@f"}, split_file, "[;,]+", ""});
@@ -745,9 +858,11 @@ const std::vector<ParallelCase>& parallel_cases() {
     c.push_back({"assignment_quoted", {"V={}", "env", ":::", "a b"}, {}, {}, ""});
     c.push_back({"no_template", {":::", "echo a", "echo 'b c'", ":::", "d e"}, {}, {}, ""});
     c.push_back({"literal_braces",
-                 {"awk '{print $1}'", "${HOME}", "{a,b}", "cp", "x{,.bak}", "{1..3}", "${#x}", "${slot}", "{x}",
-                  "{=}", "{ }", "{1,2}", ":::", "f g"},
-                 {}, {}, ""});
+                 {"awk '{print $1}'", "${HOME}", "{a,b}", "cp", "x{,.bak}", "{1..3}", "${#x}", "${slot}", "{x}", "{=}",
+                  "{ }", "{1,2}", ":::", "f g"},
+                 {},
+                 {},
+                 ""});
     c.push_back({"literal_braces_with_rpl", {"echo", "{{}}", "{x{}}", "${HOME}{}", ":::", "f g"}, {}, {}, ""});
     c.push_back({"template_newline", {"echo {}\necho {.}", ":::", "x.y", "a b.c"}, {}, {}, ""});
     c.push_back({"empty_template_word", {"", ":::", "a b"}, {}, {}, ""});
@@ -755,8 +870,11 @@ const std::vector<ParallelCase>& parallel_cases() {
     c.push_back({"newline_in_value", {"echo", "{#}", "{}", ":::", "a\nb", "c\n", "\n", ""}, {}, {}, ""});
     // {-9}, not {-4}: parallel indexes its argument array with n - 4, and Perl takes a
     // negative index from the end again (see BuildTaskList.NegativePositionDoesNotWrap).
-    c.push_back({"missing_position_with_colsep", {"echo", "<{3}>", "{-9}", "{-1}", "::::", "@f"},
-                 {{"f", "a,b\na,b,c\n"}}, ",", ""});
+    c.push_back({"missing_position_with_colsep",
+                 {"echo", "<{3}>", "{-9}", "{-1}", "::::", "@f"},
+                 {{"f", "a,b\na,b,c\n"}},
+                 ",",
+                 ""});
     return c;
   }();
   return cases;
@@ -912,6 +1030,8 @@ TEST_P(GnuParallel, MatchesRecordedDryRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GnuParallel, ::testing::ValuesIn(parallel_cases()),
-                         [](const ::testing::TestParamInfo<ParallelCase>& param_info) { return param_info.param.name; });
+                         [](const ::testing::TestParamInfo<ParallelCase>& param_info) {
+                           return param_info.param.name;
+                         });
 
 }  // namespace

@@ -59,10 +59,12 @@ TEST(StopGather, CollectSkipsOtherMessagesAndStopsAtTheDeadline) {
   StopGather silent(1);
   silent.start([](int) {}, Clock::now() + std::chrono::milliseconds(30));
   int polls = 0;
-  silent.collect([&](std::chrono::microseconds) -> std::optional<StopGather::Report> {
-    ++polls;
-    return std::nullopt;
-  }, std::chrono::milliseconds(1));
+  silent.collect(
+      [&](std::chrono::microseconds) -> std::optional<StopGather::Report> {
+        ++polls;
+        return std::nullopt;
+      },
+      std::chrono::milliseconds(1));
   EXPECT_GT(polls, 0);
   EXPECT_EQ(silent.missing(), 1);
   StopGather none(0);

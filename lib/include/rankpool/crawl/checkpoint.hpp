@@ -42,7 +42,7 @@ struct Checkpoint {
 /// Writes OUT/checkpoint.json atomically (a crash leaves the old file or the new one,
 /// never a torn one).
 [[nodiscard]] Status write_checkpoint(const std::string& out_dir, const CrawlOptions& options,
-                             const std::vector<std::string>& seeds, const Checkpoint& checkpoint);
+                                      const std::vector<std::string>& seeds, const Checkpoint& checkpoint);
 
 /// fsync(2) of the file at `path`: its data survives a crash of the machine, not only of
 /// the process.

@@ -10,10 +10,10 @@ namespace rankpool::crawl {
 
 struct CrawlCli {
   CrawlJob job;
-  bool help = false;   // --help: print `help_text` and exit 0
+  bool help = false;     // --help: print `help_text` and exit 0
   bool version = false;  // --version: the app prints its version and exits 0
   std::string help_text;
-  std::string error;   // one line, without the program name; empty when usable
+  std::string error;           // one line, without the program name; empty when usable
   bool nothing_to_do = false;  // --resume of a complete crawl: print `notice` and exit 0
   std::string notice;
   // One line for rank 0 to print on stderr before a crawl that goes ahead (the options are

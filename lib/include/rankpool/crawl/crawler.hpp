@@ -47,11 +47,11 @@ struct CrawlJob {
 
 /// How a rank's part of the run ended; the same exit_code on every rank.
 struct CrawlOutcome {
-  int exit_code = 0;          // 0 done; 2 setup error; 128+signal when interrupted
-  std::string error;          // setup error or failure, one line
+  int exit_code = 0;  // 0 done; 2 setup error; 128+signal when interrupted
+  std::string error;  // setup error or failure, one line
   bool interrupted = false;
-  std::uint64_t pages = 0;    // master: records written
-  double seconds = 0;         // master: wall time of the crawl
+  std::uint64_t pages = 0;  // master: records written
+  double seconds = 0;       // master: wall time of the crawl
 };
 
 using FetcherFactory = std::function<std::unique_ptr<Fetcher>(const CrawlOptions&)>;

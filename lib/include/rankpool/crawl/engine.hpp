@@ -74,12 +74,12 @@ BOOST_DESCRIBE_STRUCT(HostStats, (), (origin, rank, pages, bytes, errors, blocke
 /// kept for relaxation, exactly as if this engine had fetched it.
 struct FetchedUrl {
   std::string url;
-  int depth = 0;           // shortest depth over what the logs hold
-  int recorded_depth = 0;  // the depth its pages.jsonl line carries (fixed at the end if larger)
+  int depth = 0;                      // shortest depth over what the logs hold
+  int recorded_depth = 0;             // the depth its pages.jsonl line carries (fixed at the end if larger)
   std::vector<std::string> children;  // followable out-links (post-filter)
   std::string redirect;               // followable redirect target
   std::uint64_t bytes = 0;
-  bool failed = false;                // counted as an error of its host
+  bool failed = false;  // counted as an error of its host
   bool operator==(const FetchedUrl&) const = default;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -90,19 +90,18 @@ BOOST_DESCRIBE_STRUCT(FetchedUrl, (), (url, depth, recorded_depth, children, red
 
 struct EngineStats {
   std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0;
-  std::uint64_t offered = 0;             // URLs offered to this engine (seeds, own, peers)
-  std::uint64_t duplicates = 0;          // offers of a URL already known at <= depth
+  std::uint64_t offered = 0;                               // URLs offered to this engine (seeds, own, peers)
+  std::uint64_t duplicates = 0;                            // offers of a URL already known at <= depth
   std::uint64_t out_of_scope = 0, excluded = 0, trap = 0;  // links not followed (filter)
-  std::uint64_t blocked = 0;             // disallowed by robots.txt
-  std::uint64_t over_host_limit = 0;     // not fetched: max_pages_per_host
-  std::uint64_t over_max_pages = 0;      // not fetched: max_pages reached
-  std::uint64_t depth_improvements = 0;  // fetched URLs later reached by a shorter path
-  double fetch_wait_s = 0;               // time spent inside Fetcher::poll
+  std::uint64_t blocked = 0;                               // disallowed by robots.txt
+  std::uint64_t over_host_limit = 0;                       // not fetched: max_pages_per_host
+  std::uint64_t over_max_pages = 0;                        // not fetched: max_pages reached
+  std::uint64_t depth_improvements = 0;                    // fetched URLs later reached by a shorter path
+  double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & pages & bytes & robots_fetches & links & offered & duplicates & out_of_scope &
-        excluded & trap & blocked & over_host_limit & over_max_pages & depth_improvements &
-        fetch_wait_s;
+    ar& pages& bytes& robots_fetches& links& offered& duplicates& out_of_scope& excluded& trap& blocked&
+        over_host_limit& over_max_pages& depth_improvements& fetch_wait_s;
   }
 };
 
@@ -115,8 +114,8 @@ class Engine {
   /// `fetcher` is used from the calling thread only; `workers` is the number of crawling
   /// engines, `self` this one's index; `rank` goes into records. `bodies_dir`: where
   /// --save-bodies writes ("" = not saving).
-  Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self,
-         int workers, OwnerFn owner, std::string bodies_dir = {});
+  Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self, int workers,
+         OwnerFn owner, std::string bodies_dir = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

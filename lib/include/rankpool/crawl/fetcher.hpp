@@ -23,31 +23,29 @@
 namespace rankpool::crawl {
 
 struct FetchRequest {
-  std::uint64_t id = 0;  // chosen by the caller; echoed in the result so it can match them
-  std::string url;       // absolute http:// or https:// URL; other schemes fail with "protocol"
+  std::uint64_t id = 0;    // chosen by the caller; echoed in the result so it can match them
+  std::string url;         // absolute http:// or https:// URL; other schemes fail with "protocol"
   bool keep_body = false;  // keep the body whatever its type: robots.txt is text/plain
 };
 
 struct FetchResult {
-  std::uint64_t id = 0;     // the request's id
-  std::string url;          // the request's URL, unchanged
-  long http_status = 0;     // 0 when no HTTP response arrived (connect failure, timeout, ...)
-  std::string error;        // empty on success; otherwise curl's text for the failure
-  std::string error_kind;   // empty on success; "timeout","dns","connect","too_large","tls",
-                            // "protocol" or "other" — stable words the crawler may branch on
-  std::string redirect_to;  // for a 3xx with Location: the absolute target (resolved by curl);
-                            // redirects are never followed by the fetcher, the crawler decides
-  std::string content_type; // the Content-Type header as sent, e.g. "text/html; charset=utf-8"
-  std::string body;         // decoded body; empty when not kept (see keep_body_only_for_html)
-  std::size_t bytes = 0;    // decoded body bytes received, kept or not
-  double seconds = 0;       // wall time of the transfer as measured by curl
+  std::uint64_t id = 0;      // the request's id
+  std::string url;           // the request's URL, unchanged
+  long http_status = 0;      // 0 when no HTTP response arrived (connect failure, timeout, ...)
+  std::string error;         // empty on success; otherwise curl's text for the failure
+  std::string error_kind;    // empty on success; "timeout","dns","connect","too_large","tls",
+                             // "protocol" or "other" — stable words the crawler may branch on
+  std::string redirect_to;   // for a 3xx with Location: the absolute target (resolved by curl);
+                             // redirects are never followed by the fetcher, the crawler decides
+  std::string content_type;  // the Content-Type header as sent, e.g. "text/html; charset=utf-8"
+  std::string body;          // decoded body; empty when not kept (see keep_body_only_for_html)
+  std::size_t bytes = 0;     // decoded body bytes received, kept or not
+  double seconds = 0;        // wall time of the transfer as measured by curl
 
   /// A usable page: no transport error and a 2xx status.
   bool ok() const { return error.empty() && http_status >= 200 && http_status < 300; }
   /// True when the server answered with a redirect that carried a target.
-  bool is_redirect() const {
-    return error.empty() && http_status >= 300 && http_status < 400 && !redirect_to.empty();
-  }
+  bool is_redirect() const { return error.empty() && http_status >= 300 && http_status < 400 && !redirect_to.empty(); }
   bool operator==(const FetchResult&) const = default;
 };
 
@@ -117,8 +115,7 @@ class FakeFetcher : public Fetcher {
   /// Canned result for `url` (its id and url fields are filled in per request).
   void set_result(const std::string& url, FetchResult result);
   /// Shorthands: a 200 HTML page, and a redirect (default 301) to `target`.
-  void add_page(const std::string& url, std::string html,
-                std::string content_type = "text/html; charset=utf-8");
+  void add_page(const std::string& url, std::string html, std::string content_type = "text/html; charset=utf-8");
   void add_redirect(const std::string& url, std::string target, long status = 301);
   /// Fault injection: every nth submitted request (n, 2n, ...) fails with a "connect"
   /// error, whatever its URL. 0 turns it off.

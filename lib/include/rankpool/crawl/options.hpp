@@ -46,8 +46,8 @@ struct CrawlOptions {
   std::vector<std::string> include, exclude;
   // Trap guards: calendars and session-id loops grow URLs without bound.
   std::size_t max_url_length = 2048;
-  int max_path_depth = 32;        // path segments
-  int max_repeated_segment = 3;   // occurrences of one segment in a path (/a/b/a/b/a/b/a)
+  int max_path_depth = 32;       // path segments
+  int max_repeated_segment = 3;  // occurrences of one segment in a path (/a/b/a/b/a/b/a)
   // Sent on every request; its product token ("rankpool-crawl") selects robots.txt groups.
   // The version is the project's; rankpool-crawl adds " (+CONTACT)" from --contact, which a
   // crawl of other people's sites should give (their operators need a way to reach the user).
@@ -63,14 +63,14 @@ struct CrawlOptions {
   // Also follow <link rel=...>, frames, iframes and meta refresh (always recorded in
   // links.tsv); by default only <a href> and <area href> are followed, as browsers' users do.
   bool follow_all = false;
-  bool save_bodies = false;    // write HTML bodies under OUT/bodies/ on the fetching rank's host
+  bool save_bodies = false;  // write HTML bodies under OUT/bodies/ on the fetching rank's host
   // Transfers in flight per crawling rank (over all its hosts): throughput comes from
   // breadth, and libcurl's multi interface drives them all on one thread.
   std::size_t max_in_flight = 128;
-  double connect_timeout = 2;   // seconds; a dead host must not hold a transfer slot
-  double timeout = 10;          // seconds per transfer; bounds tarpits and endless bodies
+  double connect_timeout = 2;            // seconds; a dead host must not hold a transfer slot
+  double timeout = 10;                   // seconds per transfer; bounds tarpits and endless bodies
   std::size_t max_page_bytes = 8 << 20;  // decoded; bigger pages are recorded as too_large
-  bool quiet = false;           // no progress line and no final summary on stderr
+  bool quiet = false;                    // no progress line and no final summary on stderr
   // Seconds between checkpoint writes (OUT/checkpoint.json; also at the start, at a signal
   // and at the end), written only when it changed. The results themselves are in the
   // flushed logs; a stale checkpoint costs only the robots.txt fetches of origins first
@@ -80,10 +80,9 @@ struct CrawlOptions {
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & max_depth & delay & per_host_connections & max_crawl_delay & scope & max_pages &
-        max_pages_per_host & include & exclude & max_url_length & max_path_depth &
-        max_repeated_segment & user_agent & ignore_robots & follow_all & save_bodies &
-        max_in_flight & connect_timeout & timeout & max_page_bytes & quiet & checkpoint_interval;
+    ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
+        max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
+            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
   }
 };
 

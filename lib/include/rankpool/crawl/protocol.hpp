@@ -48,21 +48,21 @@ const char* to_string(CrawlTag tag);
 
 struct StartMessage {
   std::uint32_t protocol_version = kCrawlProtocolVersion;
-  std::string error;                  // non-empty: the run ends before it starts
+  std::string error;  // non-empty: the run ends before it starts
   CrawlOptions options;
-  std::vector<std::string> seeds;     // canonical
+  std::vector<std::string> seeds;  // canonical
   // The host assignment: these origins go to these worker indexes (the seeds' origins,
   // dealt round-robin so that workers get equal shares); other origins by hash.
   std::vector<std::string> assigned_origins;
   std::vector<int> assigned_workers;
-  std::string out_dir;                // bodies go to out_dir/bodies on each rank's host
+  std::string out_dir;  // bodies go to out_dir/bodies on each rank's host
   // A resumed crawl (checkpoint.hpp): what this worker's origins already have, loaded
   // before any URL is offered — so Start differs per worker then.
   std::vector<HostCheckpoint> hosts;  // robots.txt outcomes
   std::vector<FetchedUrl> fetched;    // URLs recorded by earlier runs
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & protocol_version & error & options & seeds & assigned_origins & assigned_workers & out_dir & hosts & fetched;
+    ar& protocol_version& error& options& seeds& assigned_origins& assigned_workers& out_dir& hosts& fetched;
   }
 };
 [[nodiscard]] std::string encode_start(const StartMessage& m);
@@ -82,7 +82,7 @@ BOOST_DESCRIBE_STRUCT(WorkerStatus, (), (queued, in_flight, active_hosts))
 struct RecordsMessage {
   WorkerStatus status;
   std::vector<PageRecord> records;
-  std::string edges;  // links.tsv lines
+  std::string edges;                  // links.tsv lines
   std::vector<HostCheckpoint> hosts;  // robots.txt outcomes that became final (for the checkpoint)
   bool operator==(const RecordsMessage&) const = default;
 };
@@ -92,8 +92,8 @@ RecordsMessage decode_records(std::string_view bytes);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
 struct Counters {
-  std::uint64_t probe = 0;     // ProbeReply: the probe answered
-  bool idle = false;           // ProbeReply: idle right now
+  std::uint64_t probe = 0;  // ProbeReply: the probe answered
+  bool idle = false;        // ProbeReply: idle right now
   std::uint64_t sent = 0, received = 0;
   std::uint64_t returned_permits = 0;  // Idle: unspent permits handed back
   bool operator==(const Counters&) const = default;
@@ -119,8 +119,8 @@ struct RankReport {
   double wall_s = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & rank & host & role & engine & hosts & depth_fixes & urls_msgs_sent & urls_msgs_received & urls_sent &
-        urls_received & bytes_sent & bytes_received & peak_rss_kb & wall_s;
+    ar& rank& host& role& engine& hosts& depth_fixes& urls_msgs_sent& urls_msgs_received& urls_sent& urls_received&
+        bytes_sent& bytes_received& peak_rss_kb& wall_s;
   }
 };
 [[nodiscard]] std::string encode_report(const RankReport& r);

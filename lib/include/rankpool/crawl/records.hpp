@@ -24,13 +24,13 @@ namespace rankpool::crawl {
 template <class Ar, class T>
 void describe_serialize(Ar& ar, T& v) {
   boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
-      [&](auto d) { ar & v.*d.pointer; });
+      [&](auto d) { ar& v.*d.pointer; });
 }
 
 /// One fetched URL: a line of pages.jsonl, and an element of the Records message.
 struct PageRecord {
   std::string url;
-  int status = 0;          // HTTP status; 0 when no response arrived
+  int status = 0;  // HTTP status; 0 when no response arrived
   int depth = 0;
   std::string content_type;
   std::uint64_t bytes = 0;

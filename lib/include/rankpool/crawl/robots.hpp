@@ -99,8 +99,8 @@ class RobotsRules {
   };
   static Rule make_rule(bool allow, std::string_view value);
   // `path_octets` is the octet set of `normalized_path`; `scratch` holds KMP tables.
-  static bool matches(const Rule& rule, std::string_view normalized_path,
-                      const std::uint64_t (&path_octets)[4], std::vector<std::size_t>& scratch);
+  static bool matches(const Rule& rule, std::string_view normalized_path, const std::uint64_t (&path_octets)[4],
+                      std::vector<std::size_t>& scratch);
   std::vector<Rule> rules_;  // sorted: most specific first, allow before disallow on ties
   std::optional<double> crawl_delay_;
   std::vector<std::string> sitemaps_;
@@ -122,8 +122,7 @@ struct RobotsPolicy {
 /// Maps a fetch outcome to a policy. `unreachable` is true when no HTTP response arrived
 /// (DNS, connect, timeout). 3xx means the crawler gave up after kMaxRobotsRedirects hops.
 /// 429 is treated like 5xx: the server asks us to back off, so fetching pages would be rude.
-RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable,
-                        const RobotsOptions& options = {});
+RobotsPolicy from_fetch(int http_status, std::string_view body, bool unreachable, const RobotsOptions& options = {});
 
 /// One step of fetching an origin's robots.txt, redirects included (RFC 9309 §2.3.1.2:
 /// follow at least five). Give it the outcome of fetching the current URL and the number

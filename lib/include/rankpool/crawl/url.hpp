@@ -51,13 +51,11 @@ NormalizedUrl normalize(std::string_view absolute_url, const UrlOptions& options
 /// Resolves `reference` against `base_absolute_url` (RFC 3986 §5.2; the caller passes the
 /// document URL or its `<base href>` value) and normalizes the result. The base itself must
 /// be an absolute http(s) URL; it need not be normalized.
-NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url,
-                      const UrlOptions& options = {});
+NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url, const UrlOptions& options = {});
 
 /// The same, against a base that normalize()/resolve() already produced: the base is not
 /// parsed again (about a third less time per link in rankpool-url-bench).
-NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base,
-                      const UrlOptions& options = {});
+NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base, const UrlOptions& options = {});
 
 /// "scheme://host[:port]" with the default port omitted; empty for a failed URL.
 /// Two URLs share an origin iff these strings are equal (http://a:8080 != http://a).

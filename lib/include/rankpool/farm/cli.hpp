@@ -38,7 +38,7 @@ struct FarmCli {
 
 /// The options every farm-based app shares, bound to `cli`; `cli`'s values are the defaults.
 boost::program_options::options_description farm_common_options(FarmCli& cli,
-                                                                 const std::string& caption = "Farm options");
+                                                                const std::string& caption = "Farm options");
 /// The farm's scheduling options, bound to `cli`; `cli`'s values are the defaults.
 boost::program_options::options_description farm_scheduling_options(FarmCli& cli);
 /// Both groups under one caption: every option of FarmCli (what rankpool-fib offers).

@@ -12,9 +12,9 @@ struct TaskContext {
   int rank = 0;  // the rank running the task
   int slot = 0;  // 0-based slot of that rank (FarmOptions::slots): tasks on different slots run
                  // at the same time, tasks on one slot one after another
-  const std::atomic<bool>* cancel = nullptr;  // set when the run stops early (the master aborted
-                                              // it, or an error): long tasks should give up
-  const std::atomic<int>* interrupt = nullptr;  // FarmOptions::interrupt: a signal arrived
+  const std::atomic<bool>* cancel = nullptr;                         // set when the run stops early (the master aborted
+                                                                     // it, or an error): long tasks should give up
+  const std::atomic<int>* interrupt = nullptr;                       // FarmOptions::interrupt: a signal arrived
   const std::function<void(std::string_view)>* note_sink = nullptr;  // see note()
   /// Sends `bytes` to the master while the task runs: FarmOptions::on_note receives them there,
   /// in order, before the task's result. Thread-safe: threads the task started may call it

@@ -16,10 +16,10 @@ namespace rankpool::farm {
 
 /// The outcome of a run, identical on every rank.
 struct RunStatus {
-  std::string error;                 // set when the run could not complete (bad usage, body threw,
-                                     // interrupted)
-  std::uint64_t failed_tasks = 0;    // tasks that failed after all retries
-  int signal = 0;                    // the signal that interrupted the run (FarmOptions::interrupt)
+  std::string error;               // set when the run could not complete (bad usage, body threw,
+                                   // interrupted)
+  std::uint64_t failed_tasks = 0;  // tasks that failed after all retries
+  int signal = 0;                  // the signal that interrupted the run (FarmOptions::interrupt)
   bool ok() const { return error.empty() && failed_tasks == 0; }
   /// 0 all good, 1 some tasks failed, 2 the run itself failed, 128+signal interrupted (the
   /// shell's convention, so a script can tell a Ctrl-C or a time limit from a failure).
@@ -55,9 +55,9 @@ class Farm {
   const Registry& registry_;
   FarmOptions options_;
   std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
-  std::vector<std::string> hosts_;  // per rank (rank 0 only), from the handshake
-  std::vector<int> slots_;  // per worker (rank - 1): FarmOptions::slots of that rank
-  std::string handshake_error_;  // empty when all ranks agree
+  std::vector<std::string> hosts_;         // per rank (rank 0 only), from the handshake
+  std::vector<int> slots_;                 // per worker (rank - 1): FarmOptions::slots of that rank
+  std::string handshake_error_;            // empty when all ranks agree
   FarmStats stats_;
 };
 

@@ -97,11 +97,11 @@ struct JournalRecord {
 
 struct JournalOptions {
   std::string path;
-  bool resume = false;        // false: refuse an existing journal rather than overwrite it;
-                              // true: continue it (or start one if there is none yet)
-  bool retry_failed = false;  // resume: tasks the journal records as failed run again
+  bool resume = false;                            // false: refuse an existing journal rather than overwrite it;
+                                                  // true: continue it (or start one if there is none yet)
+  bool retry_failed = false;                      // resume: tasks the journal records as failed run again
   std::chrono::milliseconds sync_interval{1000};  // fsync at most this often, and at close:
-                              // SIGKILL needs no fsync, a machine crash loses at most this much
+                                                  // SIGKILL needs no fsync, a machine crash loses at most this much
 };
 
 class Journal {

@@ -205,8 +205,10 @@ std::size_t Master::submit_impl(std::uint32_t t, In input, std::function<void(Ou
   group->attempts_.push_back(0);
   ++group->total;
   ++mutable_stats().tasks_submitted;
-  if (submit_options.avoid_rank >= 0) queue_task_avoiding(id, t, index, submit_options.avoid_rank);
-  else queue_tasks(id, t, index, 1);
+  if (submit_options.avoid_rank >= 0)
+    queue_task_avoiding(id, t, index, submit_options.avoid_rank);
+  else
+    queue_tasks(id, t, index, 1);
   return index;
 }
 

@@ -54,7 +54,7 @@ class Registry {
   /// the same types in the same order: the handshake checks it.
   ///   auto square = registry.add("square", [](long x) { return x * x; });  // Task<long, long>
   template <class F>
-    requires detail::deducible_task<F>
+  requires detail::deducible_task<F>
   auto add(std::string name, F fn, TaskTypeOptions options = {})
       -> Task<typename detail::callable_signature<std::decay_t<F>>::in,
               typename detail::callable_signature<std::decay_t<F>>::out> {
@@ -88,8 +88,8 @@ Task<In, Out> Registry::add(std::string name, F fn, TaskTypeOptions options) {
   t.signature = signature_of<In, Out>();
   t.time_each = options.time_each;
   t.run_batch = [fn = std::move(fn)](const BatchHeader& h, std::string_view payload, std::string& wire,
-                                     std::vector<TaskFailure>& failures,
-                                     std::vector<float>& seconds, TaskWatch* watch) mutable {
+                                     std::vector<TaskFailure>& failures, std::vector<float>& seconds,
+                                     TaskWatch* watch) mutable {
     const bool time_each = (h.flags & BatchHeader::kTimeEach) != 0;
     if (time_each) seconds.assign(h.count, 0.0f);
     // Runs task i; `emit` stores its output. Exceptions become failures of that task only.
@@ -111,7 +111,8 @@ Task<In, Out> Registry::add(std::string name, F fn, TaskTypeOptions options) {
       // Plain values: read each input from the message and write each output into the
       // reply, with no intermediate vectors.
       if (payload.size() != static_cast<std::size_t>(h.count) * sizeof(In)) {
-        for (std::uint32_t i = 0; i < h.count; ++i) failures.push_back({i, "protocol error: batch payload has the wrong size"});
+        for (std::uint32_t i = 0; i < h.count; ++i)
+          failures.push_back({i, "protocol error: batch payload has the wrong size"});
         return;
       }
       wire.reserve(wire.size() + static_cast<std::size_t>(h.count) * sizeof(Out) + 64);

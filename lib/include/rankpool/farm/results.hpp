@@ -30,12 +30,12 @@ struct Interrupted : std::runtime_error {
 /// What one task produced. `value` points into the farm's storage; a callback may move from it.
 template <class Out>
 struct Outcome {
-  std::size_t index = 0;   // position in the map's input, or the submit() sequence number
-  Out* value = nullptr;    // null when the task failed after all retries
-  std::string error;       // the last exception's message when it failed
+  std::size_t index = 0;  // position in the map's input, or the submit() sequence number
+  Out* value = nullptr;   // null when the task failed after all retries
+  std::string error;      // the last exception's message when it failed
   int attempts = 1;
-  int rank = -1;           // rank that ran the (last) attempt
-  double seconds = 0;      // the task's time (or its batch's mean, see TaskTypeOptions::time_each)
+  int rank = -1;              // rank that ran the (last) attempt
+  double seconds = 0;         // the task's time (or its batch's mean, see TaskTypeOptions::time_each)
   bool from_journal = false;  // finished in an earlier run, read back from MapOptions::journal
   bool ok() const { return value != nullptr; }
 };
@@ -56,9 +56,9 @@ template <class Out>
 struct MapOptions {
   Order order = Order::input;
   std::function<void(Outcome<Out>&)> on_result;  // called once per input
-  bool keep_values = true;  // false: values are only passed to on_result (streaming)
-  Journal* journal = nullptr;  // record each finished task there; on a resumed journal, tasks it
-                               // holds are not run again but delivered from it (from_journal)
+  bool keep_values = true;                       // false: values are only passed to on_result (streaming)
+  Journal* journal = nullptr;                    // record each finished task there; on a resumed journal, tasks it
+                                                 // holds are not run again but delivered from it (from_journal)
 };
 
 /// Which rank ran a run of consecutive inputs, and how long each took. Kept per batch,
@@ -73,11 +73,11 @@ struct TaskSpan {
 
 template <class Out>
 struct MapResult {
-  std::vector<Out> values;               // in input order (empty if !keep_values);
-                                         // default-constructed where a task failed
-  std::vector<FailureReport> failures;   // in input order
-  std::vector<TaskSpan> spans;           // sorted by first; every input is in one
-  std::vector<float> task_seconds;       // per input, for types registered with time_each
+  std::vector<Out> values;              // in input order (empty if !keep_values);
+                                        // default-constructed where a task failed
+  std::vector<FailureReport> failures;  // in input order
+  std::vector<TaskSpan> spans;          // sorted by first; every input is in one
+  std::vector<float> task_seconds;      // per input, for types registered with time_each
   bool ok() const { return failures.empty(); }
   /// The rank that ran input i (its last attempt), or -1.
   int rank_of(std::size_t i) const {
@@ -92,8 +92,8 @@ struct MapResult {
 
  private:
   const TaskSpan* span_of(std::size_t i) const {
-    auto it = std::upper_bound(spans.begin(), spans.end(), i,
-                               [](std::size_t v, const TaskSpan& s) { return v < s.first; });
+    auto it =
+        std::upper_bound(spans.begin(), spans.end(), i, [](std::size_t v, const TaskSpan& s) { return v < s.first; });
     if (it == spans.begin()) return nullptr;
     --it;
     return i < static_cast<std::size_t>(it->first) + it->count ? &*it : nullptr;

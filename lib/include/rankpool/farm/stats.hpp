@@ -12,7 +12,7 @@ namespace rankpool::farm {
 struct RankStats {
   int rank = 0;
   std::string host;
-  std::string role;  // "master", "worker", or "master+worker" for a single-rank run
+  std::string role;           // "master", "worker", or "master+worker" for a single-rank run
   std::uint64_t tasks = 0;    // tasks executed on this rank (each attempt counts)
   std::uint64_t failed = 0;   // attempts that threw
   std::uint64_t batches = 0;  // batches executed (workers) or dispatched (master)
@@ -23,8 +23,7 @@ struct RankStats {
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & rank & host & role & tasks & failed & batches & busy_s & wall_s & msgs_sent & msgs_recv &
-        bytes_sent & bytes_recv;
+    ar& rank& host& role& tasks& failed& batches& busy_s& wall_s& msgs_sent& msgs_recv& bytes_sent& bytes_recv;
   }
   bool operator==(const RankStats&) const = default;
 };
@@ -43,9 +42,9 @@ struct FarmStats {
   std::uint64_t tasks_completed = 0;  // finished successfully
   std::uint64_t tasks_failed = 0;     // failed after all retries
   std::uint64_t retries = 0;
-  std::uint64_t timeouts = 0;        // attempts that ran past the task timeout
-  std::uint64_t requeued = 0;        // tasks handed back unrun from a batch abandoned at a timeout
-  std::uint64_t tasks_resumed = 0;   // finished in an earlier run, read from the journal
+  std::uint64_t timeouts = 0;       // attempts that ran past the task timeout
+  std::uint64_t requeued = 0;       // tasks handed back unrun from a batch abandoned at a timeout
+  std::uint64_t tasks_resumed = 0;  // finished in an earlier run, read from the journal
 
   std::vector<HostStats> hosts() const;  // in order of first appearance
   /// A table like pp's print_stats: one row per rank, then one per host.

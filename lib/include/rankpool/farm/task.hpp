@@ -61,14 +61,14 @@ struct callable_signature<R (C::*)(A) noexcept, void> : callable_signature<R (*)
 template <class C, class R, class A>
 struct callable_signature<R (C::*)(A) const noexcept, void> : callable_signature<R (*)(A)> {};
 template <class T>
-struct callable_signature<T, std::void_t<decltype(&T::operator())>>
-    : callable_signature<decltype(&T::operator())> {};
+struct callable_signature<T, std::void_t<decltype(&T::operator())>> : callable_signature<decltype(&T::operator())> {};
 
 template <class F>
 concept deducible_task = requires {
   typename callable_signature<std::decay_t<F>>::in;
   typename callable_signature<std::decay_t<F>>::out;
-} && !std::is_void_v<typename callable_signature<std::decay_t<F>>::out>;
+}
+&&!std::is_void_v<typename callable_signature<std::decay_t<F>>::out>;
 
 }  // namespace detail
 }  // namespace rankpool::farm

@@ -31,12 +31,11 @@ struct DecimalStats {
 
 /// Number of decimal digits of |x|; 1 for zero. Exact, unlike mpz_sizeinbase(x, 10),
 /// which may be one too large.
-std::uint64_t decimal_digits(mpz_srcptr x, const DecimalOptions& options = {},
-                             DecimalStats* stats = nullptr);
+std::uint64_t decimal_digits(mpz_srcptr x, const DecimalOptions& options = {}, DecimalStats* stats = nullptr);
 
 /// The first min(k, digits) decimal digits of |x|. `digits` must be decimal_digits(x).
-std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k,
-                           const DecimalOptions& options = {}, DecimalStats* stats = nullptr);
+std::string leading_digits(mpz_srcptr x, std::uint64_t digits, std::size_t k, const DecimalOptions& options = {},
+                           DecimalStats* stats = nullptr);
 
 /// The last min(k, digits) decimal digits of |x|, zero-padded (…00123 stays 00123).
 /// `digits` must be decimal_digits(x).

@@ -30,9 +30,9 @@ struct FibOptions {
 /// One computed F(n). `rank` and `seconds` are filled in by whoever ran compute().
 struct FibRecord {
   std::uint64_t n = 0;
-  std::uint64_t digits = 0;  // exact number of decimal digits of F(n) (1 for F(0))
-  std::string head;          // first edge_digits digits; the whole value when shorter
-  std::string tail;          // last edge_digits digits, zero-padded; whole value when shorter
+  std::uint64_t digits = 0;          // exact number of decimal digits of F(n) (1 for F(0))
+  std::string head;                  // first edge_digits digits; the whole value when shorter
+  std::string tail;                  // last edge_digits digits, zero-padded; whole value when shorter
   std::optional<std::string> value;  // all digits, only with FibOptions::full
   std::optional<std::string> mod;    // F(n) mod M in decimal, only with FibOptions::mod
   int rank = 0;                      // rank that computed it

@@ -45,7 +45,7 @@ void write_table_row(std::ostream& os, const FibRecord& record, const Columns& c
 struct RecordParse {
   FibRecord record;
   std::string failure;  // CSV: the row of a failed input (only record.n is set), its error
-  std::string error;  // empty on success
+  std::string error;    // empty on success
   bool ok() const { return error.empty(); }
 };
 

@@ -41,15 +41,14 @@ InputList parse_inputs(const std::vector<std::string>& tokens, std::uint64_t max
 
 /// One token per line; blank lines and '#' comments (whole-line or trailing) are
 /// skipped. Errors name the source and line: "invalid input 'x' (list.txt:3): ...".
-InputList read_input_stream(std::istream& in, std::string_view source_name,
-                            const InputLimits& limits = {});
+InputList read_input_stream(std::istream& in, std::string_view source_name, const InputLimits& limits = {});
 
 /// Reads a file of inputs; "-" reads standard input.
 InputList read_input_file(const std::string& path, const InputLimits& limits = {});
 
 /// Command-line tokens first, then each file in order; fails on an empty result.
-InputList gather_inputs(const std::vector<std::string>& tokens,
-                        const std::vector<std::string>& files, const InputLimits& limits = {});
+InputList gather_inputs(const std::vector<std::string>& tokens, const std::vector<std::string>& files,
+                        const InputLimits& limits = {});
 
 /// The distinct values in first-seen order, so duplicates are computed once.
 std::vector<std::uint64_t> unique_inputs(const std::vector<std::uint64_t>& values);

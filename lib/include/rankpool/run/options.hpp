@@ -34,53 +34,53 @@ enum class OutputMode {
 
 struct RunOptions {
   // What to run.
-  CommandLine command_line;          // template words and ::: / :::: sources
-  TaskListOptions list;              // --tasks, --colsep
-  bool dry_run = false;              // print the expanded commands on stdout and run nothing
+  CommandLine command_line;  // template words and ::: / :::: sources
+  TaskListOptions list;      // --tasks, --colsep
+  bool dry_run = false;      // print the expanded commands on stdout and run nothing
 
   // Where and how.
-  std::string shell = "/bin/sh";     // tasks run as SHELL -c COMMAND: what a user's shell line means
-  int slots = 0;                     // tasks at once per worker rank; 0: SLURM_CPUS_PER_TASK /
-                                     // cpus_per_task, else 1 (one rank per node, slots = cores)
-  int cpus_per_task = 0;             // 0: no pinning. C: each slot gets C cores of the rank's CPU
-                                     // set (sched_setaffinity) and OMP_NUM_THREADS=C
-  int gpus_per_task = 0;             // 0: CUDA_VISIBLE_DEVICES untouched. G: each slot gets G of
-                                     // the rank's devices
-  std::chrono::milliseconds timeout{0};  // per task, 0: none; then SIGTERM to its process group,
-                                         // SIGKILL `grace` later
+  std::string shell = "/bin/sh";          // tasks run as SHELL -c COMMAND: what a user's shell line means
+  int slots = 0;                          // tasks at once per worker rank; 0: SLURM_CPUS_PER_TASK /
+                                          // cpus_per_task, else 1 (one rank per node, slots = cores)
+  int cpus_per_task = 0;                  // 0: no pinning. C: each slot gets C cores of the rank's CPU
+                                          // set (sched_setaffinity) and OMP_NUM_THREADS=C
+  int gpus_per_task = 0;                  // 0: CUDA_VISIBLE_DEVICES untouched. G: each slot gets G of
+                                          // the rank's devices
+  std::chrono::milliseconds timeout{0};   // per task, 0: none; then SIGTERM to its process group,
+                                          // SIGKILL `grace` later
   std::chrono::milliseconds grace{2000};  // between SIGTERM and SIGKILL: long enough for a task to
                                           // flush its files, short enough for Slurm's KillWait (30 s)
-  int retries = 0;                   // a failed task runs at most 1 + retries times, on another
-                                     // rank when there is one (0: failures are final, parallel's default)
-  HaltPolicy halt;                   // stop early on failures
-  std::optional<double> deadline_unix;  // start no task that would not end before this (by the
-                                        // runtimes measured so far); from --deadline or Slurm
+  int retries = 0;                        // a failed task runs at most 1 + retries times, on another
+                                          // rank when there is one (0: failures are final, parallel's default)
+  HaltPolicy halt;                        // stop early on failures
+  std::optional<double> deadline_unix;    // start no task that would not end before this (by the
+                                          // runtimes measured so far); from --deadline or Slurm
 
   // What is recorded.
   OutputMode output = OutputMode::group;
-  bool tag = false;                  // prefix each output line with the task's arguments and a tab
-  std::string joblog;                // GNU parallel's joblog format; empty: none
-  std::string results_dir;           // DIR/<seq / 1000>/<seq>.out|.err; empty: none
-  std::string output_jsonl;          // one JSON record per task; empty: none
-  std::size_t max_output = 65536;    // bytes of stdout and of stderr kept in each JSONL record:
-                                     // enough for a summary line, bounded for 10^6 tasks
-  std::string journal;               // the resume journal; empty: none
-  bool resume = false;               // run only what the journal does not hold as done
-  bool retry_failed = false;         // with resume: run the journal's failed tasks again
-  bool overwrite_journal = false;    // start the journal afresh even if it exists
+  bool tag = false;                // prefix each output line with the task's arguments and a tab
+  std::string joblog;              // GNU parallel's joblog format; empty: none
+  std::string results_dir;         // DIR/<seq / 1000>/<seq>.out|.err; empty: none
+  std::string output_jsonl;        // one JSON record per task; empty: none
+  std::size_t max_output = 65536;  // bytes of stdout and of stderr kept in each JSONL record:
+                                   // enough for a summary line, bounded for 10^6 tasks
+  std::string journal;             // the resume journal; empty: none
+  bool resume = false;             // run only what the journal does not hold as done
+  bool retry_failed = false;       // with resume: run the journal's failed tasks again
+  bool overwrite_journal = false;  // start the journal afresh even if it exists
 
   // What is shown.
-  bool progress = true;              // live line on stderr when it is a terminal
-  double progress_interval = 0;      // seconds between plain progress lines on stderr (batch
-                                     // logs); 0: none
-  bool quiet = false;                // no progress, no summary line
-  std::string stats_json;            // the farm's per-rank statistics as JSON; empty: none
+  bool progress = true;          // live line on stderr when it is a terminal
+  double progress_interval = 0;  // seconds between plain progress lines on stderr (batch
+                                 // logs); 0: none
+  bool quiet = false;            // no progress, no summary line
+  std::string stats_json;        // the farm's per-rank statistics as JSON; empty: none
 };
 
 /// The result of parsing argv: options, or help/version text to print, or an error.
 struct ParsedCommand {
   RunOptions options;
-  std::string print;  // --help / --version text: print it on rank 0 and exit 0
+  std::string print;     // --help / --version text: print it on rank 0 and exit 0
   bool version = false;  // `print` is the --version line (the app may add the MPI library's)
 };
 

@@ -66,21 +66,21 @@ struct ProcessSpec {
   // (not found) or 126 (not executable, too long a command line), with a line such as
   // "rankpool-run: NAME: command not found" on the task's stderr.
   std::vector<std::string> argv;
-  std::vector<std::string> env;   // the complete environment, "NAME=value"
+  std::vector<std::string> env;  // the complete environment, "NAME=value"
   // CPU ids to pin the process to (sched_setaffinity); empty: inherit. A set that cannot be
   // applied fails the task with 126 and a message on its stderr.
   std::vector<int> cpus;
   // Empty: the directory the rank was in when the Spawner started (the helper's). One that
   // cannot be entered fails the task with 126 and a message on its stderr.
   std::string cwd;
-  std::chrono::milliseconds timeout{0};  // 0: none. Otherwise SIGTERM to the process group when
-                                         // it runs this long, SIGKILL `grace` later
+  std::chrono::milliseconds timeout{0};   // 0: none. Otherwise SIGTERM to the process group when
+                                          // it runs this long, SIGKILL `grace` later
   std::chrono::milliseconds grace{2000};  // between SIGTERM and SIGKILL, for timeouts, cancellation
                                           // and the leftovers of a task whose shell has exited
                                           // (after the SIGKILL, output pipes still open a second
                                           // later are closed and the task finishes anyway)
-  std::size_t max_capture = SIZE_MAX;  // bytes of stdout and of stderr kept (each); the rest is
-                                       // read and counted, never left in the pipe
+  std::size_t max_capture = SIZE_MAX;     // bytes of stdout and of stderr kept (each); the rest is
+                                          // read and counted, never left in the pipe
   /// Optional: called from the event-loop thread with each chunk as it is read (stream 1 =
   /// stdout, 2 = stderr), for line-buffered passthrough. Captured output is kept as well.
   /// That thread serves every task: the callback must be quick and must not call the runner.
@@ -90,17 +90,17 @@ struct ProcessSpec {
 
 struct ProcessResult {
   int pid = 0;
-  int exit_code = -1;         // the exit status when the process exited, else -1
-  int signal = 0;             // the signal that ended it, else 0
-  bool timed_out = false;     // ended by the timeout
-  bool cancelled = false;     // ended by cancel_all() or the `cancel` flag
-  std::string spawn_error;    // non-empty when the process could not be started at all, or
-                              // the spawner helper died under it (exec failure is not that:
-                              // like a shell, it exits 127/126)
-  std::string out, err;       // captured output, at most max_capture bytes each
+  int exit_code = -1;                          // the exit status when the process exited, else -1
+  int signal = 0;                              // the signal that ended it, else 0
+  bool timed_out = false;                      // ended by the timeout
+  bool cancelled = false;                      // ended by cancel_all() or the `cancel` flag
+  std::string spawn_error;                     // non-empty when the process could not be started at all, or
+                                               // the spawner helper died under it (exec failure is not that:
+                                               // like a shell, it exits 127/126)
+  std::string out, err;                        // captured output, at most max_capture bytes each
   std::uint64_t out_bytes = 0, err_bytes = 0;  // everything the task wrote
-  double start_unix = 0;      // wall-clock start, seconds since the epoch
-  double seconds = 0;         // from run() to the exit and the end of the output
+  double start_unix = 0;                       // wall-clock start, seconds since the epoch
+  double seconds = 0;                          // from run() to the exit and the end of the output
   bool ok() const { return spawn_error.empty() && exit_code == 0 && signal == 0 && !timed_out && !cancelled; }
 };
 

@@ -108,8 +108,8 @@ class Template {
 
   struct Part {
     enum class Kind { literal, arg, seq, slot } kind = Kind::literal;
-    std::string text;     // literal: the text; otherwise the replacement string as written
-    int position = 0;     // arg: 0 = {} (all of them), n > 0 = {n}, n < 0 = {-n} (from the end)
+    std::string text;  // literal: the text; otherwise the replacement string as written
+    int position = 0;  // arg: 0 = {} (all of them), n > 0 = {n}, n < 0 = {-n} (from the end)
     enum class Mod { none, no_ext, base, dir, base_no_ext } mod = Mod::none;
   };
   const std::vector<Part>& parts() const { return parts_; }
@@ -152,10 +152,10 @@ inline constexpr std::string_view kSlotMarker = "\x01{%}\x01";
 std::string fill_slot(std::string_view command, std::string_view slot);
 
 struct TaskListOptions {
-  std::string tasks_file;       // --tasks FILE ("-" = stdin); empty: none
+  std::string tasks_file;             // --tasks FILE ("-" = stdin); empty: none
   std::optional<std::string> colsep;  // --colsep REGEX (ECMAScript regex): split each input
                                       // line into columns {1} {2} ...
-  std::string stdin_text;       // what "-" reads (the caller reads stdin once, on rank 0)
+  std::string stdin_text;             // what "-" reads (the caller reads stdin once, on rank 0)
 };
 
 /// Builds the task list.

@@ -45,11 +45,13 @@ constexpr std::size_t min_encoded_size() {
     return sizeof(std::uint32_t);
   } else if constexpr (DescribedStruct<T>) {
     std::size_t n = 0;
-    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>([&](auto d) {
-      n += min_encoded_size<std::remove_cvref_t<decltype(std::declval<T&>().*d.pointer)>>();
-    });
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+        [&](auto d) { n += min_encoded_size<std::remove_cvref_t<decltype(std::declval<T&>().*d.pointer)>>(); });
     return n;
-  } else if constexpr (requires(T v) { typename T::value_type; v.size(); }) {
+  } else if constexpr (requires(T v) {
+                         typename T::value_type;
+                         v.size();
+                       }) {
     return sizeof(std::uint32_t);
   } else if constexpr (std::is_same_v<T, bool>) {
     return 1;
@@ -65,7 +67,7 @@ class ByteWriter {
 
   /// A fixed-size value as its bytes (bool as one byte).
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put(const T& v) {
     if constexpr (std::is_same_v<T, bool>) {
       out_ += static_cast<char>(v ? 1 : 0);
@@ -83,7 +85,7 @@ class ByteWriter {
   /// Overwrites the bytes of a fixed-size value written earlier at `offset` (a size known
   /// only at the end).
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void patch(std::size_t offset, const T& v) {
     if (offset + sizeof v > out_.size()) throw std::logic_error("ByteWriter::patch past the end");
     std::memcpy(out_.data() + offset, &v, sizeof v);
@@ -97,7 +99,11 @@ class ByteWriter {
     } else if constexpr (DescribedStruct<T>) {
       boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
           [&](auto d) { write(v.*d.pointer); });
-    } else if constexpr (requires { typename T::value_type; v.size(); v.begin(); }) {
+    } else if constexpr (requires {
+                           typename T::value_type;
+                           v.size();
+                           v.begin();
+                         }) {
       put(static_cast<std::uint32_t>(v.size()));
       for (const auto& e : v) write(e);
     } else {
@@ -119,8 +125,7 @@ class ByteReader {
   explicit ByteReader(std::string_view in, std::string_view what = "message") : in_(in), what_(what) {}
 
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     if constexpr (std::is_same_v<T, bool>) {
       const auto b = get<std::uint8_t>();
       if (b > 1) fail("a bool byte is " + std::to_string(b));
@@ -160,7 +165,11 @@ class ByteReader {
     } else if constexpr (DescribedStruct<T>) {
       boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
           [&](auto d) { read(v.*d.pointer); });
-    } else if constexpr (requires { typename T::value_type; v.clear(); v.emplace_back(); }) {
+    } else if constexpr (requires {
+                           typename T::value_type;
+                           v.clear();
+                           v.emplace_back();
+                         }) {
       const auto n = get_count(std::max<std::size_t>(1, min_encoded_size<typename T::value_type>()));
       v.clear();
       v.reserve(n);

@@ -16,7 +16,7 @@ namespace rankpool::runtime {
 struct RankRow {
   int rank = 0;
   std::string host;
-  std::string role;           // "master", "worker", "master+worker", ...
+  std::string role;            // "master", "worker", "master+worker", ...
   boost::json::object fields;  // the app's figures, in output order (numbers)
 };
 

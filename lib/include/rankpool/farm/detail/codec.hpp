@@ -86,9 +86,8 @@ void decode(std::string_view bytes, std::size_t n, std::vector<T>& out) {
   out.clear();
   if constexpr (kBitwise<T>) {
     if (bytes.size() != n * sizeof(T)) {
-      throw ProtocolError("payload size " + std::to_string(bytes.size()) + " does not hold " +
-                          std::to_string(n) + " values of " + std::to_string(sizeof(T)) +
-                          " bytes");
+      throw ProtocolError("payload size " + std::to_string(bytes.size()) + " does not hold " + std::to_string(n) +
+                          " values of " + std::to_string(sizeof(T)) + " bytes");
     }
     out.resize(n);
     if (n) std::memcpy(static_cast<void*>(out.data()), bytes.data(), bytes.size());

@@ -37,8 +37,8 @@ struct GroupBase {
   std::uint64_t journal_records = 0;
   virtual void encode(const TaskSet& indices, std::string& out) const = 0;
   /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`.
-  virtual void deliver(const TaskSet& indices, const ResultView& r,
-                       const std::vector<bool>& failed, int rank, double mean_seconds) = 0;
+  virtual void deliver(const TaskSet& indices, const ResultView& r, const std::vector<bool>& failed, int rank,
+                       double mean_seconds) = 0;
   virtual void fail(std::uint32_t index, const std::string& message, int attempts, int rank) = 0;
   /// A task failed and will run again.
   virtual void note_retry(std::uint32_t index) = 0;
@@ -49,14 +49,14 @@ template <class In, class Out>
 struct MapGroup final : GroupBase {
   std::span<const In> inputs;
   MapOptions<Out> options;
-  std::vector<Out> values;                 // keep_values: results land here directly
-  std::map<std::size_t, Out> early;        // !keep_values, ordered: results waiting for their turn
-  bool ordered = false;                    // on_result in input order: needs `state`
-  std::vector<std::uint8_t> state;         // only when ordered: one of the k... below
+  std::vector<Out> values;           // keep_values: results land here directly
+  std::map<std::size_t, Out> early;  // !keep_values, ordered: results waiting for their turn
+  bool ordered = false;              // on_result in input order: needs `state`
+  std::vector<std::uint8_t> state;   // only when ordered: one of the k... below
   static constexpr std::uint8_t kPending = 0, kOk = 1, kFailed = 2, kRestoredOk = 3, kRestoredFailed = 4;
   std::map<std::uint32_t, TaskSpan> spans;  // by first index
-  std::vector<float> task_seconds;         // only for time_each types
-  std::map<std::uint32_t, int> retried;    // attempts so far of tasks that failed and ran again
+  std::vector<float> task_seconds;          // only for time_each types
+  std::map<std::uint32_t, int> retried;     // attempts so far of tasks that failed and ran again
   std::map<std::size_t, FailureReport> failures;
   std::size_t next_emit = 0;
   std::vector<Out> decoded;
@@ -253,8 +253,8 @@ struct SubmitGroup final : GroupBase {
   void encode(const TaskSet& idx, std::string& out) const override {
     codec::encode<In>(out, idx.size(), [&](std::size_t i) -> const In& { return inputs[idx[i]]; });
   }
-  void deliver(const TaskSet& idx, const ResultView& r,
-               const std::vector<bool>& failed, int rank, double mean_seconds) override {
+  void deliver(const TaskSet& idx, const ResultView& r, const std::vector<bool>& failed, int rank,
+               double mean_seconds) override {
     std::size_t ok = idx.size();
     if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
     codec::decode<Out>(r.payload, ok, decoded);

@@ -130,7 +130,7 @@ struct TypeSignature {
   std::string signature;  // input and output type names: a mismatch is a protocol error
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & name & queue & signature;
+    ar& name& queue& signature;
   }
   bool operator==(const TypeSignature&) const = default;
 };
@@ -142,7 +142,7 @@ struct Hello {
   std::vector<std::vector<std::string>> worker_queues;  // per rank; empty list = all queues
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & protocol_version & types & worker_queues;
+    ar& protocol_version& types& worker_queues;
   }
   bool operator==(const Hello&) const = default;
 };
@@ -151,11 +151,11 @@ struct Hello {
 struct HelloAck {
   std::uint32_t protocol_version = kProtocolVersion;
   std::string host;
-  std::string error;  // empty when the worker agrees with the master's Hello
+  std::string error;       // empty when the worker agrees with the master's Hello
   std::int32_t slots = 1;  // batches this rank runs at once (FarmOptions::slots)
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar & protocol_version & host & error & slots;
+    ar& protocol_version& host& error& slots;
   }
   bool operator==(const HelloAck&) const = default;
 };

@@ -15,11 +15,11 @@ namespace rankpool::testweb {
 
 struct AccessLogEntry {
   std::chrono::system_clock::time_point time;  // when the request was read
-  std::string origin;      // "127.0.0.2:8080" — the socket's local address:port
-  std::string method;      // "GET", "HEAD", ...
-  std::string target;      // request target as sent, e.g. "/p/3"
-  std::string user_agent;  // User-Agent header ("" when absent)
-  int status = 0;          // status answered
+  std::string origin;                          // "127.0.0.2:8080" — the socket's local address:port
+  std::string method;                          // "GET", "HEAD", ...
+  std::string target;                          // request target as sent, e.g. "/p/3"
+  std::string user_agent;                      // User-Agent header ("" when absent)
+  int status = 0;                              // status answered
 };
 
 class TestWeb {

@@ -47,22 +47,22 @@
 namespace rankpool::testweb {
 
 struct WebSpec {
-  int hosts = 4;               // 127.0.0.2 ... ; the first four get the four robots variants
-  int pages_per_host = 50;     // pages /, /p/1 .. /p/N-1 on every origin (at least 2)
-  int out_degree = 6;          // links per /p/k page (the chain link included)
-  std::uint64_t seed = 1;      // the link graph is a function of this and the sizes
-  int base_port = 0;           // every host listens here, the extra origin on base_port+1;
-                               // 0 binds ephemeral ports (tests run in parallel safely)
-  std::string first_address = "127.0.0.2";  // host i is first_address + i in the last octet
-  std::chrono::milliseconds latency{0};     // added to every response, emulating a WAN
+  int hosts = 4;                               // 127.0.0.2 ... ; the first four get the four robots variants
+  int pages_per_host = 50;                     // pages /, /p/1 .. /p/N-1 on every origin (at least 2)
+  int out_degree = 6;                          // links per /p/k page (the chain link included)
+  std::uint64_t seed = 1;                      // the link graph is a function of this and the sizes
+  int base_port = 0;                           // every host listens here, the extra origin on base_port+1;
+                                               // 0 binds ephemeral ports (tests run in parallel safely)
+  std::string first_address = "127.0.0.2";     // host i is first_address + i in the last octet
+  std::chrono::milliseconds latency{0};        // added to every response, emulating a WAN
   std::chrono::milliseconds slow_delay{2000};  // extra delay of /slow
-  std::size_t big_body_bytes = 9 << 20;  // /big*: above the fetcher's default 8 MiB cap
-  double crawl_delay_seconds = 0.2;      // Crawl-delay: written in host 3's robots.txt
-  bool link_specials = true;   // whether home pages link to the special paths
-  bool gzip_pages = false;     // gzip 200 responses for clients sending Accept-Encoding: gzip
-  int threads = 2;             // server threads
-  std::string access_log_file; // also append the access log here when not empty, one line per
-                               // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
+  std::size_t big_body_bytes = 9 << 20;        // /big*: above the fetcher's default 8 MiB cap
+  double crawl_delay_seconds = 0.2;            // Crawl-delay: written in host 3's robots.txt
+  bool link_specials = true;                   // whether home pages link to the special paths
+  bool gzip_pages = false;                     // gzip 200 responses for clients sending Accept-Encoding: gzip
+  int threads = 2;                             // server threads
+  std::string access_log_file;                 // also append the access log here when not empty, one line per
+                                // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
 };
 
 /// What each origin's /robots.txt does. Host i (0-based) gets variant i for i < 4, the
@@ -88,15 +88,15 @@ struct Origin {
 struct Response {
   int status = 200;
   std::string content_type;
-  std::string content_encoding;     // "gzip" for /big.gz
-  std::string location;             // Location header of a 3xx, as written (may be relative)
+  std::string content_encoding;  // "gzip" for /big.gz
+  std::string location;          // Location header of a 3xx, as written (may be relative)
   std::string body;
-  bool chunked = false;             // send without Content-Length
+  bool chunked = false;                // send without Content-Length
   std::chrono::milliseconds delay{0};  // extra delay of this path (WebSpec::latency is added)
   // Canonical absolute targets of the page's http(s) <a href> links, in document order,
   // duplicates kept; filled for 200 HTML only. A crawler parses only 200 HTML responses.
   std::vector<std::string> links;
-  std::string redirect_target;      // canonical absolute form of `location`
+  std::string redirect_target;  // canonical absolute form of `location`
 };
 
 /// The web as a function: (origin, path) → Response. Immutable and thread-safe.
@@ -152,11 +152,11 @@ std::pair<std::string, std::string> split_url(std::string_view url);
 ///    are fetched but yield no links; the trap is cut by max_depth; mailto:, javascript:
 ///    and ftp: hrefs are ignored.
 struct GroundTruth {
-  std::map<std::string, int> fetched;   // URL → depth: every page request (robots.txt excluded)
-  std::map<std::string, int> status;    // URL → HTTP status the server answers
-  std::set<std::string> robots;         // robots.txt URLs fetched (one per origin in scope)
-  std::set<std::string> blocked;        // discovered within depth and scope, robots-disallowed
-  std::set<std::string> out_of_scope;   // discovered within depth, origin not in scope
+  std::map<std::string, int> fetched;            // URL → depth: every page request (robots.txt excluded)
+  std::map<std::string, int> status;             // URL → HTTP status the server answers
+  std::set<std::string> robots;                  // robots.txt URLs fetched (one per origin in scope)
+  std::set<std::string> blocked;                 // discovered within depth and scope, robots-disallowed
+  std::set<std::string> out_of_scope;            // discovered within depth, origin not in scope
   std::map<std::string, std::string> redirects;  // fetched 3xx URL → canonical target
   // Links of every fetched 200 HTML page: (page, canonical target), deduplicated, targets in
   // or out of scope, fetched or not (a page at max_depth is parsed; its links are not
@@ -168,7 +168,7 @@ GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, in
                   std::vector<std::string> scope = {});
 
 /// The truth as JSON text (for rankpool-testweb --truth and the demo).
-std::string to_json(const GroundTruth& truth, const WebModel& web,
-                    const std::vector<std::string>& seeds, int max_depth);
+std::string to_json(const GroundTruth& truth, const WebModel& web, const std::vector<std::string>& seeds,
+                    int max_depth);
 
 }  // namespace rankpool::testweb

@@ -24,8 +24,8 @@ packages=(
   parallel
   # Stacks of a hung test run's ranks, printed before the test kills them.
   gdb
-  # The lint test: shell scripts.
-  shellcheck
+  # The lint tests: shell scripts and C++ formatting (.clang-format).
+  shellcheck clang-format
 )
 ensure_packages setup "${packages[@]}"
 

@@ -26,9 +26,13 @@ packages=(
   gdb
   # The lint tests: shell scripts and C++ formatting (.clang-format).
   shellcheck clang-format
+  # The WARC test reads the crawler's WARC files with webrecorder's warcio (npm, pinned below).
+  nodejs npm
 )
 ensure_packages setup "${packages[@]}"
 
 cd "$RANKPOOL_ROOT"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
+# warcio for the crawl_app.warc test (its fixture would install it too): the tests run offline.
+tests/apps/crawl/install_warcio.sh "build/$preset/tests/apps/crawl/warcio"

@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
       "crawl-delay", po::value(&spec.crawl_delay_seconds)->default_value(spec.crawl_delay_seconds),
       "Crawl-delay written in host 4's robots.txt")(
       "big-bytes", po::value(&spec.big_body_bytes)->default_value(spec.big_body_bytes), "size of /big*")(
-      "no-specials", "do not link the special pages from home pages")("access-log", po::value(&spec.access_log_file),
-                                                                      "append the access log to this file")(
+      "no-specials", "do not link the special pages from home pages")(
+      "gzip", "gzip 200 responses for clients that accept it (Content-Encoding: gzip)")(
+      "access-log", po::value(&spec.access_log_file), "append the access log to this file")(
       "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
       "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
       "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   }
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.link_specials = vm.count("no-specials") == 0;
+  spec.gzip_pages = vm.count("gzip") > 0;
 
   // Block the stop signals before any server thread exists, so only sigwait sees them.
   sigset_t stop_signals;

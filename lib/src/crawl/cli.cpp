@@ -116,7 +116,13 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      "continue the crawl in --out-dir DIR (same seeds, scope and link rules): fetch only what no earlier run "
      "recorded, append to its outputs")
     ("checkpoint-interval", po::value(&o.checkpoint_interval)->default_value(o.checkpoint_interval, "10"),
-     "seconds between writes of DIR/checkpoint.json (also written at the start, at a signal and at the end)");
+     "seconds between writes of DIR/checkpoint.json (also written at the start, at a signal and at the end)")
+    ("warc", po::bool_switch(&o.warc),
+     "archive every fetch (robots.txt and non-HTML too) as WARC/1.1 in DIR/warc/, one series of .warc.gz "
+     "files per crawling rank on its host")
+    ("warc-max-size", po::value(&o.warc_max_size)->default_value(o.warc_max_size),
+     "bytes after which a rank starts its next WARC file")
+    ("warc-cdx", po::bool_switch(&o.warc_cdx), "with --warc: a sorted CDXJ index beside each WARC file");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("seed-url", po::value(&seeds)->composing());

@@ -17,6 +17,10 @@ FetchOptions fetch_options_for(const CrawlOptions& o) {
   f.max_in_flight = o.max_in_flight;
   // Politeness is the engine's; curl's own per-host cap would only queue behind it.
   f.max_host_connections = 0;
+  // pages.jsonl's payload_sha1; an archive keeps every response whole, as sent.
+  f.digest_payload = true;
+  f.capture = o.warc;
+  f.keep_body_only_for_html = !o.warc;
   return f;
 }
 

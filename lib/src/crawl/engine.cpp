@@ -96,6 +96,7 @@ struct Engine::UrlState {
   enum class Stage : std::uint8_t { queued, in_flight, fetched, blocked, skipped } stage = Stage::queued;
   std::vector<std::string> children;  // followable out-links (post-filter), for relaxation
   std::string redirect;               // followable redirect target
+  std::string referrer;               // from its first offer, until its record goes out
 };
 
 struct Engine::Host {
@@ -120,6 +121,18 @@ struct Engine::Host {
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
   std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
 };
+
+namespace {
+
+/// A record's referrer, taken out of the URL's state (which no longer needs it): the page
+/// that first linked it, "redirect", or "seed" for a depth-0 URL offered without one.
+template <class State>
+std::string referrer_of(State& s) {
+  if (!s.referrer.empty()) return std::exchange(s.referrer, {});
+  return s.depth == 0 ? "seed" : "";
+}
+
+}  // namespace
 
 struct Engine::Flight {
   Host* host = nullptr;
@@ -159,7 +172,7 @@ Engine::Host& Engine::host_for(std::string_view origin) {
   return *hosts_.emplace(h->origin, std::move(h)).first->second;
 }
 
-void Engine::offer(std::string_view url, int depth) {
+void Engine::offer(std::string_view url, int depth, std::string_view referrer) {
   ++stats_.offered;
   auto [it, fresh] = urls_.try_emplace(std::string(url));
   UrlState& s = it->second;
@@ -176,7 +189,7 @@ void Engine::offer(std::string_view url, int depth) {
         return;  // the result will carry the new depth
       case UrlState::Stage::fetched:
         ++stats_.depth_improvements;
-        relax(s);
+        relax(it->first, s);
         return;
       case UrlState::Stage::blocked:
       case UrlState::Stage::skipped:
@@ -184,6 +197,7 @@ void Engine::offer(std::string_view url, int depth) {
     }
   } else {
     s.depth = depth;
+    s.referrer = referrer;
     if (exhausted_) {
       s.stage = UrlState::Stage::skipped;
       ++stats_.over_max_pages;
@@ -203,18 +217,18 @@ void Engine::schedule(Host& h) {
   ready_.push({h.next_start, next_seq_++, &h});
 }
 
-void Engine::dispatch(std::string url, int depth) {
+void Engine::dispatch(std::string url, int depth, std::string referrer) {
   const int owner = workers_ == 1 ? 0 : owner_(canonical_origin(url));
   if (owner == self_)
-    offer(url, depth);
+    offer(url, depth, referrer);
   else
-    outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth});
+    outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth, std::move(referrer)});
 }
 
-void Engine::relax(UrlState& s) {
-  if (!s.redirect.empty()) dispatch(s.redirect, s.depth);
+void Engine::relax(const std::string& url, UrlState& s) {
+  if (!s.redirect.empty()) dispatch(s.redirect, s.depth, "redirect");
   if (options_.max_depth >= 0 && s.depth + 1 > options_.max_depth) return;
-  for (const auto& child : s.children) dispatch(child, s.depth + 1);
+  for (const auto& child : s.children) dispatch(child, s.depth + 1, url);
 }
 
 bool Engine::may_follow(const NormalizedUrl& url) {
@@ -322,6 +336,7 @@ void Engine::start_requests() {
         rec.rank = rank_;
         rec.error = "robots.txt unreachable: " + h.unreachable_error;
         rec.error_kind = h.unreachable_kind;
+        rec.referrer = referrer_of(s);
         s.stage = UrlState::Stage::fetched;
         s.recorded_depth = s.depth;
         ++h.errors;
@@ -508,6 +523,12 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   rec.rank = rank_;
   rec.error = std::move(r.error);
   rec.error_kind = std::move(r.error_kind);
+  rec.fetched_at = rfc3339_ms(r.started);
+  rec.ip = std::move(r.ip);
+  rec.payload_sha1 = std::move(r.payload_sha1);
+  rec.referrer = referrer_of(s);
+  rec.last_modified = std::move(r.last_modified);
+  rec.etag = std::move(r.etag);
   if (!rec.error.empty() || rec.status >= 400 || rec.status == 0) ++h.errors;
 
   const bool within = options_.max_depth < 0 || s.depth + 1 <= options_.max_depth;
@@ -517,7 +538,7 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
       rec.redirect = target.url;
       if (may_follow(target)) {
         s.redirect = target.url;
-        dispatch(target.url, s.depth);  // a hop costs no depth
+        dispatch(target.url, s.depth, "redirect");  // a hop costs no depth
       }
     }
   } else if (rec.error.empty() && rec.status >= 200 && rec.status < 300 && is_html_content_type(rec.content_type) &&
@@ -541,7 +562,7 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
       if (page_links.meta_nofollow || !(options_.follow_all || followed_by_default(link.kind))) continue;
       if (!may_follow(target)) continue;
       if (s.depth > 0) s.children.push_back(target.url);  // depth 0 never improves
-      if (within) dispatch(std::move(target.url), s.depth + 1);
+      if (within) dispatch(std::move(target.url), s.depth + 1, url);
     }
     stats_.links += rec.links;
     if (!bodies_dir_.empty()) rec.body_file = save_body(url, r.body);

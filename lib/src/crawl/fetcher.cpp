@@ -1,6 +1,8 @@
 // The parts of the fetcher that need no libcurl: result printing, HTML detection, the fake.
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 #include "rankpool/crawl/fetcher.hpp"
 
@@ -14,6 +16,18 @@ std::ostream& operator<<(std::ostream& os, const FetchResult& r) {
   if (!r.redirect_to.empty()) os << " redirect_to=" << r.redirect_to;
   if (!r.content_type.empty()) os << " content_type=\"" << r.content_type << '"';
   return os << " bytes=" << r.bytes << " kept=" << r.body.size() << '}';
+}
+
+std::string rfc3339_ms(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) return {};
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm)) + frac + "Z";
 }
 
 bool is_html_content_type(std::string_view ct) {

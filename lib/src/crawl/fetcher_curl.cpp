@@ -1,6 +1,7 @@
 // The libcurl multi fetcher, after curl's docs/examples/10-at-a-time.c: one multi handle,
 // a bounded number of easy handles in it, per-transfer context through CURLOPT_PRIVATE.
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "rankpool/crawl/digest.hpp"
 #include "rankpool/crawl/fetcher.hpp"
 
 namespace rankpool::crawl {
@@ -42,7 +44,96 @@ struct Transfer {
   bool always_keep = false;   // FetchRequest::keep_body
   bool keep = true;
   bool too_large = false;  // set by the write callback when it aborts the transfer
+  // digest_payload or capture: curl hands over the bytes as transferred; they are hashed
+  // (and kept, with capture) here, and gzip/deflate decoded here with zlib.
+  bool raw = false;
+  enum class Coding : std::uint8_t { unknown, identity, zlib } coding = Coding::unknown;
+  bool bad_encoding = false;  // zlib refused the payload: the transfer fails as curl would
+  z_stream zs{};
+  bool zs_open = false;
+  Sha1 hash;
+  ~Transfer() {
+    if (zs_open) inflateEnd(&zs);
+  }
 };
+
+// The decoded bytes of a chunk: counted against max_body_bytes, kept when wanted. False
+// when the cap is crossed.
+bool take_decoded(Transfer* t, const char* data, size_t n) {
+  if (t->result.bytes + n > t->options->max_body_bytes) {
+    t->too_large = true;
+    return false;
+  }
+  t->result.bytes += n;
+  if (t->keep) t->result.body.append(data, n);
+  return true;
+}
+
+// A chunk as transferred (decoding off in curl): hashed, kept for WARC with capture, then
+// decoded here. Content-Encoding gzip, x-gzip and deflate (zlib, the header auto-detected)
+// are what the request's Accept-Encoding offered; anything else is passed on as it came.
+bool take_raw(Transfer* t, const char* data, size_t n) {
+  if (t->coding == Transfer::Coding::unknown) {
+    t->coding = Transfer::Coding::identity;
+    curl_header* h = nullptr;
+    if (curl_easy_header(t->easy.get(), "Content-Encoding", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h) {
+      std::string v(h->value);
+      std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+      const auto b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+      v = b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+      if (v == "gzip" || v == "x-gzip" || v == "deflate") {
+        if (inflateInit2(&t->zs, 15 + 32) != Z_OK) {
+          t->bad_encoding = true;
+          return false;
+        }
+        t->zs_open = true;
+        t->coding = Transfer::Coding::zlib;
+      }
+    }
+  }
+  t->hash.update(std::string_view(data, n));
+  if (t->options->capture) t->result.payload.append(data, n);
+  if (t->coding == Transfer::Coding::identity) return take_decoded(t, data, n);
+  z_stream& zs = t->zs;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  zs.avail_in = static_cast<uInt>(n);
+  char out[16384];
+  while (zs.avail_in > 0) {
+    zs.next_out = reinterpret_cast<Bytef*>(out);
+    zs.avail_out = sizeof out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      t->bad_encoding = true;
+      return false;
+    }
+    if (!take_decoded(t, out, sizeof out - zs.avail_out)) return false;
+    if (rc == Z_STREAM_END) break;  // bytes after the end of the stream are not content
+    if (rc == Z_BUF_ERROR && zs.avail_out != 0) break;
+  }
+  return true;
+}
+
+// capture: the final response's status line and headers (a 1xx or a proxy's CONNECT answer
+// before it is dropped when the next status line starts).
+size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) t->result.response_head.clear();
+  t->result.response_head.append(line);
+  return n;
+}
+
+// capture: the request headers as curl sent them (CURLINFO_HEADER_OUT); a CONNECT to a proxy
+// before the request itself is replaced by it.
+int on_debug(CURL*, curl_infotype type, char* data, size_t n, void* user) {
+  if (type != CURLINFO_HEADER_OUT) return 0;
+  auto* t = static_cast<Transfer*>(user);
+  std::string& head = t->result.request_head;
+  if (head.ends_with("\r\n\r\n")) head.clear();
+  head.append(data, n);
+  return 0;
+}
 
 // Enforces max_body_bytes here rather than with CURLOPT_MAXFILESIZE: libcurl 7.88 only
 // checks that against a Content-Length, and it sees decoded bytes here, so a chunked or
@@ -50,6 +141,7 @@ struct Transfer {
 size_t write_body(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
+  if (t->too_large || t->bad_encoding) return 0;
   if (!t->decided_keep) {
     t->decided_keep = true;
     if (t->options->keep_body_only_for_html && !t->always_keep) {
@@ -58,13 +150,9 @@ size_t write_body(char* data, size_t size, size_t nmemb, void* user) {
       t->keep = ct == nullptr || is_html_content_type(ct);
     }
   }
-  if (t->result.bytes + n > t->options->max_body_bytes) {
-    t->too_large = true;
-    return 0;  // a short write makes curl abort the transfer with CURLE_WRITE_ERROR
-  }
-  t->result.bytes += n;
-  if (t->keep) t->result.body.append(data, n);
-  return n;
+  // A short write makes curl abort the transfer with CURLE_WRITE_ERROR.
+  if (t->raw) return take_raw(t, data, n) ? n : 0;
+  return take_decoded(t, data, n) ? n : 0;
 }
 
 template <class T>
@@ -143,6 +231,8 @@ class CurlFetcher final : public Fetcher {
     t->result.id = req.id;
     t->always_keep = req.keep_body;
     t->result.url = std::move(req.url);
+    t->result.started = std::chrono::system_clock::now();
+    t->raw = options_.digest_payload || options_.capture;
     t->easy.reset(curl_easy_init());
     if (!t->easy) throw std::runtime_error("curl_easy_init failed");
     CURL* h = t->easy.get();
@@ -161,7 +251,22 @@ class CurlFetcher final : public Fetcher {
     // Signals (SIGALRM for DNS timeouts) are unsafe in a multi-threaded, MPI-using process.
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    if (options_.accept_encoding) set(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (t->raw) {
+      // The bytes as transferred reach write_body, which decodes what it offered here.
+      if (options_.accept_encoding) set(h, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+      set(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    } else if (options_.accept_encoding) {
+      set(h, CURLOPT_ACCEPT_ENCODING, "");
+    }
+    if (options_.capture) {
+      set(h, CURLOPT_HEADERFUNCTION, &on_header);
+      set(h, CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
+      // The debug callback is the only place curl shows the request as sent; VERBOSE turns it on
+      // (its text goes to on_debug, not to stderr).
+      set(h, CURLOPT_DEBUGFUNCTION, &on_debug);
+      set(h, CURLOPT_DEBUGDATA, static_cast<void*>(t.get()));
+      set(h, CURLOPT_VERBOSE, 1L);
+    }
     set(h, CURLOPT_PROXY, options_.proxy.c_str());
     if (!options_.verify_tls) {
       set(h, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -210,8 +315,20 @@ class CurlFetcher final : public Fetcher {
         curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
       r.redirect_to = location;
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &r.seconds);
+    char* ip = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip) r.ip = ip;
+    if (r.http_status != 0) {
+      curl_header* hdr = nullptr;
+      if (curl_easy_header(h, "Last-Modified", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK && hdr)
+        r.last_modified = hdr->value;
+      if (curl_easy_header(h, "ETag", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK && hdr) r.etag = hdr->value;
+      if (t.raw) r.payload_sha1 = sha1_label(t.hash);
+    }
     if (rc == CURLE_OK) return;
-    if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (t.bad_encoding) {
+      r.error_kind = "protocol";
+      r.error = curl_easy_strerror(CURLE_BAD_CONTENT_ENCODING);
+    } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       r.error_kind = "too_large";
       r.error = std::string(curl_easy_strerror(CURLE_FILESIZE_EXCEEDED)) + " (limit " +
                 std::to_string(t.options->max_body_bytes) + " bytes)";

@@ -45,6 +45,8 @@ Status validate(const CrawlOptions& o) {
   if (o.max_repeated_segment < 1) return bad("--max-repeated-segment must be >= 1");
   if (!std::isfinite(o.checkpoint_interval) || o.checkpoint_interval < 0)
     return bad("--checkpoint-interval must be a number of seconds >= 0");
+  if (o.warc_max_size == 0) return bad("--warc-max-size must be > 0 bytes");
+  if (o.warc_cdx && !o.warc) return bad("--warc-cdx indexes the WARC files: give --warc too");
   if (o.user_agent.empty()) return bad("--user-agent must not be empty");
   if (o.user_agent.find_first_of("\r\n") != std::string::npos) return bad("--user-agent must be one line");
   for (const auto* list : {&o.include, &o.exclude})

@@ -48,8 +48,15 @@ Result<T> from_json_value(const json::value& jv, Optional&& optional) {
   }
 }
 
+// The audit fields, written only when set (and absent from logs older than them).
+bool page_audit_field(std::string_view name) {
+  return name == "fetched_at" || name == "ip" || name == "payload_sha1" || name == "referrer" ||
+         name == "last_modified" || name == "etag";
+}
+
 bool page_field_optional(std::string_view name) {
-  return name == "error" || name == "error_kind" || name == "redirect" || name == "body_file" || name == "nofollow";
+  return name == "error" || name == "error_kind" || name == "redirect" || name == "body_file" || name == "nofollow" ||
+         page_audit_field(name);
 }
 
 bool host_field_optional(std::string_view name) { return name != "origin" && name != "robots"; }
@@ -62,6 +69,12 @@ std::string to_json_line(const PageRecord& r) {
     if (name == "redirect") return !r.redirect.empty();
     if (name == "body_file") return !r.body_file.empty();
     if (name == "nofollow") return r.nofollow;
+    if (name == "fetched_at") return !r.fetched_at.empty();
+    if (name == "ip") return !r.ip.empty();
+    if (name == "payload_sha1") return !r.payload_sha1.empty();
+    if (name == "referrer") return !r.referrer.empty();
+    if (name == "last_modified") return !r.last_modified.empty();
+    if (name == "etag") return !r.etag.empty();
     return true;
   }));
 }

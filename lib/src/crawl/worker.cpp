@@ -2,7 +2,10 @@
 #include "crawl/worker.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+
+#include "rankpool/crawl/warc.hpp"
 
 #include "rankpool/farm/detail/protocol.hpp"
 
@@ -22,7 +25,7 @@ void Worker::on_message(MeshMessage& m) {
       ++msgs_received_;
       auto urls = decode_urls(m.bytes);
       urls_received_ += urls.size();
-      for (const auto& u : urls) engine_->offer(u.url, u.depth);
+      for (const auto& u : urls) engine_->offer(u.url, u.depth, u.referrer);
       break;
     }
     case CrawlTag::Permits: {
@@ -130,6 +133,21 @@ void Worker::start(StartMessage s) {
     std::filesystem::create_directories(bodies, ec);
   }
   fetcher_ = make_fetcher_(s.options);
+  if (s.options.warc) {
+    WarcOptions w;
+    w.dir = s.out_dir + "/warc";
+    w.rank = mesh_.rank();
+    w.max_file_bytes = s.options.warc_max_size;
+    w.cdx = s.options.warc_cdx;
+    w.software = std::string("rankpool-crawl/") + RANKPOOL_VERSION_STRING;
+    w.info = {{"robots", s.options.ignore_robots ? "ignore" : "obey"},
+              {"http-header-user-agent", s.options.user_agent},
+              {"hostname", mesh_.host()}};
+    const int rank = mesh_.rank();
+    fetcher_ = make_archiving_fetcher(
+        std::move(fetcher_), std::make_unique<WarcWriter>(std::move(w)),
+        [rank](const std::string& e) { std::fprintf(stderr, "rankpool-crawl: rank %d: %s\n", rank, e.c_str()); });
+  }
   auto owner = [this, workers](std::string_view origin) {
     auto it = assigned_.find(std::string(origin));
     if (it != assigned_.end()) return it->second;

@@ -22,6 +22,8 @@ test and the whole process group (mpirun and its ranks) is killed. Python stdlib
 import argparse
 import collections
 import contextlib
+import gzip
+import hashlib
 import json
 import os
 import random
@@ -33,6 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
 import rankpool_testing as rt  # noqa: E402
@@ -45,11 +50,13 @@ p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
-                        "user_agent", "resume_kill", "resume_sigterm"])
+                        "user_agent", "resume_kill", "resume_sigterm", "warc"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
 p.add_argument("--keep", action="store_true", help="keep the work directories even on success")
+p.add_argument("--node", default="node", help="Node.js, for the warcio reader (scenario warc)")
+p.add_argument("--warcio", help="directory holding node_modules/warcio (scenario warc)")
 args = p.parse_args()
 
 START = time.monotonic()
@@ -334,8 +341,11 @@ def politeness(name, reqs, delay, slow_origins, slow_delay, tol=0.020):
 # ---------------------------------------------------------------------------------------
 # Scenarios.
 
-def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra_seeds=(), post=None, **kw):
+def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra_seeds=(), post=None, live=None,
+          **kw):
     """Starts a web, crawls it under mpirun, checks everything, then post(truth, reqs).
+    live(web, out): called after a successful crawl while the web still serves; its requests
+    must carry the User-Agent CHECK_UA, which the checks of the crawl's requests leave out.
     The work directory (web, truth, access log, outputs) is kept when a check failed."""
     if remaining() < 5:
         check(False, f"{name}: not run, the scenario's time budget is spent")
@@ -352,8 +362,12 @@ def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra
         crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
         rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth)] + crawl_args + crawl_seeds,
                                   timeout=min(timeout, remaining()))
+        if live and rc == 0:
+            live(web, out)
     finally:
         web.stop()
+    if live and "reqs" not in kw:
+        kw["reqs"] = [q for q in read_access_log(web.log) if q["user_agent"] != CHECK_UA]
     print(f"{name}: {len(web.truth['fetched'])} truth pages, exit {rc}, {secs:.1f} s", flush=True)
     if rc is None:
         check(False, f"{name}: hung: killed after {secs:.0f} s; stderr: {se[-2000:]}")
@@ -399,6 +413,168 @@ def scenario_max_pages():
 def scenario_unreachable():
     crawl("unreachable seed", [], "first", 3, ["--delay", "0"], extra_seeds=[UNREACHABLE],
           extra_pages={UNREACHABLE: (0, 0, "connect")})
+
+
+# ---------------------------------------------------------------------------------------
+# WARC: the crawl's archive read by an independent reader (webrecorder's warcio for Node).
+
+CHECK_UA = "rankpool-warc-check"
+WARC_NAME = re.compile(r"^rankpool-(\d{14})-(\d+)-(\d{5})\.warc\.gz$")
+RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def fetch_direct(url):
+    """(status, decoded body) straight from the web, no proxy whatever the environment says."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
+    req = urllib.request.Request(url, headers={"User-Agent": CHECK_UA})
+    try:
+        with opener.open(req, timeout=20) as r:
+            status, body, enc = r.status, r.read(), r.headers.get("Content-Encoding", "")
+    except urllib.error.HTTPError as e:
+        status, body, enc = e.code, e.read(), e.headers.get("Content-Encoding", "")
+    if enc.lower() == "gzip":
+        body = gzip.decompress(body)
+    return status, body
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the answer to compare, not a hop to follow."""
+
+    def redirect_request(self, *a, **k):
+        return None
+
+
+def scenario_warc():
+    state = {}
+
+    def live(web, out):
+        # The web's own answers for every URL the truth fetches, and every robots.txt.
+        urls = [x["url"] for x in web.truth["fetched"]] + [o + "/robots.txt" for o in {origin_of(u) for u in web.truth["robots"]}]
+        state["direct"] = {u: fetch_direct(u) for u in urls}
+        state["out"] = out
+
+    def post(truth, reqs):
+        out = state["out"]
+        warc_dir = os.path.join(out, "warc")
+        names = sorted(os.listdir(warc_dir)) if os.path.isdir(warc_dir) else []
+        warcs = [n for n in names if n.endswith(".warc.gz")]
+        check(warcs, "warc: no .warc.gz files in OUT/warc")
+        ranks = set()
+        for n in warcs:
+            m = WARC_NAME.match(n)
+            if check(m, f"warc: file name {n!r} is not rankpool-TIMESTAMP-RANK-SERIAL.warc.gz"):
+                ranks.add(int(m.group(2)))
+        crawling = {0} if args.ranks == 1 else set(range(1, args.ranks))
+        check(ranks <= crawling, f"warc: files from ranks {sorted(ranks)}, crawling ranks {sorted(crawling)}")
+        check(len(warcs) > len(ranks), f"warc: {len(warcs)} files for {len(ranks)} ranks: --warc-max-size did not rotate")
+        r = subprocess.run([args.node, os.path.join(os.path.dirname(os.path.abspath(__file__)), "read_warc.cjs"),
+                            args.warcio] + [os.path.join(warc_dir, n) for n in warcs],
+                           capture_output=True, text=True, timeout=max(5, remaining()))
+        if not check(r.returncode == 0, f"warc: warcio could not read the files: {r.stderr[-2000:]}"):
+            return
+        recs = [json.loads(line) for line in r.stdout.splitlines()]
+        by_file = collections.defaultdict(list)
+        for x in recs:
+            by_file[x["file"]].append(x)
+        for n in warcs:
+            first = by_file[n][0] if by_file[n] else {}
+            check(first.get("type") == "warcinfo" and first.get("filename") == n,
+                  f"warc: {n} does not start with its warcinfo record: {first.get('type')}")
+        check(all(x["version"] == "WARC/1.1" for x in recs), "warc: a record is not WARC/1.1")
+        bad_block = [(x["type"], x["uri"]) for x in recs if x["type"] != "warcinfo" and x["block_digest"] != x["block_sha1"]]
+        check(not bad_block, f"warc: WARC-Block-Digest differs from the block's SHA-1: {few(bad_block)}")
+        responses = [x for x in recs if x["type"] == "response"]
+        requests = {x["id"]: x for x in recs if x["type"] == "request"}
+        bad_payload = [x["uri"] for x in responses if x["payload_digest"] != x["payload_sha1"]]
+        check(not bad_payload, f"warc: WARC-Payload-Digest differs from the payload's SHA-1: {few(bad_payload)}")
+        # One response (and one request naming it) per request the web saw, robots.txt included.
+        want = collections.Counter(q["url"] for q in reqs)
+        got = collections.Counter(x["uri"] for x in responses)
+        check(got == want, f"warc: response records != requests in the access log: missing {few(want - got)}, "
+                           f"extra {few(got - want)}")
+        concurrent = collections.Counter(x["concurrent_to"] for x in requests.values())
+        lonely = [x["uri"] for x in responses if concurrent[x["id"]] != 1]
+        check(not lonely, f"warc: responses without exactly one request record: {few(lonely)}")
+        mismatched = [x["uri"] for x in requests.values()
+                      if not any(y["id"] == x["concurrent_to"] and y["uri"] == x["uri"] for y in responses)]
+        check(not mismatched, f"warc: request records not concurrent to their URI's response: {few(mismatched)}")
+        ua_missing = [x["uri"] for x in requests.values()
+                      if not (x["block_text"] or "").startswith("GET ") or "\r\nUser-Agent: rankpool-crawl/" not in x["block_text"]]
+        check(not ua_missing, f"warc: request records without the request line and User-Agent: {few(ua_missing)}")
+        bad_ip = [x["uri"] for x in responses if x["ip"] != urllib_host(x["uri"])]
+        check(not bad_ip, f"warc: WARC-IP-Address is not the origin's address: {few(bad_ip)}")
+        bad_date = [x["uri"] for x in recs if not RFC3339_MS.match(x["date"] or "")]
+        check(not bad_date, f"warc: WARC-Date not RFC 3339 with ms: {few(bad_date)}")
+        # Statuses and payloads against the web itself (warcio undoes Content-Encoding).
+        direct = state["direct"]
+        bad_status, bad_content = [], []
+        for x in responses:
+            if x["uri"] not in direct:
+                continue
+            status, body = direct[x["uri"]]
+            if x["status"] != status:
+                bad_status.append((x["uri"], x["status"], status))
+            if not x.get("truncated") and x["content_sha1_hex"] != hashlib.sha1(body).hexdigest():
+                bad_content.append((x["uri"], x["content_length"], len(body)))
+        check(not bad_status, f"warc: statuses differ from the web's (url, warc, web): {few(bad_status)}")
+        check(not bad_content, f"warc: payloads differ from the web's (url, bytes, want): {few(bad_content)}")
+        gz = [x["uri"] for x in responses if (x.get("content_encoding") or "").lower() == "gzip"]
+        check(len(gz) >= 10 and all(x["payload_length"] != x["content_length"] for x in responses if x["uri"] in gz),
+              f"warc: want gzip payloads stored as transferred, {len(gz)} gzip responses")
+        nonhtml = [x for x in responses if (x.get("http_content_type") or "").startswith(("image/", "text/plain"))]
+        check(nonhtml and all(x["payload_length"] > 0 for x in nonhtml), "warc: non-HTML bodies not archived")
+        # pages.jsonl's audit fields agree with the archive.
+        records, _, _ = read_outputs(out)
+        digest_of = {x["uri"]: x["payload_digest"] for x in responses}
+        ip_of = {x["uri"]: x["ip"] for x in responses}
+        bad = [r["url"] for r in records if r.get("status", 0) != 0 and
+               (r.get("payload_sha1") != digest_of.get(r["url"]) or r.get("ip") != ip_of.get(r["url"]) or
+                not RFC3339_MS.match(r.get("fetched_at", "")))]
+        check(not bad, f"warc: pages.jsonl payload_sha1/ip/fetched_at disagree with the WARC: {few(bad)}")
+        edges = {tuple(e) for e in truth["edges"]}
+        targets = set(truth["redirects"].values())
+        bad_ref = [(r["url"], r.get("referrer")) for r in records
+                   if not (r.get("referrer") == "seed" and r["url"] in truth["seeds"] or
+                           r.get("referrer") == "redirect" and r["url"] in targets or
+                           (r.get("referrer"), r["url"]) in edges)]
+        check(not bad_ref, f"warc: referrers that are not a seed, a redirect or a linking page: {few(bad_ref)}")
+        # CDXJ: sorted, one line per response record, each pointing at its gzip member.
+        cdx_lines = 0
+        for n in warcs:
+            cdxj = os.path.join(warc_dir, n[:-len(".warc.gz")] + ".cdxj")
+            if not check(os.path.exists(cdxj), f"warc: no CDXJ beside {n}"):
+                continue
+            with open(cdxj) as f:
+                lines = f.read().splitlines()
+            with open(os.path.join(warc_dir, n), "rb") as f:
+                data = f.read()
+            check(lines == sorted(lines), f"warc: {cdxj} is not sorted")
+            check(len(lines) == sum(1 for x in by_file[n] if x["type"] == "response"),
+                  f"warc: {cdxj} has {len(lines)} lines for {sum(1 for x in by_file[n] if x['type'] == 'response')} responses")
+            for line in lines:
+                cdx_lines += 1
+                key, stamp, js = line.split(" ", 2)
+                j = json.loads(js)
+                off, length = int(j["offset"]), int(j["length"])
+                try:
+                    text = zlib.decompressobj(16 + 15).decompress(data[off:off + length])
+                except zlib.error as e:
+                    check(False, f"warc: {n} offset {off}: not a gzip member ({e})")
+                    continue
+                ok = (text.startswith(b"WARC/1.1\r\n") and b"\r\nWARC-Type: response\r\n" in text and
+                      f"\r\nWARC-Target-URI: {j['url']}\r\n".encode() in text and j["filename"] == n and
+                      j["digest"] == digest_of.get(j["url"]) and len(stamp) == 14 and ")" in key)
+                check(ok, f"warc: CDXJ line does not point at its response record: {line[:200]}")
+        check(cdx_lines == len(responses), f"warc: {cdx_lines} CDXJ lines for {len(responses)} responses")
+        print(f"  warc: {len(warcs)} files, {len(recs)} records ({len(responses)} responses, {len(gz)} gzip), "
+              f"{cdx_lines} CDXJ lines; read by warcio")
+
+    crawl("warc", ["--gzip", "--big-bytes", "200000"], "all", 3,
+          ["--delay", "0", "--warc", "--warc-cdx", "--warc-max-size", "100000"], live=live, post=post)
+
+
+def urllib_host(url):
+    return re.match(r"^https?://([^/:]+)", url).group(1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -720,7 +896,8 @@ try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
-     "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm}[args.scenario]()
+     "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
+     "warc": scenario_warc}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

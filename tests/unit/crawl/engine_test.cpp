@@ -165,6 +165,41 @@ TEST(Engine, UserAgentTokenSelectsRobotsGroup) {
   EXPECT_EQ(ignore.requested(), std::vector<std::string>{"http://a.test/"});
 }
 
+// The crawl log's referrer: "seed" for a seed, the first page that linked a URL, "redirect"
+// for a redirect's target; the fetch's audit fields are copied into the record.
+TEST(Engine, RecordsCarryReferrerAndAuditFields) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/b", "/r"}));
+  rig.fetcher.add_page("http://a.test/b", page({"/c", "/"}));
+  rig.fetcher.add_page("http://a.test/c", page({}));
+  rig.fetcher.add_redirect("http://a.test/r", "http://a.test/t");
+  FetchResult t;
+  t.http_status = 200;
+  t.content_type = "text/html";
+  t.body = page({"/b"});
+  t.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764895084123));
+  t.ip = "192.0.2.7";
+  t.payload_sha1 = "sha1:ABC";
+  t.last_modified = "Wed, 21 Oct 2015 07:28:00 GMT";
+  t.etag = "\"x1\"";
+  rig.fetcher.set_result("http://a.test/t", t);
+  rig.make().offer("http://a.test/", 0);
+  std::map<std::string, PageRecord> by_url;
+  for (auto& r : rig.run()) by_url[r.url] = r;
+  EXPECT_EQ(by_url.at("http://a.test/").referrer, "seed");
+  EXPECT_EQ(by_url.at("http://a.test/b").referrer, "http://a.test/");
+  EXPECT_EQ(by_url.at("http://a.test/c").referrer, "http://a.test/b");
+  EXPECT_EQ(by_url.at("http://a.test/r").referrer, "http://a.test/");
+  const PageRecord& target = by_url.at("http://a.test/t");
+  EXPECT_EQ(target.referrer, "redirect");
+  EXPECT_EQ(target.fetched_at, "2025-12-05T00:38:04.123Z");
+  EXPECT_EQ(target.ip, "192.0.2.7");
+  EXPECT_EQ(target.payload_sha1, "sha1:ABC");
+  EXPECT_EQ(target.last_modified, "Wed, 21 Oct 2015 07:28:00 GMT");
+  EXPECT_EQ(target.etag, "\"x1\"");
+  EXPECT_EQ(by_url.at("http://a.test/b").fetched_at, "");  // the fake never started a transfer
+}
+
 TEST(Engine, ForeignOriginsGoToTheirOwnerAndOutOfScopeIsDropped) {
   Rig rig;
   rig.seeds = {"http://a.test/", "http://b.test:8080/"};
@@ -173,7 +208,7 @@ TEST(Engine, ForeignOriginsGoToTheirOwnerAndOutOfScopeIsDropped) {
       .offer("http://a.test/", 0);
   rig.run();
   ASSERT_EQ(rig.engine->outbox().size(), 2u);
-  EXPECT_EQ(rig.engine->outbox()[1], (std::vector<UrlAtDepth>{{"http://b.test:8080/x", 1}}));
+  EXPECT_EQ(rig.engine->outbox()[1], (std::vector<UrlAtDepth>{{"http://b.test:8080/x", 1, "http://a.test/"}}));
   EXPECT_EQ(rig.engine->stats().out_of_scope, 2u);  // b.test:80 is another origin; c.test too
 }
 

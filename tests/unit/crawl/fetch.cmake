@@ -20,3 +20,6 @@ if(TARGET rankpool-testweb)
     PASS_REGULAR_EXPRESSION "need hosts >= 1"
     LABELS crawl TIMEOUT 60)
 endif()
+# WARC: SHA-1/base32, SURT, the writer read back member by member (zlib).
+rankpool_add_unit_test(crawl_warc_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/warc_test.cpp
+                       LIBRARIES rankpool_crawl PkgConfig::rankpool_zlib LABELS crawl)

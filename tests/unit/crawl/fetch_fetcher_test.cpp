@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 
+#include "rankpool/crawl/digest.hpp"
 #include "rankpool/crawl/fetcher.hpp"
 #include "rankpool/testweb/server.hpp"
 
@@ -184,14 +185,18 @@ TEST_F(FetcherTest, SizeCapAppliesToDecodedGzip) {
   const auto wire = web_->model().respond(0, "/big.gz").body.size();
   ASSERT_LT(wire, 100u * 1024);  // a bomb: small on the wire
   FetchOptions o;
-  o.max_body_bytes = 1 << 20;  // far above the compressed size
-  const auto r = fetch_one(o, url(3, "/big.gz"));
-  EXPECT_EQ(r.error_kind, "too_large") << r;
-  o.max_body_bytes = kBig;
-  const auto at = fetch_one(o, url(3, "/big.gz"));
-  EXPECT_TRUE(at.ok()) << at;
-  EXPECT_EQ(at.bytes, kBig);  // decoded bytes, not wire bytes
-  EXPECT_EQ(at.body, web_->model().respond(0, "/big").body);
+  for (bool own_decoding : {false, true}) {  // curl's decoding, or the fetcher's (digest_payload)
+    o.digest_payload = own_decoding;
+    o.max_body_bytes = 1 << 20;  // far above the compressed size
+    const auto r = fetch_one(o, url(3, "/big.gz"));
+    EXPECT_EQ(r.error_kind, "too_large") << r;
+    o.max_body_bytes = kBig;
+    const auto at = fetch_one(o, url(3, "/big.gz"));
+    EXPECT_TRUE(at.ok()) << at;
+    EXPECT_EQ(at.bytes, kBig);  // decoded bytes, not wire bytes
+    EXPECT_EQ(at.body, web_->model().respond(0, "/big").body);
+    if (own_decoding) EXPECT_EQ(at.payload_sha1, sha1_label(web_->model().respond(0, "/big.gz").body));
+  }
 }
 
 TEST_F(FetcherTest, NonHttpSchemesAreRefused) {
@@ -349,9 +354,11 @@ TEST(FetcherGzip, CompressedPagesAreDecoded) {
   testweb::TestWeb web(spec);
   web.start();
   const auto expected = web.model().respond(0, "/p/3").body;
-  for (bool accept : {true, false}) {
+  for (int mode = 0; mode < 4; ++mode) {
+    const bool accept = mode % 2 == 0;
     FetchOptions o;
     o.accept_encoding = accept;
+    o.digest_payload = mode >= 2;  // the fetcher decodes, not curl
     o.keep_body_only_for_html = false;
     auto f = make_curl_fetcher(o);
     f->submit({1, web.origins()[0] + "/p/3"});
@@ -360,6 +367,52 @@ TEST(FetcherGzip, CompressedPagesAreDecoded) {
     ASSERT_EQ(rs.size(), 1u);
     EXPECT_TRUE(rs[0].ok()) << rs[0];
     EXPECT_EQ(rs[0].body, expected) << "accept_encoding=" << accept;  // identity when not asked
+  }
+}
+
+// capture (for WARC): the request as sent, the response head as received, the payload as
+// transferred (gzip here) beside the decoded body, the server's address, the start time.
+TEST(FetcherCapture, KeepsTheMessagesAsTransferred) {
+  testweb::WebSpec spec;
+  spec.hosts = 1;
+  spec.gzip_pages = true;
+  testweb::TestWeb web(spec);
+  web.start();
+  const auto expected = web.model().respond(0, "/p/3").body;
+  for (bool capture : {true, false}) {
+    FetchOptions o;
+    o.capture = capture;
+    o.digest_payload = true;
+    o.user_agent = "capture-test/1";
+    auto f = make_curl_fetcher(o);
+    const auto before = std::chrono::system_clock::now();
+    f->submit({1, web.origins()[0] + "/p/3"});
+    std::vector<FetchResult> rs;
+    for (int i = 0; i < 100 && rs.empty(); ++i) rs = f->poll(200ms);
+    ASSERT_EQ(rs.size(), 1u);
+    const FetchResult& r = rs[0];
+    EXPECT_TRUE(r.ok()) << r;
+    EXPECT_EQ(r.body, expected);
+    EXPECT_EQ(r.ip, "127.0.0.2");
+    EXPECT_GE(r.started, before - 1s);
+    EXPECT_LE(r.started, std::chrono::system_clock::now());
+    if (!capture) {
+      EXPECT_EQ(r.request_head, "");
+      EXPECT_EQ(r.response_head, "");
+      EXPECT_EQ(r.payload, "");
+      EXPECT_FALSE(r.payload_sha1.empty());
+      continue;
+    }
+    EXPECT_TRUE(r.request_head.starts_with("GET /p/3 HTTP/1.1\r\n")) << r.request_head;
+    EXPECT_NE(r.request_head.find("\r\nUser-Agent: capture-test/1\r\n"), std::string::npos) << r.request_head;
+    EXPECT_NE(r.request_head.find("\r\nAccept-Encoding: gzip, deflate\r\n"), std::string::npos) << r.request_head;
+    EXPECT_TRUE(r.request_head.ends_with("\r\n\r\n"));
+    EXPECT_TRUE(r.response_head.starts_with("HTTP/1.1 200 OK\r\n")) << r.response_head;
+    EXPECT_NE(r.response_head.find("Content-Encoding: gzip\r\n"), std::string::npos) << r.response_head;
+    EXPECT_TRUE(r.response_head.ends_with("\r\n\r\n"));
+    ASSERT_GE(r.payload.size(), 2u);
+    EXPECT_EQ(r.payload.substr(0, 2), "\x1f\x8b");  // gzip, as on the wire
+    EXPECT_EQ(r.payload_sha1, sha1_label(r.payload));
   }
 }
 

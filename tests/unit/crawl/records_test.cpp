@@ -36,6 +36,12 @@ PageRecord sample_failed() {
   r.redirect = "http://a.test/y";
   r.body_file = "bodies/1";
   r.nofollow = true;
+  r.fetched_at = "2026-12-05T00:38:04.123Z";
+  r.ip = "127.0.0.2";
+  r.payload_sha1 = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ";
+  r.referrer = "seed";
+  r.last_modified = "Wed, 21 Oct 2015 07:28:00 GMT";
+  r.etag = "\"abc\"";
   return r;
 }
 
@@ -46,7 +52,10 @@ TEST(PageRecordJson, LineHasTheFieldsInOrderAndLeavesOutEmptyOnes) {
   EXPECT_EQ(to_json_line(sample_failed()),
             R"({"url":"http://a.test/x","status":0,"depth":2,"content_type":"text/html","bytes":1234,)"
             R"("links":7,"seconds":2.5E-1,"rank":3,"error":"Connection refused","error_kind":"connect",)"
-            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true})");
+            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true,)"
+            R"("fetched_at":"2026-12-05T00:38:04.123Z","ip":"127.0.0.2",)"
+            R"("payload_sha1":"sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ","referrer":"seed",)"
+            R"("last_modified":"Wed, 21 Oct 2015 07:28:00 GMT","etag":"\"abc\""})");
 }
 
 TEST(PageRecordJson, RoundTrip) {

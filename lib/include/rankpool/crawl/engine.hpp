@@ -122,7 +122,9 @@ class Engine {
 
   /// A canonical URL that this engine owns, reached at `depth` (seed, own link, peer).
   /// Seeds go through offer() too: they bypass the filter's patterns but not robots.txt.
-  void offer(std::string_view url, int depth);
+  /// `referrer`: the page that linked it, "redirect", or "" (a seed or a resumed frontier),
+  /// kept from its first offer for its record.
+  void offer(std::string_view url, int depth, std::string_view referrer = {});
 
   /// Resume (before any offer): an origin's robots.txt outcome from the checkpoint, so it
   /// is not fetched again.
@@ -178,8 +180,8 @@ class Engine {
   struct UrlState;
   struct Flight;
   Host& host_for(std::string_view origin);
-  void dispatch(std::string url, int depth);
-  void relax(UrlState& state);
+  void dispatch(std::string url, int depth, std::string referrer);
+  void relax(const std::string& url, UrlState& state);
   void start_requests();
   void start_robots(Host& host, std::string url);
   void handle(FetchResult result);

@@ -41,6 +41,18 @@ struct FetchResult {
   std::string body;          // decoded body; empty when not kept (see keep_body_only_for_html)
   std::size_t bytes = 0;     // decoded body bytes received, kept or not
   double seconds = 0;        // wall time of the transfer as measured by curl
+  // The crawl log's audit fields (the curl fetcher fills them on every transfer).
+  std::chrono::system_clock::time_point started{};  // when the transfer started; epoch: never
+  std::string ip;                                   // the server's IP address; "" without a connection
+  std::string last_modified;                        // the Last-Modified header as sent, "" without one
+  std::string etag;                                 // the ETag header as sent, "" without one
+  // "sha1:BASE32" of the payload as transferred (content-encoded, not chunked): what WARC's
+  // WARC-Payload-Digest says. Empty unless FetchOptions::digest_payload and a response arrived.
+  std::string payload_sha1;
+  // FetchOptions::capture only (for WARC): the messages as they went over the wire.
+  std::string request_head;   // request line and headers as sent, through the blank line
+  std::string response_head;  // the final response's status line and headers, through the blank line
+  std::string payload;        // the payload as transferred (up to max_body_bytes decoded bytes' worth)
 
   /// A usable page: no transport error and a 2xx status.
   bool ok() const { return error.empty() && http_status >= 200 && http_status < 300; }
@@ -50,6 +62,10 @@ struct FetchResult {
 };
 
 std::ostream& operator<<(std::ostream& os, const FetchResult& r);
+
+/// "YYYY-MM-DDThh:mm:ss.mmmZ" (RFC 3339, UTC, milliseconds), as FetchResult::started goes into
+/// the crawl log and WARC-Date; "" for the epoch (a result that never started).
+std::string rfc3339_ms(std::chrono::system_clock::time_point t);
 
 /// True for "text/html" and "application/xhtml+xml" (any parameters, any case).
 bool is_html_content_type(std::string_view content_type);
@@ -77,6 +93,14 @@ struct FetchOptions {
   bool accept_encoding = true;
   // Verify TLS peers; turning it off is for tests against self-signed servers only.
   bool verify_tls = true;
+  // The payload's SHA-1 in FetchResult::payload_sha1 (the crawl log has it): one pass over
+  // bytes that arrive anyway. With it (or capture) the fetcher asks only for the encodings
+  // it decodes itself (gzip, deflate), so that it sees the bytes as transferred.
+  bool digest_payload = false;
+  // Keep the request and response as sent and received (FetchResult::request_head,
+  // response_head, payload), for a WARC writer. Off by default: it doubles what a transfer
+  // keeps in memory and turns on curl's debug callback.
+  bool capture = false;
   // Proxy URL; empty means "no proxy, ignore http_proxy/https_proxy in the environment",
   // so that a crawl (and a test) goes exactly where its URLs say.
   std::string proxy;

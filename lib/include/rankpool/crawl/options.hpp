@@ -77,12 +77,20 @@ struct CrawlOptions {
   // reached since the last write, so a write every 10 s is plenty and costs nothing
   // measurable. 0: only at the start and the end.
   double checkpoint_interval = 10;
+  // WARC/1.1 files of every fetch under OUT/warc/ (warc.hpp), written by each crawling rank on
+  // its own host. Off by default: a crawl log and link graph is what most runs want, and an
+  // archive costs disk (every body, not only HTML) and some speed.
+  bool warc = false;
+  // Bytes after which a rank starts its next WARC file: the customary 1 GB.
+  std::uint64_t warc_max_size = 1'000'000'000;
+  bool warc_cdx = false;  // a sorted CDXJ index beside each WARC file (for replay tools)
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
         max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
-            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
+            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval& warc& warc_max_size&
+                warc_cdx;
   }
 };
 

@@ -44,11 +44,19 @@ struct PageRecord {
   // <meta name=robots content=nofollow>: its links are listed but not followed. Recorded so
   // that a resumed crawl (checkpoint.hpp) rebuilds the frontier from the logs alone.
   bool nofollow = false;
+  // The crawl log's audit fields (docs/crawl.md); each left out of pages.jsonl when empty, and
+  // a pages.jsonl written before them (an older crawl resumed) reads without them.
+  std::string fetched_at;     // when the fetch started: RFC 3339, UTC, milliseconds
+  std::string ip;             // the server's IP address
+  std::string payload_sha1;   // "sha1:BASE32" of the payload as transferred (= WARC-Payload-Digest)
+  std::string referrer;       // the first page that linked it, or "seed" / "redirect" / "sitemap"
+  std::string last_modified;  // the Last-Modified header, as sent
+  std::string etag;           // the ETag header, as sent
   bool operator==(const PageRecord&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(PageRecord, (),
                       (url, status, depth, content_type, bytes, links, seconds, rank, error, error_kind, redirect,
-                       body_file, nofollow))
+                       body_file, nofollow, fetched_at, ip, payload_sha1, referrer, last_modified, etag))
 std::ostream& operator<<(std::ostream& os, const PageRecord& r);
 
 /// pages.jsonl's line for `r`, without the newline. Fields in the description's order;
@@ -62,9 +70,10 @@ Result<PageRecord> page_record_from_json(std::string_view line);
 struct UrlAtDepth {
   std::string url;
   int depth = 0;
+  std::string referrer;  // the page that linked it, "redirect", or "" (a seed, a resumed frontier)
   bool operator==(const UrlAtDepth&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(UrlAtDepth, (), (depth, url))
+BOOST_DESCRIBE_STRUCT(UrlAtDepth, (), (depth, url, referrer))
 
 /// An origin's robots.txt outcome, as a checkpoint keeps it so that a resumed crawl does
 /// not fetch the file again. The rules are kept as the text that was parsed: parsing it

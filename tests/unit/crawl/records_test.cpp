@@ -93,8 +93,8 @@ TEST(HostCheckpointJson, FieldsAndRoundTrip) {
   EXPECT_FALSE(host_checkpoint_from_json(boost::json::parse(R"({"origin":"http://a.test"})")));
 }
 
-/// The Records message as protocol version 2 laid it out by hand.
-std::string records_v2(const RecordsMessage& m) {
+/// The Records message as protocol version 3 lays it out, by hand.
+std::string records_v3(const RecordsMessage& m) {
   std::string out;
   runtime::ByteWriter w(out);
   w.put(m.status.queued);
@@ -115,6 +115,9 @@ std::string records_v2(const RecordsMessage& m) {
     w.put_string(rec.redirect);
     w.put_string(rec.body_file);
     w.put<std::uint8_t>(rec.nofollow ? 1 : 0);
+    for (const std::string* f :
+         {&rec.fetched_at, &rec.ip, &rec.payload_sha1, &rec.referrer, &rec.last_modified, &rec.etag})
+      w.put_string(*f);
   }
   w.put_string(m.edges);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(m.hosts.size()));
@@ -140,7 +143,7 @@ RecordsMessage sample_message() {
 TEST(RecordsMessage, WireLayoutIsUnchangedAndRoundTrips) {
   const RecordsMessage m = sample_message();
   const std::string bytes = encode_records(m);
-  EXPECT_EQ(bytes, records_v2(m));
+  EXPECT_EQ(bytes, records_v3(m));
   EXPECT_EQ(decode_records(bytes), m);
 }
 
@@ -159,10 +162,11 @@ TEST(RecordsMessage, TruncatedAndTrailingInputIsRejected) {
 }
 
 TEST(CrawlMessages, UrlsCountersAndU64RejectTrailingBytes) {
-  const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0}, {"http://a.test/1", 4}};
+  const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0}, {"http://a.test/1", 4, "http://a.test/"}};
   const std::string u = encode_urls(urls);
-  // Version 2 layout: u32 count, then per URL its depth (i32) before the string.
+  // Version 3 layout: u32 count, then per URL its depth (i32) before the string, then the referrer.
   EXPECT_EQ(u.substr(0, 8), std::string("\x02\0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(u.substr(8 + 4 + 14, 4), std::string("\0\0\0\0", 4));  // the first URL's empty referrer
   EXPECT_EQ(decode_urls(u), urls);
   EXPECT_THROW(decode_urls(u + "!"), runtime::DecodeError);
   EXPECT_THROW(decode_urls(u.substr(0, u.size() - 1)), runtime::DecodeError);

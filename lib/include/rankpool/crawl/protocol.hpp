@@ -29,7 +29,8 @@
 
 namespace rankpool::crawl {
 
-inline constexpr std::uint32_t kCrawlProtocolVersion = 2;
+// 3: PageRecord's audit fields (fetched_at ... etag) and UrlAtDepth's referrer.
+inline constexpr std::uint32_t kCrawlProtocolVersion = 3;
 
 enum class CrawlTag : int {
   Start = 32,

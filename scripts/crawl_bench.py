@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Requests the driver itself makes (the robots.txt probe) carry this User-Agent, so that the
 # access-log accounting can leave them out.
 PROBE_UA = "rankpool-crawl-bench-probe"
+# --warc may cost at most 30 % of the pages/s (issue 13): every body hashed, compressed, written.
+WARC_TARGET_RATIO = 0.70
 # Unlimited depth for the truth: testweb takes a number, and no path of this web is longer.
 TRUTH_MAX_DEPTH = 1_000_000
 SPEED_TARGET_RATIO = 10.0
@@ -313,18 +315,20 @@ def check_rankpool_outputs(out_dir, truth, row):
     return notes
 
 
-def run_rankpool(children, args, web, ranks, directory):
+def run_rankpool(children, args, web, ranks, directory, warc=False):
     out = directory / "out"
     cmd = ["mpirun", "-n", ranks, args.build / "apps/crawl/rankpool-crawl", "--quiet",
-           "--delay", 0, "--max-depth", -1, "--out-dir", out, *web.seeds]
+           "--delay", 0, "--max-depth", -1, "--out-dir", out, *(["--warc"] if warc else []), *web.seeds]
     start = time.monotonic()
     with open(directory / "crawl.log", "w") as log:
         proc = children.start(cmd, stdout=log, stderr=subprocess.STDOUT)
         status = wait_or_stop(children, proc, args.timeout)
     wall = time.monotonic() - start
     summary = json.loads((out / "summary.json").read_text()) if status == 0 else {}
+    warc_dir = out / "warc"
     return {
-        "crawler": "rankpool-crawl",
+        "crawler": "rankpool-crawl" + (" --warc" if warc else ""),
+        "warc_mib": sum(f.stat().st_size for f in warc_dir.iterdir()) / 2**20 if warc_dir.is_dir() else None,
         "ranks": ranks,
         "exit": status,
         "wall": wall,
@@ -369,8 +373,8 @@ def one_crawl(children, args, latency, crawler, ranks, directory):
     web = TestWeb(children, args.build / "apps/testweb/rankpool-testweb", args.hosts,
                   args.pages_per_host, latency, directory).start()
     try:
-        if crawler == "rankpool":
-            row = run_rankpool(children, args, web, ranks, directory)
+        if crawler.startswith("rankpool"):
+            row = run_rankpool(children, args, web, ranks, directory, warc=crawler == "rankpool-warc")
         else:
             row = run_scrapy(children, args, web, directory)
         rules = web.robots_rules()
@@ -405,7 +409,7 @@ def one_crawl(children, args, latency, crawler, ranks, directory):
             notes.append(f"{row[key]} {what}")
     if row["robots_duplicates"]:
         notes.append(f"robots.txt requested {row['robots_duplicates']} extra times")
-    if crawler == "rankpool" and row["exit"] == 0:
+    if crawler.startswith("rankpool") and row["exit"] == 0:
         notes.extend(check_rankpool_outputs(row.pop("out"), truth, row))
     row.pop("out", None)
     row["notes"] = notes
@@ -413,14 +417,14 @@ def one_crawl(children, args, latency, crawler, ranks, directory):
 
 
 def print_table(rows):
-    header = (f"{'crawler':<16}{'ranks':>6}{'latency':>9}{'pages':>8}{'seconds':>9}{'wall':>8}"
+    header = (f"{'crawler':<23}{'ranks':>6}{'latency':>9}{'pages':>8}{'seconds':>9}{'wall':>8}"
               f"{'pages/s':>9}{'links/s':>9}{'recall':>9}{'dups':>6}{'out-of-scope':>13}"
               f"{'robots':>7}  peak RSS MiB (per rank)")
     print(header)
     print("-" * len(header))
     for r in rows:
         rss = "/".join(str(round(kb / 1024)) for kb in r["rss_kb"]) or "-"
-        print(f"{r['crawler']:<16}{r['ranks']:>6}{str(r['latency']) + ' ms':>9}{r['pages']:>8}"
+        print(f"{r['crawler']:<23}{r['ranks']:>6}{str(r['latency']) + ' ms':>9}{r['pages']:>8}"
               f"{r['seconds']:>9.2f}{r['wall']:>8.1f}{r['pages_per_s']:>9.0f}"
               f"{r['links_per_s']:>9.0f}{100 * r['recall']:>8.2f}%{r['duplicates']:>6}"
               f"{r['out_of_scope']:>13}{r['robots_violations']:>7}  {rss}")
@@ -450,6 +454,15 @@ def print_comparison(rows, latencies):
                 line += (f"  (target >= {SPEED_TARGET_PAGES_PER_S:.0f} pages/s: "
                          f"{'met' if met else 'NOT met'}; Scrapy not run)")
             print(line)
+        for r in at:
+            if r["crawler"] != "rankpool-crawl --warc":
+                continue
+            plain = next((p for p in at if p["crawler"] == "rankpool-crawl" and p["ranks"] == r["ranks"]), None)
+            if plain and plain["pages_per_s"] > 0:
+                ratio = r["pages_per_s"] / plain["pages_per_s"]
+                print(f"{latency} ms, rankpool -n {r['ranks']} --warc: {r['pages_per_s']:.0f} pages/s, "
+                      f"{100 * ratio:.0f} % of the same crawl without --warc, {r['warc_mib']:.1f} MiB of WARC "
+                      f"(target >= {100 * WARC_TARGET_RATIO:.0f} %: {'met' if ratio >= WARC_TARGET_RATIO else 'NOT met'})")
         if latency > 0 and bound > 0:
             print(f"{latency} ms: one request in flight per origin makes {bound:.0f} s the "
                   f"shortest possible crawl (largest origin's pages x {latency} ms); a crawler "
@@ -479,6 +492,8 @@ def main():
     parser.add_argument("--ranks", nargs="+", default=["2 3"],
                         help="rank counts of rankpool-crawl, e.g. --ranks 2 3")
     parser.add_argument("--skip-scrapy", action="store_true", help="run rankpool only")
+    parser.add_argument("--no-warc", action="store_true",
+                        help="skip the rows with --warc (each rank count crawled again, archiving)")
     parser.add_argument("--skip-rankpool", action="store_true", help="run Scrapy only")
     parser.add_argument("--scrapy-links", choices=("extractor", "xpath"), default="extractor",
                         help="Scrapy's link extraction (scrapy_baseline.py --links)")
@@ -512,7 +527,10 @@ def main():
         if args.scrapy_python is None:
             fail_usage("Scrapy not found: apt-get install -y python3-scrapy (or --skip-scrapy)")
 
-    crawls = [("rankpool", n) for n in rank_counts if not args.skip_rankpool]
+    crawls = []
+    for n in rank_counts if not args.skip_rankpool else []:
+        # Right after each other, so that a shared machine's load hits both alike.
+        crawls += [("rankpool", n)] + ([("rankpool-warc", n)] if not args.no_warc else [])
     crawls += [("scrapy", 1)] if not args.skip_scrapy else []
     if not crawls:
         fail_usage("nothing to run (both --skip-rankpool and --skip-scrapy)")
@@ -528,7 +546,7 @@ def main():
     try:
         for latency in latencies:
             for crawler, ranks in crawls:
-                name = f"{crawler}-n{ranks}" if crawler == "rankpool" else crawler
+                name = f"{crawler}-n{ranks}" if crawler.startswith("rankpool") else crawler
                 print(f"  {latency} ms: {name} ...", end="", flush=True)
                 row = one_crawl(children, args, latency, crawler, ranks,
                                 work / f"{latency}ms" / name)
@@ -551,9 +569,9 @@ def main():
     for r in rows:
         if not r["notes"]:
             continue
-        is_rankpool = r["crawler"] == "rankpool-crawl"
+        is_rankpool = r["crawler"].startswith("rankpool-crawl")
         failed |= is_rankpool
-        who = f"rankpool -n {r['ranks']}" if is_rankpool else r["crawler"]
+        who = f"{r['crawler']} -n {r['ranks']}" if is_rankpool else r["crawler"]
         print(f"{'FAIL' if is_rankpool else 'note'}: {who} at {r['latency']} ms: "
               + "; ".join(r["notes"]))
     if args.keep:

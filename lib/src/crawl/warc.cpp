@@ -80,10 +80,12 @@ bool is_ipv4(std::string_view host) {
          std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
-// One gzip member holding `parts` in order.
+// One gzip member holding `parts` in order. Level 1: the archive is written while crawling, on
+// the crawling rank's thread, and level 6 (zlib's default) costs about three times the CPU for
+// files some 10-15 % smaller (bench-crawl.sh's --warc row, docs/performance.md).
 bool gzip_member(std::initializer_list<std::string_view> parts, std::string& out) {
   z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
   std::size_t total = 0;
   for (auto p : parts) total += p.size();
   out.resize(deflateBound(&zs, static_cast<uLong>(total)) + 64);
@@ -271,8 +273,11 @@ Status WarcWriter::write(const FetchResult& r) {
         "\r\nContent-Length: " + std::to_string(r.request_head.size()) + "\r\n\r\n";
     if (Status st = append(request, r.request_head, {}, nullptr, nullptr); !st) return st;
   }
-  // Whole records on disk after each fetch: a rank killed later leaves a readable file.
-  if (std::fflush(file_) != 0)
+  return {};
+}
+
+Status WarcWriter::flush() {
+  if (file_ && std::fflush(file_) != 0)
     return Status::error("WARC: cannot write " + options_.dir + "/" + name_ + ": " + std::strerror(errno));
   return {};
 }
@@ -318,22 +323,25 @@ class ArchivingFetcher final : public Fetcher {
   std::vector<FetchResult> poll(std::chrono::milliseconds max_wait) override {
     auto results = inner_->poll(max_wait);
     for (auto& r : results) {
-      if (writer_) {
-        if (Status st = writer_->write(r); !st) {
-          if (on_error_) on_error_(st.message() + "; archiving stopped, the crawl goes on");
-          writer_.reset();
-        }
-      }
+      if (writer_) fail_on(writer_->write(r));
       // The engine needs none of the raw capture: free it now.
       std::string().swap(r.request_head);
       std::string().swap(r.response_head);
       std::string().swap(r.payload);
     }
+    // Whole records on disk after each batch: a rank killed later leaves a readable file.
+    if (writer_ && !results.empty()) fail_on(writer_->flush());
     return results;
   }
   std::size_t in_flight() const override { return inner_->in_flight(); }
 
  private:
+  void fail_on(const Status& st) {
+    if (st) return;
+    if (on_error_) on_error_(st.message() + "; archiving stopped, the crawl goes on");
+    writer_.reset();
+  }
+
   std::unique_ptr<Fetcher> inner_;
   std::unique_ptr<WarcWriter> writer_;
   std::function<void(const std::string&)> on_error_;

@@ -51,6 +51,8 @@ class WarcWriter {
   /// fetcher without FetchOptions::capture); else the response record (WARC-Truncated when the
   /// transfer failed after the headers) and the request record when it was captured.
   [[nodiscard]] Status write(const FetchResult& result);
+  /// Hands what write() buffered to the system: whole records, readable after a kill.
+  [[nodiscard]] Status flush();
   /// Closes the current file (and writes its CDXJ). Later writes start a new file.
   [[nodiscard]] Status close();
 

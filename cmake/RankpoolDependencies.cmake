@@ -104,5 +104,6 @@ if("crawl" IN_LIST RANKPOOL_MODULES)
   rankpool_find_pkg(curl libcurl ${RANKPOOL_CURL_MIN_VERSION}
                     REASON "the crawler's fetcher uses CURLOPT_PROTOCOLS_STR" DEBIAN libcurl4-openssl-dev)
   rankpool_find_pkg(psl libpsl REASON "registrable domains" DEBIAN libpsl-dev)
+  rankpool_find_pkg(crypto libcrypto REASON "SHA-1 digests of WARC records and payloads" DEBIAN libssl-dev)
   rankpool_find_pkg(zlib zlib REASON "gzip: WARC files and the fetcher's own decoding" DEBIAN zlib1g-dev)
 endif()

@@ -197,7 +197,7 @@ if("crawl_core" IN_LIST RANKPOOL_COMPONENTS)
   endif()
   list(JOIN _libs " " _libs)
   rankpool_pc_boost(_private ${_boost})
-  set(_private_requires "libcurl >= ${RANKPOOL_CURL_MIN_VERSION}" libpsl zlib)
+  set(_private_requires "libcurl >= ${RANKPOOL_CURL_MIN_VERSION}" libpsl zlib libcrypto)
   if(RANKPOOL_SHARED_LIBS)
     rankpool_pc(rankpool-crawl DESCRIPTION "rankpool's polite distributed web crawler"
                 CFLAGS "${_rankpool_cflags_extra}" REQUIRES ${_requires}

@@ -6,4 +6,5 @@ target_sources(rankpool_crawl PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/fetcher_curl.cpp
   ${CMAKE_CURRENT_LIST_DIR}/digest.cpp
   ${CMAKE_CURRENT_LIST_DIR}/warc.cpp)
-target_link_libraries(rankpool_crawl PRIVATE PkgConfig::rankpool_curl PkgConfig::rankpool_zlib)
+target_link_libraries(rankpool_crawl PRIVATE PkgConfig::rankpool_curl PkgConfig::rankpool_zlib PkgConfig::rankpool_crypto
+                                     Threads::Threads)

@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -80,33 +84,6 @@ bool is_ipv4(std::string_view host) {
          std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
-// One gzip member holding `parts` in order. Level 1: the archive is written while crawling, on
-// the crawling rank's thread, and level 6 (zlib's default) costs about three times the CPU for
-// files some 10-15 % smaller (bench-crawl.sh's --warc row, docs/performance.md).
-bool gzip_member(std::initializer_list<std::string_view> parts, std::string& out) {
-  z_stream zs{};
-  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  std::size_t total = 0;
-  for (auto p : parts) total += p.size();
-  out.resize(deflateBound(&zs, static_cast<uLong>(total)) + 64);
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const std::size_t n = parts.size();
-  std::size_t i = 0;
-  int rc = Z_OK;
-  for (auto p : parts) {
-    ++i;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p.data()));
-    zs.avail_in = static_cast<uInt>(p.size());
-    rc = deflate(&zs, i == n ? Z_FINISH : Z_NO_FLUSH);
-    if (rc == Z_STREAM_ERROR) break;
-  }
-  const bool ok = rc == Z_STREAM_END;
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return ok;
-}
-
 }  // namespace
 
 std::string surt(std::string_view url) {
@@ -158,7 +135,44 @@ std::string surt(std::string_view url) {
   return out;
 }
 
-WarcWriter::WarcWriter(WarcOptions options) : options_(std::move(options)), random_(std::random_device{}()) {
+// One deflate stream for all of a writer's records, reset per record: deflateInit2 allocates
+// and clears some 256 KiB, which per record cost more than compressing a typical page.
+struct WarcWriter::Gzip {
+  z_stream zs{};
+  bool ok = false;
+  std::string out;
+  // Level 1: the archive is written on the crawling rank's thread while it crawls; zlib's
+  // default (6) costs about three times the CPU for files a few per cent smaller
+  // (bench-crawl.sh's --warc rows, docs/performance.md).
+  Gzip() { ok = deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~Gzip() {
+    if (ok) deflateEnd(&zs);
+  }
+  /// One gzip member holding `parts` in order, in `out`.
+  bool member(std::initializer_list<std::string_view> parts) {
+    if (!ok || deflateReset(&zs) != Z_OK) return false;
+    std::size_t total = 0;
+    for (auto p : parts) total += p.size();
+    const std::size_t bound = deflateBound(&zs, static_cast<uLong>(total)) + 64;
+    if (out.size() < bound) out.resize(bound);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    std::size_t i = 0;
+    int rc = Z_OK;
+    for (auto p : parts) {
+      ++i;
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p.data()));
+      zs.avail_in = static_cast<uInt>(p.size());
+      rc = deflate(&zs, i == parts.size() ? Z_FINISH : Z_NO_FLUSH);
+      if (rc == Z_STREAM_ERROR) return false;
+    }
+    return rc == Z_STREAM_END;
+  }
+  std::string_view bytes() const { return std::string_view(out.data(), zs.total_out); }
+};
+
+WarcWriter::WarcWriter(WarcOptions options)
+    : options_(std::move(options)), gzip_(std::make_unique<Gzip>()), random_(std::random_device{}()) {
   stamp_ = format_time(std::chrono::system_clock::now(), "%Y%m%d%H%M%S");
 }
 
@@ -179,8 +193,8 @@ std::string WarcWriter::uuid() {
 
 Status WarcWriter::append(const std::string& header, std::string_view block1, std::string_view block2,
                           std::uint64_t* offset, std::uint64_t* length) {
-  std::string member;
-  if (!gzip_member({header, block1, block2, "\r\n\r\n"}, member)) return Status::error("WARC: gzip failed");
+  if (!gzip_->member({header, block1, block2, "\r\n\r\n"})) return Status::error("WARC: gzip failed");
+  const std::string_view member = gzip_->bytes();
   if (std::fwrite(member.data(), 1, member.size(), file_) != member.size())
     return Status::error("WARC: cannot write " + options_.dir + "/" + name_ + ": " + std::strerror(errno));
   if (offset) *offset = size_;
@@ -309,42 +323,122 @@ Status WarcWriter::close() {
 
 namespace {
 
+// Archiving runs on a thread of its own: compressing and writing cost about as much CPU as
+// the crawling itself, and a crawling rank's core should fetch and parse. The crawl thread
+// hands over the capture (moved, not copied) and goes on; a bounded queue keeps a slow disk
+// from filling the memory (the crawl thread waits when kMaxQueuedBytes are pending).
 class ArchivingFetcher final : public Fetcher {
  public:
   ArchivingFetcher(std::unique_ptr<Fetcher> inner, std::unique_ptr<WarcWriter> writer,
                    std::function<void(const std::string&)> on_error)
-      : inner_(std::move(inner)), writer_(std::move(writer)), on_error_(std::move(on_error)) {}
+      : inner_(std::move(inner)), writer_(std::move(writer)), on_error_(std::move(on_error)) {
+    thread_ = std::thread([this] { run(); });
+  }
   ~ArchivingFetcher() override {
-    if (writer_)
-      if (Status st = writer_->close(); !st && on_error_) on_error_(st.message());
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    work_.notify_all();
+    thread_.join();
+    if (Status st = writer_->close(); !st && error_.empty()) error_ = st.message();
+    report();
   }
 
   void submit(FetchRequest request) override { inner_->submit(std::move(request)); }
   std::vector<FetchResult> poll(std::chrono::milliseconds max_wait) override {
     auto results = inner_->poll(max_wait);
+    std::unique_lock lock(mu_);
     for (auto& r : results) {
-      if (writer_) fail_on(writer_->write(r));
-      // The engine needs none of the raw capture: free it now.
-      std::string().swap(r.request_head);
-      std::string().swap(r.response_head);
-      std::string().swap(r.payload);
+      if (failed_ || r.response_head.empty()) {
+        free_capture(r);
+        continue;
+      }
+      FetchResult item;  // what the record needs; the engine keeps the rest (and the body)
+      item.url = r.url;
+      item.http_status = r.http_status;
+      item.error = r.error;
+      item.error_kind = r.error_kind;
+      item.content_type = r.content_type;
+      item.started = r.started;
+      item.ip = r.ip;
+      item.payload_sha1 = r.payload_sha1;
+      item.request_head = std::move(r.request_head);
+      item.response_head = std::move(r.response_head);
+      item.payload = std::move(r.payload);
+      free_capture(r);
+      const std::size_t size = item.payload.size() + item.response_head.size();
+      room_.wait(lock, [&] { return queued_bytes_ < kMaxQueuedBytes || failed_; });
+      if (failed_) continue;
+      queued_bytes_ += size;
+      queue_.push_back(std::move(item));
     }
-    // Whole records on disk after each batch: a rank killed later leaves a readable file.
-    if (writer_ && !results.empty()) fail_on(writer_->flush());
+    lock.unlock();
+    work_.notify_one();
+    report();
     return results;
   }
   std::size_t in_flight() const override { return inner_->in_flight(); }
 
  private:
-  void fail_on(const Status& st) {
-    if (st) return;
-    if (on_error_) on_error_(st.message() + "; archiving stopped, the crawl goes on");
-    writer_.reset();
+  static constexpr std::size_t kMaxQueuedBytes = 64 << 20;
+
+  static void free_capture(FetchResult& r) {
+    std::string().swap(r.request_head);
+    std::string().swap(r.response_head);
+    std::string().swap(r.payload);
+  }
+
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // closing, all written
+      FetchResult item = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      Status st = writer_->write(item);
+      // Whole records on disk whenever the queue runs dry: a rank killed later leaves a
+      // readable file.
+      lock.lock();
+      queued_bytes_ -= item.payload.size() + item.response_head.size();
+      if (st && queue_.empty()) {
+        lock.unlock();
+        st = writer_->flush();
+        lock.lock();
+      }
+      if (!st && !failed_) {
+        failed_ = true;
+        error_ = st.message() + "; archiving stopped, the crawl goes on";
+        queue_.clear();
+        queued_bytes_ = 0;
+      }
+      room_.notify_all();
+    }
+  }
+
+  // On the crawl thread: the first failure, once.
+  void report() {
+    std::string e;
+    {
+      std::lock_guard lock(mu_);
+      if (error_.empty() || reported_) return;
+      reported_ = true;
+      e = error_;
+    }
+    if (on_error_) on_error_(e);
   }
 
   std::unique_ptr<Fetcher> inner_;
-  std::unique_ptr<WarcWriter> writer_;
+  std::unique_ptr<WarcWriter> writer_;  // used by the archiving thread only (and after join)
   std::function<void(const std::string&)> on_error_;
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<FetchResult> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closing_ = false, failed_ = false, reported_ = false;
+  std::string error_;
+  std::thread thread_;  // last: started once everything it uses exists
 };
 
 }  // namespace

@@ -2,12 +2,13 @@
 // SHA-1 and base32, for the digests WARC files and the crawl log carry ("sha1:BASE32", as
 // WARC-Payload-Digest / WARC-Block-Digest are written by wget, Heritrix and warcio).
 //
-// SHA-1 here is an identifier of content, as in every WARC tool, not a security measure.
-// A small implementation of FIPS 180-4 rather than a dependency on libcrypto: it is hashed
-// as bytes arrive, so a body that is not kept is still digested.
+// SHA-1 here is an identifier of content, as in every WARC tool, not a security measure. It is
+// OpenSSL's libcrypto (EVP): every payload of a crawl is hashed as its bytes arrive, and
+// libcrypto's SHA-1 (SHA extensions / AVX2) is more than ten times faster than a portable one.
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -17,17 +18,17 @@ namespace rankpool::crawl {
 class Sha1 {
  public:
   Sha1();
+  ~Sha1();
+  Sha1(Sha1&&) noexcept;
+  Sha1& operator=(Sha1&&) noexcept;
   void update(std::string_view bytes);
-  /// The 20-byte digest; the object is spent afterwards (call reset() to reuse it).
+  /// The 20-byte digest; the object starts again afterwards.
   std::array<std::uint8_t, 20> finish();
   void reset();
 
  private:
-  void block(const std::uint8_t* p);
-  std::array<std::uint32_t, 5> h_{};
-  std::array<std::uint8_t, 64> buf_{};
-  std::size_t used_ = 0;
-  std::uint64_t length_ = 0;  // bytes hashed
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
 };
 
 /// RFC 4648 base32 (upper case, '=' padding): 20 bytes give 32 characters, no padding.

@@ -65,8 +65,10 @@ class WarcWriter {
   Status append(const std::string& header, std::string_view block1, std::string_view block2, std::uint64_t* offset,
                 std::uint64_t* length);
   std::string uuid();
+  struct Gzip;
 
   WarcOptions options_;
+  std::unique_ptr<Gzip> gzip_;
   std::string stamp_;  // the writer's start, YYYYMMDDhhmmss
   int serial_ = 0;
   std::FILE* file_ = nullptr;

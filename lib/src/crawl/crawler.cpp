@@ -17,10 +17,10 @@ FetchOptions fetch_options_for(const CrawlOptions& o) {
   f.max_in_flight = o.max_in_flight;
   // Politeness is the engine's; curl's own per-host cap would only queue behind it.
   f.max_host_connections = 0;
-  // pages.jsonl's payload_sha1; an archive keeps every response whole, as sent.
+  // pages.jsonl's payload_sha1; --warc archives every response as sent (capture keeps every
+  // payload as transferred, HTML or not, so the decoded body is still kept for HTML only).
   f.digest_payload = true;
   f.capture = o.warc;
-  f.keep_body_only_for_html = !o.warc;
   return f;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -58,8 +59,8 @@ std::string check_resolves(const std::string& host) {
 CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
-  std::string seeds_file, scope = "seeds", old_out, contact, user_agent;
-  bool resume = false, contact_given = false, user_agent_given = false;
+  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, proxy, ca_cert, accept_types;
+  bool resume = false, contact_given = false, user_agent_given = false, no_proxy = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
   const std::string default_ua = CrawlOptions::default_user_agent();
@@ -111,6 +112,16 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")
     ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
+    ("proxy", po::value(&proxy)->value_name("URL"),
+     "send every request through this proxy (http://host:port; https URLs via CONNECT); default: "
+     "the http_proxy, https_proxy, all_proxy variables as curl reads them, no_proxy for exceptions")
+    ("no-proxy", po::bool_switch(&no_proxy), "ignore the proxy variables of the environment (no_proxy included)")
+    ("ca-cert", po::value(&ca_cert)->value_name("FILE"),
+     "verify https servers with the CA certificates (PEM) in FILE instead of the default bundle; "
+     "default: $CURL_CA_BUNDLE, else $SSL_CERT_FILE, else the system's. FILE must exist on every node")
+    ("accept-types", po::value(&accept_types)->value_name("LIST"),
+     "fetch only responses of these media types, e.g. text/html,application/xhtml+xml (type/* allowed); "
+     "others stop after their headers, recorded as type_not_accepted (default: every type)")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr")
     ("resume", po::bool_switch(&resume),
      "continue the crawl in --out-dir DIR (same seeds, scope and link rules): fetch only what no earlier run "
@@ -175,6 +186,30 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       cli.warning = "no --contact: the User-Agent is '" + o.user_agent +
                     "' alone; set --contact URL-or-EMAIL so that site operators can reach you";
     }
+  }
+  const EnvLookup env = [](const char* name) -> const char* { return std::getenv(name); };
+  Result<ProxyChoice> proxies = choose_proxies(proxy, no_proxy, env);
+  if (!proxies) {
+    cli.error = proxies.status().message();
+    return cli;
+  }
+  o.http_proxy = proxies->http;
+  o.https_proxy = proxies->https;
+  o.no_proxy = proxies->no_proxy;
+  if (proxies->any()) cli.proxy_notice = proxies->describe();
+  Result<std::string> ca = choose_ca_cert(ca_cert, env);
+  if (!ca) {
+    cli.error = ca.status().message();
+    return cli;
+  }
+  o.ca_cert = *ca;
+  if (!accept_types.empty()) {
+    Result<std::vector<std::string>> types = parse_accept_types(accept_types);
+    if (!types) {
+      cli.error = types.status().message();
+      return cli;
+    }
+    o.accept_types = std::move(*types);
   }
   if (!parse_scope(scope, o.scope)) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";

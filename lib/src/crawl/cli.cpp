@@ -151,6 +151,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       return cli;
     }
     contact_given = vm.count("contact") > 0;
+    if (vm.count("proxy") && proxy.empty()) {
+      cli.error = "--proxy must name a proxy URL (--no-proxy: no proxy from the environment)";
+      return cli;
+    }
     user_agent_given = vm.count("user-agent") > 0;
     if (vm.count("out")) {
       // --out DIR, the spelling before 0.2 (existing job scripts): the same as --out-dir.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -176,7 +177,10 @@ Result<std::string> choose_ca_cert(const std::string& ca_cert_option, const EnvL
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     return Status::error(from + " '" + path + "': no PEM certificate (-----BEGIN CERTIFICATE-----) in it");
-  return path;
+  // Absolute: every rank opens it, and their working directories need not be rank 0's.
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.string();
 }
 
 Result<std::vector<std::string>> parse_accept_types(std::string_view list) {

@@ -865,6 +865,9 @@ def scenario_proxy():
         rc, so, se, _ = mpirun(["--out-dir", os.path.join(workdir, "bad"), "--proxy", "ftp://127.0.0.1:1",
                                 web.truth["seeds"][0]], timeout=min(30.0, remaining()))
         one_line("--proxy ftp://", rc, se, 2, "--proxy 'ftp://127.0.0.1:1'")
+        rc, so, se, _ = mpirun(["--out-dir", os.path.join(workdir, "bad"), "--proxy", "", web.truth["seeds"][0]],
+                               timeout=min(30.0, remaining()))
+        one_line("--proxy ''", rc, se, 2, "--proxy must name a proxy URL")
         rc, so, se, _ = mpirun(["--out-dir", os.path.join(workdir, "bad"), web.truth["seeds"][0]],
                                timeout=min(30.0, remaining()), env={"https_proxy": "socks9://x:1"})
         one_line("https_proxy socks9://", rc, se, 2, "https_proxy 'socks9://x:1'")

@@ -121,7 +121,8 @@ struct ProxyChoice {
 
 /// The CA bundle: ca_cert_option, else CURL_CA_BUNDLE, else SSL_CERT_FILE (as the curl tool
 /// reads them; empty values count as unset), else "" (libcurl's default store). The file must
-/// be readable and hold a PEM certificate; error: one line naming the option or variable.
+/// be readable and hold a PEM certificate; its absolute path is returned. Error: one line
+/// naming the option or variable.
 [[nodiscard]] Result<std::string> choose_ca_cert(const std::string& ca_cert_option, const EnvLookup& env);
 
 /// "text/html, application/xhtml+xml" → {"text/html", "application/xhtml+xml"}: comma-

@@ -79,6 +79,41 @@ std::string normalize_escapes(std::string_view in) {
   return out;
 }
 
+// RFC 3986 §5.2.4.
+std::string remove_dot_segments(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto pop_segment = [&out] {
+    const auto slash = out.rfind('/');
+    out.erase(slash == std::string::npos ? 0 : slash);
+  };
+  while (!in.empty()) {
+    if (in.starts_with("../")) {
+      in.remove_prefix(3);
+    } else if (in.starts_with("./")) {
+      in.remove_prefix(2);
+    } else if (in.starts_with("/./")) {
+      in.remove_prefix(2);
+    } else if (in == "/.") {
+      in = "/";
+    } else if (in.starts_with("/../")) {
+      in.remove_prefix(3);
+      pop_segment();
+    } else if (in == "/..") {
+      in = "/";
+      pop_segment();
+    } else if (in == "." || in == "..") {
+      in = {};
+    } else {
+      const auto next = in.find('/', in.front() == '/' ? 1 : 0);
+      const auto n = next == std::string_view::npos ? in.size() : next;
+      out.append(in.substr(0, n));
+      in.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
 // --- Hosts, as the WHATWG URL standard's host parser reads them (special schemes) ----------
 
 // WHATWG "IPv4 number parser": decimal, 0x/0X hex, or octal with a leading 0; "" is not a
@@ -186,9 +221,9 @@ std::string serialize_ipv6(const boost::urls::ipv6_address::bytes_type& bytes) {
 // host. WHATWG also lets '"', '`', '{' and '}' through; no DNS name holds them, and an URL
 // carrying them raw would not be an RFC 3986 URI, so they are refused.
 bool is_host_char(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
-         c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' ||
-         c == ';' || c == '=';
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' ||
+         c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
+         c == '=';
 }
 
 // International names: UTS 46 mapping (non-transitional: "faß" stays "faß"), then IDNA2008
@@ -245,7 +280,8 @@ Result<std::string> canonical_host(std::string_view raw) {
       // from libidn2's C strings.
       c = static_cast<unsigned char>(to_lower(static_cast<char>(c)));
       if (!is_host_char(c)) {
-        return Status::error("invalid host " + quoted_host(raw) + ": forbidden character " + quoted_host({reinterpret_cast<const char*>(&c), 1}));
+        return Status::error("invalid host " + quoted_host(raw) + ": forbidden character " +
+                             quoted_host({reinterpret_cast<const char*>(&c), 1}));
       }
     } else {
       ascii = false;
@@ -257,7 +293,8 @@ Result<std::string> canonical_host(std::string_view raw) {
   const bool punycode = name.starts_with("xn--") || name.find(".xn--") != std::string::npos;
   if (!ascii || punycode) {
     auto mapped = idna_to_ascii(name);
-    if (!mapped) return Status::error("invalid international domain name " + quoted_host(raw) + ": " + mapped.status().message());
+    if (!mapped)
+      return Status::error("invalid international domain name " + quoted_host(raw) + ": " + mapped.status().message());
     name = std::move(*mapped);
     for (const char c : name) {
       if (!is_host_char(static_cast<unsigned char>(c))) {
@@ -344,9 +381,16 @@ std::string_view scheme_of(std::string_view text) {
   return {};
 }
 
-// Splits `text` into parts, or says why it is not a URL. `base_scheme` is the scheme of the
-// base it will be resolved against ("" for none or not known yet): it decides "http:g".
-Status split(std::string_view text, const UrlOptions& options, Parts& parts, std::string_view base_scheme = {}) {
+// How split() reads "http:g" (an http(s) scheme without "//").
+enum class BareSpecial {
+  kAbsolute,  // no base, or one of another scheme: "http:g" is http://g/
+  kRelative,  // a base of the same scheme: "http:g" is the relative reference "g"
+  kDefer,     // the base is not parsed yet: stop after the scheme, set Parts::bare_special
+};
+
+// Splits `text` into parts, or says why it is not a URL.
+Status split(std::string_view text, const UrlOptions& options, Parts& parts,
+             BareSpecial bare = BareSpecial::kAbsolute) {
   const std::string cleaned = clean_input(text);
   if (cleaned.size() > options.max_length) {
     return Status::error("URL longer than " + std::to_string(options.max_length) + " characters");
@@ -361,14 +405,16 @@ Status split(std::string_view text, const UrlOptions& options, Parts& parts, std
       parts.scheme = std::move(scheme);  // finish() refuses it with the scheme's name
       return {};
     }
-    parts.bare_special = !rest.starts_with("//");
-    if (parts.bare_special && scheme == base_scheme) {
-      // Relative to the base: "http:g" is "g", "http:/g" is "/g", "http:?y" is "?y".
-      parts.bare_special = false;
-    } else {
+    const bool bare_special = !rest.starts_with("//");
+    if (bare_special && bare == BareSpecial::kDefer) {
+      parts.scheme = std::move(scheme);
+      parts.bare_special = true;
+      return {};
+    }
+    if (!bare_special || bare == BareSpecial::kAbsolute) {
       parts.scheme = std::move(scheme);
       authority = true;
-    }
+    }  // else relative to the base: "http:g" is "g", "http:/g" is "/g", "http:?y" is "?y"
   } else {
     authority = rest.starts_with("//");
   }
@@ -479,27 +525,36 @@ NormalizedUrl resolve_parts(Parts ref, const Parts& base, const UrlOptions& opti
 
 NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url, const UrlOptions& options) {
   Parts ref;
-  if (Status st = split(reference, options, ref); !st) return fail(st.message());
+  if (Status st = split(reference, options, ref, BareSpecial::kDefer); !st) return fail(st.message());
   if (ref.scheme && !ref.bare_special) return finish(std::move(ref), options);  // the base is irrelevant
 
   Parts base;
-  if (Status st = split(base_absolute_url, options, base); !st) {
-    if (ref.scheme) return finish(std::move(ref), options);  // "http:g", base unusable: http://g/
-    return fail("bad base URL: " + st.message());
+  const Status base_status = split(base_absolute_url, options, base);
+  if (ref.bare_special) {
+    // "http:g": relative against an http base, else (another scheme, or no usable base)
+    // absolute, as normalize() reads it.
+    const bool relative = base_status.ok() && base.scheme == ref.scheme;
+    ref = Parts{};
+    if (Status st = split(reference, options, ref, relative ? BareSpecial::kRelative : BareSpecial::kAbsolute); !st) {
+      return fail(st.message());
+    }
+    if (!relative) return finish(std::move(ref), options);
   }
-  if (ref.scheme) {
-    if (base.scheme != ref.scheme) return finish(std::move(ref), options);
-    ref = Parts{};  // "http:g" against an http base: relative after all
-    if (Status st = split(reference, options, ref, *base.scheme); !st) return fail(st.message());
-  }
+  if (!base_status) return fail("bad base URL: " + base_status.message());
   if (!base.scheme) return fail("bad base URL: not an absolute URL");
   return resolve_parts(std::move(ref), base, options);
 }
 
 NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base, const UrlOptions& options) {
   Parts ref;
-  const std::string_view base_scheme = base.ok() ? std::string_view(base.scheme) : std::string_view{};
-  if (Status st = split(reference, options, ref, base_scheme); !st) return fail(st.message());
+  if (Status st = split(reference, options, ref, BareSpecial::kDefer); !st) return fail(st.message());
+  if (ref.bare_special) {  // "http:g" (rare): split again, knowing the base's scheme
+    const bool relative = base.ok() && ref.scheme == base.scheme;
+    ref = Parts{};
+    if (Status st = split(reference, options, ref, relative ? BareSpecial::kRelative : BareSpecial::kAbsolute); !st) {
+      return fail(st.message());
+    }
+  }
   if (ref.scheme) return finish(std::move(ref), options);
   if (!base.ok() || base.scheme.empty()) return fail("bad base URL: " + base.error);
 

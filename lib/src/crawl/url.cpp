@@ -152,8 +152,10 @@ std::vector<std::string_view> host_labels(std::string_view host) {
 }
 
 // WHATWG "ends in a number": such a host must be an IPv4 address, in any of its forms.
-bool ends_in_a_number(const std::vector<std::string_view>& labels) {
-  const std::string_view last = labels.back();
+bool ends_in_a_number(std::string_view host) {
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  const auto dot = host.rfind('.');
+  const std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
   if (last.empty()) return false;
   if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
   return ipv4_number(last).has_value();
@@ -303,9 +305,8 @@ Result<std::string> canonical_host(std::string_view raw) {
     }
   }
   if (name.empty()) return Status::error("empty host");
-  const auto labels = host_labels(name);
-  if (!ends_in_a_number(labels)) return name;
-  auto v4 = canonical_ipv4(labels);
+  if (!ends_in_a_number(name)) return name;
+  auto v4 = canonical_ipv4(host_labels(name));
   if (!v4) return Status::error("invalid IPv4 address " + quoted_host(raw) + ": " + v4.status().message());
   return v4;
 }

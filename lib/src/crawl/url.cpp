@@ -25,8 +25,9 @@ void append_escape(std::string& out, unsigned char c) {
   out += kHex[c & 0xF];
 }
 
-// Browser-style cleanup of an href before RFC 3986 parsing (see the header). Done on every
-// input, base included, so that "resolve" and "normalize" agree.
+// Browser-style cleanup of an href before it is split (see the header). Done on every
+// input, base included, so that "resolve" and "normalize" agree. Hosts are percent-decoded
+// again by canonical_host(), so escaping their non-ASCII bytes here loses nothing.
 std::string clean_input(std::string_view in) {
   while (!in.empty() && static_cast<unsigned char>(in.front()) <= 0x20) in.remove_prefix(1);
   while (!in.empty() && static_cast<unsigned char>(in.back()) <= 0x20) in.remove_suffix(1);

@@ -38,7 +38,7 @@ packages=(
   libopenmpi-dev
   libboost-mpi1.81-dev libboost-serialization1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libboost-program-options1.81-dev
-  libcurl4-openssl-dev libpsl-dev
+  libcurl4-openssl-dev libpsl-dev libidn2-dev
 )
 ensure_packages fuzz "${packages[@]}"
 runtime="$(clang++ -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a"

@@ -160,7 +160,9 @@ TEST(AcceptTypes, ParsesAndLowerCases) {
   for (const char* bad : {"", "html", "text/", "*/html", "text/html,", "text/html;q=1", "a/b/c"}) {
     auto r = parse_accept_types(bad);
     EXPECT_FALSE(r) << bad;
-    if (!r) EXPECT_EQ(r.status().message().rfind("--accept-types '", 0), 0u);
+    if (!r) {
+      EXPECT_EQ(r.status().message().rfind("--accept-types '", 0), 0u);
+    }
   }
 }
 

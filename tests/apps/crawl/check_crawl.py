@@ -16,7 +16,9 @@ Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 an
 politeness, bad_input, max_pages, unreachable, user_agent (--contact in the User-Agent with the
 project's version; without it one warning from rank 0; the older --out spelling); resume_kill (kill -9 of mpirun and every rank
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
-the complete crawl, resumes with other seeds or scope refused). Every mpirun has a timeout: a hang fails the
+the complete crawl, resumes with other seeds or scope refused); overwrite (a rerun into the
+--out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
+OUT/warc/). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
 """
 import argparse
@@ -45,7 +47,7 @@ p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
-                        "user_agent", "resume_kill", "resume_sigterm"])
+                        "user_agent", "resume_kill", "resume_sigterm", "overwrite"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -716,11 +718,71 @@ def scenario_user_agent():
             print(f"  (work directory kept: {workdir})")
 
 
+def scenario_overwrite():
+    """The reported case: a finished crawl rerun into the same --out-dir with another --max-depth
+    is refused (one line naming the directory, --resume and --overwrite; exit 2; no request;
+    its files byte for byte as they were); --overwrite replaces it (exact against the new truth,
+    summary "runs": 1) and leaves OUT/warc/ alone; --resume with --overwrite is refused."""
+    workdir = tempfile.mkdtemp(prefix=f"crawl-overwrite-{args.ranks}r-")
+    ok_before = len(failures)
+    out = os.path.join(workdir, "out")
+    web_args = ["--hosts", "3", "--pages", "60"]
+    web = TestWeb(workdir, web_args, max_depth=3)
+    try:
+        seeds = list(web.truth["seeds"])
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "3", "--delay", "0"] + seeds,
+                                  timeout=min(60.0, remaining()))
+        check(rc == 0, f"first crawl: exit {rc}: {se[-2000:]}")
+        verify("first crawl", web.truth, rc, out, web.log)
+        first = {n: open(os.path.join(out, n), "rb").read()
+                 for n in ("pages.jsonl", "links.tsv", "checkpoint.json", "summary.json")}
+        print(f"first crawl: {len(web.truth['fetched'])} pages at depth 3, {secs:.1f} s", flush=True)
+        warc = os.path.join(out, "warc", "rankpool-earlier-1-00000.warc.gz")
+        os.makedirs(os.path.dirname(warc))
+        with open(warc, "wb") as f:
+            f.write(b"an earlier run's archive\n")
+        n = log_lines(web)
+        for what, extra, needle in (("rerun at depth 1", [], "--overwrite"),
+                                    ("--resume with --overwrite", ["--resume", "--overwrite"], "exclude each other")):
+            rc, so, se, _ = mpirun(["--out-dir", out, "--quiet", "--max-depth", "1", "--delay", "0"] + extra + seeds,
+                                   timeout=min(30.0, remaining()))
+            one_line(what, rc, se, 2, needle)
+            if not extra:
+                line = se.strip()
+                check(out in line and "--resume" in line and "pages.jsonl" in line,
+                      f"refusal: want the directory, its files, --resume and --overwrite named, got {line!r}")
+                print(f"refused: {line}", flush=True)
+        check(log_lines(web) == n, "refused reruns: requests were made")
+        for name, data in first.items():
+            check(open(os.path.join(out, name), "rb").read() == data, f"refused reruns: {name} changed")
+    finally:
+        web.stop()
+    # --overwrite, on a new web (its truth at depth 1): the crawl is exactly the new one.
+    web = TestWeb(workdir, web_args, max_depth=1)
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--overwrite", "--quiet", "--max-depth", "1", "--delay", "0"] +
+                                  list(web.truth["seeds"]), timeout=min(60.0, remaining()))
+    finally:
+        web.stop()
+    print(f"--overwrite at depth 1: {len(web.truth['fetched'])} truth pages, exit {rc}, {secs:.1f} s", flush=True)
+    verify("--overwrite", web.truth, rc, out, web.log)
+    with open(warc, "rb") as f:
+        check(f.read() == b"an earlier run's archive\n", "--overwrite: a file under OUT/warc/ changed")
+    ckpt = read_checkpoint(out)
+    check(ckpt.get("runs") == 1 and ckpt.get("complete") is True,
+          f"--overwrite: checkpoint runs {ckpt.get('runs')}, complete {ckpt.get('complete')} (a new crawl)")
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
-     "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm}[args.scenario]()
+     "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
+     "overwrite": scenario_overwrite}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

@@ -9,6 +9,7 @@
 #   GMP >= 6.2      the first GMP that installs gmp.pc, which is how it is found; the mpz calls
 #                   used are older
 #   libpsl          any (psl_builtin, psl_registrable_domain)
+#   zlib            any (inflate of gzip-compressed sitemaps, .xml.gz)
 #   MPI             any implementation with the C++ compiler wrapper flags CMake finds (MPI-3
 #                   for MPI_Get_library_version in the apps' --version)
 #
@@ -104,4 +105,5 @@ if("crawl" IN_LIST RANKPOOL_MODULES)
   rankpool_find_pkg(curl libcurl ${RANKPOOL_CURL_MIN_VERSION}
                     REASON "the crawler's fetcher uses CURLOPT_PROTOCOLS_STR" DEBIAN libcurl4-openssl-dev)
   rankpool_find_pkg(psl libpsl REASON "registrable domains" DEBIAN libpsl-dev)
+  rankpool_find_pkg(zlib zlib REASON "gzip-compressed sitemaps" DEBIAN zlib1g-dev)
 endif()

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
       "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
       "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
       "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
+      "sitemaps", "serve sitemaps (an index, a gzipped one, a malformed one) and the orphan pages they list")(
+      "crawl-sitemaps", "the --truth crawl reads sitemaps (rankpool-crawl --sitemaps)")(
       "once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   }
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.link_specials = vm.count("no-specials") == 0;
+  spec.sitemaps = vm.count("sitemaps") > 0;
 
   // Block the stop signals before any server thread exists, so only sigwait sees them.
   sigset_t stop_signals;
@@ -72,7 +75,7 @@ int main(int argc, char** argv) {
     web.start();
     if (!truth_file.empty()) {
       if (crawl_seeds.empty()) crawl_seeds.push_back(web.origins().front() + "/");
-      const auto t = truth(web.model(), crawl_seeds, max_depth);
+      const auto t = truth(web.model(), crawl_seeds, max_depth, {}, vm.count("crawl-sitemaps") > 0);
       std::ofstream out(truth_file);
       out << to_json(t, web.model(), crawl_seeds, max_depth) << "\n";
       if (!out) {

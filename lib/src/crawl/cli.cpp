@@ -106,6 +106,9 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      ("the whole User-Agent header instead (its first word selects robots.txt groups); default: " +
       default_ua + " (+CONTACT) with --contact, " + default_ua + " without").c_str())
     ("ignore-robots", po::bool_switch(&o.ignore_robots), "do not fetch or obey robots.txt (only for sites you own)")
+    ("sitemaps", po::bool_switch(&o.sitemaps),
+     "also crawl the URLs of each in-scope origin's sitemaps (named in its robots.txt, else /sitemap.xml; "
+     "indexes and .xml.gz too) as seeds of depth 0")
     ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
     ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under DIR/bodies/ on the host of the rank that fetched them")
     ("max-in-flight", po::value(&o.max_in_flight)->default_value(o.max_in_flight), "requests in flight per crawling rank, over all its hosts")
@@ -156,6 +159,12 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     }
   } catch (const std::exception& e) {
     cli.error = e.what();
+    return cli;
+  }
+  if (resume && o.sitemaps) {
+    // The resumed frontier is rebuilt from the seeds over the logged links, which do not
+    // hold what the sitemaps listed.
+    cli.error = "--sitemaps cannot be resumed yet: rerun the crawl with --overwrite, or --resume without --sitemaps";
     return cli;
   }
   if (resume && overwrite) {

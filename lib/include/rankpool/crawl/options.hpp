@@ -77,12 +77,17 @@ struct CrawlOptions {
   // reached since the last write, so a write every 10 s is plenty and costs nothing
   // measurable. 0: only at the start and the end.
   double checkpoint_interval = 10;
+  // Also read each in-scope origin's sitemaps (those its robots.txt names, else /sitemap.xml)
+  // and crawl their URLs as seeds of depth 0. Off by default, as in wget and Heritrix: a
+  // sitemap can list far more than a crawl from the seeds would reach.
+  bool sitemaps = false;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
         max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
             max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
+    ar& sitemaps;
   }
 };
 

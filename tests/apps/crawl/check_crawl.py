@@ -18,7 +18,8 @@ project's version; without it one warning from rank 0; the older --out spelling)
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
 the complete crawl, resumes with other seeds or scope refused); overwrite (a rerun into the
 --out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
-OUT/warc/). Every mpirun has a timeout: a hang fails the
+OUT/warc/); sitemaps (a web serving sitemaps, crawled with --sitemaps: exact against a truth
+that reads them; without --sitemaps: exact against the truth without them). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
 """
 import argparse
@@ -47,7 +48,7 @@ p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
-                        "user_agent", "resume_kill", "resume_sigterm", "overwrite"])
+                        "user_agent", "resume_kill", "resume_sigterm", "overwrite", "sitemaps"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -241,9 +242,17 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         if isinstance(r.get("links"), int) and r["links"] < n:
             check(False, f"{name}: {u} counts {r['links']} links, it has {n} distinct ones")
 
-    # The access log as witness.
+    # The access log as witness. Sitemap requests (--sitemaps) are neither robots.txt nor pages.
+    want_sitemaps = {x["url"]: x["status"] for x in truth.get("sitemaps", [])}
     robots = [q for q in reqs if q["target"] == "/robots.txt"]
-    pages = [q for q in reqs if q["target"] != "/robots.txt"]
+    sitemap_reqs = [q for q in reqs if q["url"] in want_sitemaps]
+    pages = [q for q in reqs if q["target"] != "/robots.txt" and q["url"] not in want_sitemaps]
+    if partial_pages is None and resumed is None:
+        got_sitemaps = collections.Counter(q["url"] for q in sitemap_reqs)
+        check(set(got_sitemaps) == set(want_sitemaps) and all(c == 1 for c in got_sitemaps.values()),
+              f"{name}: sitemap requests != truth: {few(got_sitemaps.items())}, want {few(want_sitemaps)}")
+        bad_sm = [(q["url"], q["status"]) for q in sitemap_reqs if q["status"] != want_sitemaps[q["url"]]]
+        check(not bad_sm, f"{name}: sitemap statuses differ from the truth: {few(bad_sm)}")
     rc_pages = collections.Counter(q["url"] for q in pages)
     if resumed is None:
         check(all(c == 1 for c in rc_pages.values()),
@@ -777,12 +786,43 @@ def scenario_overwrite():
         print(f"  (work directory kept: {workdir})")
 
 
+def scenario_sitemaps():
+    """The web serves sitemaps (robots.txt-named index, a gzipped one, a malformed one, a
+    missing one, /sitemap.xml on an origin without robots.txt) and orphan pages only they list.
+    With --sitemaps the crawl is exact against the truth that reads them (sitemap requests
+    checked too); without, exact against the truth without them: nothing changes. At depths 0
+    (sitemap URLs are seeds of depth 0 whatever --max-depth says) and 2, first seed and all."""
+    for seeds_mode, depth in (("first", 2), ("all", 2), ("all", 0)):
+        name = f"--sitemaps, {seeds_mode} seed(s), depth {depth}"
+
+        def post(truth, reqs, name=name):
+            orphans = [x["url"] for x in truth["fetched"] if "/orphan/" in x["url"]]
+            check(orphans, f"{name}: the truth fetches no orphan page: the web's sitemaps are not exercised")
+            check(any("broken.xml" in x["url"] for x in truth["sitemaps"]) and
+                  not any(x["url"].endswith("/orphan/7") for x in truth["fetched"]),
+                  f"{name}: the malformed sitemap was not requested, or its URL counted")
+            check(any(x["url"].endswith(".xml.gz") and x["status"] == 200 for x in truth["sitemaps"]) and
+                  any(x["url"].endswith("/orphan/5") and x["depth"] == 0 for x in truth["fetched"]),
+                  f"{name}: the gzipped sitemap's URLs are not seeds of depth 0")
+            print(f"  {len(truth['sitemaps'])} sitemap requests, {len(orphans)} orphan pages", flush=True)
+
+        crawl(name, ["--sitemaps", "--crawl-sitemaps"], seeds_mode, depth, ["--delay", "0", "--sitemaps"], post=post)
+    name = "no --sitemaps, all seeds, depth 2"
+
+    def post_plain(truth, reqs):
+        check(not truth["sitemaps"], f"{name}: the truth lists sitemap requests")
+        odd = [q["target"] for q in reqs if "sitemap" in q["target"] or "/orphan/" in q["target"]]
+        check(not odd, f"{name}: sitemaps or orphans requested without --sitemaps: {few(odd)}")
+
+    crawl(name, ["--sitemaps"], "all", 2, ["--delay", "0"], post=post_plain)
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
      "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
-     "overwrite": scenario_overwrite}[args.scenario]()
+     "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

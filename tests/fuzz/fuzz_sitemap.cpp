@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SitemapLimits limits;
   const Result<Sitemap> full = parse_sitemap(body, limits);
   if (!full) {
-    const std::string& m = full.status().message();
+    const std::string m = full.status().message();
     FUZZ_CHECK(!m.empty() && m.find('\n') == std::string::npos, {"body", body}, {"error", m});
   } else {
     FUZZ_CHECK(full->locs.size() <= limits.max_urls, {"body", body});

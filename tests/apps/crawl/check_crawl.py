@@ -766,8 +766,10 @@ def scenario_overwrite():
             check(open(os.path.join(out, name), "rb").read() == data, f"refused reruns: {name} changed")
     finally:
         web.stop()
-    # --overwrite, on a new web (its truth at depth 1): the crawl is exactly the new one.
-    web = TestWeb(workdir, web_args, max_depth=1)
+    # --overwrite, on a new web (its truth at depth 1, its own access log): the crawl is exactly the new one.
+    web2dir = os.path.join(workdir, "web2")
+    os.makedirs(web2dir)
+    web = TestWeb(web2dir, web_args, max_depth=1)
     try:
         rc, so, se, secs = mpirun(["--out-dir", out, "--overwrite", "--quiet", "--max-depth", "1", "--delay", "0"] +
                                   list(web.truth["seeds"]), timeout=min(60.0, remaining()))

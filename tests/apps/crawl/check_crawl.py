@@ -667,6 +667,7 @@ def scenario_bad_input():
             ("--contact", ["--out-dir", out, "--contact", "me (really)", seed]),
             ("--contact", ["--out-dir", out, "--contact", "", seed]),
             ("exclude each other", ["--out-dir", out, "--contact", "x@example.org", "--user-agent", "bot/1", seed]),
+            ("--sitemaps cannot be resumed", ["--out-dir", out, "--resume", "--sitemaps", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:

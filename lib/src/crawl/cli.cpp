@@ -164,7 +164,7 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   if (resume && o.sitemaps) {
     // The resumed frontier is rebuilt from the seeds over the logged links, which do not
     // hold what the sitemaps listed.
-    cli.error = "--sitemaps cannot be resumed yet: rerun the crawl with --overwrite, or --resume without --sitemaps";
+    cli.error = "--sitemaps cannot be resumed yet: rerun the crawl with --overwrite";
     return cli;
   }
   if (resume && overwrite) {

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
       "hosts 1..N serve https (the extra origin stays http); needs --tls-cert and --tls-key")(
       "tls-cert", po::value(&spec.tls_cert_file)->value_name("PEM"), "certificate chain of the https hosts")(
       "tls-key", po::value(&spec.tls_key_file)->value_name("PEM"), "private key of that certificate")(
+      "sitemaps", "serve sitemaps (an index, a gzipped one, a malformed one) and the orphan pages they list")(
+      "crawl-sitemaps", "the --truth crawl reads sitemaps (rankpool-crawl --sitemaps)")(
       "once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   }
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.link_specials = vm.count("no-specials") == 0;
+  spec.sitemaps = vm.count("sitemaps") > 0;
 
   // Block the stop signals before any server thread exists, so only sigwait sees them.
   sigset_t stop_signals;
@@ -80,7 +83,7 @@ int main(int argc, char** argv) {
     web.start();
     if (!truth_file.empty()) {
       if (crawl_seeds.empty()) crawl_seeds.push_back(web.origins().front() + "/");
-      const auto t = truth(web.model(), crawl_seeds, max_depth);
+      const auto t = truth(web.model(), crawl_seeds, max_depth, {}, vm.count("crawl-sitemaps") > 0);
       std::ofstream out(truth_file);
       out << to_json(t, web.model(), crawl_seeds, max_depth) << "\n";
       if (!out) {

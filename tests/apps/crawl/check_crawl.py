@@ -16,7 +16,10 @@ Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 an
 politeness, bad_input, max_pages, unreachable, user_agent (--contact in the User-Agent with the
 project's version; without it one warning from rank 0; the older --out spelling); resume_kill (kill -9 of mpirun and every rank
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
-the complete crawl, resumes with other seeds or scope refused). Every mpirun has a timeout: a hang fails the
+the complete crawl, resumes with other seeds or scope refused); overwrite (a rerun into the
+--out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
+OUT/warc/); sitemaps (a web serving sitemaps, crawled with --sitemaps: exact against a truth
+that reads them; without --sitemaps: exact against the truth without them). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
 """
 import argparse
@@ -45,7 +48,8 @@ p.add_argument("--app", required=True, help="rankpool-crawl")
 p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
-                        "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types"])
+                        "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
+                        "overwrite", "sitemaps"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -242,9 +246,17 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         if isinstance(r.get("links"), int) and r["links"] < n:
             check(False, f"{name}: {u} counts {r['links']} links, it has {n} distinct ones")
 
-    # The access log as witness.
+    # The access log as witness. Sitemap requests (--sitemaps) are neither robots.txt nor pages.
+    want_sitemaps = {x["url"]: x["status"] for x in truth.get("sitemaps", [])}
     robots = [q for q in reqs if q["target"] == "/robots.txt"]
-    pages = [q for q in reqs if q["target"] != "/robots.txt"]
+    sitemap_reqs = [q for q in reqs if q["url"] in want_sitemaps]
+    pages = [q for q in reqs if q["target"] != "/robots.txt" and q["url"] not in want_sitemaps]
+    if partial_pages is None and resumed is None:
+        got_sitemaps = collections.Counter(q["url"] for q in sitemap_reqs)
+        check(set(got_sitemaps) == set(want_sitemaps) and all(c == 1 for c in got_sitemaps.values()),
+              f"{name}: sitemap requests != truth: {few(got_sitemaps.items())}, want {few(want_sitemaps)}")
+        bad_sm = [(q["url"], q["status"]) for q in sitemap_reqs if q["status"] != want_sitemaps[q["url"]]]
+        check(not bad_sm, f"{name}: sitemap statuses differ from the truth: {few(bad_sm)}")
     rc_pages = collections.Counter(q["url"] for q in pages)
     if resumed is None:
         check(all(c == 1 for c in rc_pages.values()),
@@ -659,6 +671,7 @@ def scenario_bad_input():
             ("--contact", ["--out-dir", out, "--contact", "me (really)", seed]),
             ("--contact", ["--out-dir", out, "--contact", "", seed]),
             ("exclude each other", ["--out-dir", out, "--contact", "x@example.org", "--user-agent", "bot/1", seed]),
+            ("--sitemaps cannot be resumed", ["--out-dir", out, "--resume", "--sitemaps", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:
@@ -880,6 +893,67 @@ def scenario_proxy():
         print(f"  (work directory kept: {workdir})")
 
 
+def scenario_overwrite():
+    """The reported case: a finished crawl rerun into the same --out-dir with another --max-depth
+    is refused (one line naming the directory, --resume and --overwrite; exit 2; no request;
+    its files byte for byte as they were); --overwrite replaces it (exact against the new truth,
+    summary "runs": 1) and leaves OUT/warc/ alone; --resume with --overwrite is refused."""
+    workdir = tempfile.mkdtemp(prefix=f"crawl-overwrite-{args.ranks}r-")
+    ok_before = len(failures)
+    out = os.path.join(workdir, "out")
+    web_args = ["--hosts", "3", "--pages", "60"]
+    web = TestWeb(workdir, web_args, max_depth=3)
+    try:
+        seeds = list(web.truth["seeds"])
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "3", "--delay", "0"] + seeds,
+                                  timeout=min(60.0, remaining()))
+        check(rc == 0, f"first crawl: exit {rc}: {se[-2000:]}")
+        verify("first crawl", web.truth, rc, out, web.log)
+        first = {n: open(os.path.join(out, n), "rb").read()
+                 for n in ("pages.jsonl", "links.tsv", "checkpoint.json", "summary.json")}
+        print(f"first crawl: {len(web.truth['fetched'])} pages at depth 3, {secs:.1f} s", flush=True)
+        warc = os.path.join(out, "warc", "rankpool-earlier-1-00000.warc.gz")
+        os.makedirs(os.path.dirname(warc))
+        with open(warc, "wb") as f:
+            f.write(b"an earlier run's archive\n")
+        n = log_lines(web)
+        for what, extra, needle in (("rerun at depth 1", [], "--overwrite"),
+                                    ("--resume with --overwrite", ["--resume", "--overwrite"], "exclude each other")):
+            rc, so, se, _ = mpirun(["--out-dir", out, "--quiet", "--max-depth", "1", "--delay", "0"] + extra + seeds,
+                                   timeout=min(30.0, remaining()))
+            one_line(what, rc, se, 2, needle)
+            if not extra:
+                line = se.strip()
+                check(out in line and "--resume" in line and "pages.jsonl" in line,
+                      f"refusal: want the directory, its files, --resume and --overwrite named, got {line!r}")
+                print(f"refused: {line}", flush=True)
+        check(log_lines(web) == n, "refused reruns: requests were made")
+        for name, data in first.items():
+            check(open(os.path.join(out, name), "rb").read() == data, f"refused reruns: {name} changed")
+    finally:
+        web.stop()
+    # --overwrite, on a new web (its truth at depth 1, its own access log): the crawl is exactly the new one.
+    web2dir = os.path.join(workdir, "web2")
+    os.makedirs(web2dir)
+    web = TestWeb(web2dir, web_args, max_depth=1)
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--overwrite", "--quiet", "--max-depth", "1", "--delay", "0"] +
+                                  list(web.truth["seeds"]), timeout=min(60.0, remaining()))
+    finally:
+        web.stop()
+    print(f"--overwrite at depth 1: {len(web.truth['fetched'])} truth pages, exit {rc}, {secs:.1f} s", flush=True)
+    verify("--overwrite", web.truth, rc, out, web.log)
+    with open(warc, "rb") as f:
+        check(f.read() == b"an earlier run's archive\n", "--overwrite: a file under OUT/warc/ changed")
+    ckpt = read_checkpoint(out)
+    check(ckpt.get("runs") == 1 and ckpt.get("complete") is True,
+          f"--overwrite: checkpoint runs {ckpt.get('runs')}, complete {ckpt.get('complete')} (a new crawl)")
+    if len(failures) == ok_before and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+
+
 def scenario_https():
     workdir = tempfile.mkdtemp(prefix=f"crawl-https-{args.ranks}r-")
     ok_before = len(failures)
@@ -1018,12 +1092,44 @@ def scenario_accept_types():
         print(f"  (work directory kept: {workdir})")
 
 
+def scenario_sitemaps():
+    """The web serves sitemaps (robots.txt-named index, a gzipped one, a malformed one, a
+    missing one, /sitemap.xml on an origin without robots.txt) and orphan pages only they list.
+    With --sitemaps the crawl is exact against the truth that reads them (sitemap requests
+    checked too); without, exact against the truth without them: nothing changes. At depths 0
+    (sitemap URLs are seeds of depth 0 whatever --max-depth says) and 2, first seed and all."""
+    for seeds_mode, depth in (("first", 2), ("all", 2), ("all", 0)):
+        name = f"--sitemaps, {seeds_mode} seed(s), depth {depth}"
+
+        def post(truth, reqs, name=name):
+            orphans = [x["url"] for x in truth["fetched"] if "/orphan/" in x["url"]]
+            check(orphans, f"{name}: the truth fetches no orphan page: the web's sitemaps are not exercised")
+            check(any("broken.xml" in x["url"] for x in truth["sitemaps"]) and
+                  not any(x["url"].endswith("/orphan/7") for x in truth["fetched"]),
+                  f"{name}: the malformed sitemap was not requested, or its URL counted")
+            check(any(x["url"].endswith(".xml.gz") and x["status"] == 200 for x in truth["sitemaps"]) and
+                  any(x["url"].endswith("/orphan/5") and x["depth"] == 0 for x in truth["fetched"]),
+                  f"{name}: the gzipped sitemap's URLs are not seeds of depth 0")
+            print(f"  {len(truth['sitemaps'])} sitemap requests, {len(orphans)} orphan pages", flush=True)
+
+        crawl(name, ["--sitemaps", "--crawl-sitemaps"], seeds_mode, depth, ["--delay", "0", "--sitemaps"], post=post)
+    name = "no --sitemaps, all seeds, depth 2"
+
+    def post_plain(truth, reqs):
+        check(not truth["sitemaps"], f"{name}: the truth lists sitemap requests")
+        odd = [q["target"] for q in reqs if "sitemap" in q["target"] or "/orphan/" in q["target"]]
+        check(not odd, f"{name}: sitemaps or orphans requested without --sitemaps: {few(odd)}")
+
+    crawl(name, ["--sitemaps"], "all", 2, ["--delay", "0"], post=post_plain)
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
      "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
-     "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types}[args.scenario]()
+     "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
+     "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

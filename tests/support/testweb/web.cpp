@@ -191,8 +191,11 @@ bool WebModel::robots_allows(std::size_t origin, std::string_view path) const {
 
 std::string WebModel::robots_txt(std::size_t origin) const {
   switch (robots_kind(origin)) {
-    case RobotsKind::DisallowPrivate:
-      return "# synthetic web\nUser-agent: *\nDisallow: /private/\n";
+    case RobotsKind::DisallowPrivate: {
+      std::string text = "# synthetic web\nUser-agent: *\nDisallow: /private/\n";
+      for (const auto& sm : robots_sitemaps(origin)) text += "Sitemap: " + sm + "\n";
+      return text;
+    }
     case RobotsKind::CrawlDelay: {
       char delay[32];
       std::snprintf(delay, sizeof delay, "%g", spec_.crawl_delay_seconds);
@@ -205,6 +208,113 @@ std::string WebModel::robots_txt(std::size_t origin) const {
       break;
   }
   return {};
+}
+
+std::vector<std::string> WebModel::robots_sitemaps(std::size_t origin) const {
+  if (!spec_.sitemaps || origin != 0) return {};
+  return {url(0, "/sitemaps/index.xml"), std::string(kExternal) + "/sitemap.xml"};
+}
+
+namespace {
+
+constexpr int kOrphans = 20;
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+Response xml_file(Response::Sitemap kind, const std::vector<std::string>& locs, std::string body) {
+  Response r;
+  r.content_type = "application/xml";
+  r.sitemap = kind;
+  r.sitemap_locs = locs;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+std::optional<Response> WebModel::sitemap_file(std::size_t origin, std::string_view path) const {
+  const std::string here = origins_[origin].str();
+  const int n = spec_.pages_per_host;
+  const std::string ns = "http://www.sitemaps.org/schemas/sitemap/0.9";
+  const std::string decl = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  if (origin == 0 && path == "/sitemaps/index.xml") {
+    const std::vector<std::string> listed = {
+        here + "/sitemaps/pages.xml",   here + "/sitemaps/more.xml.gz",           here + "/sitemaps/broken.xml",
+        here + "/sitemaps/missing.xml", url(1 % origins_.size(), "/sitemap.xml"), here + "/sitemaps/index.xml"};
+    std::string b =
+        decl + "<!-- an index: one gzipped, one malformed, one missing -->\n<sitemapindex xmlns=\"" + ns + "\">\n";
+    for (const auto& l : listed)
+      b += "  <sitemap>\n    <loc>" + xml_escape(l) + "</loc>\n    <lastmod>2026-11-30</lastmod>\n  </sitemap>\n";
+    b += "</sitemapindex>\n";
+    return xml_file(Response::Sitemap::index, listed, std::move(b));
+  }
+  if (origin == 0 && path == "/sitemaps/pages.xml") {
+    const std::string with_query = here + "/orphan/2?a=1&b=2";
+    const std::vector<std::string> listed = {here + "/orphan/1",
+                                             with_query,
+                                             here + "/orphan/3",
+                                             here + page_path(n - 1),
+                                             here + "/private/2",
+                                             std::string(kExternal) + "/from-a-sitemap",
+                                             url(1 % origins_.size(), "/orphan/4")};
+    std::string b = decl + "<urlset xmlns=\"" + ns + "\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n";
+    for (const auto& l : listed) {
+      if (l == here + "/orphan/3")
+        b += "<url><loc><![CDATA[" + l + "]]></loc><priority>0.5</priority></url>\n";
+      else
+        b += "<url>\n  <loc>\n    " + xml_escape(l) + "\n  </loc>\n  <changefreq>daily</changefreq>\n</url>\n";
+    }
+    b += "</urlset>\n";
+    return xml_file(Response::Sitemap::urlset, listed, std::move(b));
+  }
+  if (origin == 0 && path == "/sitemaps/more.xml.gz") {
+    const std::vector<std::string> listed = {here + "/orphan/5", here + "/orphan/6"};
+    std::string xml = decl + "<urlset xmlns=\"" + ns + "\">";
+    for (const auto& l : listed) xml += "<url><loc>" + l + "</loc></url>";
+    xml += "</urlset>\n";
+    Response r = xml_file(Response::Sitemap::urlset, listed, gzip_compress(xml));
+    r.content_type = "application/x-gzip";  // a file, not an encoding: the client gunzips it
+    return r;
+  }
+  if (origin == 0 && path == "/sitemaps/broken.xml") {
+    // Cut off before </urlset>: malformed, so not even its complete <url> counts.
+    return xml_file(Response::Sitemap::none, {},
+                    decl + "<urlset xmlns=\"" + ns + "\">\n<url><loc>" + here + "/orphan/7</loc></url>\n<url><loc>" +
+                        here + "/orphan/");
+  }
+  if (origin == 1 && path == "/sitemap.xml") {
+    const std::vector<std::string> listed = {here + "/orphan/8", here + page_path(1)};
+    std::string b = decl + "<sm:urlset xmlns:sm=\"" + ns + "\">\n";
+    for (const auto& l : listed) b += "<sm:url><sm:loc>" + l + "</sm:loc></sm:url>\n";
+    b += "</sm:urlset>\n";
+    return xml_file(Response::Sitemap::urlset, listed, std::move(b));
+  }
+  if (path.starts_with("/orphan/")) {
+    const auto k = parse_index(path.substr(8));
+    if (!k || *k < 1 || *k > kOrphans) return std::nullopt;
+    Response r = html(200, "<!DOCTYPE html><html><body><h1>orphan " + std::to_string(*k) + "</h1>");
+    const std::string to_page = here + page_path(static_cast<int>(*k % n));
+    r.body += "<a href=\"" + page_path(static_cast<int>(*k % n)) + "\">a page</a>";
+    r.links.push_back(to_page);
+    if (*k <= 10) {
+      r.body += "<a href=\"" + std::to_string(*k + 10) + "\">another orphan</a>";
+      r.links.push_back(here + "/orphan/" + std::to_string(*k + 10));
+    }
+    r.body += "</body></html>\n";
+    return r;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::size_t> WebModel::origin_index(std::string_view origin) const {
@@ -313,6 +423,8 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     }
   }
   if (path == "/") return page(origin, 0);
+  if (spec_.sitemaps)
+    if (auto r = sitemap_file(origin, path)) return std::move(*r);
   if (path.starts_with("/p/")) {
     auto k = parse_index(path.substr(3));
     if (k && *k >= 1 && *k < n) return page(origin, static_cast<int>(*k));

@@ -86,6 +86,10 @@ struct CrawlOptions {
   // Media types fetched whole ("text/html", "text/*"); others stop after their headers.
   // Empty: everything, as a crawl that keeps non-HTML bodies (--save-bodies, WARC) wants.
   std::vector<std::string> accept_types;
+  // Also read each in-scope origin's sitemaps (those its robots.txt names, else /sitemap.xml)
+  // and crawl their URLs as seeds of depth 0. Off by default, as in wget and Heritrix: a
+  // sitemap can list far more than a crawl from the seeds would reach.
+  bool sitemaps = false;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -93,6 +97,7 @@ struct CrawlOptions {
         max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
             max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
     ar& http_proxy& https_proxy& no_proxy& ca_cert& accept_types;
+    ar& sitemaps;
   }
 };
 

@@ -9,6 +9,8 @@
 #   GMP >= 6.2      the first GMP that installs gmp.pc, which is how it is found; the mpz calls
 #                   used are older
 #   libpsl          any (psl_builtin, psl_registrable_domain)
+#   libidn2         any (idn2_to_ascii_8z with IDN2_NONTRANSITIONAL, in libidn2 since 2.0)
+#   zlib            any (inflate of gzip-compressed sitemaps, .xml.gz)
 #   MPI             any implementation with the C++ compiler wrapper flags CMake finds (MPI-3
 #                   for MPI_Get_library_version in the apps' --version)
 #
@@ -104,6 +106,7 @@ if("crawl" IN_LIST RANKPOOL_MODULES)
   rankpool_find_pkg(curl libcurl ${RANKPOOL_CURL_MIN_VERSION}
                     REASON "the crawler's fetcher uses CURLOPT_PROTOCOLS_STR" DEBIAN libcurl4-openssl-dev)
   rankpool_find_pkg(psl libpsl REASON "registrable domains" DEBIAN libpsl-dev)
+  rankpool_find_pkg(idn2 libidn2 REASON "international domain names in URLs (IDNA)" DEBIAN libidn2-dev)
   rankpool_find_pkg(crypto libcrypto REASON "SHA-1 digests of WARC records and payloads" DEBIAN libssl-dev)
-  rankpool_find_pkg(zlib zlib REASON "gzip: WARC files and the fetcher's own decoding" DEBIAN zlib1g-dev)
+  rankpool_find_pkg(zlib zlib REASON "gzip: sitemaps, WARC files and the fetcher's own decoding" DEBIAN zlib1g-dev)
 endif()

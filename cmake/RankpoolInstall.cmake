@@ -66,9 +66,9 @@ install(FILES ${PROJECT_BINARY_DIR}/package/rankpoolConfig.cmake
 
 # --- pkg-config: rankpool-<module>.pc per module, rankpool.pc for all of them ----------------
 # Boost and MPI ship no .pc files on most systems, so their flags are written out as this build
-# found them; GMP, libcurl and libpsl are Requires. With static libraries a private dependency is
-# still needed at link time, so it goes into Libs/Requires; with shared ones into the .private
-# fields.
+# found them; GMP, libcurl, libpsl, libidn2 and zlib are Requires. With static libraries a private
+# dependency is still needed at link time, so it goes into Libs/Requires; with shared ones into
+# the .private fields.
 
 # rankpool_pc_flags(out item...): -L/-l flags for library files, other flags as they are.
 function(rankpool_pc_flags out)
@@ -197,7 +197,7 @@ if("crawl_core" IN_LIST RANKPOOL_COMPONENTS)
   endif()
   list(JOIN _libs " " _libs)
   rankpool_pc_boost(_private ${_boost})
-  set(_private_requires "libcurl >= ${RANKPOOL_CURL_MIN_VERSION}" libpsl zlib libcrypto)
+  set(_private_requires "libcurl >= ${RANKPOOL_CURL_MIN_VERSION}" libpsl libidn2 zlib libcrypto)
   if(RANKPOOL_SHARED_LIBS)
     rankpool_pc(rankpool-crawl DESCRIPTION "rankpool's polite distributed web crawler"
                 CFLAGS "${_rankpool_cflags_extra}" REQUIRES ${_requires}

@@ -317,7 +317,8 @@ def check_rankpool_outputs(out_dir, truth, row):
 
 def run_rankpool(children, args, web, ranks, directory, warc=False):
     out = directory / "out"
-    cmd = ["mpirun", "-n", ranks, args.build / "apps/crawl/rankpool-crawl", "--quiet",
+    # --overwrite: a rerun with the same --keep directory measures again.
+    cmd = ["mpirun", "-n", ranks, args.build / "apps/crawl/rankpool-crawl", "--quiet", "--overwrite",
            "--delay", 0, "--max-depth", -1, "--out-dir", out, *(["--warc"] if warc else []), *web.seeds]
     start = time.monotonic()
     with open(directory / "crawl.log", "w") as log:

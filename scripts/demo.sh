@@ -31,9 +31,9 @@ trap 'kill "$web_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 web_pid=$!
 for _ in $(seq 100); do grep -q '^origins:' "$work/web.out" && break; sleep 0.1; done
 mapfile -t seeds < <(sed -n 's/^origins: //p' "$work/web.out" | tr ' ' '\n' | sed 's|$|/|')
-out="${CRAWL_DEMO_OUT:-$PWD/crawl-demo}"
-echo "mpirun -n 3 rankpool-crawl --delay 0 --max-depth 8 --out-dir $out ${seeds[*]}"
-mpirun -n 3 "$RANKPOOL_BUILD/apps/crawl/rankpool-crawl" --delay 0 --max-depth 8 --out-dir "$out" "${seeds[@]}"
+out="${CRAWL_DEMO_OUT:-$PWD/crawl-demo}"  # --overwrite: a rerun of the demo replaces its crawl
+echo "mpirun -n 3 rankpool-crawl --delay 0 --max-depth 8 --overwrite --out-dir $out ${seeds[*]}"
+mpirun -n 3 "$RANKPOOL_BUILD/apps/crawl/rankpool-crawl" --delay 0 --max-depth 8 --overwrite --out-dir "$out" "${seeds[@]}"
 echo "$out/summary.json (excerpt; pages.jsonl and links.tsv beside it):"
 python3 - "$out/summary.json" <<'PY'
 import json, sys

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes the crawler's parsers with libFuzzer: the URL normalizer, the robots.txt parser and
-# the link extractor; and rankpool-run's command templates (tests/fuzz/). Installs clang and
-# libFuzzer when missing (Debian 12), builds the targets with clang and ASan+UBSan in
-# build/fuzz (crawl module only: the template harness compiles run/tasks.cpp in), and runs
-# each for SECONDS on a copy of its seed corpus and regressions.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s; url robots links template)
+# Fuzzes the crawler's parsers with libFuzzer: the URL normalizer, the robots.txt parser, the
+# link extractor and the sitemap parser; and rankpool-run's command templates (tests/fuzz/).
+# Installs clang and libFuzzer when missing (Debian 12), builds the targets with clang and
+# ASan+UBSan in build/fuzz (crawl module only: the template harness compiles run/tasks.cpp
+# in), and runs each for SECONDS on a copy of its seed corpus and regressions.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s; url robots links sitemap template)
 # RANKPOOL_FUZZ_SEED=N fixes libFuzzer's seed (scripts/test.sh sets 1 in CI, so a CI run
 # explores the same inputs each time and fails only on a change, not on luck); unset, every
 # run takes a new seed and prints it.
@@ -15,16 +15,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 seconds="${1:-60}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
-  echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [url|robots|links|template...]" >&2
+  echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [url|robots|links|sitemap|template...]" >&2
   exit 2
 fi
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(url robots links template)
+[ "${#targets[@]}" -gt 0 ] || targets=(url robots links sitemap template)
 for t in "${targets[@]}"; do
   case "$t" in
-    url|robots|links|template) ;;
-    *) echo "fuzz: unknown target '$t' (url, robots, links, template)" >&2; exit 2 ;;
+    url|robots|links|sitemap|template) ;;
+    *) echo "fuzz: unknown target '$t' (url, robots, links, sitemap, template)" >&2; exit 2 ;;
   esac
 done
 
@@ -38,7 +38,7 @@ packages=(
   libopenmpi-dev
   libboost-mpi1.81-dev libboost-serialization1.81-dev libboost-json1.81-dev
   libboost-url1.81-dev libboost-program-options1.81-dev
-  libcurl4-openssl-dev libpsl-dev
+  libcurl4-openssl-dev libpsl-dev libidn2-dev zlib1g-dev
 )
 ensure_packages fuzz "${packages[@]}"
 runtime="$(clang++ -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a"

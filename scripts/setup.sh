@@ -13,7 +13,11 @@ packages=(
   libboost-url1.81-dev libboost-program-options1.81-dev
   libgtest-dev libgmock-dev
   libgmp-dev
-  libcurl4-openssl-dev libpsl-dev libgumbo-dev zlib1g-dev libssl-dev
+  libcurl4-openssl-dev libpsl-dev libidn2-dev libgumbo-dev zlib1g-dev
+  # The test web's https origins (Asio's TLS streams), and the CA the crawler tests make.
+  libssl-dev openssl
+  # The URL differential test's oracle: WHATWG URL parsing as browsers do it (node's URL).
+  nodejs
   # Network-namespace hosts for the cluster tests (scripts/cluster-local.sh).
   iproute2 procps util-linux
   # Slurm for the slurm tests: scripts/slurm-local.sh runs its own munged/slurmctld/slurmd.
@@ -27,7 +31,7 @@ packages=(
   # The lint tests: shell scripts and C++ formatting (.clang-format).
   shellcheck clang-format
   # The WARC test reads the crawler's WARC files with webrecorder's warcio (npm, pinned below).
-  nodejs npm
+  npm
 )
 ensure_packages setup "${packages[@]}"
 

@@ -39,6 +39,12 @@ int main(int argc, char** argv) {
       "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
       "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
       "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
+      "tls-hosts", po::value(&spec.tls_hosts)->default_value(0),
+      "hosts 1..N serve https (the extra origin stays http); needs --tls-cert and --tls-key")(
+      "tls-cert", po::value(&spec.tls_cert_file)->value_name("PEM"), "certificate chain of the https hosts")(
+      "tls-key", po::value(&spec.tls_key_file)->value_name("PEM"), "private key of that certificate")(
+      "sitemaps", "serve sitemaps (an index, a gzipped one, a malformed one) and the orphan pages they list")(
+      "crawl-sitemaps", "the --truth crawl reads sitemaps (rankpool-crawl --sitemaps)")(
       "once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
@@ -58,9 +64,14 @@ int main(int argc, char** argv) {
     std::cout << rankpool::apps::version_line("rankpool-testweb") << "\n";
     return 0;
   }
+  if (spec.tls_hosts > 0 && (spec.tls_cert_file.empty() || spec.tls_key_file.empty())) {
+    std::cerr << "rankpool-testweb: --tls-hosts needs --tls-cert and --tls-key\n";
+    return 2;
+  }
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.link_specials = vm.count("no-specials") == 0;
   spec.gzip_pages = vm.count("gzip") > 0;
+  spec.sitemaps = vm.count("sitemaps") > 0;
 
   // Block the stop signals before any server thread exists, so only sigwait sees them.
   sigset_t stop_signals;
@@ -74,7 +85,7 @@ int main(int argc, char** argv) {
     web.start();
     if (!truth_file.empty()) {
       if (crawl_seeds.empty()) crawl_seeds.push_back(web.origins().front() + "/");
-      const auto t = truth(web.model(), crawl_seeds, max_depth);
+      const auto t = truth(web.model(), crawl_seeds, max_depth, {}, vm.count("crawl-sitemaps") > 0);
       std::ofstream out(truth_file);
       out << to_json(t, web.model(), crawl_seeds, max_depth) << "\n";
       if (!out) {

@@ -6,11 +6,14 @@
 //   * a failure has a reason and no URL; a success has no error;
 //   * an accepted URL is canonical: printable ASCII, no space, no fragment, none of the
 //     characters clean_input() escapes, "http://" or "https://" + host + path_and_query,
-//     a non-empty host, a non-zero port, at most max_length characters;
+//     a non-empty host of RFC 3986 reg-name characters (lower case) or a bracketed IPv6
+//     literal, no '[' or ']' after the host, a non-zero port, at most max_length characters;
 //   * normalize() is idempotent on it, component by component;
 //   * origin_of(), robots_url() and registered_domain() agree with it;
 //   * resolving against a parsed base (NormalizedUrl) and against its canonical string
 //     gives the same result;
+//   * an absolute reference ignores a base of another scheme ("http:g" is relative only
+//     against an http base, so each reference is resolved against an http and an https one);
 //   * a smaller max_length only ever rejects more, never changes an accepted URL.
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +30,7 @@ using rankpool::crawl::NormalizedUrl;
 using rankpool::crawl::UrlOptions;
 
 constexpr std::string_view kBase = "http://h.example/d1/d2/page?q";
+constexpr std::string_view kSecureBase = "https://s.example:8443/d1/page";
 
 bool is_canonical_char(unsigned char c) {
   if (c <= 0x20 || c >= 0x7F) return false;
@@ -64,6 +68,14 @@ void check_result(const NormalizedUrl& u, const UrlOptions& options, std::string
   FUZZ_CHECK(!u.host.empty(), {"input", input}, {"url", u.url});
   FUZZ_CHECK(u.port != 0, {"input", input}, {"url", u.url});
   FUZZ_CHECK(u.path_and_query.starts_with("/"), {"input", input}, {"url", u.url});
+  FUZZ_CHECK(u.path_and_query.find_first_of("[]") == std::string::npos, {"input", input}, {"url", u.url});
+  if (u.host.front() == '[') {
+    FUZZ_CHECK(u.host.back() == ']' && u.host.find_first_not_of("[]:0123456789abcdef") == std::string::npos,
+               {"input", input}, {"host", u.host});
+  } else {
+    FUZZ_CHECK(u.host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=") == std::string::npos,
+               {"input", input}, {"host", u.host});
+  }
   const std::string origin = rankpool::crawl::origin_of(u);
   FUZZ_CHECK(u.url == origin + u.path_and_query, {"input", input}, {"url", u.url}, {"origin", origin},
              {"path_and_query", u.path_and_query});
@@ -129,10 +141,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(by_parsed.ok() && by_parsed.url == by_parsed_tight.url, {"reference", reference},
                {"default", by_parsed.url}, {"tight", by_parsed_tight.url});
   }
-  // An absolute reference ignores the base.
+  // Against an https base, by string and parsed.
+  static const NormalizedUrl kParsedSecureBase = rankpool::crawl::normalize(kSecureBase);
+  const NormalizedUrl by_secure = rankpool::crawl::resolve(reference, kSecureBase, options);
+  check_result(by_secure, options, reference);
+  const NormalizedUrl by_secure_parsed = rankpool::crawl::resolve(reference, kParsedSecureBase, options);
+  FUZZ_CHECK(by_secure_parsed.ok() == by_secure.ok() && by_secure_parsed.url == by_secure.url, {"reference", reference},
+             {"by string", by_secure.url}, {"by parsed", by_secure_parsed.url});
+  // An absolute reference ignores a base of another scheme.
   if (normalized.ok()) {
-    FUZZ_CHECK(by_string.ok() && by_string.url == normalized.url, {"reference", reference},
-               {"normalized", normalized.url}, {"resolved", by_string.url});
+    const NormalizedUrl& other = normalized.scheme == "http" ? by_secure : by_string;
+    FUZZ_CHECK(other.ok() && other.url == normalized.url, {"reference", reference}, {"normalized", normalized.url},
+               {"resolved", other.url});
   }
 
   // Against the input's own base, once canonicalized (the crawler resolves page links

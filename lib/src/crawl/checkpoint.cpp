@@ -42,6 +42,7 @@ json::object fingerprint(const CrawlOptions& o, const std::vector<std::string>& 
                       {"max_repeated_segment", o.max_repeated_segment},
                       {"follow_all", o.follow_all},
                       {"ignore_robots", o.ignore_robots},
+                      {"sitemaps", o.sitemaps},
                       {"robots_token", robots_token(o.user_agent)}};
 }
 
@@ -150,6 +151,8 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     for (const auto& [key, value] : want) {
       const json::value* had = got.if_contains(key);
       if (had && *had == value) continue;
+      // A switch added after the checkpoint was written (e.g. --sitemaps) is off there.
+      if (!had && value.is_bool() && !value.as_bool()) continue;
       if (key == "seeds")
         return fail("--resume: " + out_dir + " holds a crawl from other seeds (" +
                     std::to_string(had && had->is_array() ? had->as_array().size() : 0) + " there, " +

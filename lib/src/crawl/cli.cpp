@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -58,8 +59,8 @@ std::string check_resolves(const std::string& host) {
 CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
-  std::string seeds_file, scope = "seeds", old_out, contact, user_agent;
-  bool resume = false, contact_given = false, user_agent_given = false;
+  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, proxy, ca_cert, accept_types;
+  bool resume = false, overwrite = false, contact_given = false, user_agent_given = false, no_proxy = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
   const std::string default_ua = CrawlOptions::default_user_agent();
@@ -67,10 +68,12 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       "Usage: mpirun -n N rankpool-crawl [options] SEED_URL...\n"
       "Crawls from the seeds, politely (robots.txt, one connection and a delay per origin), with\n"
       "the origins partitioned over ranks 1..N-1 (rank 0 coordinates; with one rank it crawls\n"
-      "alone). Writes DIR/pages.jsonl, DIR/links.tsv and DIR/summary.json (DIR: --out-dir).\n"
+      "alone). Writes DIR/pages.jsonl, DIR/links.tsv and DIR/summary.json (DIR: --out-dir; a DIR\n"
+      "that holds a crawl needs --resume or --overwrite).\n"
       "Exit status: 0 the crawl ended (pages that failed are records, not errors), 2 bad usage\n"
-      "or input, or the output directory could not be written (one line on stderr), 3 an\n"
-      "internal error stopped every rank, 128+N stopped by signal N (--resume continues).\n"
+      "or input, or the output directory holds a crawl or could not be written (one line on\n"
+      "stderr), 3 an internal error stopped every rank, 128+N stopped by signal N (--resume\n"
+      "continues).\n"
       "\nOptions");
   // clang-format off
   desc.add_options()
@@ -104,6 +107,9 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      ("the whole User-Agent header instead (its first word selects robots.txt groups); default: " +
       default_ua + " (+CONTACT) with --contact, " + default_ua + " without").c_str())
     ("ignore-robots", po::bool_switch(&o.ignore_robots), "do not fetch or obey robots.txt (only for sites you own)")
+    ("sitemaps", po::bool_switch(&o.sitemaps),
+     "also crawl the URLs of each in-scope origin's sitemaps (named in its robots.txt, else /sitemap.xml; "
+     "indexes and .xml.gz too) as seeds of depth 0")
     ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
     ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under DIR/bodies/ on the host of the rank that fetched them")
     ("max-in-flight", po::value(&o.max_in_flight)->default_value(o.max_in_flight), "requests in flight per crawling rank, over all its hosts")
@@ -111,10 +117,23 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")
     ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
+    ("proxy", po::value(&proxy)->value_name("URL"),
+     "send every request through this proxy (http://host:port; https URLs via CONNECT); default: "
+     "the http_proxy, https_proxy, all_proxy variables as curl reads them, no_proxy for exceptions")
+    ("no-proxy", po::bool_switch(&no_proxy), "ignore the proxy variables of the environment (no_proxy included)")
+    ("ca-cert", po::value(&ca_cert)->value_name("FILE"),
+     "verify https servers with the CA certificates (PEM) in FILE instead of the default bundle; "
+     "default: $CURL_CA_BUNDLE, else $SSL_CERT_FILE, else the system's. FILE must exist on every node")
+    ("accept-types", po::value(&accept_types)->value_name("LIST"),
+     "fetch only responses of these media types, e.g. text/html,application/xhtml+xml (type/* allowed); "
+     "others stop after their headers, recorded as type_not_accepted (default: every type)")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr")
     ("resume", po::bool_switch(&resume),
      "continue the crawl in --out-dir DIR (same seeds, scope and link rules): fetch only what no earlier run "
      "recorded, append to its outputs")
+    ("overwrite", po::bool_switch(&overwrite),
+     "replace the crawl that --out-dir DIR holds (without it, or --resume, such a DIR is refused); "
+     "DIR/warc/ is kept")
     ("checkpoint-interval", po::value(&o.checkpoint_interval)->default_value(o.checkpoint_interval, "10"),
      "seconds between writes of DIR/checkpoint.json (also written at the start, at a signal and at the end)")
     ("warc", po::bool_switch(&o.warc),
@@ -146,6 +165,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       return cli;
     }
     contact_given = vm.count("contact") > 0;
+    if (vm.count("proxy") && proxy.empty()) {
+      cli.error = "--proxy must name a proxy URL (--no-proxy: no proxy from the environment)";
+      return cli;
+    }
     user_agent_given = vm.count("user-agent") > 0;
     if (vm.count("out")) {
       // --out DIR, the spelling before 0.2 (existing job scripts): the same as --out-dir.
@@ -157,6 +180,16 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     }
   } catch (const std::exception& e) {
     cli.error = e.what();
+    return cli;
+  }
+  if (resume && o.sitemaps) {
+    // The resumed frontier is rebuilt from the seeds over the logged links, which do not
+    // hold what the sitemaps listed.
+    cli.error = "--sitemaps cannot be resumed yet: rerun the crawl with --overwrite";
+    return cli;
+  }
+  if (resume && overwrite) {
+    cli.error = "--resume and --overwrite exclude each other: continue the crawl in --out-dir or replace it";
     return cli;
   }
   if (contact_given && user_agent_given) {
@@ -181,6 +214,30 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       cli.warning = "no --contact: the User-Agent is '" + o.user_agent +
                     "' alone; set --contact URL-or-EMAIL so that site operators can reach you";
     }
+  }
+  const EnvLookup env = [](const char* name) -> const char* { return std::getenv(name); };
+  Result<ProxyChoice> proxies = choose_proxies(proxy, no_proxy, env);
+  if (!proxies) {
+    cli.error = proxies.status().message();
+    return cli;
+  }
+  o.http_proxy = proxies->http;
+  o.https_proxy = proxies->https;
+  o.no_proxy = proxies->no_proxy;
+  if (proxies->any()) cli.proxy_notice = proxies->describe();
+  Result<std::string> ca = choose_ca_cert(ca_cert, env);
+  if (!ca) {
+    cli.error = ca.status().message();
+    return cli;
+  }
+  o.ca_cert = *ca;
+  if (!accept_types.empty()) {
+    Result<std::vector<std::string>> types = parse_accept_types(accept_types);
+    if (!types) {
+      cli.error = types.status().message();
+      return cli;
+    }
+    o.accept_types = std::move(*types);
   }
   if (!parse_scope(scope, o.scope)) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";
@@ -242,7 +299,11 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     }
     cli.job.resume = std::move(state);
   }
-  if (std::string e = prepare_output_dir(cli.job.out_dir); !e.empty()) cli.error = e;
+  // A finished crawl is never lost without a word: a DIR holding one needs --resume or --overwrite.
+  const ExistingCrawl existing = resume      ? ExistingCrawl::resume
+                                 : overwrite ? ExistingCrawl::overwrite
+                                             : ExistingCrawl::refuse;
+  if (Status s = prepare_output_dir(cli.job.out_dir, existing); !s) cli.error = s.message();
   return cli;
 }
 

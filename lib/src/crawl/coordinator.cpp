@@ -24,7 +24,7 @@ void Coordinator::begin() {
   }
   ++checkpoint_.runs;
   checkpoint_.complete = checkpoint_.interrupted = false;
-  if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr);
+  if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr).message();
   // Written before anything is fetched: even a run killed at once can be resumed.
   if (error_.empty()) error_ = write_checkpoint_now();
   StartMessage start;
@@ -185,7 +185,7 @@ std::string Coordinator::write_checkpoint_now() {
   for (const auto& [origin, h] : host_states_) checkpoint_.hosts.push_back(h);
   last_checkpoint_ = Clock::now();
   checkpoint_dirty_ = false;
-  if (std::string e = outputs_.sync(); !e.empty()) return e;
+  if (Status s = outputs_.sync(); !s) return s.message();
   return write_checkpoint(job_.out_dir, job_.options, job_.seeds, checkpoint_).message();
 }
 
@@ -317,7 +317,7 @@ void Coordinator::finalize() {
   json::array hosts;
   int missing = 0;
   json::array ranks = runtime::ranks_json(rank_rows(total, fixes, hosts, missing));
-  if (std::string e = outputs_.apply_depth_fixes(fixes); !e.empty() && error_.empty()) error_ = e;
+  if (Status s = outputs_.apply_depth_fixes(fixes); !s && error_.empty()) error_ = s.message();
   outputs_.close_links();
   // Last, after the outputs are final: "complete" means a resume has nothing to do.
   checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();

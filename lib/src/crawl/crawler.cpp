@@ -1,10 +1,7 @@
-// The crawl job's set-up, for the app and tests: the libcurl fetcher from the crawl options,
-// the output directory. The run itself: event_loop.cpp (the loop), coordinator.cpp (rank 0),
-// worker.cpp (the crawling ranks), outputs.cpp (the files).
+// The crawl job's set-up, for the app and tests: the libcurl fetcher from the crawl options.
+// The run itself: event_loop.cpp (the loop), coordinator.cpp (rank 0), worker.cpp (the
+// crawling ranks), outputs.cpp (the output directory and its files).
 #include "rankpool/crawl/crawler.hpp"
-
-#include <filesystem>
-#include <fstream>
 
 namespace rankpool::crawl {
 
@@ -21,27 +18,16 @@ FetchOptions fetch_options_for(const CrawlOptions& o) {
   // payload as transferred, HTML or not, so the decoded body is still kept for HTML only).
   f.digest_payload = true;
   f.capture = o.warc;
+  f.http_proxy = o.http_proxy;
+  f.https_proxy = o.https_proxy;
+  f.no_proxy = o.no_proxy;
+  f.ca_cert = o.ca_cert;
+  f.accept_types = o.accept_types;
   return f;
 }
 
 FetcherFactory curl_fetcher_factory() {
   return [](const CrawlOptions& o) { return make_curl_fetcher(fetch_options_for(o)); };
-}
-
-std::string prepare_output_dir(const std::string& dir) {
-  if (dir.empty()) return "--out-dir must name a directory";
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir))
-    return "cannot create output directory " + dir + (ec ? ": " + ec.message() : "");
-  const std::string probe = dir + "/.rankpool-write-test";
-  {
-    std::ofstream out(probe);
-    out << "x";
-    if (!out) return "output directory " + dir + " is not writable";
-  }
-  std::filesystem::remove(probe, ec);
-  return {};
 }
 
 }  // namespace rankpool::crawl

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "rankpool/crawl/links.hpp"
+#include "rankpool/crawl/sitemap.hpp"
 
 namespace rankpool::crawl {
 
@@ -120,6 +121,9 @@ struct Engine::Host {
   bool ready = false;                                                         // in ready_
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
   std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
+  // --sitemaps: sitemap URLs to fetch, and every one queued (true: listed by an index).
+  std::deque<std::string> sitemaps;
+  std::unordered_map<std::string, bool> sitemaps_seen;
 };
 
 namespace {
@@ -138,6 +142,7 @@ struct Engine::Flight {
   Host* host = nullptr;
   bool robots = false;
   std::string url;
+  bool sitemap = false;
 };
 
 Engine::Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self, int workers,
@@ -169,7 +174,9 @@ Engine::Host& Engine::host_for(std::string_view origin) {
     h->policy = RobotsPolicy{RobotsRules::allow_all(), RobotsSource::Unavailable};
     h->robots_label = "ignored";
   }
-  return *hosts_.emplace(h->origin, std::move(h)).first->second;
+  Host& host = *hosts_.emplace(h->origin, std::move(h)).first->second;
+  if (options_.ignore_robots && options_.sitemaps) queue_sitemaps(host);
+  return host;
 }
 
 void Engine::offer(std::string_view url, int depth, std::string_view referrer) {
@@ -212,7 +219,7 @@ void Engine::offer(std::string_view url, int depth, std::string_view referrer) {
 
 void Engine::schedule(Host& h) {
   if (h.ready || h.robots == Host::Robots::fetching || h.in_flight >= options_.per_host_connections) return;
-  if (h.queue.empty() && h.robots != Host::Robots::unknown) return;
+  if (h.queue.empty() && h.sitemaps.empty() && h.robots != Host::Robots::unknown) return;
   h.ready = true;
   ready_.push({h.next_start, next_seq_++, &h});
 }
@@ -265,11 +272,13 @@ void Engine::exhaust() {
     }
   }
   queued_ = 0;
+  for (auto& [origin, h] : hosts_) h->sitemaps.clear();  // their URLs could not be fetched
+  sitemaps_queued_ = 0;
 }
 
 bool Engine::idle() const {
   if (!in_flight_.empty()) return false;
-  return stopped_ || queued_ == 0;
+  return stopped_ || (queued_ == 0 && sitemaps_queued_ == 0);
 }
 
 std::size_t Engine::active_hosts() const {
@@ -318,7 +327,12 @@ void Engine::start_requests() {
         start_robots(h, h.robots_url);
         break;
       }
-      if (h.robots == Host::Robots::fetching || h.queue.empty()) break;
+      if (h.robots == Host::Robots::fetching) break;
+      if (!h.sitemaps.empty()) {  // --sitemaps: an origin's sitemaps before its pages
+        start_sitemap(h, now);
+        continue;
+      }
+      if (h.queue.empty()) break;
       const Host::Entry& e = h.queue.top();
       auto it = urls_.find(e.url);
       if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != e.depth) {
@@ -417,6 +431,9 @@ void Engine::handle(FetchResult result) {
   if (flight.robots) {
     handle_robots(h, result, h.robots_redirects);
     release(h);  // after: a Crawl-delay just read spaces the next request already
+  } else if (flight.sitemap) {
+    release(h);
+    handle_sitemap(h, flight.url, result);
   } else {
     release(h);
     handle_page(h, flight.url, result);
@@ -448,6 +465,7 @@ void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
   set_policy(h, std::move(*step.policy));
   saved.robots = h.robots_label;
   robots_done_.push_back(std::move(saved));
+  if (options_.sitemaps) queue_sitemaps(h);
 }
 
 void Engine::set_policy(Host& h, RobotsPolicy policy) {
@@ -569,6 +587,63 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   }
   s.recorded_depth = s.depth;
   records_.push_back(std::move(rec));
+}
+
+// ---------------------------------------------------------------------------------------
+// Sitemaps (--sitemaps)
+
+void Engine::queue_sitemaps(Host& h) {
+  if (!h.unreachable_error.empty()) return;  // the host does not answer
+  // Those robots.txt names on this origin (the owner of an origin fetches only from it);
+  // /sitemap.xml, the conventional place, only when it names none.
+  const auto& named = h.policy.rules.sitemaps();
+  for (const auto& raw : named) {
+    const NormalizedUrl n = normalize(raw, UrlOptions{options_.max_url_length});
+    if (n.ok() && canonical_origin(n.url) == h.origin) push_sitemap(h, n.url, false);
+  }
+  if (named.empty()) push_sitemap(h, h.origin + "/sitemap.xml", false);
+}
+
+void Engine::push_sitemap(Host& h, std::string url, bool from_index) {
+  // An index lists at most 50,000 sitemaps: so many per origin, each fetched once.
+  if (h.sitemaps_seen.size() >= SitemapLimits{}.max_urls || !h.sitemaps_seen.emplace(url, from_index).second) return;
+  h.sitemaps.push_back(std::move(url));
+  ++sitemaps_queued_;
+  schedule(h);
+}
+
+void Engine::start_sitemap(Host& h, Clock::time_point now) {
+  std::string url = std::move(h.sitemaps.front());
+  h.sitemaps.pop_front();
+  --sitemaps_queued_;
+  // robots.txt rules apply to sitemaps too; they are not pages (no permit, no record).
+  if (!h.unreachable_error.empty() || !h.policy.allowed(std::string_view(url).substr(h.origin.size()))) return;
+  const std::uint64_t id = next_id_++;
+  in_flight_[id] = Flight{&h, false, url, true};
+  fetcher_.submit(FetchRequest{id, std::move(url), true});
+  ++h.in_flight;
+  h.next_start = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
+}
+
+void Engine::handle_sitemap(Host& h, const std::string& url, FetchResult& r) {
+  // Only a 2xx body counts: a redirect is not followed, an error or a malformed file
+  // (parse_sitemap) gives no URL.
+  if (!r.ok()) return;
+  const Result<Sitemap> sitemap = parse_sitemap(r.body);
+  if (!sitemap) return;
+  if (sitemap->kind == SitemapKind::index) {
+    if (h.sitemaps_seen[url]) return;  // an index listed by an index: the protocol has none
+    for (const auto& loc : sitemap->locs) {
+      const NormalizedUrl n = normalize(loc, UrlOptions{options_.max_url_length});
+      if (n.ok() && canonical_origin(n.url) == h.origin) push_sitemap(h, n.url, true);
+    }
+    return;
+  }
+  for (const auto& loc : sitemap->locs) {
+    NormalizedUrl n = normalize(loc, UrlOptions{options_.max_url_length});
+    if (!n.ok() || !may_follow(n)) continue;
+    dispatch(std::move(n.url), 0, "sitemap");  // a seed of its origin, wherever it is owned
+  }
 }
 
 std::vector<std::pair<std::string, int>> Engine::depth_fixes() const {

@@ -43,7 +43,9 @@ struct Transfer {
   bool decided_keep = false;  // whether the body is kept is decided at the first write
   bool always_keep = false;   // FetchRequest::keep_body
   bool keep = true;
-  bool too_large = false;  // set by the write callback when it aborts the transfer
+  bool too_large = false;      // set by the write callback when it aborts the transfer
+  bool check_type = false;     // FetchOptions::accept_types applies to this transfer
+  bool type_rejected = false;  // set by the header callback when it aborts the transfer
   // digest_payload or capture: curl hands over the bytes as transferred; they are hashed
   // (and kept, with capture) here, and gzip/deflate decoded here with zlib.
   bool raw = false;
@@ -113,14 +115,35 @@ bool take_raw(Transfer* t, const char* data, size_t n) {
   return true;
 }
 
-// capture: the final response's status line and headers (a 1xx or a proxy's CONNECT answer
-// before it is dropped when the next status line starts).
+// At the end of a response's header block: false when its type is not accepted (a 2xx with
+// a Content-Type outside FetchOptions::accept_types), which stops the transfer before any
+// body byte is read. 1xx blocks, redirects and errors pass (their bodies are small).
+bool type_accepted_at_headers_end(Transfer& t) {
+  long status = 0;
+  curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return true;
+  char* ct = nullptr;
+  curl_easy_getinfo(t.easy.get(), CURLINFO_CONTENT_TYPE, &ct);
+  return ct == nullptr || content_type_accepted(ct, t.options->accept_types);
+}
+
+// Called by curl once per header line, then with the empty line that ends a block (curl
+// passes the final response's block last; a 100 Continue's or a proxy CONNECT's come first).
+// capture: keeps the final response's status line and headers (an earlier block is dropped
+// when the next status line starts).
 size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
-  std::string_view line(data, n);
-  if (line.starts_with("HTTP/")) t->result.response_head.clear();
-  t->result.response_head.append(line);
+  if (t->options->capture) {
+    const std::string_view line(data, n);
+    if (line.starts_with("HTTP/")) t->result.response_head.clear();
+    t->result.response_head.append(line);
+  }
+  const bool block_end = n == 0 || (n <= 2 && (data[0] == '\r' || data[0] == '\n'));
+  if (block_end && t->check_type && !type_accepted_at_headers_end(*t)) {
+    t->type_rejected = true;
+    return 0;  // anything but n makes curl abort the transfer with CURLE_WRITE_ERROR
+  }
   return n;
 }
 
@@ -259,15 +282,24 @@ class CurlFetcher final : public Fetcher {
       set(h, CURLOPT_ACCEPT_ENCODING, "");
     }
     if (options_.capture) {
-      set(h, CURLOPT_HEADERFUNCTION, &on_header);
-      set(h, CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
       // The debug callback is the only place curl shows the request as sent; VERBOSE turns it on
       // (its text goes to on_debug, not to stderr).
       set(h, CURLOPT_DEBUGFUNCTION, &on_debug);
       set(h, CURLOPT_DEBUGDATA, static_cast<void*>(t.get()));
       set(h, CURLOPT_VERBOSE, 1L);
     }
-    set(h, CURLOPT_PROXY, options_.proxy.c_str());
+    // Always set, so that libcurl never reads http_proxy/no_proxy itself: "" means direct.
+    const bool https = t->result.url.size() >= 8 &&
+                       std::equal(t->result.url.begin(), t->result.url.begin() + 8, "https://",
+                                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    set(h, CURLOPT_PROXY, (https ? options_.https_proxy : options_.http_proxy).c_str());
+    set(h, CURLOPT_NOPROXY, options_.no_proxy.c_str());
+    if (!options_.ca_cert.empty()) set(h, CURLOPT_CAINFO, options_.ca_cert.c_str());
+    t->check_type = !options_.accept_types.empty() && !req.keep_body;
+    if (t->check_type || options_.capture) {
+      set(h, CURLOPT_HEADERFUNCTION, &on_header);
+      set(h, CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
+    }
     if (!options_.verify_tls) {
       set(h, CURLOPT_SSL_VERIFYPEER, 0L);
       set(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -325,7 +357,10 @@ class CurlFetcher final : public Fetcher {
       if (t.raw) r.payload_sha1 = sha1_label(t.hash);
     }
     if (rc == CURLE_OK) return;
-    if (t.bad_encoding) {
+    if (t.type_rejected) {
+      r.error_kind = "type_not_accepted";
+      r.error = "content type '" + r.content_type + "' is not among the accepted types; stopped after the headers";
+    } else if (t.bad_encoding) {
       r.error_kind = "protocol";
       r.error = curl_easy_strerror(CURLE_BAD_CONTENT_ENCODING);
     } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {

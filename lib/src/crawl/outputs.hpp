@@ -9,6 +9,7 @@
 #include <string>
 
 #include "rankpool/crawl/protocol.hpp"
+#include "rankpool/status.hpp"
 
 namespace rankpool::crawl {
 
@@ -17,14 +18,14 @@ class Outputs {
  public:
   /// `append`: a resumed crawl adds to what earlier runs wrote (load_resume() already cut
   /// off what a kill left torn).
-  std::string open(const std::string& dir, bool append);
+  [[nodiscard]] Status open(const std::string& dir, bool append);
   void write(const RecordsMessage& m);
   /// The logs on disk, links first (the order a resume relies on): called before each
   /// checkpoint, so that the pages a checkpoint counts survive a crash of the machine too.
-  std::string sync();
+  [[nodiscard]] Status sync();
   /// Rewrites the depth of records whose URL was later reached by a shorter path: a new
   /// file put in place by replace_file() (a crash leaves one or the other).
-  std::string apply_depth_fixes(const std::map<std::string, int>& fixes);
+  [[nodiscard]] Status apply_depth_fixes(const std::map<std::string, int>& fixes);
   void close_links() { links_.close(); }
   [[nodiscard]] bool write_summary(const boost::json::object& summary);
 

@@ -4,10 +4,13 @@
 
 #include <libpsl.h>
 
+#include <idn2.h>
+
+#include <algorithm>
 #include <boost/url/ipv4_address.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
+#include <boost/url/ipv6_address.hpp>
 #include <optional>
+#include <vector>
 
 #include "rankpool/status.hpp"
 
@@ -22,8 +25,9 @@ void append_escape(std::string& out, unsigned char c) {
   out += kHex[c & 0xF];
 }
 
-// Browser-style cleanup of an href before RFC 3986 parsing (see the header). Done on every
-// input, base included, so that "resolve" and "normalize" agree.
+// Browser-style cleanup of an href before it is split (see the header). Done on every
+// input, base included, so that "resolve" and "normalize" agree. Hosts are percent-decoded
+// again by canonical_host(), so escaping their non-ASCII bytes here loses nothing.
 std::string clean_input(std::string_view in) {
   while (!in.empty() && static_cast<unsigned char>(in.front()) <= 0x20) in.remove_prefix(1);
   while (!in.empty() && static_cast<unsigned char>(in.back()) <= 0x20) in.remove_suffix(1);
@@ -53,22 +57,24 @@ std::string clean_input(std::string_view in) {
 }
 
 // RFC 3986 §6.2.2.1/§6.2.2.2: upper-case escapes, decode those of unreserved characters.
-// The input is well-formed (clean_input fixed stray '%'); `lower` also lower-cases the
-// result (used for hosts, which are case-insensitive).
-std::string normalize_escapes(std::string_view in, bool lower = false) {
+// The input is well-formed (clean_input fixed stray '%'). Used for paths and queries, which
+// also get '[' and ']' escaped: RFC 3986 allows them only around an IPv6 host.
+std::string normalize_escapes(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
       const auto c = static_cast<unsigned char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
       if (is_unreserved(c)) {
-        out += lower ? to_lower(static_cast<char>(c)) : static_cast<char>(c);
+        out += static_cast<char>(c);
       } else {
         append_escape(out, c);
       }
       i += 2;
+    } else if (in[i] == '[' || in[i] == ']') {
+      append_escape(out, static_cast<unsigned char>(in[i]));
     } else {
-      out += lower ? to_lower(in[i]) : in[i];
+      out += in[i];
     }
   }
   return out;
@@ -109,62 +115,320 @@ std::string remove_dot_segments(std::string_view in) {
   return out;
 }
 
-// A reference split into RFC 3986 components, escapes already normalized.
+// --- Hosts, as the WHATWG URL standard's host parser reads them (special schemes) ----------
+
+// WHATWG "IPv4 number parser": decimal, 0x/0X hex, or octal with a leading 0; "" is not a
+// number, "0x" is 0. Values beyond 2^32 are clamped (they fail the range check anyway).
+std::optional<std::uint64_t> ipv4_number(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  unsigned radix = 10;
+  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    radix = 16;
+    s.remove_prefix(2);
+  } else if (s.size() >= 2 && s[0] == '0') {
+    radix = 8;
+    s.remove_prefix(1);
+  }
+  std::uint64_t value = 0;
+  for (const char c : s) {
+    const int digit = hex_value(c);
+    if (digit < 0 || static_cast<unsigned>(digit) >= radix) return std::nullopt;
+    value = std::min<std::uint64_t>(value * radix + static_cast<unsigned>(digit), std::uint64_t{1} << 40);
+  }
+  return value;
+}
+
+// The labels of a host, without one trailing empty label ("127.1." is "127.1").
+std::vector<std::string_view> host_labels(std::string_view host) {
+  std::vector<std::string_view> labels;
+  std::size_t from = 0;
+  while (true) {
+    const auto dot = host.find('.', from);
+    labels.push_back(host.substr(from, dot == std::string_view::npos ? std::string_view::npos : dot - from));
+    if (dot == std::string_view::npos) break;
+    from = dot + 1;
+  }
+  if (labels.size() > 1 && labels.back().empty()) labels.pop_back();
+  return labels;
+}
+
+// WHATWG "ends in a number": such a host must be an IPv4 address, in any of its forms.
+bool ends_in_a_number(std::string_view host) {
+  if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
+  const auto dot = host.rfind('.');
+  const std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+  if (last.empty()) return false;
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
+  return ipv4_number(last).has_value();
+}
+
+// WHATWG "IPv4 parser": "127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1" -> "127.0.0.1".
+Result<std::string> canonical_ipv4(const std::vector<std::string_view>& labels) {
+  if (labels.size() > 4) return Status::error("more than four parts");
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const auto n = ipv4_number(labels[i]);
+    if (!n) return Status::error("'" + std::string(labels[i]) + "' is not a number");
+    const bool last = i + 1 == labels.size();
+    const std::uint64_t limit = last ? std::uint64_t{1} << (8 * (5 - labels.size())) : 256;
+    if (*n >= limit) return Status::error("part out of range");
+    address = last ? address + *n : address + (*n << (8 * (3 - i)));
+  }
+  std::string out;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    if (!out.empty()) out += '.';
+    out += std::to_string((address >> shift) & 0xFF);
+  }
+  return out;
+}
+
+// WHATWG "IPv6 serializer" (the compression of RFC 5952 §4.2: the longest run of two or
+// more zero pieces, the first of equals, becomes "::"; lower-case hex without leading zeros).
+std::string serialize_ipv6(const boost::urls::ipv6_address::bytes_type& bytes) {
+  std::uint16_t pieces[8];
+  for (int i = 0; i < 8; ++i) pieces[i] = static_cast<std::uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
+  int best = -1;
+  int best_len = 1;
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && pieces[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j == i ? i + 1 : j;
+  }
+  static constexpr char kLowerHex[] = "0123456789abcdef";
+  std::string out = "[";
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += i == 0 ? "::" : ":";
+      i += best_len - 1;
+      continue;
+    }
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const int digit = (pieces[i] >> shift) & 0xF;
+      if (digit != 0 || started || shift == 0) {
+        out += kLowerHex[digit];
+        started = true;
+      }
+    }
+    if (i != 7) out += ':';
+  }
+  out += ']';
+  return out;
+}
+
+// RFC 3986 reg-name characters (unreserved and sub-delims) that may remain in a canonical
+// host. WHATWG also lets '"', '`', '{' and '}' through; no DNS name holds them, and an URL
+// carrying them raw would not be an RFC 3986 URI, so they are refused.
+bool is_host_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' ||
+         c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' ||
+         c == '=';
+}
+
+// International names: UTS 46 mapping (non-transitional: "faß" stays "faß"), then IDNA2008
+// validity as libidn2 checks it, then Punycode. `name` is the percent-decoded UTF-8 host.
+Result<std::string> idna_to_ascii(const std::string& name) {
+  char* ascii = nullptr;
+  const int rc = idn2_to_ascii_8z(name.c_str(), &ascii, IDN2_NONTRANSITIONAL);
+  if (rc != IDN2_OK) {
+    idn2_free(ascii);
+    return Status::error(idn2_strerror(rc));
+  }
+  std::string out(ascii);
+  idn2_free(ascii);
+  return out;
+}
+
+// Shows a rejected host in a reason: non-ASCII and control bytes escaped, at most 80 bytes.
+std::string quoted_host(std::string_view raw) {
+  std::string out = "'";
+  for (std::size_t i = 0; i < raw.size() && i < 80; ++i) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    if (c < 0x20 || c >= 0x7F) {
+      append_escape(out, c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (raw.size() > 80) out += "...";
+  return out + "'";
+}
+
+// The canonical form of an authority's host (percent-escaped as clean_input left it), or
+// why it is not a valid host. Domains: percent-decoded, IDNA-mapped to lower-case ASCII;
+// IPv4 addresses in any WHATWG form: dotted decimal; IPv6 literals: compressed, in brackets.
+Result<std::string> canonical_host(std::string_view raw) {
+  if (raw.front() == '[') {
+    if (raw.size() < 2 || raw.back() != ']') return Status::error("invalid IPv6 address " + quoted_host(raw));
+    const auto v6 = boost::urls::parse_ipv6_address(raw.substr(1, raw.size() - 2));
+    if (!v6) return Status::error("invalid IPv6 address " + quoted_host(raw));
+    return serialize_ipv6(v6->to_bytes());
+  }
+  std::string name;
+  name.reserve(raw.size());
+  bool ascii = true;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    auto c = static_cast<unsigned char>(raw[i]);
+    if (c == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0) {
+      c = static_cast<unsigned char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+      i += 2;
+    }
+    if (c < 0x80) {
+      // ASCII maps to itself (upper case to lower case) under UTS 46, so a character that is
+      // no host character now is none after the mapping either; this also keeps NULs away
+      // from libidn2's C strings.
+      c = static_cast<unsigned char>(to_lower(static_cast<char>(c)));
+      if (!is_host_char(c)) {
+        return Status::error("invalid host " + quoted_host(raw) + ": forbidden character " +
+                             quoted_host({reinterpret_cast<const char*>(&c), 1}));
+      }
+    } else {
+      ascii = false;
+    }
+    name += static_cast<char>(c);
+  }
+  // WHATWG's shortcut: an ASCII name without an "xn--" label only needs lower-casing. A
+  // Punycode label is decoded and checked like any other international name.
+  const bool punycode = name.starts_with("xn--") || name.find(".xn--") != std::string::npos;
+  if (!ascii || punycode) {
+    auto mapped = idna_to_ascii(name);
+    if (!mapped)
+      return Status::error("invalid international domain name " + quoted_host(raw) + ": " + mapped.status().message());
+    name = std::move(*mapped);
+    for (const char c : name) {
+      if (!is_host_char(static_cast<unsigned char>(c))) {
+        return Status::error("invalid host " + quoted_host(raw) + ": forbidden character after IDNA mapping");
+      }
+    }
+  }
+  if (name.empty()) return Status::error("empty host");
+  if (!ends_in_a_number(name)) return name;
+  auto v4 = canonical_ipv4(host_labels(name));
+  if (!v4) return Status::error("invalid IPv4 address " + quoted_host(raw) + ": " + v4.status().message());
+  return v4;
+}
+
+// A reference split into components: host canonical, path and query escapes normalized.
 struct Parts {
   std::optional<std::string> scheme;  // lower-case
   bool has_authority = false;
-  std::string host;  // lower-case, escapes normalized
+  std::string host;  // canonical_host()
   std::string port;  // digits as written (possibly empty)
   bool has_port = false;
   std::string path;
   std::optional<std::string> query;
+  // "http:g": an http(s) scheme not followed by "//". Against a base of the same scheme it
+  // is a relative reference (WHATWG "special relative or authority state"), else the start
+  // of an authority ("http:g" alone is http://g/).
+  bool bare_special = false;
+};
+
+// After the scheme of an http(s) URL, or in a reference that starts with "//": any number
+// of slashes (backslashes already became slashes), then the authority up to '/', '?' or '#'
+// (WHATWG "special authority ignore slashes state"). Leaves the path, query and fragment.
+Status split_authority(std::string_view& rest, Parts& parts) {
+  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  rest.remove_prefix(authority.size());
+  // The last '@' ends the userinfo, which is dropped (see the header).
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  std::string_view port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close != std::string_view::npos) {
+      host = authority.substr(0, close + 1);
+      const std::string_view after = authority.substr(close + 1);
+      if (!after.empty() && after.front() != ':') return Status::error("unparsable URL: malformed authority");
+      if (!after.empty()) {
+        has_port = true;
+        port = after.substr(1);
+      }
+    }
+  } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    has_port = true;
+    port = authority.substr(colon + 1);
+  }
+  for (const char c : port) {
+    if (c < '0' || c > '9') return Status::error("invalid port '" + std::string(port.substr(0, 20)) + "'");
+  }
+  if (host.empty()) return Status::error("empty host");
+  auto canonical = canonical_host(host);
+  if (!canonical) return canonical.status();
+  parts.has_authority = true;
+  parts.host = std::move(*canonical);
+  parts.has_port = has_port;
+  parts.port = std::string(port);
+  return {};
+}
+
+// The scheme of `text` ("" for none): letters, digits, '+', '-', '.' from a letter to ':'.
+std::string_view scheme_of(std::string_view text) {
+  if (text.empty() || !((text[0] >= 'a' && text[0] <= 'z') || (text[0] >= 'A' && text[0] <= 'Z'))) return {};
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == ':') return text.substr(0, i);
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+          c == '.')) {
+      return {};
+    }
+  }
+  return {};
+}
+
+// How split() reads "http:g" (an http(s) scheme without "//").
+enum class BareSpecial {
+  kAbsolute,  // no base, or one of another scheme: "http:g" is http://g/
+  kRelative,  // a base of the same scheme: "http:g" is the relative reference "g"
+  kDefer,     // the base is not parsed yet: stop after the scheme, set Parts::bare_special
 };
 
 // Splits `text` into parts, or says why it is not a URL.
-Status split(std::string_view text, const UrlOptions& options, Parts& parts) {
+Status split(std::string_view text, const UrlOptions& options, Parts& parts,
+             BareSpecial bare = BareSpecial::kAbsolute) {
   const std::string cleaned = clean_input(text);
   if (cleaned.size() > options.max_length) {
     return Status::error("URL longer than " + std::to_string(options.max_length) + " characters");
   }
-  auto parsed = boost::urls::parse_uri_reference(cleaned);
-  if (!parsed) return Status::error("unparsable URL: " + parsed.error().message());
-  // RFC 3986 §3.2.2: a host is an IPv4 address only when the whole of it matches. Boost.URL
-  // 1.81 takes an IPv4 prefix of a longer name ("1.2.3.4.example": boostorg/url#755, #770)
-  // and hands the rest back as path. Such a host is a reg-name: parse again with a letter in
-  // front of it, which makes it one, and take the letter off the host afterwards.
-  std::string renamed;
-  bool strip_letter = false;
-  if (parsed->host_type() == boost::urls::host_type::ipv4) {
-    const auto host = parsed->encoded_host();
-    const auto end = static_cast<std::size_t>(host.data() - cleaned.data()) + host.size();
-    if (end < cleaned.size() && std::string_view(":/?#").find(cleaned[end]) == std::string_view::npos) {
-      renamed = cleaned;
-      renamed.insert(static_cast<std::size_t>(host.data() - cleaned.data()), 1, 'x');
-      parsed = boost::urls::parse_uri_reference(renamed);
-      if (!parsed) return Status::error("unparsable URL: " + parsed.error().message());
-      strip_letter = true;
-    }
-  }
-  const boost::urls::url_view& u = *parsed;
-  if (u.has_scheme()) {
-    std::string scheme(u.scheme());
+  std::string_view rest = cleaned;
+  bool authority = false;
+  if (const std::string_view raw_scheme = scheme_of(rest); !raw_scheme.empty()) {
+    std::string scheme(raw_scheme);
     for (char& c : scheme) c = to_lower(c);
-    parts.scheme = std::move(scheme);
+    rest.remove_prefix(raw_scheme.size() + 1);
+    if (scheme != "http" && scheme != "https") {
+      parts.scheme = std::move(scheme);  // finish() refuses it with the scheme's name
+      return {};
+    }
+    const bool bare_special = !rest.starts_with("//");
+    if (bare_special && bare == BareSpecial::kDefer) {
+      parts.scheme = std::move(scheme);
+      parts.bare_special = true;
+      return {};
+    }
+    if (!bare_special || bare == BareSpecial::kAbsolute) {
+      parts.scheme = std::move(scheme);
+      authority = true;
+    }  // else relative to the base: "http:g" is "g", "http:/g" is "/g", "http:?y" is "?y"
+  } else {
+    authority = rest.starts_with("//");
   }
-  parts.has_authority = u.has_authority();
-  // RFC 3986 §3.3: after an authority the path is empty or starts with '/'. Boost.URL 1.81
-  // accepts "//a@b@c" or "//h:1:2/" and hands back the rest as a relative path; refuse them
-  // rather than guess.
-  if (parts.has_authority && !u.encoded_path().empty() && u.encoded_path().front() != '/') {
-    return Status::error("unparsable URL: malformed authority");
+  if (authority) {
+    if (Status st = split_authority(rest, parts); !st) return st;
   }
-  if (parts.has_authority) {
-    parts.host = normalize_escapes(u.encoded_host().substr(strip_letter ? 1 : 0), /*lower=*/true);
-    parts.has_port = u.has_port();
-    parts.port = std::string(u.port());
+  const auto end_of_path = rest.find_first_of("?#");
+  parts.path = normalize_escapes(rest.substr(0, end_of_path));
+  if (end_of_path != std::string_view::npos && rest[end_of_path] == '?') {
+    const std::string_view query = rest.substr(end_of_path + 1);
+    parts.query = normalize_escapes(query.substr(0, query.find('#')));
   }
-  parts.path = normalize_escapes(u.encoded_path());
-  if (u.has_query()) parts.query = normalize_escapes(u.encoded_query());
   return {};
 }
 
@@ -263,20 +527,36 @@ NormalizedUrl resolve_parts(Parts ref, const Parts& base, const UrlOptions& opti
 
 NormalizedUrl resolve(std::string_view reference, std::string_view base_absolute_url, const UrlOptions& options) {
   Parts ref;
-  if (Status st = split(reference, options, ref); !st) return fail(st.message());
-  if (ref.scheme) return finish(std::move(ref), options);  // absolute: the base is irrelevant
+  if (Status st = split(reference, options, ref, BareSpecial::kDefer); !st) return fail(st.message());
+  if (ref.scheme && !ref.bare_special) return finish(std::move(ref), options);  // the base is irrelevant
 
   Parts base;
-  if (Status st = split(base_absolute_url, options, base); !st) {
-    return fail("bad base URL: " + st.message());
+  const Status base_status = split(base_absolute_url, options, base);
+  if (ref.bare_special) {
+    // "http:g": relative against an http base, else (another scheme, or no usable base)
+    // absolute, as normalize() reads it.
+    const bool relative = base_status.ok() && base.scheme == ref.scheme;
+    ref = Parts{};
+    if (Status st = split(reference, options, ref, relative ? BareSpecial::kRelative : BareSpecial::kAbsolute); !st) {
+      return fail(st.message());
+    }
+    if (!relative) return finish(std::move(ref), options);
   }
+  if (!base_status) return fail("bad base URL: " + base_status.message());
   if (!base.scheme) return fail("bad base URL: not an absolute URL");
   return resolve_parts(std::move(ref), base, options);
 }
 
 NormalizedUrl resolve(std::string_view reference, const NormalizedUrl& base, const UrlOptions& options) {
   Parts ref;
-  if (Status st = split(reference, options, ref); !st) return fail(st.message());
+  if (Status st = split(reference, options, ref, BareSpecial::kDefer); !st) return fail(st.message());
+  if (ref.bare_special) {  // "http:g" (rare): split again, knowing the base's scheme
+    const bool relative = base.ok() && ref.scheme == base.scheme;
+    ref = Parts{};
+    if (Status st = split(reference, options, ref, relative ? BareSpecial::kRelative : BareSpecial::kAbsolute); !st) {
+      return fail(st.message());
+    }
+  }
   if (ref.scheme) return finish(std::move(ref), options);
   if (!base.ok() || base.scheme.empty()) return fail("bad base URL: " + base.error);
 

@@ -1,6 +1,7 @@
 // rankpool-url-bench: URL normalizations per second, with plain Boost.URL parsing of the same
 // references measured in the same run as the baseline (ratio = how much normalization costs
-// on top of parsing). Usage: rankpool-url-bench [iterations]
+// on top of parsing), and the hosts that take the slow paths (IDNA, IPv4/IPv6 forms). Usage: rankpool-url-bench
+// [iterations]
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <cstdio>
@@ -61,10 +62,29 @@ int main(int argc, char** argv) {
       for (const auto& r : refs) sink += rankpool::crawl::resolve(r, parsed_base).url.size();
   });
 
+  // Hosts that take the slow paths: IDNA (libidn2) and the IPv4/IPv6 forms. Rare on real
+  // pages, measured apart so that they do not hide in the mix.
+  std::vector<std::string> odd_hosts;
+  for (int i = 0; i < 64; ++i) {
+    const std::string n = std::to_string(i);
+    odd_hosts.push_back(
+        "http://b\xC3\xBC"
+        "cher" +
+        n + ".example/x");
+    odd_hosts.push_back("http://0x7f.0." + n + ".1/x");
+    odd_hosts.push_back("http://[0:0::" + n + "]/x");
+  }
+  const double odd_total = static_cast<double>(iterations) * static_cast<double>(odd_hosts.size());
+  const double t_odd = seconds_for([&] {
+    for (long it = 0; it < iterations; ++it)
+      for (const auto& r : odd_hosts) sink += rankpool::crawl::resolve(r, parsed_base).url.size();
+  });
+
   std::printf("%-44s %12s %14s\n", "operation", "urls", "urls/s");
   std::printf("%-44s %12.0f %14.0f\n", "baseline: boost::urls::parse_uri_reference", total, total / t_parse);
   std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (+ normalize)", total, total / t_norm);
   std::printf("%-44s %12.0f %14.0f\n", "rankpool::crawl::resolve (pre-parsed base)", total, total / t_norm_base);
+  std::printf("%-44s %12.0f %14.0f\n", "  same, IDN / IPv4-form / IPv6 hosts only", odd_total, odd_total / t_odd);
   std::printf(
       "time ratio to baseline: resolve %.2fx, resolve with pre-parsed base %.2fx"
       "   (sink %zu)\n",

@@ -1,6 +1,7 @@
 // The synthetic web over HTTP/1.1: one acceptor per origin, asynchronous sessions with
 // keep-alive, a small thread pool running one io_context.
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -10,9 +11,11 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 
 #include "rankpool/testweb/server.hpp"
 
@@ -28,6 +31,7 @@ struct TestWeb::Impl {
   std::unique_ptr<WebModel> model;
   asio::io_context ioc;
   std::vector<tcp::acceptor> acceptors;
+  std::optional<asio::ssl::context> tls;  // when some origins serve https (WebSpec::tls_hosts)
   std::vector<std::thread> threads;
   mutable std::mutex log_mutex;
   std::vector<AccessLogEntry> log;
@@ -60,14 +64,26 @@ struct TestWeb::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain TCP, or TLS (Stream = asio::ssl::stream<tcp::socket>) after a
+// handshake; the HTTP exchange is the same.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
  public:
-  Session(TestWeb::Impl& web, std::size_t origin, tcp::socket socket)
+  Session(TestWeb::Impl& web, std::size_t origin, Stream socket)
       : web_(web), origin_(origin), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  // TLS sessions first: a client that refuses the certificate ends here, before any request.
+  void handshake() {
+    socket_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->read();
+    });
+  }
 
   void read() {
     request_ = {};
-    http::async_read(socket_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    http::async_read(socket_, buffer_, request_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) self->handle();
     });
   }
@@ -84,7 +100,8 @@ class Session : public std::enable_shared_from_this<Session> {
       r.body = "method not allowed\n";
     }
     const auto& o = web_.model->origins()[origin_];
-    web_.record({std::chrono::system_clock::now(), o.address + ":" + std::to_string(o.port),
+    // "127.0.0.2:8080" for http (the format before https origins), "https://127.0.0.2:8443".
+    web_.record({std::chrono::system_clock::now(), (o.tls ? "https://" : "") + o.address + ":" + std::to_string(o.port),
                  std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]),
                  r.status});
 
@@ -112,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto delay = web_.spec.latency + r.delay;
     if (delay.count() > 0) {
       timer_.expires_after(delay);
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
         if (!ec) self->write();
       });
     } else {
@@ -121,10 +138,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write() {
-    http::async_write(socket_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    http::async_write(socket_, response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return;
       if (self->response_.keep_alive()) {
         self->read();
+      } else if constexpr (kTls) {
+        self->socket_.async_shutdown([self](beast::error_code) {});  // close_notify, then the socket closes
       } else {
         beast::error_code ignored;
         self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -134,7 +153,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   TestWeb::Impl& web_;
   std::size_t origin_;
-  tcp::socket socket_;
+  Stream socket_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
@@ -147,7 +166,12 @@ void TestWeb::Impl::accept(std::size_t origin) {
   acceptors[origin].async_accept([this, origin](beast::error_code ec, tcp::socket socket) {
     if (ec) return;  // the acceptor was closed: stop accepting
     ++connections;
-    std::make_shared<Session>(*this, origin, std::move(socket))->read();
+    if (model->origins()[origin].tls)
+      std::make_shared<Session<asio::ssl::stream<tcp::socket>>>(*this, origin,
+                                                                asio::ssl::stream<tcp::socket>(std::move(socket), *tls))
+          ->handshake();
+    else
+      std::make_shared<Session<tcp::socket>>(*this, origin, std::move(socket))->read();
     accept(origin);
   });
 }
@@ -163,6 +187,12 @@ void TestWeb::start() {
   // rebuilt, and nothing needs that.
   if (w.model) throw std::logic_error("TestWeb::start(): cannot restart a stopped web");
   auto planned = WebModel::planned_origins(w.spec, w.spec.base_port);
+  if (w.spec.tls_hosts > 0) {
+    // Throws boost::system::system_error (a std::exception) for a missing or bad file.
+    w.tls.emplace(asio::ssl::context::tls_server);
+    w.tls->use_certificate_chain_file(w.spec.tls_cert_file);
+    w.tls->use_private_key_file(w.spec.tls_key_file, asio::ssl::context::pem);
+  }
   for (auto& origin : planned) {
     tcp::acceptor a(w.ioc);
     const tcp::endpoint ep(asio::ip::make_address(origin.address), static_cast<unsigned short>(origin.port));

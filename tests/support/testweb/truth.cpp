@@ -8,12 +8,11 @@
 
 namespace rankpool::testweb {
 
-GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, int max_depth,
-                  std::vector<std::string> scope) {
+namespace {
+
+GroundTruth bfs(const WebModel& web, const std::vector<std::string>& seeds, int max_depth,
+                const std::set<std::string>& in_scope) {
   GroundTruth t;
-  if (scope.empty())
-    for (const auto& s : seeds) scope.push_back(split_url(s).first);
-  const std::set<std::string> in_scope(scope.begin(), scope.end());
 
   std::map<std::string, int> best;  // smallest depth found so far for each queued URL
   std::deque<std::pair<std::string, int>> queue;
@@ -66,6 +65,71 @@ GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, in
   return t;
 }
 
+/// The page URLs the sitemaps of origin `idx` list (the crawler's --sitemaps); the sitemap
+/// requests go into `requested`.
+std::vector<std::string> sitemap_seeds(const WebModel& web, std::size_t idx, std::map<std::string, int>& requested) {
+  const std::string here = web.origins()[idx].str();
+  std::deque<std::pair<std::string, bool>> queue;  // (sitemap URL, listed by an index)
+  std::set<std::string> seen;
+  auto push = [&](const std::string& u, bool from_index) {
+    if (seen.insert(u).second) queue.emplace_back(u, from_index);
+  };
+  const auto named = web.robots_sitemaps(idx);
+  for (const auto& u : named)
+    if (split_url(u).first == here) push(u, false);
+  if (named.empty()) push(here + "/sitemap.xml", false);
+  std::vector<std::string> seeds;
+  while (!queue.empty()) {
+    const auto [u, from_index] = queue.front();
+    queue.pop_front();
+    const std::string path = split_url(u).second;
+    if (!web.robots_allows(idx, path)) continue;
+    const Response r = web.respond(idx, path);
+    requested[u] = r.status;
+    if (r.status < 200 || r.status >= 300) continue;
+    if (r.sitemap == Response::Sitemap::index && !from_index) {
+      for (const auto& loc : r.sitemap_locs)
+        if (split_url(loc).first == here) push(loc, true);
+    } else if (r.sitemap == Response::Sitemap::urlset) {
+      seeds.insert(seeds.end(), r.sitemap_locs.begin(), r.sitemap_locs.end());
+    }
+  }
+  return seeds;
+}
+
+}  // namespace
+
+GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, int max_depth,
+                  std::vector<std::string> scope, bool sitemaps) {
+  if (scope.empty())
+    for (const auto& s : seeds) scope.push_back(split_url(s).first);
+  const std::set<std::string> in_scope(scope.begin(), scope.end());
+  if (!sitemaps) return bfs(web, seeds, max_depth, in_scope);
+  // A fixed point: every origin whose robots.txt the crawl fetches has its sitemaps read,
+  // whose URLs are seeds, which may reach further origins.
+  std::vector<std::string> all = seeds;
+  std::map<std::string, int> requested;
+  std::set<std::string> read;
+  for (;;) {
+    GroundTruth t = bfs(web, all, max_depth, in_scope);
+    bool grew = false;
+    for (const auto& robots : t.robots) {
+      const std::string origin = split_url(robots).first;
+      if (!read.insert(origin).second) continue;
+      const auto idx = web.origin_index(origin);
+      if (!idx) continue;  // not served: robots.txt is unreachable, and so are its sitemaps
+      for (auto& u : sitemap_seeds(web, *idx, requested)) {
+        all.push_back(std::move(u));
+        grew = true;
+      }
+    }
+    if (!grew) {
+      t.sitemaps = requested;
+      return t;
+    }
+  }
+}
+
 std::string to_json(const GroundTruth& t, const WebModel& web, const std::vector<std::string>& seeds, int max_depth) {
   namespace json = boost::json;
   json::object o;
@@ -87,6 +151,9 @@ std::string to_json(const GroundTruth& t, const WebModel& web, const std::vector
   json::array edges;
   for (const auto& [from, to] : t.edges) edges.emplace_back(json::array{json::value(from), json::value(to)});
   o["edges"] = std::move(edges);
+  json::array sitemaps;
+  for (const auto& [url, status] : t.sitemaps) sitemaps.emplace_back(json::object{{"url", url}, {"status", status}});
+  o["sitemaps"] = std::move(sitemaps);
   return json::serialize(o);
 }
 

@@ -1,6 +1,7 @@
 // The synthetic web as a pure function of (WebSpec, origins, path).
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -127,7 +128,7 @@ Response redirect(int status, std::string location, std::string target) {
 
 }  // namespace
 
-std::string Origin::str() const { return "http://" + address + ":" + std::to_string(port); }
+std::string Origin::str() const { return (tls ? "https://" : "http://") + address + ":" + std::to_string(port); }
 
 std::pair<std::string, std::string> split_url(std::string_view url) {
   const auto scheme_end = url.find("://");
@@ -152,7 +153,8 @@ std::vector<Origin> WebModel::planned_origins(const WebSpec& spec, int base_port
   const int first = std::stoi(spec.first_address.substr(last_dot + 1));
   if (first + spec.hosts - 1 > 254) throw std::invalid_argument("WebSpec: too many hosts");
   std::vector<Origin> out;
-  for (int i = 0; i < spec.hosts; ++i) out.push_back({prefix + std::to_string(first + i), base_port});
+  for (int i = 0; i < spec.hosts; ++i)
+    out.push_back({prefix + std::to_string(first + i), base_port, i < spec.tls_hosts});
   out.push_back({out.front().address, base_port == 0 ? 0 : base_port + 1});
   return out;
 }
@@ -189,8 +191,11 @@ bool WebModel::robots_allows(std::size_t origin, std::string_view path) const {
 
 std::string WebModel::robots_txt(std::size_t origin) const {
   switch (robots_kind(origin)) {
-    case RobotsKind::DisallowPrivate:
-      return "# synthetic web\nUser-agent: *\nDisallow: /private/\n";
+    case RobotsKind::DisallowPrivate: {
+      std::string text = "# synthetic web\nUser-agent: *\nDisallow: /private/\n";
+      for (const auto& sm : robots_sitemaps(origin)) text += "Sitemap: " + sm + "\n";
+      return text;
+    }
     case RobotsKind::CrawlDelay: {
       char delay[32];
       std::snprintf(delay, sizeof delay, "%g", spec_.crawl_delay_seconds);
@@ -203,6 +208,113 @@ std::string WebModel::robots_txt(std::size_t origin) const {
       break;
   }
   return {};
+}
+
+std::vector<std::string> WebModel::robots_sitemaps(std::size_t origin) const {
+  if (!spec_.sitemaps || origin != 0) return {};
+  return {url(0, "/sitemaps/index.xml"), std::string(kExternal) + "/sitemap.xml"};
+}
+
+namespace {
+
+constexpr int kOrphans = 20;
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+Response xml_file(Response::Sitemap kind, const std::vector<std::string>& locs, std::string body) {
+  Response r;
+  r.content_type = "application/xml";
+  r.sitemap = kind;
+  r.sitemap_locs = locs;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+std::optional<Response> WebModel::sitemap_file(std::size_t origin, std::string_view path) const {
+  const std::string here = origins_[origin].str();
+  const int n = spec_.pages_per_host;
+  const std::string ns = "http://www.sitemaps.org/schemas/sitemap/0.9";
+  const std::string decl = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  if (origin == 0 && path == "/sitemaps/index.xml") {
+    const std::vector<std::string> listed = {
+        here + "/sitemaps/pages.xml",   here + "/sitemaps/more.xml.gz",           here + "/sitemaps/broken.xml",
+        here + "/sitemaps/missing.xml", url(1 % origins_.size(), "/sitemap.xml"), here + "/sitemaps/index.xml"};
+    std::string b =
+        decl + "<!-- an index: one gzipped, one malformed, one missing -->\n<sitemapindex xmlns=\"" + ns + "\">\n";
+    for (const auto& l : listed)
+      b += "  <sitemap>\n    <loc>" + xml_escape(l) + "</loc>\n    <lastmod>2026-11-30</lastmod>\n  </sitemap>\n";
+    b += "</sitemapindex>\n";
+    return xml_file(Response::Sitemap::index, listed, std::move(b));
+  }
+  if (origin == 0 && path == "/sitemaps/pages.xml") {
+    const std::string with_query = here + "/orphan/2?a=1&b=2";
+    const std::vector<std::string> listed = {here + "/orphan/1",
+                                             with_query,
+                                             here + "/orphan/3",
+                                             here + page_path(n - 1),
+                                             here + "/private/2",
+                                             std::string(kExternal) + "/from-a-sitemap",
+                                             url(1 % origins_.size(), "/orphan/4")};
+    std::string b = decl + "<urlset xmlns=\"" + ns + "\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n";
+    for (const auto& l : listed) {
+      if (l == here + "/orphan/3")
+        b += "<url><loc><![CDATA[" + l + "]]></loc><priority>0.5</priority></url>\n";
+      else
+        b += "<url>\n  <loc>\n    " + xml_escape(l) + "\n  </loc>\n  <changefreq>daily</changefreq>\n</url>\n";
+    }
+    b += "</urlset>\n";
+    return xml_file(Response::Sitemap::urlset, listed, std::move(b));
+  }
+  if (origin == 0 && path == "/sitemaps/more.xml.gz") {
+    const std::vector<std::string> listed = {here + "/orphan/5", here + "/orphan/6"};
+    std::string xml = decl + "<urlset xmlns=\"" + ns + "\">";
+    for (const auto& l : listed) xml += "<url><loc>" + l + "</loc></url>";
+    xml += "</urlset>\n";
+    Response r = xml_file(Response::Sitemap::urlset, listed, gzip_compress(xml));
+    r.content_type = "application/x-gzip";  // a file, not an encoding: the client gunzips it
+    return r;
+  }
+  if (origin == 0 && path == "/sitemaps/broken.xml") {
+    // Cut off before </urlset>: malformed, so not even its complete <url> counts.
+    return xml_file(Response::Sitemap::none, {},
+                    decl + "<urlset xmlns=\"" + ns + "\">\n<url><loc>" + here + "/orphan/7</loc></url>\n<url><loc>" +
+                        here + "/orphan/");
+  }
+  if (origin == 1 && path == "/sitemap.xml") {
+    const std::vector<std::string> listed = {here + "/orphan/8", here + page_path(1)};
+    std::string b = decl + "<sm:urlset xmlns:sm=\"" + ns + "\">\n";
+    for (const auto& l : listed) b += "<sm:url><sm:loc>" + l + "</sm:loc></sm:url>\n";
+    b += "</sm:urlset>\n";
+    return xml_file(Response::Sitemap::urlset, listed, std::move(b));
+  }
+  if (path.starts_with("/orphan/")) {
+    const auto k = parse_index(path.substr(8));
+    if (!k || *k < 1 || *k > kOrphans) return std::nullopt;
+    Response r = html(200, "<!DOCTYPE html><html><body><h1>orphan " + std::to_string(*k) + "</h1>");
+    const std::string to_page = here + page_path(static_cast<int>(*k % n));
+    r.body += "<a href=\"" + page_path(static_cast<int>(*k % n)) + "\">a page</a>";
+    r.links.push_back(to_page);
+    if (*k <= 10) {
+      r.body += "<a href=\"" + std::to_string(*k + 10) + "\">another orphan</a>";
+      r.links.push_back(here + "/orphan/" + std::to_string(*k + 10));
+    }
+    r.body += "</body></html>\n";
+    return r;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::size_t> WebModel::origin_index(std::string_view origin) const {
@@ -241,13 +353,15 @@ Response WebModel::page(std::size_t origin, int k) const {
     const Origin& there = origins_[to];
     const std::string there_hp = there.address + ":" + std::to_string(there.port);
     std::string href;
-    const std::size_t style = to == origin && any_style ? rng.below(7) : rng.below(3);
+    std::size_t style = to == origin && any_style ? rng.below(7) : rng.below(3);
+    // A protocol-relative href takes this page's scheme: across schemes, write it whole.
+    if (style == 2 && there.tls != here.tls) style = 0;
     switch (style) {
       case 0:
         href = there.str() + path;
         break;
       case 1:
-        href = "HTTP://" + there_hp + path;
+        href = (there.tls ? "HTTPS://" : "HTTP://") + there_hp + path;
         break;
       case 2:
         href = "//" + there_hp + path;
@@ -309,6 +423,8 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     }
   }
   if (path == "/") return page(origin, 0);
+  if (spec_.sitemaps)
+    if (auto r = sitemap_file(origin, path)) return std::move(*r);
   if (path.starts_with("/p/")) {
     auto k = parse_index(path.substr(3));
     if (k && *k >= 1 && *k < n) return page(origin, static_cast<int>(*k));
@@ -360,6 +476,13 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     Response r;
     r.content_type = "image/png";
     r.body = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(64, '\0') + "<a href=\"/hidden/png\">";
+    return r;
+  }
+  if (path == "/large.pdf") {
+    Response r;
+    r.content_type = "application/pdf";
+    r.body = "%PDF-1.4\n%rankpool-testweb\n";
+    r.body.resize(std::max(r.body.size(), spec_.pdf_bytes), ' ');
     return r;
   }
   if (path == "/big" || path == "/big-chunked") {

@@ -197,6 +197,26 @@ TEST(CrawlResume, OtherSeedsScopeOrDepthAreRefusedPolitenessMayChange) {
   EXPECT_EQ(d.load(st), "");
 }
 
+TEST(CrawlResume, ASitemapsCrawlIsNotResumedWithoutSitemaps) {
+  // Its frontier holds what the sitemaps listed: a resume without --sitemaps would lose it.
+  Dir d;
+  d.options.sitemaps = true;
+  d.write_default();
+  d.options.sitemaps = false;
+  ResumeState st;
+  const std::string e = d.load(st);
+  EXPECT_NE(e.find("--sitemaps true, this run has false"), std::string::npos) << e;
+  // A checkpoint written before --sitemaps existed has no such field: off, as it was.
+  Dir old;
+  old.write_default();
+  std::string text = slurp(old.path + "/checkpoint.json");
+  const auto at = text.find("\"sitemaps\":false,");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.erase(at, std::string("\"sitemaps\":false,").size());
+  spill(old.path + "/checkpoint.json", text);
+  EXPECT_EQ(old.load(st), "");
+}
+
 TEST(CrawlResume, CheckpointRoundTripsHostsAndSaysWhenTheCrawlIsComplete) {
   Dir d;
   Checkpoint c;

@@ -371,5 +371,119 @@ TEST(EngineResume, NofollowPagesSayItInTheirRecord) {
   EXPECT_EQ(recs[0].links, 1u);
 }
 
+// --sitemaps
+
+std::string urlset(std::initializer_list<std::string> locs) {
+  std::string x = "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">";
+  for (const auto& l : locs) x += "<url><loc>" + l + "</loc></url>";
+  return x + "</urlset>";
+}
+
+std::string sitemapindex(std::initializer_list<std::string> locs) {
+  std::string x = "<sitemapindex>";
+  for (const auto& l : locs) x += "<sitemap><loc>" + l + "</loc></sitemap>";
+  return x + "</sitemapindex>";
+}
+
+struct SitemapRig : Rig {
+  SitemapRig() {
+    options.max_depth = 2;
+    options.sitemaps = true;
+    fetcher.add_page("http://a.test/robots.txt",
+                     "User-agent: *\nDisallow: /private/\nSitemap: http://a.test/index.xml\n"
+                     "Sitemap: http://b.test/elsewhere.xml\n",
+                     "text/plain");
+    fetcher.add_page("http://a.test/index.xml",
+                     sitemapindex({"http://a.test/s1.xml", "http://a.test/broken.xml", "http://a.test/inner-index.xml",
+                                   "http://b.test/foreign.xml", "http://a.test/index.xml"}),
+                     "application/xml");
+    fetcher.add_page("http://a.test/s1.xml",
+                     urlset({"http://a.test/deep", "http://a.test/orphan?x=1&amp;y=2", "http://a.test/private/x",
+                             "http://c.test/out", "HTTP://A.TEST/./upper"}),
+                     "application/xml");
+    fetcher.add_page("http://a.test/broken.xml", "<urlset><url><loc>http://a.test/never</loc></url>", "text/xml");
+    fetcher.add_page("http://a.test/inner-index.xml", sitemapindex({"http://a.test/s3.xml"}), "application/xml");
+    fetcher.add_page("http://a.test/s3.xml", urlset({"http://a.test/never-either"}), "application/xml");
+    fetcher.add_page("http://a.test/", page({"/b"}));
+    fetcher.add_page("http://a.test/b", page({"/c"}));
+    fetcher.add_page("http://a.test/c", page({"/deep"}));
+    fetcher.add_page("http://a.test/deep", page({"/deeper"}));
+    fetcher.add_page("http://a.test/orphan?x=1&y=2", page({"/from-orphan"}));
+  }
+};
+
+TEST(EngineSitemaps, ReadAfterRobotsBeforePagesTheirUrlsAreSeedsOfDepthZero) {
+  SitemapRig rig;
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  // robots.txt, then the sitemaps (the index, then what it lists on this origin, once each;
+  // not the inner index's sitemaps), then pages.
+  const auto req = rig.requested();
+  ASSERT_GE(req.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(req.begin(), req.begin() + 5),
+            (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/index.xml", "http://a.test/s1.xml",
+                                      "http://a.test/broken.xml", "http://a.test/inner-index.xml"}));
+  for (const char* never :
+       {"http://b.test/elsewhere.xml", "http://b.test/foreign.xml", "http://a.test/never", "http://a.test/s3.xml",
+        "http://a.test/never-either", "http://a.test/private/x", "http://c.test/out"})
+    EXPECT_EQ(std::count(req.begin(), req.end(), never), 0) << never;
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/index.xml"), 1);
+  // Sitemap URLs are seeds: depth 0 (so /deep, 3 links from /, is fetched and its link too).
+  EXPECT_EQ(depths(recs), (std::map<std::string, int>{{"http://a.test/", 0},
+                                                      {"http://a.test/b", 1},
+                                                      {"http://a.test/c", 2},
+                                                      {"http://a.test/deep", 0},
+                                                      {"http://a.test/deeper", 1},
+                                                      {"http://a.test/orphan?x=1&y=2", 0},
+                                                      {"http://a.test/from-orphan", 1},
+                                                      {"http://a.test/upper", 0}}))
+      << "sitemaps are not pages: no records of their own";
+  EXPECT_EQ(rig.engine->stats().out_of_scope, 1u) << "c.test";
+  EXPECT_EQ(rig.engine->stats().blocked, 1u) << "/private/x";
+}
+
+TEST(EngineSitemaps, WithoutTheOptionNoSitemapIsRead) {
+  SitemapRig rig;
+  rig.options.sitemaps = false;
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  for (const auto& u : rig.requested()) EXPECT_EQ(u.find(".xml"), std::string::npos) << u;
+  EXPECT_EQ(recs.size(), 3u) << "/, /b, /c: /deep, at depth 3, is not reached";
+}
+
+TEST(EngineSitemaps, SitemapXmlWhenRobotsNamesNoneAndRobotsRulesApply) {
+  Rig rig;
+  rig.options.sitemaps = true;
+  rig.fetcher.add_page("http://a.test/", page({}));
+  rig.fetcher.add_page("http://a.test/sitemap.xml", urlset({"http://a.test/listed"}), "text/xml");
+  rig.make().offer("http://a.test/", 0);
+  rig.run();
+  EXPECT_EQ(rig.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/sitemap.xml",
+                                                       "http://a.test/", "http://a.test/listed"}));
+
+  Rig blocked;
+  blocked.options.sitemaps = true;
+  blocked.fetcher.add_page("http://a.test/robots.txt", "User-agent: *\nDisallow: /sitemap\n", "text/plain");
+  blocked.fetcher.add_page("http://a.test/", page({}));
+  blocked.fetcher.add_page("http://a.test/sitemap.xml", urlset({"http://a.test/listed"}), "text/xml");
+  blocked.make().offer("http://a.test/", 0);
+  blocked.run();
+  EXPECT_EQ(blocked.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/"}));
+}
+
+TEST(EngineSitemaps, SitemapUrlsOfOtherOriginsGoToTheirOwners) {
+  Rig rig;
+  rig.options.sitemaps = true;
+  rig.options.scope = Scope::any;
+  rig.fetcher.add_page("http://a.test/", page({}));
+  rig.fetcher.add_page("http://a.test/sitemap.xml", urlset({"http://b.test/x", "http://a.test/y"}), "text/xml");
+  Engine& e = rig.make(2, 0, [](std::string_view origin) { return origin == "http://b.test" ? 1 : 0; });
+  e.offer("http://a.test/", 0);
+  rig.run();
+  ASSERT_EQ(e.outbox()[1].size(), 1u);
+  EXPECT_EQ(e.outbox()[1][0].url, "http://b.test/x");
+  EXPECT_EQ(e.outbox()[1][0].depth, 0);
+}
+
 }  // namespace
 }  // namespace rankpool::crawl

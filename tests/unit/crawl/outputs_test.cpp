@@ -1,5 +1,6 @@
 // The coordinator's files: pages.jsonl records, links.tsv written before them, depth fixes,
-// append on resume, summary.json.
+// append on resume, summary.json; an output directory that holds a crawl (refused,
+// overwritten without its warc/, resumed).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 
 #include "crawl/outputs.hpp"
+#include "rankpool/crawl/crawler.hpp"
 
 namespace rankpool::crawl {
 namespace {
@@ -51,10 +53,10 @@ RecordsMessage two_pages() {
 TEST(CrawlOutputs, WritesLinksAndOneJsonRecordPerPage) {
   const std::string dir = fresh_dir("write");
   Outputs out;
-  ASSERT_EQ(out.open(dir, false), "");
+  ASSERT_TRUE(out.open(dir, false));
   out.write(two_pages());
   EXPECT_EQ(read(dir + "/links.tsv"), "http://a.test/\thttp://a.test/x\ta\n") << "links are on disk at once";
-  EXPECT_EQ(out.sync(), "");
+  EXPECT_TRUE(out.sync());
   const std::string pages = read(dir + "/pages.jsonl");
   const auto nl = pages.find('\n');
   ASSERT_NE(nl, std::string::npos);
@@ -71,9 +73,9 @@ TEST(CrawlOutputs, DepthFixesRewriteOnlyTheirRecordsAndAResumeAppends) {
   const std::string dir = fresh_dir("fixes");
   {
     Outputs out;
-    ASSERT_EQ(out.open(dir, false), "");
+    ASSERT_TRUE(out.open(dir, false));
     out.write(two_pages());
-    ASSERT_EQ(out.apply_depth_fixes({{"http://a.test/x", 1}}), "");
+    ASSERT_TRUE(out.apply_depth_fixes({{"http://a.test/x", 1}}));
     out.close_links();
   }
   std::ifstream in(dir + "/pages.jsonl");
@@ -85,7 +87,7 @@ TEST(CrawlOutputs, DepthFixesRewriteOnlyTheirRecordsAndAResumeAppends) {
   EXPECT_FALSE(fs::exists(dir + "/pages.jsonl.tmp"));
   {
     Outputs again;
-    ASSERT_EQ(again.open(dir, true), "");
+    ASSERT_TRUE(again.open(dir, true));
     again.write(two_pages());
     EXPECT_TRUE(again.write_summary(boost::json::object{{"pages", 4}}));
   }
@@ -99,7 +101,68 @@ TEST(CrawlOutputs, DepthFixesRewriteOnlyTheirRecordsAndAResumeAppends) {
 
 TEST(CrawlOutputs, AnUnwritableDirectoryIsReported) {
   Outputs out;
-  EXPECT_NE(out.open("/nonexistent-rankpool-dir", false), "");
+  const Status s = out.open("/nonexistent-rankpool-dir", false);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("/nonexistent-rankpool-dir"), std::string::npos) << s;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+TEST(CrawlOutputDir, ADirectoryHoldingAnyFileOfACrawlIsRefusedUntouched) {
+  for (const std::string name : {"pages.jsonl", "links.tsv", "checkpoint.json", "summary.json"}) {
+    const std::string dir = fresh_dir("refuse");
+    write_file(fs::path(dir) / name, "the earlier crawl\n");
+    EXPECT_EQ(crawl_files_in(dir), std::vector<std::string>{name});
+    const Status s = prepare_output_dir(dir);
+    ASSERT_FALSE(s) << name;
+    for (const std::string& needle : {dir, name, std::string("--resume"), std::string("--overwrite")})
+      EXPECT_NE(s.message().find(needle), std::string::npos) << s << " lacks " << needle;
+    EXPECT_EQ(s.message().find('\n'), std::string::npos) << "one line";
+    EXPECT_EQ(read(dir + "/" + name), "the earlier crawl\n") << "nothing touched";
+    EXPECT_FALSE(fs::exists(dir + "/.rankpool-write-test"));
+    fs::remove_all(dir);
+  }
+}
+
+TEST(CrawlOutputDir, AnEmptyOrWarcOnlyDirectoryIsNoCrawl) {
+  const std::string dir = fresh_dir("warc-only");
+  EXPECT_TRUE(prepare_output_dir(dir));
+  write_file(fs::path(dir) / "warc" / "a.warc.gz", "w");
+  EXPECT_TRUE(crawl_files_in(dir).empty());
+  EXPECT_TRUE(prepare_output_dir(dir));
+  EXPECT_TRUE(prepare_output_dir(dir + "/new/sub")) << "created";
+  EXPECT_TRUE(fs::is_directory(dir + "/new/sub"));
+  EXPECT_FALSE(prepare_output_dir(""));
+  fs::remove_all(dir);
+}
+
+TEST(CrawlOutputDir, OverwriteRemovesTheCrawlsFilesAndKeepsWarc) {
+  const std::string dir = fresh_dir("overwrite");
+  for (const std::string name :
+       {"pages.jsonl", "links.tsv", "checkpoint.json", "summary.json", "pages.jsonl.tmp", "checkpoint.json.tmp"})
+    write_file(fs::path(dir) / name, "old\n");
+  write_file(fs::path(dir) / "warc" / "rankpool-1-1-0.warc.gz", "archived\n");
+  write_file(fs::path(dir) / "notes.txt", "mine\n");
+  ASSERT_TRUE(prepare_output_dir(dir, ExistingCrawl::overwrite));
+  EXPECT_TRUE(crawl_files_in(dir).empty());
+  EXPECT_FALSE(fs::exists(dir + "/pages.jsonl.tmp"));
+  EXPECT_FALSE(fs::exists(dir + "/checkpoint.json.tmp"));
+  EXPECT_EQ(read(dir + "/warc/rankpool-1-1-0.warc.gz"), "archived\n") << "WARC files are never touched";
+  EXPECT_EQ(read(dir + "/notes.txt"), "mine\n") << "only the crawl's own files go";
+  fs::remove_all(dir);
+}
+
+TEST(CrawlOutputDir, ResumeKeepsEverything) {
+  const std::string dir = fresh_dir("resume");
+  write_file(fs::path(dir) / "pages.jsonl", "old\n");
+  write_file(fs::path(dir) / "checkpoint.json", "{}\n");
+  ASSERT_TRUE(prepare_output_dir(dir, ExistingCrawl::resume));
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "old\n");
+  EXPECT_EQ(crawl_files_in(dir), (std::vector<std::string>{"pages.jsonl", "checkpoint.json"}));
+  fs::remove_all(dir);
 }
 
 }  // namespace

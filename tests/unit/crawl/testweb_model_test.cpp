@@ -5,6 +5,7 @@
 
 #include <regex>
 
+#include "rankpool/crawl/sitemap.hpp"
 #include "rankpool/testweb/web.hpp"
 
 namespace rankpool::testweb {
@@ -234,6 +235,73 @@ TEST(GroundTruth, JsonHasTheSets) {
   EXPECT_NE(json.find("\"fetched\":[{"), std::string::npos);
   EXPECT_NE(json.find("\"max_depth\":2"), std::string::npos);
   EXPECT_NE(json.find("\"http://127.0.0.2:8080/robots.txt\""), std::string::npos);
+}
+
+TEST(GroundTruth, SitemapsAreSeedsOfDepthZeroOfTheOriginsTheCrawlReaches) {
+  WebSpec spec;
+  spec.sitemaps = true;
+  const auto web = model_for(spec);
+  const std::string o = "http://127.0.0.2:8080", o1 = "http://127.0.0.3:8080";
+  const auto t = truth(web, {o + "/"}, 0, {}, true);
+  const int last = spec.pages_per_host - 1;
+  EXPECT_EQ(t.fetched, (std::map<std::string, int>{{o + "/", 0},
+                                                   {o + "/orphan/1", 0},
+                                                   {o + "/orphan/2?a=1&b=2", 0},
+                                                   {o + "/orphan/3", 0},
+                                                   {o + "/orphan/5", 0},
+                                                   {o + "/orphan/6", 0},
+                                                   {o + page_path(last), 0}}))
+      << "not /orphan/7, which only the malformed sitemap lists";
+  EXPECT_EQ(t.sitemaps, (std::map<std::string, int>{{o + "/sitemaps/index.xml", 200},
+                                                    {o + "/sitemaps/pages.xml", 200},
+                                                    {o + "/sitemaps/more.xml.gz", 200},
+                                                    {o + "/sitemaps/broken.xml", 200},
+                                                    {o + "/sitemaps/missing.xml", 404}}));
+  EXPECT_TRUE(t.blocked.count(o + "/private/2"));
+  EXPECT_TRUE(t.out_of_scope.count(o1 + "/orphan/4"));
+  EXPECT_TRUE(t.out_of_scope.count("http://127.0.0.1:9/from-a-sitemap"));
+
+  // In scope, origin 1 is reached through origin 0's sitemap: its robots.txt (404) and then
+  // its /sitemap.xml are read too.
+  const auto wide = truth(web, {o + "/"}, 0, {o, o1}, true);
+  EXPECT_EQ(wide.fetched.at(o1 + "/orphan/4"), 0);
+  EXPECT_EQ(wide.fetched.at(o1 + "/orphan/8"), 0);
+  EXPECT_EQ(wide.sitemaps.at(o1 + "/sitemap.xml"), 200);
+
+  // Without --sitemaps, the same web crawls as the web without sitemaps.
+  WebSpec plain_spec;
+  const auto plain = truth(model_for(plain_spec), {o + "/"}, 3);
+  const auto unread = truth(web, {o + "/"}, 3);
+  EXPECT_EQ(unread.fetched, plain.fetched);
+  EXPECT_EQ(unread.edges, plain.edges);
+  EXPECT_TRUE(unread.sitemaps.empty());
+}
+
+TEST(WebModel, ServedSitemapsParseToTheModelsLocs) {
+  // The model's bookkeeping against the crawler's parser (and the other way round).
+  WebSpec spec;
+  spec.sitemaps = true;
+  const auto web = model_for(spec);
+  const std::string o = "http://127.0.0.2:8080";
+  for (const std::string url : {o + "/sitemaps/index.xml", o + "/sitemaps/pages.xml", o + "/sitemaps/more.xml.gz",
+                                o + "/sitemaps/broken.xml", std::string("http://127.0.0.3:8080/sitemap.xml")}) {
+    const auto r = web.respond(url);
+    ASSERT_TRUE(r) << url;
+    const auto parsed = crawl::parse_sitemap(r->body);
+    if (r->sitemap == Response::Sitemap::none) {
+      EXPECT_FALSE(parsed) << url;
+      continue;
+    }
+    ASSERT_TRUE(parsed) << url << ": " << parsed.status();
+    EXPECT_EQ(parsed->kind == crawl::SitemapKind::index, r->sitemap == Response::Sitemap::index) << url;
+    EXPECT_EQ(parsed->locs, r->sitemap_locs) << url;
+  }
+  const auto robots = web.respond(o + "/robots.txt");
+  ASSERT_TRUE(robots);
+  EXPECT_NE(robots->body.find("Sitemap: " + o + "/sitemaps/index.xml\n"), std::string::npos);
+  WebSpec plain;
+  EXPECT_EQ(model_for(plain).respond(o + "/sitemaps/index.xml")->status, 404);
+  EXPECT_EQ(model_for(plain).respond(o + "/orphan/1")->status, 404);
 }
 
 }  // namespace

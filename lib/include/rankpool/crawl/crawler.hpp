@@ -66,7 +66,19 @@ FetchOptions fetch_options_for(const CrawlOptions& options);
 CrawlOutcome run_crawl(runtime::Mesh& mesh, const CrawlJob& job, const std::string& setup_error,
                        const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt = nullptr);
 
-/// Checks or creates `dir` and that files can be written in it; "" when fine.
-std::string prepare_output_dir(const std::string& dir);
+/// What prepare_output_dir() does when `dir` already holds a crawl (crawl_files_in()).
+enum class ExistingCrawl {
+  refuse,     // the default: a finished crawl is never lost without a word
+  overwrite,  // --overwrite: the crawl's files are removed (OUT/warc/ and OUT/bodies/ are kept)
+  resume,     // --resume: the crawl is continued, nothing is removed
+};
+
+/// The files of a crawl that `dir` holds (pages.jsonl, links.tsv, checkpoint.json,
+/// summary.json), by name; empty when it holds none (or does not exist).
+std::vector<std::string> crawl_files_in(const std::string& dir);
+
+/// Checks or creates `dir` and that files can be written in it. A `dir` that holds a crawl
+/// is refused (nothing touched), emptied of the crawl's files, or kept, as `existing` says.
+[[nodiscard]] Status prepare_output_dir(const std::string& dir, ExistingCrawl existing = ExistingCrawl::refuse);
 
 }  // namespace rankpool::crawl

@@ -12,6 +12,11 @@
 // crawled graph, which converges because depths only decrease. Per-host queues pop the
 // smallest depth first, so improvements are rare in practice (depth_improvements counts
 // them, and depth_fixes() lists records that went out with a stale depth).
+//
+// --sitemaps: once an origin's robots.txt is settled, its sitemaps (those robots.txt names
+// on the same origin, else /sitemap.xml; the sitemaps of a sitemap index on the same origin)
+// are fetched before its pages, like robots.txt not as pages, and their URLs that may be
+// followed are offered at depth 0, as seeds are.
 
 #include <chrono>
 #include <cstdint>
@@ -188,6 +193,10 @@ class Engine {
   void handle_robots(Host& host, FetchResult& result, int redirects);
   void set_policy(Host& host, RobotsPolicy policy);
   void handle_page(Host& host, const std::string& url, FetchResult& result);
+  void queue_sitemaps(Host& host);
+  void push_sitemap(Host& host, std::string url, bool from_index);
+  void start_sitemap(Host& host, Clock::time_point now);
+  void handle_sitemap(Host& host, const std::string& url, FetchResult& result);
   void release(Host& host);
   void schedule(Host& host);
   bool may_follow(const NormalizedUrl& url);
@@ -214,6 +223,7 @@ class Engine {
   std::unordered_map<std::uint64_t, Flight> in_flight_;
   std::uint64_t next_id_ = 1, next_seq_ = 0;
   std::size_t queued_ = 0;
+  std::size_t sitemaps_queued_ = 0;  // --sitemaps: sitemap fetches waiting in host queues
   std::uint64_t permits_ = 0;
   bool exhausted_ = false, stopped_ = false;
 

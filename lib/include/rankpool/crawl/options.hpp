@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,15 +85,63 @@ struct CrawlOptions {
   // Bytes after which a rank starts its next WARC file: the customary 1 GB.
   std::uint64_t warc_max_size = 1'000'000'000;
   bool warc_cdx = false;  // a sorted CDXJ index beside each WARC file (for replay tools)
+  // The network: decided once, on rank 0, from the command line and rank 0's environment
+  // (see choose_proxies, choose_ca_cert), so every rank goes the same way whatever its node's
+  // environment says. Default: direct, libcurl's CA store, every type fetched.
+  std::string http_proxy, https_proxy, no_proxy;  // FetchOptions' fields of the same names
+  std::string ca_cert;                            // a PEM CA bundle path; must exist on every node
+  // Media types fetched whole ("text/html", "text/*"); others stop after their headers.
+  // Empty: everything, as a crawl that keeps non-HTML bodies (--save-bodies, WARC) wants.
+  std::vector<std::string> accept_types;
+  // Also read each in-scope origin's sitemaps (those its robots.txt names, else /sitemap.xml)
+  // and crawl their URLs as seeds of depth 0. Off by default, as in wget and Heritrix: a
+  // sitemap can list far more than a crawl from the seeds would reach.
+  bool sitemaps = false;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
         max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
-            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval& warc& warc_max_size&
-                warc_cdx;
+            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
+    ar& http_proxy& https_proxy& no_proxy& ca_cert& accept_types;
+    ar& sitemaps;
+    ar& warc& warc_max_size& warc_cdx;
   }
 };
+
+/// Reads an environment variable: a pointer to its value, or null when unset (std::getenv).
+using EnvLookup = std::function<const char*(const char*)>;
+
+/// The proxies a crawl uses, and where each came from (for the line rank 0 prints).
+struct ProxyChoice {
+  std::string http, https, no_proxy;                 // "" = direct / no exception
+  std::string http_from, https_from, no_proxy_from;  // "--proxy", "http_proxy", "ALL_PROXY", ...
+  bool any() const { return !http.empty() || !https.empty(); }
+  /// One line: "proxy http://h:3128 for http (http_proxy) and https (https_proxy); direct for
+  /// no_proxy '...' (no_proxy)", passwords shown as ***; "no proxy" when direct.
+  std::string describe() const;
+};
+
+/// The proxies as curl reads them: `--proxy URL` (proxy_option non-empty) for both schemes;
+/// else, unless ignore_environment (--no-proxy), http_proxy (lower case only, as curl: the
+/// upper-case form is settable by CGI requests), https_proxy or HTTPS_PROXY, then all_proxy or
+/// ALL_PROXY for either; no_proxy or NO_PROXY for the exceptions (also with --proxy, as curl
+/// -x does), unless ignore_environment. Empty values count as unset. A URL without a scheme
+/// is http://; http, https, socks4, socks4a, socks5 and socks5h proxies are accepted.
+/// Error: one line naming the option or variable.
+[[nodiscard]] Result<ProxyChoice> choose_proxies(const std::string& proxy_option, bool ignore_environment,
+                                                 const EnvLookup& env);
+
+/// The CA bundle: ca_cert_option, else CURL_CA_BUNDLE, else SSL_CERT_FILE (as the curl tool
+/// reads them; empty values count as unset), else "" (libcurl's default store). The file must
+/// be readable and hold a PEM certificate; its absolute path is returned. Error: one line
+/// naming the option or variable.
+[[nodiscard]] Result<std::string> choose_ca_cert(const std::string& ca_cert_option, const EnvLookup& env);
+
+/// "text/html, application/xhtml+xml" → {"text/html", "application/xhtml+xml"}: comma-
+/// separated media types, "type/subtype" or "type/*" or "*/*", lower-cased; error on an
+/// empty list or a malformed entry.
+[[nodiscard]] Result<std::vector<std::string>> parse_accept_types(std::string_view list);
 
 /// Checks the options against each other: ok when they are usable, else a one-line reason.
 [[nodiscard]] Status validate(const CrawlOptions& options);

@@ -3,22 +3,34 @@
 // to ONE canonical string, so the frontier, the seen-set and the per-host queues can compare
 // URLs with plain string equality.
 //
-// Canonical form (RFC 3986 §6.2.2 syntax-based normalization plus crawler policy):
+// Canonical form (RFC 3986 §6.2.2 syntax-based normalization, hosts as the WHATWG URL
+// standard reads them for http(s), plus crawler policy):
 //   * only `http` and `https` survive; everything else is rejected with a reason;
-//   * scheme and host lower-cased; percent-escapes upper-cased; escapes of unreserved
-//     characters (ALPHA DIGIT - . _ ~) decoded, all others kept (`%2F` stays `%2F`);
-//   * the default port (80 for http, 443 for https) and an empty port are dropped;
+//   * scheme lower-cased; percent-escapes upper-cased; escapes of unreserved characters
+//     (ALPHA DIGIT - . _ ~) decoded, all others kept (`%2F` stays `%2F`);
+//   * hosts: percent-decoded, then an international name is mapped to ASCII by IDNA (UTS 46
+//     non-transitional mapping, IDNA2008 validity as libidn2 checks it, Punycode):
+//     `bücher.example` and `b%C3%BCcher.example` are `xn--bcher-kva.example`; ASCII names are
+//     lower-cased. A host that ends in a number is an IPv4 address in any WHATWG form
+//     (`127.1`, `0x7f.0.0.1`, `2130706433`, `0177.0.0.1`) and becomes dotted decimal; IPv6
+//     literals are compressed (RFC 5952: `[0:0::1]` is `[::1]`). Anything else that no
+//     RFC 3986 host allows (space, `{`, a control character, ...) rejects the URL;
+//   * the default port (80 for http, 443 for https) and an empty port are dropped; port 0
+//     is refused;
 //   * dot segments removed (after decoding, so `%2E%2E` counts as `..`), empty path -> `/`;
 //   * the query is kept verbatim apart from escape normalization (an empty `?` is kept:
 //     RFC 3986 does not make `/a?` equivalent to `/a`);
 //   * the fragment is dropped (it never reaches the server);
-//   * userinfo is dropped: credentials in crawled links are almost always accidents or
-//     phishing, and keeping them would split one page into many canonical keys.
-// Input is first cleaned the way browsers clean href attributes: leading/trailing
-// whitespace and control characters are trimmed, embedded tab/CR/LF removed, `\` becomes
-// `/` before the query (http(s) URLs only exist in that form in browsers), and characters
-// that may not appear in a URI (space, non-ASCII bytes, `"<>^`{|}`, a stray `%`) are
-// percent-encoded. No IDNA conversion is done: non-ASCII hosts stay percent-encoded.
+//   * userinfo (up to the last `@` of the authority) is dropped: credentials in crawled
+//     links are almost always accidents or phishing, and keeping them would split one page
+//     into many canonical keys.
+// Input is first read the way browsers read href attributes: leading/trailing C0 controls
+// and spaces are trimmed, embedded tab/CR/LF removed, `\` becomes `/` before the query, any
+// number of slashes may follow `http:` (`http:///x` is `http://x/`), and `http:g` is
+// relative against an http base (absolute, `http://g/`, otherwise). Characters that may not
+// appear in a URI (space, non-ASCII bytes, `"<>[]^`{|}` in paths and queries, a stray `%`)
+// are percent-encoded. tests/unit/crawl/url_differential_test.cpp holds all this against
+// node's `URL` and lists where rankpool differs from browsers, and why.
 // Failures are values: `NormalizedUrl::error` holds the reason and `ok()` is false.
 
 #include <cstddef>
@@ -40,7 +52,7 @@ struct NormalizedUrl {
   bool ok() const { return error.empty(); }
 
   std::string scheme;          // "http" or "https"
-  std::string host;            // lower-case; IPv6 literals keep their brackets
+  std::string host;            // canonical (ASCII, IDNA-mapped); IPv6 literals keep their brackets
   std::uint16_t port = 0;      // effective port (80/443 when the URL names none)
   std::string path_and_query;  // what goes on the HTTP request line, e.g. "/a/c?x"
 };

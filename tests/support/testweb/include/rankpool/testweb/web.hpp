@@ -29,10 +29,25 @@
 //   /big-chunked      the same, chunked (no Content-Length).
 //   /big.gz           the same, gzip-encoded whatever Accept-Encoding says (a small bomb:
 //                     a few KiB on the wire, big_body_bytes decoded).
+//   /large.pdf        200 application/pdf, pdf_bytes long (not linked from anywhere: a seed
+//                     for tests of a crawl that accepts only some types).
 //   /malformed        tag soup: unquoted and upper-case attributes, unclosed tags; its
 //                     http links count, its mailto:/javascript: links do not.
 //   /trap/n           an endless chain: /trap/n links to /trap/n+1 (cut by max depth).
 //   /robots.txt       per origin, see RobotsKind.
+// With WebSpec::sitemaps (crawlers' --sitemaps; without it these paths are 404):
+//   /orphan/1..20     HTML pages no page links to (only sitemaps list them): orphan k links
+//                     to /p/(k mod N) and to /orphan/k+10 (for k <= 10).
+//   origin 0          robots.txt names /sitemaps/index.xml and a foreign sitemap (ignored);
+//                     the index lists pages.xml, more.xml.gz (gzip, application/x-gzip, no
+//                     Content-Encoding), broken.xml (malformed: never closed, so none of its
+//                     URLs count), missing.xml (404), another origin's sitemap (ignored: a
+//                     crawler reads an origin's sitemaps from that origin only) and itself.
+//                     pages.xml lists orphans (one with &amp; in its query, one in CDATA), the
+//                     last page, a robots-disallowed page, an out-of-scope URL and an orphan
+//                     of origin 1.
+//   origin 1          (no robots.txt) /sitemap.xml with namespace-prefixed elements.
+//   other origins     no sitemap: /sitemap.xml is 404 (origin 2's robots.txt blocks it).
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -57,12 +72,20 @@ struct WebSpec {
   std::chrono::milliseconds latency{0};        // added to every response, emulating a WAN
   std::chrono::milliseconds slow_delay{2000};  // extra delay of /slow
   std::size_t big_body_bytes = 9 << 20;        // /big*: above the fetcher's default 8 MiB cap
+  std::size_t pdf_bytes = 4 << 20;             // /large.pdf: below that cap
   double crawl_delay_seconds = 0.2;            // Crawl-delay: written in host 3's robots.txt
   bool link_specials = true;                   // whether home pages link to the special paths
   bool gzip_pages = false;                     // gzip 200 responses for clients sending Accept-Encoding: gzip
   int threads = 2;                             // server threads
+  bool sitemaps = false;                       // serve the sitemaps and orphan pages described above
   std::string access_log_file;                 // also append the access log here when not empty, one line per
                                 // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
+                                // (the origin written "https://127.0.0.2:8443" for an https one)
+  // https: hosts 0 .. tls_hosts-1 serve TLS with this certificate chain and key (PEM files,
+  // e.g. a CA made by the test). The extra origin stays http, so http://127.0.0.2:P+1 and
+  // https://127.0.0.2:P are two origins on one server, and its /redirect/cross goes http → https.
+  int tls_hosts = 0;
+  std::string tls_cert_file, tls_key_file;
 };
 
 /// What each origin's /robots.txt does. Host i (0-based) gets variant i for i < 4, the
@@ -80,7 +103,9 @@ enum class RobotsKind {
 struct Origin {
   std::string address;  // IPv4 literal
   int port = 0;
-  /// "http://127.0.0.2:8080" (canonical: the port is always explicit since it is never 80).
+  bool tls = false;  // https
+  /// "http://127.0.0.2:8080" or "https://...": canonical, the port is always explicit
+  /// since it is never 80 or 443.
   std::string str() const;
 };
 
@@ -97,6 +122,10 @@ struct Response {
   // duplicates kept; filled for 200 HTML only. A crawler parses only 200 HTML responses.
   std::vector<std::string> links;
   std::string redirect_target;  // canonical absolute form of `location`
+  // A well-formed sitemap (WebSpec::sitemaps): its kind and its <loc>s as canonical absolute
+  // URLs, decoded. A malformed one is served with sitemap == none.
+  enum class Sitemap { none, urlset, index } sitemap = Sitemap::none;
+  std::vector<std::string> sitemap_locs;
 };
 
 /// The web as a function: (origin, path) → Response. Immutable and thread-safe.
@@ -114,6 +143,9 @@ class WebModel {
   /// `path`: plain prefix matching, which is exact for the rules this web writes.
   bool robots_allows(std::size_t origin, std::string_view path) const;
 
+  /// The sitemap URLs the origin's robots.txt names (canonical absolute, any origin).
+  std::vector<std::string> robots_sitemaps(std::size_t origin) const;
+
   /// The response for a request target (path, optionally with ?query) on an origin.
   Response respond(std::size_t origin, std::string_view target) const;
   /// The same for a canonical absolute URL of this web; nullopt for a foreign origin.
@@ -125,6 +157,7 @@ class WebModel {
 
  private:
   Response page(std::size_t origin, int k) const;
+  std::optional<Response> sitemap_file(std::size_t origin, std::string_view path) const;
   std::string robots_txt(std::size_t origin) const;
 
   WebSpec spec_;
@@ -150,7 +183,13 @@ std::pair<std::string, std::string> split_url(std::string_view url);
 ///  - parses links only from 200 responses whose type is HTML; 3xx targets are followed
 ///    as new URLs (loops end by dedup); 404/500, text/plain, images and too-large bodies
 ///    are fetched but yield no links; the trap is cut by max_depth; mailto:, javascript:
-///    and ftp: hrefs are ignored.
+///    and ftp: hrefs are ignored;
+///  - with `sitemaps` (the crawler's --sitemaps): for every origin whose robots.txt it
+///    fetches, requests the sitemaps that robots.txt names on that origin (else
+///    /sitemap.xml) and those a sitemap index there lists on that origin (not an index in an
+///    index), each once and only where robots.txt allows; no redirect is followed and a
+///    malformed file gives nothing; every <loc> of a urlset is a seed of depth 0 (scope and
+///    robots.txt apply). The sitemap requests are listed in `sitemaps`, not in `fetched`.
 struct GroundTruth {
   std::map<std::string, int> fetched;            // URL → depth: every page request (robots.txt excluded)
   std::map<std::string, int> status;             // URL → HTTP status the server answers
@@ -162,10 +201,11 @@ struct GroundTruth {
   // or out of scope, fetched or not (a page at max_depth is parsed; its links are not
   // followed). Together with `fetched` it is the crawled web graph.
   std::set<std::pair<std::string, std::string>> edges;
+  std::map<std::string, int> sitemaps;  // sitemap URL requested → HTTP status (with `sitemaps`)
 };
 
 GroundTruth truth(const WebModel& web, const std::vector<std::string>& seeds, int max_depth,
-                  std::vector<std::string> scope = {});
+                  std::vector<std::string> scope = {}, bool sitemaps = false);
 
 /// The truth as JSON text (for rankpool-testweb --truth and the demo).
 std::string to_json(const GroundTruth& truth, const WebModel& web, const std::vector<std::string>& seeds,

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       "big-bytes", po::value(&spec.big_body_bytes)->default_value(spec.big_body_bytes), "size of /big*")(
       "no-specials", "do not link the special pages from home pages")(
       "gzip", "gzip 200 responses for clients that accept it (Content-Encoding: gzip)")(
-      "access-log", po::value(&spec.access_log_file), "append the access log to this file")(
+      "validators", "send Last-Modified and ETag with 200 responses")("access-log", po::value(&spec.access_log_file),
+                                                                      "append the access log to this file")(
       "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
       "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
       "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.link_specials = vm.count("no-specials") == 0;
   spec.gzip_pages = vm.count("gzip") > 0;
+  spec.validators = vm.count("validators") > 0;
   spec.sitemaps = vm.count("sitemaps") > 0;
 
   // Block the stop signals before any server thread exists, so only sigwait sees them.

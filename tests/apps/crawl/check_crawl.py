@@ -546,6 +546,14 @@ def scenario_warc():
                (r.get("payload_sha1") != digest_of.get(r["url"]) or r.get("ip") != ip_of.get(r["url"]) or
                 not RFC3339_MS.match(r.get("fetched_at", "")))]
         check(not bad, f"warc: pages.jsonl payload_sha1/ip/fetched_at disagree with the WARC: {few(bad)}")
+        # --validators: every 200 carries Last-Modified and ETag (the body's FNV-1a), as the log must.
+        etag_of = {x["uri"]: x.get("etag") for x in responses}
+        bad_validators = [r["url"] for r in records if r.get("status") == 200 and
+                          (r.get("last_modified") != "Wed, 21 Oct 2015 07:28:00 GMT" or
+                           not r.get("etag") or r.get("etag") != etag_of.get(r["url"]))]
+        check(not bad_validators, f"warc: last_modified/etag missing or not as sent: {few(bad_validators)}")
+        check(not any("etag" in r or "last_modified" in r for r in records if r.get("status") != 200),
+              "warc: last_modified/etag on a record whose response sent none")
         edges = {tuple(e) for e in truth["edges"]}
         targets = set(truth["redirects"].values())
         bad_ref = [(r["url"], r.get("referrer")) for r in records
@@ -584,7 +592,7 @@ def scenario_warc():
         print(f"  warc: {len(warcs)} files, {len(recs)} records ({len(responses)} responses, {len(gz)} gzip), "
               f"{cdx_lines} CDXJ lines; read by warcio")
 
-    crawl("warc", ["--gzip", "--big-bytes", "200000"], "all", 3,
+    crawl("warc", ["--gzip", "--validators", "--big-bytes", "200000"], "all", 3,
           ["--delay", "0", "--warc", "--warc-cdx", "--warc-max-size", "100000"], live=live, post=post)
 
 

@@ -74,6 +74,7 @@ async function main() {
       return {
         status: Number(info.status),
         content_encoding: info.headers.get("content-encoding"),
+        etag: info.headers.get("etag"),
         http_content_type: info.headers.get("content-type"),
         payload_sha1: sha1(payload),
         payload_length: payload.length,

@@ -75,6 +75,7 @@ struct WebSpec {
   std::size_t pdf_bytes = 4 << 20;             // /large.pdf: below that cap
   double crawl_delay_seconds = 0.2;            // Crawl-delay: written in host 3's robots.txt
   bool link_specials = true;                   // whether home pages link to the special paths
+  bool validators = false;                     // Last-Modified and ETag on 200 responses (the crawl log's fields)
   bool gzip_pages = false;                     // gzip 200 responses for clients sending Accept-Encoding: gzip
   int threads = 2;                             // server threads
   bool sitemaps = false;                       // serve the sitemaps and orphan pages described above

@@ -105,10 +105,14 @@ struct EngineStats {
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar& pages& bytes& robots_fetches& links& offered& duplicates& out_of_scope& excluded& trap& blocked&
-        over_host_limit& over_max_pages& depth_improvements& fetch_wait_s;
+    describe_serialize(ar, *this);
   }
 };
+// One name per field (the wire, the sums over ranks and summary.json follow the list): a new
+// counter is one member above and one name here.
+BOOST_DESCRIBE_STRUCT(EngineStats, (),
+                      (pages, bytes, robots_fetches, links, offered, duplicates, out_of_scope, excluded, trap, blocked,
+                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s))
 
 class Engine {
  public:

@@ -270,7 +270,7 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         check(not again, f"{name}: URLs recorded by run 1 fetched again: {few(again)}")
         print(f"  run 1: {sum(run1.values())} page requests, {len(resumed['recorded1'])} recorded, "
               f"{len(in_flight)} in flight at the stop; {sum(rc_pages.values())} page requests over both runs")
-    requested = set(rc_pages)
+    requested = set(rc_pages) - set(extra_pages)
     web_want = {u for u in want if u not in extra_pages}
     if partial_pages is None:
         check(requested == web_want, f"{name}: requested URLs != truth: missing {few(web_want - requested)}, "

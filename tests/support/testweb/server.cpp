@@ -109,6 +109,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return r;
     }
     if (!path.starts_with("/fault/")) return std::nullopt;
+    if (path.starts_with("/fault/reset/") && served_ > 0) {
+      // A reset on a reused connection would be retried by the client itself (a keep-alive
+      // connection may close at any time, RFC 9112 9.3.1): close this one quietly, uncounted,
+      // so that the reset below comes on the fresh connection, where the client sees it.
+      quiet_close_ = true;
+      return ok;
+    }
     const int n = web_.count(origin_, target);
     if (path.starts_with("/fault/status/")) {
       const std::string rest = path.substr(14);
@@ -160,10 +167,17 @@ class Session : public std::enable_shared_from_this<Session> {
         r = std::move(*f);
       else
         r = web_.model->respond(origin_, target);
+      ++served_;
     } else {
       r.status = 405;
       r.content_type = "text/plain";
       r.body = "method not allowed\n";
+    }
+    if (quiet_close_) {  // not an answer: not logged
+      beast::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      socket_.close(ignored);
+      return;
     }
     web_.record({std::chrono::system_clock::now(), origin.address + ":" + std::to_string(origin.port),
                  std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]),
@@ -228,7 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
-  bool reset_ = false;
+  bool reset_ = false, quiet_close_ = false;
+  int served_ = 0;  // requests read on this connection before this one
 };
 
 }  // namespace

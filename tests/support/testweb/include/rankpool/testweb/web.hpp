@@ -39,6 +39,8 @@
 //   /fault/status/CODE/K   n <= K: CODE (e.g. 503, 429), with "Retry-After: N" for ?ra=N or
 //                          an HTTP date N seconds ahead for ?ra-date=N; then 200 HTML.
 //   /fault/reset/K         n <= K: the connection is reset (RST) without an answer; then 200.
+//                          Only on a fresh connection: a reused one is closed quietly first
+//                          (not counted, not logged), which clients retry by themselves.
 //   /fault/slow/K          n <= K: answered after WebSpec::fault_wait; then at once. 200 HTML.
 // Each answer after the faults is "<p>recovered</p>" without links. WebSpec::robots_failures
 // makes every origin's robots.txt answer 503 that many times before its normal answer, and

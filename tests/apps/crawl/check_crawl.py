@@ -688,6 +688,9 @@ def scenario_bad_input():
             ("--contact", ["--out-dir", out, "--contact", "me (really)", seed]),
             ("--contact", ["--out-dir", out, "--contact", "", seed]),
             ("exclude each other", ["--out-dir", out, "--contact", "x@example.org", "--user-agent", "bot/1", seed]),
+            ("--retry-codes", ["--out-dir", out, "--retry-codes", "503,abc", seed]),
+            ("--retries", ["--out-dir", out, "--retries", "-1", seed]),
+            ("--max-retry-backoff", ["--out-dir", out, "--retry-backoff", "5", "--max-retry-backoff", "1", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:

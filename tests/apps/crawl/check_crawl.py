@@ -798,6 +798,7 @@ def scenario_retries():
     ok_before = len(failures)
     try:
         retry_faults(workdir)
+        retry_max_pages(workdir)
         retry_give_up(workdir)
         retry_robots_resume(workdir)
     finally:
@@ -871,6 +872,39 @@ def retry_faults(workdir):
         q["index"] = i
     n = backoff_spacing(name, reqs, failed, retry_after, timeout_first=slow)
     print(f"  back-off spacing checked after {n} failed requests; summary retries {summary.get('retries')}")
+
+
+def retry_max_pages(workdir):
+    """--max-pages counts URLs, not attempts: exactly N records, N distinct URLs requested,
+    each as often as its record's attempts say, on a web where many requests are retried."""
+    name = "retries with --max-pages"
+    n_pages = 30
+    os.makedirs(os.path.join(workdir, "budget"))
+    seeds = [f"http://127.0.0.{2 + i}:PORT/" for i in range(3)] + ["http://127.0.0.2:PORT1/"]
+    web = TestWeb(os.path.join(workdir, "budget"), ["--hosts", "3", "--pages", "12", "--robots-failures", "1",
+                                                     "--slow-ms", "100"], seeds=seeds, max_depth=2)
+    o = web.truth["origins"]
+    faults = [o[0] + "/fault/status/503/2", o[1] + "/fault/status/502/1", o[3] + "/fault/status/500/9"]
+    out = os.path.join(workdir, "budget", "out")
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "2", "--delay", "0",
+                                   "--max-pages", str(n_pages)] + RETRY_ARGS + faults + list(web.truth["seeds"]),
+                                  timeout=min(60.0, remaining()))
+    finally:
+        web.stop()
+    print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
+    if not check(rc == 0, f"{name}: exit {rc}; stderr: {se[-2000:]}"):
+        return
+    records, _, _ = read_outputs(out)
+    pages = collections.Counter(q["url"] for q in read_access_log(web.log) if q["target"] != "/robots.txt")
+    check(len(records) == n_pages, f"{name}: {len(records)} records, want exactly {n_pages}")
+    check(set(pages) == {r["url"] for r in records},
+          f"{name}: URLs requested != recorded: {few(set(pages) ^ {r['url'] for r in records})}")
+    wrong = [(r["url"], r.get("attempts"), pages[r["url"]]) for r in records if r.get("attempts") != pages[r["url"]]]
+    check(not wrong, f"{name}: attempts != requests (url, attempts, requests): {few(wrong)}")
+    retried = sum(1 for r in records if r.get("attempts", 1) > 1)
+    check(retried >= len(faults), f"{name}: only {retried} records were retried")
+    print(f"  {len(records)} records from {sum(pages.values())} page requests, {retried} URLs retried")
 
 
 def retry_give_up(workdir):

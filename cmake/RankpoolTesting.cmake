@@ -13,6 +13,13 @@
 
 set(RANKPOOL_MPIEXEC_PREFLAGS --oversubscribe --bind-to none CACHE STRING "Extra mpiexec flags for tests")
 set(RANKPOOL_TEST_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+# Tests talk to loopback only: a CI machine's proxy and CA-bundle variables must not send test
+# traffic to a proxy or change what is trusted. Empty counts as unset for curl, rankpool-crawl
+# and Python alike (ENVIRONMENT cannot unset; tests/support/rankpool_testing.py also removes them).
+foreach(var http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+            CURL_CA_BUNDLE SSL_CERT_FILE)
+  list(APPEND RANKPOOL_TEST_ENV "${var}=")
+endforeach()
 include(GoogleTest)
 
 function(rankpool_add_unit_test name)

@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev
   libgmp-dev
   libcurl4-openssl-dev libpsl-dev libgumbo-dev zlib1g-dev
+  # The test web's https origins (Asio's TLS streams), and the CA the crawler tests make.
+  libssl-dev openssl
   # Network-namespace hosts for the cluster tests (scripts/cluster-local.sh).
   iproute2 procps util-linux
   # Slurm for the slurm tests: scripts/slurm-local.sh runs its own munged/slurmctld/slurmd.

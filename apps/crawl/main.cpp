@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   if (world.rank() == 0 && cli.error.empty() && !cli.warning.empty()) {
     std::fprintf(stderr, "rankpool-crawl: warning: %s\n", cli.warning.c_str());
   }
+  // Which proxy the requests go through, when one does (from --proxy or the environment).
+  if (world.rank() == 0 && cli.error.empty() && !cli.proxy_notice.empty()) {
+    std::fprintf(stderr, "rankpool-crawl: %s\n", cli.proxy_notice.c_str());
+  }
   try {
     auto mesh = rankpool::runtime::make_mpi_mesh(world);
     const auto outcome =

@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
       "truth", po::value(&truth_file), "write the ground truth (JSON) of a crawl to this file")(
       "crawl-seed", po::value(&crawl_seeds)->multitoken(), "seed URL(s) of that crawl (default: the first origin's /)")(
       "max-depth", po::value(&max_depth)->default_value(max_depth), "max depth of that crawl")(
+      "tls-hosts", po::value(&spec.tls_hosts)->default_value(0),
+      "hosts 1..N serve https (the extra origin stays http); needs --tls-cert and --tls-key")(
+      "tls-cert", po::value(&spec.tls_cert_file)->value_name("PEM"), "certificate chain of the https hosts")(
+      "tls-key", po::value(&spec.tls_key_file)->value_name("PEM"), "private key of that certificate")(
       "once", "exit right after printing the origins (and writing --truth): a smoke test");
   po::variables_map vm;
   try {
@@ -63,6 +67,10 @@ int main(int argc, char** argv) {
   if (vm.count("version")) {
     std::cout << rankpool::apps::version_line("rankpool-testweb") << "\n";
     return 0;
+  }
+  if (spec.tls_hosts > 0 && (spec.tls_cert_file.empty() || spec.tls_key_file.empty())) {
+    std::cerr << "rankpool-testweb: --tls-hosts needs --tls-cert and --tls-key\n";
+    return 2;
   }
   spec.latency = std::chrono::milliseconds(latency_ms);
   spec.slow_delay = std::chrono::milliseconds(slow_ms);

@@ -20,6 +20,17 @@ import sys
 import time
 
 
+# ---- the network ---------------------------------------------------------------------------
+
+# Tests talk to loopback only, and never through the proxy of the machine they run on: the
+# proxy and CA-bundle variables that curl (and rankpool-crawl, as curl does) reads are removed
+# here, so no child of a driver sees them. A test that wants a proxy sets them for one child.
+NETWORK_ENV = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+               "no_proxy", "NO_PROXY", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+for _name in NETWORK_ENV:
+    os.environ.pop(_name, None)
+
+
 # ---- checks -------------------------------------------------------------------------------
 
 class Checks:
@@ -360,7 +371,8 @@ def read_access_log(path, report=None):
                 continue
             ts, hostport, method, target, status, ua = m.groups()
             t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
-            reqs.append({"time": t.timestamp(), "origin": "http://" + hostport, "method": method,
-                         "target": target, "url": "http://" + hostport + target, "status": int(status),
+            origin = hostport if "://" in hostport else "http://" + hostport  # https origins carry their scheme
+            reqs.append({"time": t.timestamp(), "origin": origin, "method": method,
+                         "target": target, "url": origin + target, "status": int(status),
                          "user_agent": ua})
     return reqs

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
@@ -59,9 +60,9 @@ std::string check_resolves(const std::string& host) {
 CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
-  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, retry_codes;
+  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, proxy, ca_cert, accept_types, retry_codes;
   for (int code : o.retry_codes) retry_codes += (retry_codes.empty() ? "" : ",") + std::to_string(code);
-  bool resume = false, contact_given = false, user_agent_given = false;
+  bool resume = false, contact_given = false, user_agent_given = false, no_proxy = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
   const std::string default_ua = CrawlOptions::default_user_agent();
@@ -113,6 +114,16 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")
     ("max-page-bytes", po::value(&o.max_page_bytes)->default_value(o.max_page_bytes), "bigger pages are recorded as too_large")
+    ("proxy", po::value(&proxy)->value_name("URL"),
+     "send every request through this proxy (http://host:port; https URLs via CONNECT); default: "
+     "the http_proxy, https_proxy, all_proxy variables as curl reads them, no_proxy for exceptions")
+    ("no-proxy", po::bool_switch(&no_proxy), "ignore the proxy variables of the environment (no_proxy included)")
+    ("ca-cert", po::value(&ca_cert)->value_name("FILE"),
+     "verify https servers with the CA certificates (PEM) in FILE instead of the default bundle; "
+     "default: $CURL_CA_BUNDLE, else $SSL_CERT_FILE, else the system's. FILE must exist on every node")
+    ("accept-types", po::value(&accept_types)->value_name("LIST"),
+     "fetch only responses of these media types, e.g. text/html,application/xhtml+xml (type/* allowed); "
+     "others stop after their headers, recorded as type_not_accepted (default: every type)")
     ("quiet,q", po::bool_switch(&o.quiet), "no progress line, no final summary on stderr")
     ("resume", po::bool_switch(&resume),
      "continue the crawl in --out-dir DIR (same seeds, scope and link rules): fetch only what no earlier run "
@@ -155,6 +166,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       return cli;
     }
     contact_given = vm.count("contact") > 0;
+    if (vm.count("proxy") && proxy.empty()) {
+      cli.error = "--proxy must name a proxy URL (--no-proxy: no proxy from the environment)";
+      return cli;
+    }
     user_agent_given = vm.count("user-agent") > 0;
     if (vm.count("out")) {
       // --out DIR, the spelling before 0.2 (existing job scripts): the same as --out-dir.
@@ -203,6 +218,30 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     }
     o.retry_codes.push_back(code);
     i = comma + 1;
+  }
+  const EnvLookup env = [](const char* name) -> const char* { return std::getenv(name); };
+  Result<ProxyChoice> proxies = choose_proxies(proxy, no_proxy, env);
+  if (!proxies) {
+    cli.error = proxies.status().message();
+    return cli;
+  }
+  o.http_proxy = proxies->http;
+  o.https_proxy = proxies->https;
+  o.no_proxy = proxies->no_proxy;
+  if (proxies->any()) cli.proxy_notice = proxies->describe();
+  Result<std::string> ca = choose_ca_cert(ca_cert, env);
+  if (!ca) {
+    cli.error = ca.status().message();
+    return cli;
+  }
+  o.ca_cert = *ca;
+  if (!accept_types.empty()) {
+    Result<std::vector<std::string>> types = parse_accept_types(accept_types);
+    if (!types) {
+      cli.error = types.status().message();
+      return cli;
+    }
+    o.accept_types = std::move(*types);
   }
   if (!parse_scope(scope, o.scope)) {
     cli.error = "--scope must be seeds, host, domain or any, not '" + scope + "'";

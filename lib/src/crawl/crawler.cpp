@@ -17,6 +17,11 @@ FetchOptions fetch_options_for(const CrawlOptions& o) {
   f.max_in_flight = o.max_in_flight;
   // Politeness is the engine's; curl's own per-host cap would only queue behind it.
   f.max_host_connections = 0;
+  f.http_proxy = o.http_proxy;
+  f.https_proxy = o.https_proxy;
+  f.no_proxy = o.no_proxy;
+  f.ca_cert = o.ca_cert;
+  f.accept_types = o.accept_types;
   return f;
 }
 

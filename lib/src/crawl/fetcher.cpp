@@ -19,18 +19,46 @@ std::ostream& operator<<(std::ostream& os, const FetchResult& r) {
   return os << " bytes=" << r.bytes << " kept=" << r.body.size() << '}';
 }
 
-bool is_html_content_type(std::string_view ct) {
-  // The media type is what precedes ';' (parameters), trimmed, compared case-insensitively.
-  const auto semi = ct.find(';');
-  std::string_view type = ct.substr(0, semi);
+namespace {
+
+// The media type of a Content-Type value: what precedes ';' (parameters), trimmed.
+std::string_view media_type(std::string_view ct) {
+  std::string_view type = ct.substr(0, ct.find(';'));
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.remove_prefix(1);
   while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.remove_suffix(1);
-  auto iequals = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-  };
+  return type;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+bool is_html_content_type(std::string_view ct) {
+  // Compared case-insensitively, parameters ignored.
+  const std::string_view type = media_type(ct);
   return iequals(type, "text/html") || iequals(type, "application/xhtml+xml");
+}
+
+bool content_type_accepted(std::string_view ct, const std::vector<std::string>& accept) {
+  if (accept.empty()) return true;
+  const std::string_view type = media_type(ct);
+  const auto slash = type.find('/');
+  for (const std::string& a : accept) {
+    const std::string_view want = media_type(a);
+    if (want == "*/*") return true;
+    if (want.ends_with("/*")) {
+      // "text/*": the top-level type, with the slash, must match
+      if (slash != std::string_view::npos && iequals(type.substr(0, slash + 1), want.substr(0, want.size() - 1)))
+        return true;
+    } else if (iequals(type, want)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::optional<double> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {

@@ -41,8 +41,35 @@ struct Transfer {
   bool decided_keep = false;  // whether the body is kept is decided at the first write
   bool always_keep = false;   // FetchRequest::keep_body
   bool keep = true;
-  bool too_large = false;  // set by the write callback when it aborts the transfer
+  bool too_large = false;      // set by the write callback when it aborts the transfer
+  bool check_type = false;     // FetchOptions::accept_types applies to this transfer
+  bool type_rejected = false;  // set by the header callback when it aborts the transfer
 };
+
+// At the end of a response's header block: false when its type is not accepted (a 2xx with
+// a Content-Type outside FetchOptions::accept_types), which stops the transfer before any
+// body byte is read. 1xx blocks, redirects and errors pass (their bodies are small).
+bool type_accepted_at_headers_end(Transfer& t) {
+  long status = 0;
+  curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return true;
+  char* ct = nullptr;
+  curl_easy_getinfo(t.easy.get(), CURLINFO_CONTENT_TYPE, &ct);
+  return ct == nullptr || content_type_accepted(ct, t.options->accept_types);
+}
+
+// Called by curl once per header line, then with the empty line that ends a block (curl
+// passes the final response's block last; a 100 Continue's or a proxy CONNECT's come first).
+size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  const bool block_end = n == 0 || (n <= 2 && (data[0] == '\r' || data[0] == '\n'));
+  if (block_end && t->check_type && !type_accepted_at_headers_end(*t)) {
+    t->type_rejected = true;
+    return 0;  // anything but n makes curl abort the transfer with CURLE_WRITE_ERROR
+  }
+  return n;
+}
 
 // Enforces max_body_bytes here rather than with CURLOPT_MAXFILESIZE: libcurl 7.88 only
 // checks that against a Content-Length, and it sees decoded bytes here, so a chunked or
@@ -162,7 +189,18 @@ class CurlFetcher final : public Fetcher {
     set(h, CURLOPT_NOSIGNAL, 1L);
     set(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
     if (options_.accept_encoding) set(h, CURLOPT_ACCEPT_ENCODING, "");
-    set(h, CURLOPT_PROXY, options_.proxy.c_str());
+    // Always set, so that libcurl never reads http_proxy/no_proxy itself: "" means direct.
+    const bool https = t->result.url.size() >= 8 &&
+                       std::equal(t->result.url.begin(), t->result.url.begin() + 8, "https://",
+                                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    set(h, CURLOPT_PROXY, (https ? options_.https_proxy : options_.http_proxy).c_str());
+    set(h, CURLOPT_NOPROXY, options_.no_proxy.c_str());
+    if (!options_.ca_cert.empty()) set(h, CURLOPT_CAINFO, options_.ca_cert.c_str());
+    if (!options_.accept_types.empty() && !req.keep_body) {
+      t->check_type = true;
+      set(h, CURLOPT_HEADERFUNCTION, &on_header);
+      set(h, CURLOPT_HEADERDATA, static_cast<void*>(t.get()));
+    }
     if (!options_.verify_tls) {
       set(h, CURLOPT_SSL_VERIFYPEER, 0L);
       set(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -214,7 +252,10 @@ class CurlFetcher final : public Fetcher {
       r.redirect_to = location;
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &r.seconds);
     if (rc == CURLE_OK) return;
-    if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (t.type_rejected) {
+      r.error_kind = "type_not_accepted";
+      r.error = "content type '" + r.content_type + "' is not among the accepted types; stopped after the headers";
+    } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       r.error_kind = "too_large";
       r.error = std::string(curl_easy_strerror(CURLE_FILESIZE_EXCEEDED)) + " (limit " +
                 std::to_string(t.options->max_body_bytes) + " bytes)";

@@ -1,6 +1,12 @@
 #include "rankpool/crawl/options.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <regex>
 
 namespace rankpool::crawl {
@@ -72,6 +78,138 @@ std::string robots_token(std::string_view ua) {
          ((ua[n] >= 'a' && ua[n] <= 'z') || (ua[n] >= 'A' && ua[n] <= 'Z') || ua[n] == '_' || ua[n] == '-'))
     ++n;
   return n ? std::string(ua.substr(0, n)) : std::string("rankpool");
+}
+
+namespace {
+
+// An environment variable's value; nullopt when unset or empty (curl ignores empty ones too).
+std::optional<std::string> env_value(const EnvLookup& env, const char* name) {
+  const char* v = env(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+// A proxy URL as curl takes it, checked: "host:port" means http://host:port.
+Result<std::string> check_proxy_url(std::string url, const std::string& from) {
+  auto bad = [&](const std::string& why) { return Status::error(from + " '" + url + "': " + why); };
+  if (url.find_first_of(" \t\r\n") != std::string::npos) return bad("a proxy URL has no spaces");
+  auto sep = url.find("://");
+  if (sep == std::string::npos) {
+    url = "http://" + url;
+    sep = 4;
+  }
+  std::string scheme = url.substr(0, sep);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const char* const kSchemes[] = {"http", "https", "socks4", "socks4a", "socks5", "socks5h"};
+  if (std::find(std::begin(kSchemes), std::end(kSchemes), scheme) == std::end(kSchemes))
+    return bad("the proxy scheme must be http, https, socks4, socks4a, socks5 or socks5h");
+  std::string authority = url.substr(sep + 3);
+  authority = authority.substr(0, authority.find('/'));
+  if (const auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  if (authority.empty() || authority.front() == ':') return bad("no proxy host");
+  return url;
+}
+
+// The URL with its password (user:PASSWORD@) shown as ***.
+std::string masked(const std::string& url) {
+  const auto sep = url.find("://");
+  const auto start = sep == std::string::npos ? 0 : sep + 3;
+  const auto at = url.find('@', start);
+  if (at == std::string::npos) return url;
+  const auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+}  // namespace
+
+std::string ProxyChoice::describe() const {
+  if (!any()) return "no proxy";
+  std::string line;
+  if (http == https && http_from == https_from) {
+    line = "proxy " + masked(http) + " for http and https (" + http_from + ")";
+  } else {
+    auto one = [](const std::string& url, const std::string& from) {
+      return url.empty() ? std::string("direct") : masked(url) + " (" + from + ")";
+    };
+    line = "proxy for http: " + one(http, http_from) + "; for https: " + one(https, https_from);
+  }
+  if (!no_proxy.empty()) line += "; direct for no_proxy '" + no_proxy + "' (" + no_proxy_from + ")";
+  return line;
+}
+
+Result<ProxyChoice> choose_proxies(const std::string& proxy_option, bool ignore_environment, const EnvLookup& env) {
+  ProxyChoice c;
+  auto first = [&](std::initializer_list<const char*> names, std::string& value, std::string& from) {
+    for (const char* n : names)
+      if (auto v = env_value(env, n)) {
+        value = *v;
+        from = n;
+        return;
+      }
+  };
+  if (!proxy_option.empty()) {
+    c.http = c.https = proxy_option;
+    c.http_from = c.https_from = "--proxy";
+  } else if (!ignore_environment) {
+    // curl reads only the lower-case http_proxy: HTTP_PROXY can be set by a request header
+    // in CGI environments ("httpoxy").
+    first({"http_proxy", "all_proxy", "ALL_PROXY"}, c.http, c.http_from);
+    first({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}, c.https, c.https_from);
+  }
+  if (!ignore_environment) first({"no_proxy", "NO_PROXY"}, c.no_proxy, c.no_proxy_from);
+  for (auto [url, from] : {std::pair{&c.http, &c.http_from}, std::pair{&c.https, &c.https_from}}) {
+    if (url->empty()) continue;
+    Result<std::string> checked = check_proxy_url(*url, *from);
+    if (!checked) return checked.status();
+    *url = std::move(*checked);
+  }
+  if (c.no_proxy.find_first_of("\r\n") != std::string::npos)
+    return Status::error(c.no_proxy_from + " must be one line");
+  return c;
+}
+
+Result<std::string> choose_ca_cert(const std::string& ca_cert_option, const EnvLookup& env) {
+  std::string path = ca_cert_option, from = "--ca-cert";
+  if (path.empty()) {
+    for (const char* n : {"CURL_CA_BUNDLE", "SSL_CERT_FILE"})
+      if (auto v = env_value(env, n)) {
+        path = *v;
+        from = n;
+        break;
+      }
+  }
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error(from + " '" + path + "': cannot read the file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    return Status::error(from + " '" + path + "': no PEM certificate (-----BEGIN CERTIFICATE-----) in it");
+  // Absolute: every rank opens it, and their working directories need not be rank 0's.
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.string();
+}
+
+Result<std::vector<std::string>> parse_accept_types(std::string_view list) {
+  std::vector<std::string> out;
+  const std::string all(list);
+  std::size_t i = 0;
+  while (i <= list.size()) {
+    const auto comma = std::min(list.find(',', i), list.size());
+    std::string t(list.substr(i, comma - i));
+    t.erase(0, t.find_first_not_of(" \t"));
+    t.erase(t.find_last_not_of(" \t") + 1);
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // type "/" subtype, both RFC 9110 tokens; "*" only as the whole subtype or as "*/*"
+    static const std::regex kType(R"(([a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\*))|\*/\*)");
+    if (!std::regex_match(t, kType))
+      return Status::error("--accept-types '" + all + "': '" + t +
+                           "' is not a media type (type/subtype, type/* or */*)");
+    out.push_back(std::move(t));
+    i = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace rankpool::crawl

@@ -1,6 +1,7 @@
 // The synthetic web over HTTP/1.1: one acceptor per origin, asynchronous sessions with
 // keep-alive, a small thread pool running one io_context.
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -15,6 +16,7 @@
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 
 #include "rankpool/testweb/server.hpp"
 
@@ -30,6 +32,7 @@ struct TestWeb::Impl {
   std::unique_ptr<WebModel> model;
   asio::io_context ioc;
   std::vector<tcp::acceptor> acceptors;
+  std::optional<asio::ssl::context> tls;  // when some origins serve https (WebSpec::tls_hosts)
   std::vector<std::thread> threads;
   mutable std::mutex log_mutex;
   std::vector<AccessLogEntry> log;
@@ -70,14 +73,26 @@ struct TestWeb::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain TCP, or TLS (Stream = asio::ssl::stream<tcp::socket>) after a
+// handshake; the HTTP exchange is the same.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
  public:
-  Session(TestWeb::Impl& web, std::size_t origin, tcp::socket socket)
+  Session(TestWeb::Impl& web, std::size_t origin, Stream socket)
       : web_(web), origin_(origin), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  // TLS sessions first: a client that refuses the certificate ends here, before any request.
+  void handshake() {
+    socket_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->read();
+    });
+  }
 
   void read() {
     request_ = {};
-    http::async_read(socket_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    http::async_read(socket_, buffer_, request_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (!ec) self->handle();
     });
   }
@@ -152,12 +167,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle() {
     const std::string target(request_.target());
-    const auto& origin = web_.model->origins()[origin_];
+    const auto& o = web_.model->origins()[origin_];
+    // "127.0.0.2:8080" for http (the format before https origins), "https://127.0.0.2:8443".
+    const std::string logged_origin = (o.tls ? "https://" : "") + o.address + ":" + std::to_string(o.port);
     if (web_.spec.silent) {
       // Never answers: the request is logged (status 0) and the connection kept open until
       // the client gives up; reading on notices that.
-      web_.record({std::chrono::system_clock::now(), origin.address + ":" + std::to_string(origin.port),
-                   std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]), 0});
+      web_.record({std::chrono::system_clock::now(), logged_origin, std::string(request_.method_string()), target,
+                   std::string(request_[http::field::user_agent]), 0});
       read();
       return;
     }
@@ -173,20 +190,20 @@ class Session : public std::enable_shared_from_this<Session> {
       r.content_type = "text/plain";
       r.body = "method not allowed\n";
     }
+    auto& raw = beast::get_lowest_layer(socket_);
     if (quiet_close_) {  // not an answer: not logged
       beast::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_both, ignored);
-      socket_.close(ignored);
+      raw.shutdown(tcp::socket::shutdown_both, ignored);
+      raw.close(ignored);
       return;
     }
-    web_.record({std::chrono::system_clock::now(), origin.address + ":" + std::to_string(origin.port),
-                 std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]),
-                 reset_ ? 0 : r.status});
+    web_.record({std::chrono::system_clock::now(), logged_origin, std::string(request_.method_string()), target,
+                 std::string(request_[http::field::user_agent]), reset_ ? 0 : r.status});
     if (reset_) {
       // SO_LINGER 0: close() sends RST instead of FIN, as a crashed or overloaded server does.
       beast::error_code ignored;
-      socket_.set_option(asio::socket_base::linger(true, 0), ignored);
-      socket_.close(ignored);
+      raw.set_option(asio::socket_base::linger(true, 0), ignored);
+      raw.close(ignored);
       return;
     }
 
@@ -215,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto delay = web_.spec.latency + r.delay;
     if (delay.count() > 0) {
       timer_.expires_after(delay);
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
         if (!ec) self->write();
       });
     } else {
@@ -224,10 +241,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write() {
-    http::async_write(socket_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    http::async_write(socket_, response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return;
       if (self->response_.keep_alive()) {
         self->read();
+      } else if constexpr (kTls) {
+        self->socket_.async_shutdown([self](beast::error_code) {});  // close_notify, then the socket closes
       } else {
         beast::error_code ignored;
         self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -237,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   TestWeb::Impl& web_;
   std::size_t origin_;
-  tcp::socket socket_;
+  Stream socket_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
@@ -252,7 +271,12 @@ void TestWeb::Impl::accept(std::size_t origin) {
   acceptors[origin].async_accept([this, origin](beast::error_code ec, tcp::socket socket) {
     if (ec) return;  // the acceptor was closed: stop accepting
     ++connections;
-    std::make_shared<Session>(*this, origin, std::move(socket))->read();
+    if (model->origins()[origin].tls)
+      std::make_shared<Session<asio::ssl::stream<tcp::socket>>>(*this, origin,
+                                                                asio::ssl::stream<tcp::socket>(std::move(socket), *tls))
+          ->handshake();
+    else
+      std::make_shared<Session<tcp::socket>>(*this, origin, std::move(socket))->read();
     accept(origin);
   });
 }
@@ -268,6 +292,12 @@ void TestWeb::start() {
   // rebuilt, and nothing needs that.
   if (w.model) throw std::logic_error("TestWeb::start(): cannot restart a stopped web");
   auto planned = WebModel::planned_origins(w.spec, w.spec.base_port);
+  if (w.spec.tls_hosts > 0) {
+    // Throws boost::system::system_error (a std::exception) for a missing or bad file.
+    w.tls.emplace(asio::ssl::context::tls_server);
+    w.tls->use_certificate_chain_file(w.spec.tls_cert_file);
+    w.tls->use_private_key_file(w.spec.tls_key_file, asio::ssl::context::pem);
+  }
   for (auto& origin : planned) {
     tcp::acceptor a(w.ioc);
     const tcp::endpoint ep(asio::ip::make_address(origin.address), static_cast<unsigned short>(origin.port));

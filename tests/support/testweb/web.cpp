@@ -1,6 +1,7 @@
 // The synthetic web as a pure function of (WebSpec, origins, path).
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -127,7 +128,7 @@ Response redirect(int status, std::string location, std::string target) {
 
 }  // namespace
 
-std::string Origin::str() const { return "http://" + address + ":" + std::to_string(port); }
+std::string Origin::str() const { return (tls ? "https://" : "http://") + address + ":" + std::to_string(port); }
 
 std::pair<std::string, std::string> split_url(std::string_view url) {
   const auto scheme_end = url.find("://");
@@ -152,7 +153,8 @@ std::vector<Origin> WebModel::planned_origins(const WebSpec& spec, int base_port
   const int first = std::stoi(spec.first_address.substr(last_dot + 1));
   if (first + spec.hosts - 1 > 254) throw std::invalid_argument("WebSpec: too many hosts");
   std::vector<Origin> out;
-  for (int i = 0; i < spec.hosts; ++i) out.push_back({prefix + std::to_string(first + i), base_port});
+  for (int i = 0; i < spec.hosts; ++i)
+    out.push_back({prefix + std::to_string(first + i), base_port, i < spec.tls_hosts});
   out.push_back({out.front().address, base_port == 0 ? 0 : base_port + 1});
   return out;
 }
@@ -241,13 +243,15 @@ Response WebModel::page(std::size_t origin, int k) const {
     const Origin& there = origins_[to];
     const std::string there_hp = there.address + ":" + std::to_string(there.port);
     std::string href;
-    const std::size_t style = to == origin && any_style ? rng.below(7) : rng.below(3);
+    std::size_t style = to == origin && any_style ? rng.below(7) : rng.below(3);
+    // A protocol-relative href takes this page's scheme: across schemes, write it whole.
+    if (style == 2 && there.tls != here.tls) style = 0;
     switch (style) {
       case 0:
         href = there.str() + path;
         break;
       case 1:
-        href = "HTTP://" + there_hp + path;
+        href = (there.tls ? "HTTPS://" : "HTTP://") + there_hp + path;
         break;
       case 2:
         href = "//" + there_hp + path;
@@ -360,6 +364,13 @@ Response WebModel::respond(std::size_t origin, std::string_view target) const {
     Response r;
     r.content_type = "image/png";
     r.body = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(64, '\0') + "<a href=\"/hidden/png\">";
+    return r;
+  }
+  if (path == "/large.pdf") {
+    Response r;
+    r.content_type = "application/pdf";
+    r.body = "%PDF-1.4\n%rankpool-testweb\n";
+    r.body.resize(std::max(r.body.size(), spec_.pdf_bytes), ' ');
     return r;
   }
   if (path == "/big" || path == "/big-chunked") {

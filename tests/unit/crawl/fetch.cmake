@@ -1,6 +1,7 @@
 # Part 4 and 5: the fetcher against the loopback test web, and the test web itself.
 rankpool_add_unit_test(fetch_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/fetch_fetcher_test.cpp ${CMAKE_CURRENT_LIST_DIR}/fetch_fake_test.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/net_options_test.cpp
   LIBRARIES rankpool_crawl rankpool_testweb PkgConfig::rankpool_curl
   LABELS crawl TIMEOUT 180)
 rankpool_add_unit_test(testweb_test

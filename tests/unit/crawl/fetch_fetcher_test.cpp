@@ -243,6 +243,64 @@ TEST_F(FetcherTest, NonHtmlBodyIsCountedButDropped) {
   EXPECT_EQ(got[0].body, expected);
 }
 
+TEST_F(FetcherTest, TypesNotAcceptedStopAfterTheHeaders) {
+  FetchOptions o;
+  o.accept_types = {"text/html"};
+  auto f = make_curl_fetcher(o);
+  const auto rs = fetch_all(
+      *f, {url(0, "/large.pdf"), url(0, "/image.png"), url(0, "/p/3"), url(0, "/missing"), url(0, "/redirect/same")});
+  for (int i : {0, 1}) {
+    EXPECT_EQ(rs[i].error_kind, "type_not_accepted") << rs[i];
+    EXPECT_EQ(rs[i].http_status, 200) << rs[i];
+    EXPECT_EQ(rs[i].bytes, 0u) << rs[i];  // not one body byte taken
+    EXPECT_TRUE(rs[i].body.empty());
+    EXPECT_NE(rs[i].error.find(rs[i].content_type), std::string::npos) << rs[i];
+  }
+  EXPECT_EQ(rs[0].content_type, "application/pdf");
+  EXPECT_EQ(rs[1].content_type, "image/png");
+  EXPECT_TRUE(rs[2].ok()) << rs[2];  // HTML, accepted
+  EXPECT_EQ(rs[2].body, web_->model().respond(0, "/p/3").body);
+  EXPECT_EQ(rs[3].http_status, 404);  // not a 2xx: fetched whatever its type
+  EXPECT_EQ(rs[3].error_kind, "");
+  EXPECT_TRUE(rs[4].is_redirect()) << rs[4];
+}
+
+TEST_F(FetcherTest, KeepBodyRequestsAndWildcardsAreAccepted) {
+  FetchOptions o;
+  o.accept_types = {"text/html"};
+  auto f = make_curl_fetcher(o);
+  f->submit({0, url(0, "/file.txt"), /*keep_body=*/true});  // as robots.txt is asked for
+  std::vector<FetchResult> got;
+  while (got.empty()) got = f->poll(5s);
+  EXPECT_TRUE(got[0].ok()) << got[0];
+  EXPECT_EQ(got[0].body, web_->model().respond(0, "/file.txt").body);
+  FetchOptions text;
+  text.accept_types = {"text/*"};
+  EXPECT_TRUE(fetch_one(text, url(0, "/file.txt")).ok());
+  const auto pdf = fetch_one(FetchOptions{}, url(0, "/large.pdf"));  // default: every type
+  EXPECT_TRUE(pdf.ok()) << pdf;
+  EXPECT_EQ(pdf.bytes, web_->model().spec().pdf_bytes);
+}
+
+TEST_F(FetcherTest, ProxiesAreUsedPerSchemeAndNoProxyBypassesThem) {
+  // A proxy nobody listens on: every request that goes through it fails to connect, and
+  // never reaches the web.
+  FetchOptions o;
+  o.http_proxy = "http://127.0.0.1:1";
+  web_->clear_access_log();
+  const auto via = fetch_one(o, url(0, "/p/4"));
+  EXPECT_EQ(via.error_kind, "connect") << via;
+  EXPECT_NE(via.error.find("127.0.0.1"), std::string::npos) << via;
+  EXPECT_TRUE(requests_for("/p/4").empty());
+  // Another scheme's proxy is not used; no_proxy (curl's syntax) exempts a host.
+  FetchOptions https_only;
+  https_only.https_proxy = "http://127.0.0.1:1";
+  EXPECT_TRUE(fetch_one(https_only, url(0, "/p/4")).ok());
+  o.no_proxy = "localhost," + web_->model().origins()[0].address;
+  EXPECT_TRUE(fetch_one(o, url(0, "/p/4")).ok());
+  EXPECT_EQ(requests_for("/p/4").size(), 2u);
+}
+
 TEST_F(FetcherTest, PollOnIdleFetcherReturnsAtOnce) {
   auto f = make_curl_fetcher({});
   EXPECT_EQ(f->in_flight(), 0u);

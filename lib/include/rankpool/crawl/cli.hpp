@@ -19,11 +19,16 @@ struct CrawlCli {
   // One line for rank 0 to print on stderr before a crawl that goes ahead (the options are
   // usable): no --contact (nor --user-agent) was given.
   std::string warning;
+  // One line for rank 0 to print on stderr before a crawl that goes ahead: the proxy in use
+  // ("proxy http://... for http and https (https_proxy)"); empty when requests go direct.
+  std::string proxy_notice;
 };
 
 /// Parses argv; reads --seeds FILE ('-' = stdin); normalizes the seeds (each must be an
 /// http(s) URL whose host resolves); validates the options; creates --out-dir DIR. With
 /// --resume, loads the checkpoint and logs of --out-dir DIR (load_resume) into job.resume.
+/// Proxies and the CA bundle come from the options, else from this process's environment
+/// (choose_proxies, choose_ca_cert): rank 0's, handed to every rank in the job.
 CrawlCli parse_crawl_cli(int argc, const char* const* argv);
 
 }  // namespace rankpool::crawl

@@ -35,7 +35,8 @@ struct FetchResult {
   long http_status = 0;      // 0 when no HTTP response arrived (connect failure, timeout, ...)
   std::string error;         // empty on success; otherwise curl's text for the failure
   std::string error_kind;    // empty on success; "timeout","dns","connect","reset","too_large",
-                             // "tls","protocol" or "other" — stable words the crawler may branch on
+                             // "tls", "type_not_accepted", "protocol" or "other" — stable words
+                             // the crawler may branch on
   std::string redirect_to;   // for a 3xx with Location: the absolute target (resolved by curl);
                              // redirects are never followed by the fetcher, the crawler decides
   std::string content_type;  // the Content-Type header as sent, e.g. "text/html; charset=utf-8"
@@ -88,10 +89,29 @@ struct FetchOptions {
   bool accept_encoding = true;
   // Verify TLS peers; turning it off is for tests against self-signed servers only.
   bool verify_tls = true;
-  // Proxy URL; empty means "no proxy, ignore http_proxy/https_proxy in the environment",
-  // so that a crawl (and a test) goes exactly where its URLs say.
-  std::string proxy;
+  // Proxies. The fetcher never reads the environment (http_proxy, ...): the caller decides
+  // (rankpool-crawl resolves --proxy / the environment on rank 0, see ProxySettings), so a
+  // crawl, and a test, goes exactly where these say. Empty: direct.
+  std::string http_proxy;   // for http:// URLs: requests in absolute form to this proxy
+  std::string https_proxy;  // for https:// URLs: a CONNECT tunnel, TLS end to end with the origin
+  // Hosts reached directly whatever the proxies say, in curl's CURLOPT_NOPROXY syntax (what
+  // curl reads from no_proxy): comma-separated names (a name also matches its subdomains),
+  // IP addresses, CIDR ranges, "*" for every host. Empty: none.
+  std::string no_proxy;
+  // A CA bundle (PEM) to verify TLS peers with instead of libcurl's default store (the
+  // system's); empty: the default. Read on every transfer's host (CURLOPT_CAINFO).
+  std::string ca_cert;
+  // Media types to fetch ("text/html", "text/*", "*/*"; parameters and case ignored); empty
+  // fetches everything. A 2xx response of another type is stopped after its headers (no
+  // body bytes: the point is the bandwidth of PDFs and videos) and fails with error_kind
+  // "type_not_accepted". A response without Content-Type, a non-2xx one and a keep_body
+  // request (robots.txt) are always fetched.
+  std::vector<std::string> accept_types;
 };
+
+/// True when `content_type` ("application/pdf; x=y") matches one of `accept` (entries
+/// "type/subtype", "type/*" or "*/*", any case); true for an empty list.
+bool content_type_accepted(std::string_view content_type, const std::vector<std::string>& accept);
 
 /// Fetches URLs. Not thread-safe: one thread submits and polls.
 class Fetcher {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,14 @@ struct CrawlOptions {
   // reached since the last write, so a write every 10 s is plenty and costs nothing
   // measurable. 0: only at the start and the end.
   double checkpoint_interval = 10;
+  // The network: decided once, on rank 0, from the command line and rank 0's environment
+  // (see choose_proxies, choose_ca_cert), so every rank goes the same way whatever its node's
+  // environment says. Default: direct, libcurl's CA store, every type fetched.
+  std::string http_proxy, https_proxy, no_proxy;  // FetchOptions' fields of the same names
+  std::string ca_cert;                            // a PEM CA bundle path; must exist on every node
+  // Media types fetched whole ("text/html", "text/*"); others stop after their headers.
+  // Empty: everything, as a crawl that keeps non-HTML bodies (--save-bodies, WARC) wants.
+  std::vector<std::string> accept_types;
 
   // Transient failures (a connect error, a reset, a timeout, or one of retry_codes) are
   // tried again. 2 more attempts, as Scrapy's RETRY_TIMES: enough for a restarting server or
@@ -108,10 +117,45 @@ struct CrawlOptions {
   void serialize(Ar& ar, unsigned) {
     ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
         max_url_length& max_path_depth& max_repeated_segment& user_agent& ignore_robots& follow_all& save_bodies&
-            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval& retries& retry_codes&
-                retry_backoff& max_retry_backoff& max_retry_after& origin_give_up;
+            max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
+    ar& http_proxy& https_proxy& no_proxy& ca_cert& accept_types;
+    ar& retries& retry_codes& retry_backoff& max_retry_backoff& max_retry_after& origin_give_up;
   }
 };
+
+/// Reads an environment variable: a pointer to its value, or null when unset (std::getenv).
+using EnvLookup = std::function<const char*(const char*)>;
+
+/// The proxies a crawl uses, and where each came from (for the line rank 0 prints).
+struct ProxyChoice {
+  std::string http, https, no_proxy;                 // "" = direct / no exception
+  std::string http_from, https_from, no_proxy_from;  // "--proxy", "http_proxy", "ALL_PROXY", ...
+  bool any() const { return !http.empty() || !https.empty(); }
+  /// One line: "proxy http://h:3128 for http (http_proxy) and https (https_proxy); direct for
+  /// no_proxy '...' (no_proxy)", passwords shown as ***; "no proxy" when direct.
+  std::string describe() const;
+};
+
+/// The proxies as curl reads them: `--proxy URL` (proxy_option non-empty) for both schemes;
+/// else, unless ignore_environment (--no-proxy), http_proxy (lower case only, as curl: the
+/// upper-case form is settable by CGI requests), https_proxy or HTTPS_PROXY, then all_proxy or
+/// ALL_PROXY for either; no_proxy or NO_PROXY for the exceptions (also with --proxy, as curl
+/// -x does), unless ignore_environment. Empty values count as unset. A URL without a scheme
+/// is http://; http, https, socks4, socks4a, socks5 and socks5h proxies are accepted.
+/// Error: one line naming the option or variable.
+[[nodiscard]] Result<ProxyChoice> choose_proxies(const std::string& proxy_option, bool ignore_environment,
+                                                 const EnvLookup& env);
+
+/// The CA bundle: ca_cert_option, else CURL_CA_BUNDLE, else SSL_CERT_FILE (as the curl tool
+/// reads them; empty values count as unset), else "" (libcurl's default store). The file must
+/// be readable and hold a PEM certificate; its absolute path is returned. Error: one line
+/// naming the option or variable.
+[[nodiscard]] Result<std::string> choose_ca_cert(const std::string& ca_cert_option, const EnvLookup& env);
+
+/// "text/html, application/xhtml+xml" → {"text/html", "application/xhtml+xml"}: comma-
+/// separated media types, "type/subtype" or "type/*" or "*/*", lower-cased; error on an
+/// empty list or a malformed entry.
+[[nodiscard]] Result<std::vector<std::string>> parse_accept_types(std::string_view list);
 
 /// Checks the options against each other: ok when they are usable, else a one-line reason.
 [[nodiscard]] Status validate(const CrawlOptions& options);

@@ -29,6 +29,8 @@
 //   /big-chunked      the same, chunked (no Content-Length).
 //   /big.gz           the same, gzip-encoded whatever Accept-Encoding says (a small bomb:
 //                     a few KiB on the wire, big_body_bytes decoded).
+//   /large.pdf        200 application/pdf, pdf_bytes long (not linked from anywhere: a seed
+//                     for tests of a crawl that accepts only some types).
 //   /malformed        tag soup: unquoted and upper-case attributes, unclosed tags; its
 //                     http links count, its mailto:/javascript: links do not.
 //   /trap/n           an endless chain: /trap/n links to /trap/n+1 (cut by max depth).
@@ -69,6 +71,7 @@ struct WebSpec {
   std::chrono::milliseconds latency{0};        // added to every response, emulating a WAN
   std::chrono::milliseconds slow_delay{2000};  // extra delay of /slow
   std::size_t big_body_bytes = 9 << 20;        // /big*: above the fetcher's default 8 MiB cap
+  std::size_t pdf_bytes = 4 << 20;             // /large.pdf: below that cap
   double crawl_delay_seconds = 0.2;            // Crawl-delay: written in host 3's robots.txt
   bool link_specials = true;                   // whether home pages link to the special paths
   bool gzip_pages = false;                     // gzip 200 responses for clients sending Accept-Encoding: gzip
@@ -78,6 +81,12 @@ struct WebSpec {
   bool silent = false;                         // read requests, log them (status 0), never answer
   std::string access_log_file;                 // also append the access log here when not empty, one line per
                                 // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
+                                // (the origin written "https://127.0.0.2:8443" for an https one)
+  // https: hosts 0 .. tls_hosts-1 serve TLS with this certificate chain and key (PEM files,
+  // e.g. a CA made by the test). The extra origin stays http, so http://127.0.0.2:P+1 and
+  // https://127.0.0.2:P are two origins on one server, and its /redirect/cross goes http → https.
+  int tls_hosts = 0;
+  std::string tls_cert_file, tls_key_file;
 };
 
 /// What each origin's /robots.txt does. Host i (0-based) gets variant i for i < 4, the
@@ -95,7 +104,9 @@ enum class RobotsKind {
 struct Origin {
   std::string address;  // IPv4 literal
   int port = 0;
-  /// "http://127.0.0.2:8080" (canonical: the port is always explicit since it is never 80).
+  bool tls = false;  // https
+  /// "http://127.0.0.2:8080" or "https://...": canonical, the port is always explicit
+  /// since it is never 80 or 443.
   std::string str() const;
 };
 

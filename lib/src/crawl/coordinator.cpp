@@ -21,6 +21,7 @@ void Coordinator::begin() {
     pages_ = previous_pages_ = resume->pages;
     by_status_ = resume->by_status;
     by_error_ = resume->by_error;
+    retries_ = resume->retries;
   }
   ++checkpoint_.runs;
   checkpoint_.complete = checkpoint_.interrupted = false;
@@ -106,6 +107,7 @@ void Coordinator::on_message(MeshMessage& m) {
       for (const auto& rec : r.records) {
         ++by_status_[std::to_string(rec.status)];
         if (!rec.error_kind.empty()) ++by_error_[rec.error_kind];
+        for (const auto& cause : rec.retried) ++retries_[cause];
       }
       serve_permits();
       break;
@@ -330,13 +332,18 @@ void Coordinator::finalize() {
   if (Status s = outputs_.apply_depth_fixes(fixes); !s && error_.empty()) error_ = s.message();
   outputs_.close_links();
   // Last, after the outputs are final: "complete" means a resume has nothing to do.
-  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();
+  // An origin whose robots.txt is "pending" (5xx/429 after its retries) still has URLs to
+  // fetch: a resume asks it again.
+  const bool pending =
+      std::any_of(host_states_.begin(), host_states_.end(), [](const auto& h) { return h.second.robots == "pending"; });
+  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending;
   checkpoint_.interrupted = signal_ != 0;
   checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
   if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;
   const ResumeState* resume = job_.resume.get();
   const std::uint64_t links_before = resume ? resume->links : 0, bytes_before = resume ? resume->bytes : 0;
-  json::object status, errors;
+  json::object status, errors, retries;
+  for (const auto& [k, v] : retries_) retries[k] = v;
   for (const auto& [k, v] : by_status_) status[k] = v;
   for (const auto& [k, v] : by_error_) errors[k] = v;
   const double secs = seconds_ > 0 ? seconds_ : 1e-9;
@@ -350,6 +357,7 @@ void Coordinator::finalize() {
                        {"links_per_s", static_cast<double>(total.links) / secs},
                        {"status", std::move(status)},
                        {"errors", std::move(errors)},
+                       {"retries", std::move(retries)},
                        {"not_followed", json::object{{"out_of_scope", total.out_of_scope},
                                                      {"excluded", total.excluded},
                                                      {"trap", total.trap},

@@ -49,7 +49,8 @@ Result<T> from_json_value(const json::value& jv, Optional&& optional) {
 }
 
 bool page_field_optional(std::string_view name) {
-  return name == "error" || name == "error_kind" || name == "redirect" || name == "body_file" || name == "nofollow";
+  return name == "error" || name == "error_kind" || name == "redirect" || name == "body_file" || name == "nofollow" ||
+         name == "attempts" || name == "retried";
 }
 
 bool host_field_optional(std::string_view name) { return name != "origin" && name != "robots"; }
@@ -62,6 +63,7 @@ std::string to_json_line(const PageRecord& r) {
     if (name == "redirect") return !r.redirect.empty();
     if (name == "body_file") return !r.body_file.empty();
     if (name == "nofollow") return r.nofollow;
+    if (name == "retried") return !r.retried.empty();
     return true;
   }));
 }

@@ -36,17 +36,20 @@ PageRecord sample_failed() {
   r.redirect = "http://a.test/y";
   r.body_file = "bodies/1";
   r.nofollow = true;
+  r.attempts = 3;
+  r.retried = {"503", "timeout"};
   return r;
 }
 
 TEST(PageRecordJson, LineHasTheFieldsInOrderAndLeavesOutEmptyOnes) {
   EXPECT_EQ(to_json_line(sample_ok()),
             R"({"url":"http://a.test/x","status":200,"depth":2,"content_type":"text/html","bytes":1234,)"
-            R"("links":7,"seconds":2.5E-1,"rank":3})");
+            R"("links":7,"seconds":2.5E-1,"rank":3,"attempts":1})");
   EXPECT_EQ(to_json_line(sample_failed()),
             R"({"url":"http://a.test/x","status":0,"depth":2,"content_type":"text/html","bytes":1234,)"
             R"("links":7,"seconds":2.5E-1,"rank":3,"error":"Connection refused","error_kind":"connect",)"
-            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true})");
+            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true,"attempts":3,)"
+            R"("retried":["503","timeout"]})");
 }
 
 TEST(PageRecordJson, RoundTrip) {
@@ -55,6 +58,15 @@ TEST(PageRecordJson, RoundTrip) {
     ASSERT_TRUE(back) << back.status();
     EXPECT_EQ(*back, r);
   }
+}
+
+TEST(PageRecordJson, LinesWrittenBeforeRetriesReadAsOneAttempt) {
+  std::string line = to_json_line(sample_ok());
+  line.replace(line.find(",\"attempts\":1"), 13, "");
+  Result<PageRecord> back = page_record_from_json(line);
+  ASSERT_TRUE(back) << back.status() << " " << line;
+  EXPECT_EQ(back->attempts, 1u);
+  EXPECT_TRUE(back->retried.empty());
 }
 
 TEST(PageRecordJson, BadLinesAreErrorsNotExceptions) {
@@ -84,7 +96,7 @@ TEST(HostCheckpointJson, FieldsAndRoundTrip) {
   EXPECT_FALSE(host_checkpoint_from_json(boost::json::parse(R"({"origin":"http://a.test"})")));
 }
 
-/// The Records message as protocol version 2 laid it out by hand.
+/// The Records message as protocol version 2 laid it out by hand (plus attempts and retried).
 std::string records_v2(const RecordsMessage& m) {
   std::string out;
   runtime::ByteWriter w(out);
@@ -106,6 +118,9 @@ std::string records_v2(const RecordsMessage& m) {
     w.put_string(rec.redirect);
     w.put_string(rec.body_file);
     w.put<std::uint8_t>(rec.nofollow ? 1 : 0);
+    w.put(rec.attempts);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(rec.retried.size()));
+    for (const auto& cause : rec.retried) w.put_string(cause);
   }
   w.put_string(m.edges);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(m.hosts.size()));

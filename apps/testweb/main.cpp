@@ -15,7 +15,8 @@ using namespace rankpool::testweb;
 int main(int argc, char** argv) {
   WebSpec spec;
   spec.base_port = 8080;
-  int latency_ms = 0;
+  int latency_ms = 0, slow_ms = static_cast<int>(spec.slow_delay.count()),
+      fault_delay_ms = static_cast<int>(spec.fault_wait.count());
   std::string truth_file;
   std::vector<std::string> crawl_seeds;
   int max_depth = 3;
@@ -30,6 +31,12 @@ int main(int argc, char** argv) {
       "address", po::value(&spec.first_address)->default_value(spec.first_address),
       "IPv4 address of the first host; host i listens on this address + i (last octet)")(
       "latency-ms", po::value(&latency_ms)->default_value(0), "delay added to every response")(
+      "slow-ms", po::value(&slow_ms)->default_value(slow_ms), "extra delay of /slow")(
+      "fault-delay-ms", po::value(&fault_delay_ms)->default_value(fault_delay_ms),
+      "delay of /fault/slow/K's first K answers")(
+      "robots-failures", po::value(&spec.robots_failures)->default_value(0),
+      "every robots.txt answers 503 this many times before its normal answer")(
+      "silent", "read requests and never answer (an origin that hangs)")(
       "crawl-delay", po::value(&spec.crawl_delay_seconds)->default_value(spec.crawl_delay_seconds),
       "Crawl-delay written in host 4's robots.txt")(
       "big-bytes", po::value(&spec.big_body_bytes)->default_value(spec.big_body_bytes), "size of /big*")(
@@ -70,6 +77,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   spec.latency = std::chrono::milliseconds(latency_ms);
+  spec.slow_delay = std::chrono::milliseconds(slow_ms);
+  spec.fault_wait = std::chrono::milliseconds(fault_delay_ms);
+  spec.silent = vm.count("silent") > 0;
   spec.link_specials = vm.count("no-specials") == 0;
   spec.gzip_pages = vm.count("gzip") > 0;
   spec.validators = vm.count("validators") > 0;

@@ -226,6 +226,43 @@ def job_log(workdir, job):
         return ""
 
 
+class Job:
+    """A job that ran to a final state: its id, scontrol's fields, the seconds from its
+    EndTime to leaving the queue (wait_job), its log, and whether it ended as wanted."""
+
+    def __init__(self, job, fields, drain_s, text, ended):
+        self.id, self.fields, self.drain_s, self.text, self.ended = job, fields, drain_s, text, ended
+
+    def get(self, field):
+        return self.fields.get(field)
+
+
+def run_job(script, sbatch_args, app_args, workdir, export, wait_s, want_state=None, want_exit=None,
+            show_log="failure"):
+    """The shape every scenario's job has: submit, wait up to `wait_s`, read the job log, log
+    the job's end (state, exit code, node, run time, how long its processes took to go);
+    with `want_state`, check_job_ended. The log's tail is printed when the job did not end
+    as wanted, or always (`show_log="always"`). Returns a Job, or None when the job was not
+    submitted or did not finish in time (a failure is recorded either way)."""
+    job = submit(script, sbatch_args, app_args, workdir, export)
+    if job is None:
+        return None
+    fields, drain_s = wait_job(job, wait_s)
+    text = job_log(workdir, job)
+    if fields is None:
+        print(text[-3000:])
+        return None
+    line = (f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')} on {fields.get('NodeList')}, "
+            f"{fields.get('NumTasks')} tasks, run time {fields.get('RunTime')}")
+    if drain_s is not None and fields.get("JobState") != "COMPLETED":
+        line += f", its processes gone {round(drain_s, 1)} s after its end time"
+    log(line)
+    ended = check_job_ended(job, fields, want_state, want_exit) if want_state else True
+    if (show_log == "always" or not ended) and text.strip():
+        print(f"job log:\n{text[-3000:]}")
+    return Job(job, fields, drain_s, text, ended)
+
+
 # ---------------------------------------------------------------------------------------
 # rankpool-fib
 
@@ -243,19 +280,12 @@ def scenario_fib(workdir):
     inputs = ["0:300", "1000", "93", "94", "4000:4003:3", "1000", "100000", "250000", "12345:12350"]
     ns = list(range(301)) + [1000, 93, 94, 4000, 4003, 1000, 100000, 250000] + list(range(12345, 12351))
     out = os.path.join(workdir, "fib.jsonl")
-    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
-                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": out})
-    if job is None:
+    j = run_job("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
+                {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": out}, min(90.0, remaining() - 5), "COMPLETED", "0:0")
+    if j is None:
         return
-    fields, _ = wait_job(job, min(90.0, remaining() - 5))
-    text = job_log(workdir, job)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')} on {fields.get('NodeList')}, "
-        f"{fields.get('NumTasks')} tasks, run time {fields.get('RunTime')}")
-    check_job_ended(job, fields, "COMPLETED", "0:0")
-    check(fields.get("NumTasks") == str(args.ranks), f"job {job}: NumTasks={fields.get('NumTasks')}, want {args.ranks}")
+    job, text = j.id, j.text
+    check(j.get("NumTasks") == str(args.ranks), f"job {job}: NumTasks={j.get('NumTasks')}, want {args.ranks}")
     try:
         with open(out) as f:
             recs = [json.loads(l) for l in f if l.strip()]
@@ -316,18 +346,11 @@ def scenario_fib_resume(workdir):
     ns = list(range(first, first + count))
     outs = [os.path.join(workdir, "fib-1.jsonl"), os.path.join(workdir, "fib-2.jsonl")]
     journal = os.path.join(workdir, "rankpool-fib.journal")
-    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"], inputs + ["--quiet"], workdir,
-                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[0]})
-    if job is None:
+    j = run_job("fib.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"], inputs + ["--quiet"], workdir,
+                {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[0]}, min(150.0, remaining() - 60), "TIMEOUT")
+    if j is None:
         return
-    fields, drain_s = wait_job(job, min(150.0, remaining() - 60))
-    text = job_log(workdir, job)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
-        f"processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after the time limit")
-    check_job_ended(job, fields, "TIMEOUT")
+    drain_s = j.drain_s
     # (rank 0's "interrupted by SIGTERM" line does not reliably reach the log: mpirun leaves on
     # the same signal. The journal and the partial output are the evidence.)
     check(drain_s is not None and drain_s < 8.5, f"processes took {drain_s} s to end after SIGTERM (KillWait 10 s)")
@@ -338,17 +361,11 @@ def scenario_fib_resume(workdir):
     check(os.path.exists(journal), f"the job left its journal {journal}")
 
     # The same command again (only the output file differs, to compare): resumes and completes.
-    job = submit("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
-                 {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[1]})
-    if job is None:
+    j = run_job("fib.sbatch", [f"--ntasks-per-node={args.ranks}"], inputs, workdir,
+                {"RANKPOOL_BIN": args.fib_bin, "FIB_OUTPUT": outs[1]}, remaining() - 5, "COMPLETED", "0:0")
+    if j is None:
         return
-    fields, _ = wait_job(job, remaining() - 5)
-    text = job_log(workdir, job)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
-    check_job_ended(job, fields, "COMPLETED", "0:0")
+    text = j.text
     with open(outs[1]) as f:
         recs = [json.loads(l) for l in f if l.strip()]
     check([r.get("n") for r in recs] == ns, f"the resumed job's output has every input once, in order ({len(recs)} rows)")
@@ -386,21 +403,14 @@ def scenario_crawl(workdir):
     web = Web(workdir, [], max_depth=3)
     out = os.path.join(workdir, "crawl")
     try:
-        job = submit("crawl.sbatch", [f"--ntasks-per-node={args.ranks}"],
-                     ["--delay", "0", "--max-depth", "3", "--quiet"] + web.truth["seeds"], workdir,
-                     {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out})
-        if job is None:
-            return
-        fields, _ = wait_job(job, min(90.0, remaining() - 5))
+        j = run_job("crawl.sbatch", [f"--ntasks-per-node={args.ranks}"],
+                    ["--delay", "0", "--max-depth", "3", "--quiet"] + web.truth["seeds"], workdir,
+                    {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out}, min(90.0, remaining() - 5),
+                    "COMPLETED", "0:0", show_log="always")
     finally:
         web.stop()
-    text = job_log(workdir, job)
-    if text.strip():
-        print(f"job log:\n{text[-3000:]}")
-    if fields is None:
+    if j is None:
         return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
-    check_job_ended(job, fields, "COMPLETED", "0:0")
     want = {x["url"]: (x["depth"], x["status"]) for x in web.truth["fetched"]}
     try:
         recs = read_pages(out)
@@ -427,24 +437,17 @@ def scenario_timeout(workdir):
     web = Web(workdir, ["--latency-ms", "200", "--pages", "5000"], max_depth=20)
     out = os.path.join(workdir, "crawl")
     try:
-        job = submit("crawl.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"],
-                     ["--delay", "0.2", "--max-depth", "20", "--quiet"] + web.truth["seeds"], workdir,
-                     {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out})
-        if job is None:
-            return
         # Slurm's minimum limit is 1 minute; slurmctld checks limits about every 30 s, then
         # SIGTERM, and SIGKILL KillWait (10 s) later.
-        fields, drain_s = wait_job(job, min(150.0, remaining() - 5))
+        j = run_job("crawl.sbatch", [f"--ntasks-per-node={args.ranks}", "--time=1"],
+                    ["--delay", "0.2", "--max-depth", "20", "--quiet"] + web.truth["seeds"], workdir,
+                    {"RANKPOOL_BIN": args.crawl_bin, "CRAWL_OUT": out}, min(150.0, remaining() - 5),
+                    "TIMEOUT", show_log="always")
     finally:
         web.stop()
-    text = job_log(workdir, job)
-    if text.strip():
-        print(f"job log:\n{text[-3000:]}")
-    if fields is None:
+    if j is None:
         return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
-        f"its processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after the time limit's SIGTERM")
-    check_job_ended(job, fields, "TIMEOUT")
+    text, drain_s = j.text, j.drain_s
     check("DUE TO TIME LIMIT" in text, "the job log has Slurm's 'CANCELLED ... DUE TO TIME LIMIT' line")
     # Not SIGKILLed: the job's processes ended well within KillWait (10 s) of the time limit
     # (EndTime is to the second, and polling adds a fraction).
@@ -550,18 +553,11 @@ def scenario_run(workdir):
                 for i in range(1, n + 1)]
     tasks = write_tasks(workdir, commands)
     out = os.path.join(workdir, "run.jsonl")
-    job = submit("run.sbatch", [], ["--tasks", tasks, "--output-jsonl", out], workdir, {"RANKPOOL_BIN": args.run_bin})
-    if job is None:
+    j = run_job("run.sbatch", [], ["--tasks", tasks, "--output-jsonl", out], workdir, {"RANKPOOL_BIN": args.run_bin},
+                min(90.0, remaining() - 5), "COMPLETED", "0:0")
+    if j is None:
         return
-    fields, _ = wait_job(job, min(90.0, remaining() - 5))
-    text = job_log(workdir, job)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job}: {fields.get('JobState')} {fields.get('ExitCode')} on {fields.get('NodeList')}, "
-        f"run time {fields.get('RunTime')}")
-    if not check_job_ended(job, fields, "COMPLETED", "0:0"):
-        print(f"job log:\n{text[-3000:]}")
+    job, text = j.id, j.text
     want = list(range(1, n + 1))
 
     rows = read_joblog(os.path.join(workdir, "rankpool-run.joblog"))
@@ -631,17 +627,12 @@ def scenario_run_resume(workdir):
     want = set(range(1, count + 1))
     log(f"{count} tasks of {RUN_TASK_S} s on {slots} slots: ~{count * RUN_TASK_S / slots:.0f} s of work")
 
-    job1 = submit("run.sbatch", ["--time=1"], app_args, workdir, export)
-    if job1 is None:
+    # Which final state is right depends on how it stopped (below): no want_state here.
+    j = run_job("run.sbatch", ["--time=1"], app_args, workdir, export, min(150.0, remaining() - 150))
+    if j is None:
         return
-    fields, drain_s = wait_job(job1, min(150.0, remaining() - 150))
-    text = job_log(workdir, job1)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job1}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}, "
-        f"processes gone {drain_s if drain_s is None else round(drain_s, 1)} s after its end time; job log:\n"
-        + "\n".join("    " + l for l in text.strip().splitlines()[-15:]))
+    job1, fields, text = j.id, j.fields, j.text
+    log("job log:\n" + "\n".join("    " + l for l in text.strip().splitlines()[-15:]))
     # Stopped by the time limit (TIMEOUT), or, where Slurm sets SLURM_JOB_END_TIME, by
     # rankpool-run itself before it: no task started that would not end in time, exit 3.
     by_deadline = fields.get("JobState") != "TIMEOUT" and fields.get("ExitCode") == "3:0"
@@ -687,17 +678,10 @@ def scenario_run_resume(workdir):
     check(all(effects.get(s) == [job1] for s in done1), "first job: every done task's side effect, once")
 
     # The same sbatch command again (without the 1-minute limit): resumes from the journal.
-    job2 = submit("run.sbatch", [], app_args, workdir, export)
-    if job2 is None:
+    j = run_job("run.sbatch", [], app_args, workdir, export, remaining() - 5, "COMPLETED", "0:0")
+    if j is None:
         return
-    fields, _ = wait_job(job2, remaining() - 5)
-    text = job_log(workdir, job2)
-    if fields is None:
-        print(text[-3000:])
-        return
-    log(f"job {job2}: {fields.get('JobState')} {fields.get('ExitCode')}, run time {fields.get('RunTime')}")
-    if not check_job_ended(job2, fields, "COMPLETED", "0:0"):
-        print(f"job log:\n{text[-3000:]}")
+    job2, text = j.id, j.text
     rows = read_joblog(joblog) or []
     seqs = sorted(int(r["Seq"]) for r in rows)
     check(seqs == sorted(want), f"joblog after the resume: every task exactly once ({len(rows)} rows, missing "

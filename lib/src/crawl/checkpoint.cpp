@@ -222,6 +222,7 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     st.bytes += f.bytes;
     ++st.by_status[std::to_string(l.status)];
     if (error) ++st.by_error[rec->error_kind];
+    for (const auto& cause : rec->retried) ++st.retries[cause];
     index.emplace(f.url, st.fetched.size());
     st.fetched.push_back(std::move(f));
     loaded.push_back(std::move(l));

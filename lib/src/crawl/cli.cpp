@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -59,7 +60,8 @@ std::string check_resolves(const std::string& host) {
 CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   CrawlCli cli;
   CrawlOptions& o = cli.job.options;
-  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, proxy, ca_cert, accept_types;
+  std::string seeds_file, scope = "seeds", old_out, contact, user_agent, proxy, ca_cert, accept_types, retry_codes;
+  for (int code : o.retry_codes) retry_codes += (retry_codes.empty() ? "" : ",") + std::to_string(code);
   bool resume = false, overwrite = false, contact_given = false, user_agent_given = false, no_proxy = false;
   std::vector<std::string> seeds;
   cli.job.out_dir = "crawl-out";
@@ -136,6 +138,19 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      "DIR/warc/ is kept")
     ("checkpoint-interval", po::value(&o.checkpoint_interval)->default_value(o.checkpoint_interval, "10"),
      "seconds between writes of DIR/checkpoint.json (also written at the start, at a signal and at the end)")
+    ("retries", po::value(&o.retries)->default_value(o.retries),
+     "retry a URL this many more times after a connect error, reset, timeout or a --retry-codes status")
+    ("retry-codes", po::value(&retry_codes)->default_value(retry_codes)->value_name("LIST"),
+     "HTTP statuses that are retried, comma-separated ('' = none)")
+    ("retry-backoff", po::value(&o.retry_backoff)->default_value(o.retry_backoff, "1"),
+     "seconds an origin waits after a transient failure, doubled for each further one in a row (with jitter)")
+    ("max-retry-backoff", po::value(&o.max_retry_backoff)->default_value(o.max_retry_backoff, "120"),
+     "cap on that wait, seconds")
+    ("max-retry-after", po::value(&o.max_retry_after)->default_value(o.max_retry_after, "600"),
+     "cap on a server's Retry-After (seconds or HTTP date), obeyed for its origin")
+    ("origin-give-up", po::value(&o.origin_give_up)->default_value(o.origin_give_up),
+     "give an origin up after this many failures in a row without a response (connect, timeout, reset); "
+     "its queued URLs are recorded as origin_gave_up (0 = never)")
     ("warc", po::bool_switch(&o.warc),
      "archive every fetch (robots.txt and non-HTML too) as WARC/1.1 in DIR/warc/, one series of .warc.gz "
      "files per crawling rank on its host")
@@ -214,6 +229,19 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
       cli.warning = "no --contact: the User-Agent is '" + o.user_agent +
                     "' alone; set --contact URL-or-EMAIL so that site operators can reach you";
     }
+  }
+  o.retry_codes.clear();
+  for (std::size_t i = 0; i < retry_codes.size();) {
+    const std::size_t comma = std::min(retry_codes.find(',', i), retry_codes.size());
+    const std::string item = trim(retry_codes.substr(i, comma - i));
+    int code = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), code);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || code < 100 || code > 599) {
+      cli.error = "--retry-codes: '" + item + "' is not an HTTP status (want a list like 429,500,502,503,504)";
+      return cli;
+    }
+    o.retry_codes.push_back(code);
+    i = comma + 1;
   }
   const EnvLookup env = [](const char* name) -> const char* { return std::getenv(name); };
   Result<ProxyChoice> proxies = choose_proxies(proxy, no_proxy, env);

@@ -21,6 +21,7 @@ void Coordinator::begin() {
     pages_ = previous_pages_ = resume->pages;
     by_status_ = resume->by_status;
     by_error_ = resume->by_error;
+    retries_ = resume->retries;
   }
   ++checkpoint_.runs;
   checkpoint_.complete = checkpoint_.interrupted = false;
@@ -106,6 +107,7 @@ void Coordinator::on_message(MeshMessage& m) {
       for (const auto& rec : r.records) {
         ++by_status_[std::to_string(rec.status)];
         if (!rec.error_kind.empty()) ++by_error_[rec.error_kind];
+        for (const auto& cause : rec.retried) ++retries_[cause];
       }
       serve_permits();
       break;
@@ -136,7 +138,7 @@ void Coordinator::on_message(MeshMessage& m) {
       finish();
       break;
     case CrawlTag::Final:
-      stop_.on_report(w, std::move(m.bytes));
+      stop_.on_report(w, m.bytes);
       break;
     default:
       throw farm::ProtocolError(std::string("crawl master got unexpected ") + to_string(tag));
@@ -232,9 +234,12 @@ void Coordinator::finish() {
   // After a signal, the runtime's grace; otherwise workers finish their fetches in flight.
   const auto wait = signal_ ? std::chrono::duration_cast<Clock::duration>(interrupt_.grace())
                             : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2));
-  const std::string bytes = encode_u64(static_cast<std::uint64_t>(signal_));
-  stop_.start([&](int w) { mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), bytes); },
-              Clock::now() + wait);
+  stop_.start(
+      runtime::StopMessage{"", signal_},
+      [&](int w, const std::string& bytes) {
+        mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), bytes);
+      },
+      Clock::now() + wait);
 }
 
 void Coordinator::draw_progress(bool final) {
@@ -256,46 +261,53 @@ void Coordinator::draw_progress(bool final) {
   if (final) progress_.finish();
 }
 
+namespace {
+
+// summary.json's rank rows, as described records (their fields in output order): the
+// master's, and a crawling rank's (after rank, host and role, which the runtime writes).
+struct MasterRow {
+  int pages = 0;
+  long peak_rss_kb = 0;
+  std::uint64_t bytes_received = 0;
+};
+BOOST_DESCRIBE_STRUCT(MasterRow, (), (pages, peak_rss_kb, bytes_received))
+
+struct WorkerRow {
+  std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0, hosts_owned = 0;
+  std::uint64_t urls_sent = 0, urls_received = 0, url_messages_sent = 0, url_messages_received = 0;
+  std::uint64_t duplicates = 0;
+  double fetch_wait_s = 0;
+  long peak_rss_kb = 0;
+  double wall_s = 0;
+};
+BOOST_DESCRIBE_STRUCT(WorkerRow, (),
+                      (pages, bytes, robots_fetches, links, hosts_owned, urls_sent, urls_received, url_messages_sent,
+                       url_messages_received, duplicates, fetch_wait_s, peak_rss_kb, wall_s))
+
+WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r) {
+  const EngineStats& e = r.engine;
+  return WorkerRow{e.pages,         e.bytes,          e.robots_fetches,     e.links,      r.hosts.size(), r.urls_sent,
+                   r.urls_received, r.urls_msgs_sent, r.urls_msgs_received, e.duplicates, e.fetch_wait_s, r.peak_rss_kb,
+                   who.wall_s};
+}
+
+}  // namespace
+
 std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
                                                      json::array& hosts, int& missing) const {
   std::vector<runtime::RankRow> rows;
   if (mesh_.size() > 1) {
-    rows.push_back(runtime::RankRow{
-        0, mesh_.host(), "master",
-        json::object{{"pages", 0}, {"peak_rss_kb", peak_rss_kb()}, {"bytes_received", mesh_.counters().bytes_recv}}});
+    rows.push_back(runtime::RankRow{0, mesh_.host(), "master",
+                                    runtime::fields_json(MasterRow{0, peak_rss_kb(), mesh_.counters().bytes_recv})});
   }
   missing = stop_.missing();
-  for (const auto& bytes : stop_.reports()) {
-    if (!bytes) continue;
-    const RankReport r = decode_report(*bytes);
+  for (const auto& report : stop_.reports()) {
+    if (!report) continue;
+    const CrawlReport r = decode_crawl_report(report->payload);
     for (const auto& [url, d] : r.depth_fixes) fixes[url] = d;
-    const EngineStats& e = r.engine;
-    total.pages += e.pages;
-    total.bytes += e.bytes;
-    total.robots_fetches += e.robots_fetches;
-    total.links += e.links;
-    total.duplicates += e.duplicates;
-    total.out_of_scope += e.out_of_scope;
-    total.excluded += e.excluded;
-    total.trap += e.trap;
-    total.blocked += e.blocked;
-    total.over_host_limit += e.over_host_limit;
-    total.over_max_pages += e.over_max_pages;
-    total.depth_improvements += e.depth_improvements;
-    rows.push_back(runtime::RankRow{r.rank, r.host, r.role,
-                                    json::object{{"pages", e.pages},
-                                                 {"bytes", e.bytes},
-                                                 {"robots_fetches", e.robots_fetches},
-                                                 {"links", e.links},
-                                                 {"hosts_owned", r.hosts.size()},
-                                                 {"urls_sent", r.urls_sent},
-                                                 {"urls_received", r.urls_received},
-                                                 {"url_messages_sent", r.urls_msgs_sent},
-                                                 {"url_messages_received", r.urls_msgs_received},
-                                                 {"duplicates", e.duplicates},
-                                                 {"fetch_wait_s", e.fetch_wait_s},
-                                                 {"peak_rss_kb", r.peak_rss_kb},
-                                                 {"wall_s", r.wall_s}}});
+    runtime::add_fields(total, r.engine);
+    rows.push_back(
+        runtime::RankRow{report->rank, report->host, report->role, runtime::fields_json(worker_row(*report, r))});
     for (const auto& h : r.hosts)
       hosts.push_back(json::object{{"origin", h.origin},
                                    {"rank", h.rank},
@@ -320,13 +332,18 @@ void Coordinator::finalize() {
   if (Status s = outputs_.apply_depth_fixes(fixes); !s && error_.empty()) error_ = s.message();
   outputs_.close_links();
   // Last, after the outputs are final: "complete" means a resume has nothing to do.
-  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty();
+  // An origin whose robots.txt is "pending" (5xx/429 after its retries) still has URLs to
+  // fetch: a resume asks it again.
+  const bool pending =
+      std::any_of(host_states_.begin(), host_states_.end(), [](const auto& h) { return h.second.robots == "pending"; });
+  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending;
   checkpoint_.interrupted = signal_ != 0;
   checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
   if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;
   const ResumeState* resume = job_.resume.get();
   const std::uint64_t links_before = resume ? resume->links : 0, bytes_before = resume ? resume->bytes : 0;
-  json::object status, errors;
+  json::object status, errors, retries;
+  for (const auto& [k, v] : retries_) retries[k] = v;
   for (const auto& [k, v] : by_status_) status[k] = v;
   for (const auto& [k, v] : by_error_) errors[k] = v;
   const double secs = seconds_ > 0 ? seconds_ : 1e-9;
@@ -340,6 +357,7 @@ void Coordinator::finalize() {
                        {"links_per_s", static_cast<double>(total.links) / secs},
                        {"status", std::move(status)},
                        {"errors", std::move(errors)},
+                       {"retries", std::move(retries)},
                        {"not_followed", json::object{{"out_of_scope", total.out_of_scope},
                                                      {"excluded", total.excluded},
                                                      {"trap", total.trap},

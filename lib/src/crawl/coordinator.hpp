@@ -91,6 +91,7 @@ class Coordinator {
   bool checkpoint_dirty_ = false;
   Clock::time_point last_checkpoint_{};
   std::map<std::string, std::uint64_t> by_status_, by_error_;
+  std::map<std::string, std::uint64_t> retries_;  // retried attempts by cause ("503", "timeout", ...)
   int signal_ = 0;
   bool done_ = false;
   runtime::ProgressLine progress_;

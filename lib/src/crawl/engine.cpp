@@ -2,6 +2,7 @@
 #include "rankpool/crawl/engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <ostream>
 #include <queue>
@@ -98,6 +99,8 @@ struct Engine::UrlState {
   std::vector<std::string> children;  // followable out-links (post-filter), for relaxation
   std::string redirect;               // followable redirect target
   std::string referrer;               // from its first offer, until its record goes out
+  std::uint32_t attempts = 0;         // requests made for it (retries included)
+  std::vector<std::string> retried;   // causes of the failed attempts before the next
 };
 
 struct Engine::Host {
@@ -124,6 +127,10 @@ struct Engine::Host {
   // --sitemaps: sitemap URLs to fetch, and every one queued (true: listed by an index).
   std::deque<std::string> sitemaps;
   std::unordered_map<std::string, bool> sitemaps_seen;
+  int failures = 0;         // transient failures in a row (the back-off's exponent)
+  int down = 0;             // failures in a row without any HTTP response (give-up)
+  int robots_attempts = 0;  // robots.txt requests made (retries included)
+  std::string gave_up;      // why the origin was given up ("" while it is not)
 };
 
 namespace {
@@ -256,22 +263,28 @@ bool Engine::may_follow(const NormalizedUrl& url) {
 }
 
 bool Engine::wants_permits() const {
-  return options_.max_pages > 0 && !exhausted_ && !stopped_ && queued_ > 0 && permits_ == 0;
+  return options_.max_pages > 0 && !exhausted_ && !stopped_ && queued_ > retry_queued_ && permits_ == 0;
 }
 
 void Engine::exhaust() {
   exhausted_ = true;
   for (auto& [origin, h] : hosts_) {
+    std::vector<Host::Entry> retries;  // their permit is spent: they stay
     while (!h->queue.empty()) {
       auto it = urls_.find(h->queue.top().url);
       if (it != urls_.end() && it->second.stage == UrlState::Stage::queued) {
-        it->second.stage = UrlState::Stage::skipped;
-        ++stats_.over_max_pages;
+        if (it->second.attempts > 0) {
+          if (it->second.depth == h->queue.top().depth) retries.push_back(h->queue.top());
+        } else {
+          it->second.stage = UrlState::Stage::skipped;
+          ++stats_.over_max_pages;
+        }
       }
       h->queue.pop();
     }
+    for (auto& e : retries) h->queue.push(std::move(e));
   }
-  queued_ = 0;
+  queued_ = retry_queued_;
   for (auto& [origin, h] : hosts_) h->sitemaps.clear();  // their URLs could not be fetched
   sitemaps_queued_ = 0;
 }
@@ -300,6 +313,7 @@ void Engine::start_robots(Host& h, std::string url) {
   in_flight_[id] = Flight{&h, true, url};
   fetcher_.submit(FetchRequest{id, std::move(url), true});
   ++h.in_flight;
+  ++h.robots_attempts;
   h.robots = Host::Robots::fetching;
   h.next_start = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
   ++stats_.robots_fetches;
@@ -341,23 +355,15 @@ void Engine::start_requests() {
       }
       UrlState& s = it->second;
       const std::string_view path = std::string_view(e.url).substr(h.origin.size());
-      if (!h.unreachable_error.empty()) {
-        // The host did not answer for robots.txt: record its URLs as failed (an
-        // unreachable seed shows up in pages.jsonl) without knocking again.
-        PageRecord rec;
-        rec.url = e.url;
-        rec.depth = s.depth;
-        rec.rank = rank_;
-        rec.error = "robots.txt unreachable: " + h.unreachable_error;
-        rec.error_kind = h.unreachable_kind;
-        rec.referrer = referrer_of(s);
-        s.stage = UrlState::Stage::fetched;
-        s.recorded_depth = s.depth;
-        ++h.errors;
-        ++stats_.pages;
-        records_.push_back(std::move(rec));
-        --queued_;
+      if (!h.unreachable_error.empty() || !h.gave_up.empty()) {
+        // The host did not answer for robots.txt, or stopped answering: record its URLs as
+        // failed (an unreachable seed shows up in pages.jsonl) without knocking again.
+        const std::string url = e.url;
         h.queue.pop();
+        if (h.gave_up.empty())
+          record_unfetched(h, s, url, "robots.txt unreachable: " + h.unreachable_error, h.unreachable_kind);
+        else
+          record_unfetched(h, s, url, h.gave_up, "origin_gave_up");
         continue;
       }
       if (!h.policy.allowed(path)) {
@@ -368,14 +374,15 @@ void Engine::start_requests() {
         h.queue.pop();
         continue;
       }
-      if (options_.max_pages_per_host > 0 && h.started >= options_.max_pages_per_host) {
+      const bool retry = s.attempts > 0;  // its permit and host page are spent already
+      if (!retry && options_.max_pages_per_host > 0 && h.started >= options_.max_pages_per_host) {
         s.stage = UrlState::Stage::skipped;
         ++stats_.over_host_limit;
         --queued_;
         h.queue.pop();
         continue;
       }
-      if (options_.max_pages > 0) {
+      if (!retry && options_.max_pages > 0) {
         if (permits_ == 0) {  // wants_permits() asks the master; nobody can start now
           out_of_permits = true;
           break;
@@ -386,10 +393,14 @@ void Engine::start_requests() {
       in_flight_[id] = Flight{&h, false, e.url};
       fetcher_.submit(FetchRequest{id, e.url, false});
       s.stage = UrlState::Stage::in_flight;
+      ++s.attempts;
       --queued_;
+      if (retry)
+        --retry_queued_;
+      else
+        ++h.started;
       h.queue.pop();
       ++h.in_flight;
-      ++h.started;
       h.next_start = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
     }
     if (out_of_permits) {
@@ -441,6 +452,16 @@ void Engine::handle(FetchResult result) {
 }
 
 void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
+  // 5xx, 429 or no answer: "disallow everything for now" (RFC 9309 2.3.1.4), so fetch it
+  // again after a back-off while the host's URLs wait; after the retries it stays closed
+  // for this run and the checkpoint says "pending", so that a resume asks again.
+  std::string cause = retry_cause(r);
+  if (cause.empty() && r.http_status >= 500 && r.http_status < 600) cause = std::to_string(r.http_status);
+  note_outcome(h, r, cause);
+  if (!cause.empty() && h.robots_attempts <= options_.retries && h.gave_up.empty()) {
+    h.robots = Host::Robots::unknown;  // start_requests() fetches it again after the back-off
+    return;
+  }
   const bool unreachable = r.http_status == 0;
   if (unreachable) {
     h.unreachable_error = r.error.empty() ? "no response" : r.error;
@@ -463,6 +484,9 @@ void Engine::handle_robots(Host& h, FetchResult& r, int redirects) {
   HostCheckpoint saved{h.origin, {}, {}, h.unreachable_error, h.unreachable_kind};
   if (step.policy->source == RobotsSource::Parsed) saved.robots_body = r.body.substr(0, robots_options_.max_bytes);
   set_policy(h, std::move(*step.policy));
+  // An answer (5xx, 429) after the retries: the site is closed for this run only. (A host
+  // that never answered has its URLs recorded as failed instead: nothing is left pending.)
+  if (h.policy.source == RobotsSource::Unreachable && !unreachable) h.robots_label = "pending";
   saved.robots = h.robots_label;
   robots_done_.push_back(std::move(saved));
   if (options_.sitemaps) queue_sitemaps(h);
@@ -486,7 +510,7 @@ void Engine::set_policy(Host& h, RobotsPolicy policy) {
 }
 
 void Engine::restore_host(const HostCheckpoint& saved) {
-  if (options_.ignore_robots) return;
+  if (options_.ignore_robots || saved.robots == "pending") return;  // pending: fetched again
   Host& h = host_for(saved.origin);
   h.unreachable_error = saved.unreachable_error;
   h.unreachable_kind = saved.unreachable_kind;
@@ -524,8 +548,86 @@ std::string Engine::save_body(const std::string& url, const std::string& body) {
   return std::string("bodies/") + name;
 }
 
+std::string Engine::retry_cause(const FetchResult& r) const {
+  if (r.http_status == 0) return is_transient_error_kind(r.error_kind) ? r.error_kind : std::string();
+  if (!r.error.empty()) return {};  // an HTTP response that failed otherwise (too large, ...)
+  const auto& codes = options_.retry_codes;
+  if (std::find(codes.begin(), codes.end(), static_cast<int>(r.http_status)) == codes.end()) return {};
+  return std::to_string(r.http_status);
+}
+
+void Engine::note_outcome(Host& h, const FetchResult& r, const std::string& cause) {
+  const auto now = Clock::now();
+  double wait = 0;
+  if (cause.empty()) {
+    if (r.http_status != 0) h.failures = h.down = 0;  // it answers
+  } else {
+    ++h.failures;
+    h.down = r.http_status == 0 ? h.down + 1 : 0;
+    // Exponential back-off per origin, with jitter in [half, whole].
+    const double b =
+        std::min(options_.max_retry_backoff, options_.retry_backoff * std::ldexp(1.0, std::min(h.failures - 1, 60)));
+    wait = b * std::uniform_real_distribution<double>(0.5, 1.0)(jitter_);
+  }
+  if (!r.retry_after.empty())
+    if (auto asked = parse_retry_after(r.retry_after, std::chrono::system_clock::now()))
+      wait = std::max(wait, std::min(*asked, options_.max_retry_after));
+  if (wait > 0) {
+    const auto until = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+    h.next_start = std::max(h.next_start, until);
+  }
+  if (options_.origin_give_up > 0 && h.down >= options_.origin_give_up && h.gave_up.empty()) give_up(h, r);
+}
+
+void Engine::give_up(Host& h, const FetchResult& r) {
+  h.gave_up = "origin given up after " + std::to_string(h.down) +
+              " failures in a row without a response (last: " + (r.error.empty() ? r.error_kind : r.error) + ")";
+  // Nothing is requested any more: what waits is recorded now, not after the back-off.
+  while (!h.queue.empty()) {
+    const Host::Entry e = h.queue.top();
+    h.queue.pop();
+    auto it = urls_.find(e.url);
+    if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != e.depth) continue;
+    record_unfetched(h, it->second, e.url, h.gave_up, "origin_gave_up");
+  }
+  h.next_start = Clock::now();
+}
+
+void Engine::record_unfetched(Host& h, UrlState& s, const std::string& url, const std::string& error,
+                              const std::string& kind) {
+  PageRecord rec;
+  rec.url = url;
+  rec.depth = s.depth;
+  rec.rank = rank_;
+  rec.error = error;
+  rec.error_kind = kind;
+  rec.attempts = s.attempts;
+  rec.retried = std::move(s.retried);
+  rec.referrer = referrer_of(s);
+  if (s.attempts > 0) --retry_queued_;
+  s.stage = UrlState::Stage::fetched;
+  s.recorded_depth = s.depth;
+  ++h.errors;
+  ++stats_.pages;
+  records_.push_back(std::move(rec));
+  --queued_;
+}
+
 void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   UrlState& s = urls_.at(url);
+  const std::string cause = retry_cause(r);
+  note_outcome(h, r, cause);
+  if (!cause.empty() && s.attempts <= static_cast<std::uint32_t>(options_.retries) && h.gave_up.empty()) {
+    // Again later, behind the host's back-off. Not recorded yet: one record per URL, with
+    // its last outcome. (Stopped meanwhile, it is never recorded and a resume fetches it.)
+    s.retried.push_back(cause);
+    s.stage = UrlState::Stage::queued;
+    ++queued_;
+    ++retry_queued_;
+    h.queue.push({s.depth, next_seq_++, url});
+    schedule(h);
+    return;
+  }
   s.stage = UrlState::Stage::fetched;
   ++h.pages;
   h.bytes += r.bytes;
@@ -547,6 +649,8 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   rec.referrer = referrer_of(s);
   rec.last_modified = std::move(r.last_modified);
   rec.etag = std::move(r.etag);
+  rec.attempts = s.attempts;
+  rec.retried = std::move(s.retried);
   if (!rec.error.empty() || rec.status >= 400 || rec.status == 0) ++h.errors;
 
   const bool within = options_.max_depth < 0 || s.depth + 1 <= options_.max_depth;
@@ -616,8 +720,11 @@ void Engine::start_sitemap(Host& h, Clock::time_point now) {
   std::string url = std::move(h.sitemaps.front());
   h.sitemaps.pop_front();
   --sitemaps_queued_;
-  // robots.txt rules apply to sitemaps too; they are not pages (no permit, no record).
-  if (!h.unreachable_error.empty() || !h.policy.allowed(std::string_view(url).substr(h.origin.size()))) return;
+  // robots.txt rules apply to sitemaps too; they are not pages (no permit, no record). An
+  // origin given up is asked nothing more.
+  if (!h.unreachable_error.empty() || !h.gave_up.empty() ||
+      !h.policy.allowed(std::string_view(url).substr(h.origin.size())))
+    return;
   const std::uint64_t id = next_id_++;
   in_flight_[id] = Flight{&h, false, url, true};
   fetcher_.submit(FetchRequest{id, std::move(url), true});

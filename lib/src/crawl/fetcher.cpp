@@ -1,6 +1,8 @@
-// The parts of the fetcher that need no libcurl: result printing, HTML detection, the fake.
+// The parts of the fetcher that need no libcurl: result printing, HTML detection,
+// Retry-After, the fake.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -72,7 +74,47 @@ bool content_type_accepted(std::string_view ct, const std::vector<std::string>& 
   return false;
 }
 
-void FakeFetcher::set_result(const std::string& url, FetchResult result) { results_[url] = std::move(result); }
+std::optional<double> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 12) return 1e12;  // absurdly long: the caller's cap applies anyway
+    std::uint64_t v = 0;
+    std::from_chars(value.data(), value.data() + value.size(), v);
+    return static_cast<double>(v);
+  }
+  // RFC 9110 5.6.7: IMF-fixdate, and recipients also accept RFC 850 and asctime dates.
+  const std::string text(value);
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %d %H:%M:%S %Y"}) {
+    std::tm tm{};
+    const char* end = ::strptime(text.c_str(), format, &tm);
+    if (end == nullptr || *end != '\0') continue;
+    const std::time_t at = ::timegm(&tm);
+    const double left = std::chrono::duration<double>(std::chrono::system_clock::from_time_t(at) - now).count();
+    return std::max(0.0, left);
+  }
+  return std::nullopt;
+}
+
+bool is_transient_error_kind(std::string_view kind) {
+  return kind == "connect" || kind == "timeout" || kind == "reset";
+}
+
+void FakeFetcher::set_result(const std::string& url, FetchResult result) {
+  sequences_.erase(url);
+  results_[url] = std::move(result);
+}
+
+void FakeFetcher::set_results(const std::string& url, std::vector<FetchResult> results) {
+  results_.erase(url);
+  if (results.empty()) {
+    sequences_.erase(url);
+    return;
+  }
+  sequences_[url] = std::move(results);
+  asked_[url] = 0;
+}
 
 void FakeFetcher::add_page(const std::string& url, std::string html, std::string content_type) {
   FetchResult r;
@@ -96,6 +138,9 @@ void FakeFetcher::submit(FetchRequest request) {
   if (fail_every_ != 0 && requests_.size() % fail_every_ == 0) {
     r.error = "injected failure (FakeFetcher::fail_every_nth)";
     r.error_kind = "connect";
+  } else if (auto seq = sequences_.find(request.url); seq != sequences_.end()) {
+    const std::size_t n = asked_[request.url]++;
+    r = seq->second[std::min(n, seq->second.size() - 1)];
   } else if (auto it = results_.find(request.url); it != results_.end()) {
     r = it->second;
   } else {

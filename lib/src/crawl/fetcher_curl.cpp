@@ -342,6 +342,9 @@ class CurlFetcher final : public Fetcher {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.http_status);
     char* ct = nullptr;
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) r.content_type = ct;
+    curl_header* retry_after = nullptr;  // of the last response (no redirect is followed)
+    if (r.http_status != 0 && curl_easy_header(h, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) == CURLHE_OK)
+      r.retry_after = retry_after->value;
     char* location = nullptr;
     if (r.http_status >= 300 && r.http_status < 400 &&
         curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
@@ -396,6 +399,12 @@ std::string_view curl_error_kind(int curl_code) {
       return "dns";
     case CURLE_COULDNT_CONNECT:
       return "connect";
+    // The connection broke before a whole response: reset by the peer, or closed with
+    // nothing sent (an overloaded server or a restarting proxy); worth another try.
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+      return "reset";
     case CURLE_FILESIZE_EXCEEDED:
       return "too_large";
     case CURLE_SSL_CONNECT_ERROR:
@@ -420,7 +429,6 @@ std::string_view curl_error_kind(int curl_code) {
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
-    case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_TOO_MANY_REDIRECTS:

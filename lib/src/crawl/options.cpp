@@ -51,6 +51,14 @@ Status validate(const CrawlOptions& o) {
   if (o.max_repeated_segment < 1) return bad("--max-repeated-segment must be >= 1");
   if (!std::isfinite(o.checkpoint_interval) || o.checkpoint_interval < 0)
     return bad("--checkpoint-interval must be a number of seconds >= 0");
+  if (o.retries < 0) return bad("--retries must be >= 0");
+  for (int code : o.retry_codes)
+    if (code < 100 || code > 599) return bad("--retry-codes: " + std::to_string(code) + " is not an HTTP status");
+  if (!std::isfinite(o.retry_backoff) || o.retry_backoff < 0) return bad("--retry-backoff must be >= 0 seconds");
+  if (!std::isfinite(o.max_retry_backoff) || o.max_retry_backoff < o.retry_backoff)
+    return bad("--max-retry-backoff must be >= --retry-backoff");
+  if (!std::isfinite(o.max_retry_after) || o.max_retry_after < 0) return bad("--max-retry-after must be >= 0 seconds");
+  if (o.origin_give_up < 0) return bad("--origin-give-up must be >= 0");
   if (o.warc_max_size == 0) return bad("--warc-max-size must be > 0 bytes");
   if (o.warc_cdx && !o.warc) return bad("--warc-cdx indexes the WARC files: give --warc too");
   if (o.user_agent.empty()) return bad("--user-agent must not be empty");

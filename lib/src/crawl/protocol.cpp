@@ -68,8 +68,8 @@ T unarchive(std::string_view bytes) {
 
 std::string encode_start(const StartMessage& m) { return archive(m); }
 StartMessage decode_start(std::string_view bytes) { return unarchive<StartMessage>(bytes); }
-std::string encode_report(const RankReport& r) { return archive(r); }
-RankReport decode_report(std::string_view bytes) { return unarchive<RankReport>(bytes); }
+std::string encode_crawl_report(const CrawlReport& r) { return archive(r); }
+CrawlReport decode_crawl_report(std::string_view bytes) { return unarchive<CrawlReport>(bytes); }
 
 std::string encode_urls(const std::vector<UrlAtDepth>& urls) { return runtime::encode(urls); }
 

@@ -56,7 +56,7 @@ bool page_audit_field(std::string_view name) {
 
 bool page_field_optional(std::string_view name) {
   return name == "error" || name == "error_kind" || name == "redirect" || name == "body_file" || name == "nofollow" ||
-         page_audit_field(name);
+         name == "attempts" || name == "retried" || page_audit_field(name);
 }
 
 bool host_field_optional(std::string_view name) { return name != "origin" && name != "robots"; }
@@ -69,6 +69,7 @@ std::string to_json_line(const PageRecord& r) {
     if (name == "redirect") return !r.redirect.empty();
     if (name == "body_file") return !r.body_file.empty();
     if (name == "nofollow") return r.nofollow;
+    if (name == "retried") return !r.retried.empty();
     if (name == "fetched_at") return !r.fetched_at.empty();
     if (name == "ip") return !r.ip.empty();
     if (name == "payload_sha1") return !r.payload_sha1.empty();

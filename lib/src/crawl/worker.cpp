@@ -49,7 +49,7 @@ void Worker::on_message(MeshMessage& m) {
       break;
     }
     case CrawlTag::Finish:
-      finish(static_cast<int>(decode_u64(m.bytes)));
+      finish(runtime::decode_stop(m.bytes).signal);
       break;
     default:
       throw farm::ProtocolError(std::string("crawl worker got unexpected ") + to_string(tag));
@@ -222,10 +222,7 @@ void Worker::finish(int signal) {
     engine_->stop_starting();
     flush_urls(true);
     flush_records(true);
-    RankReport r;
-    r.rank = mesh_.rank();
-    r.host = mesh_.host();
-    r.role = mesh_.size() == 1 ? "master+worker" : "worker";
+    CrawlReport r;
     r.engine = engine_->stats();
     r.hosts = engine_->host_stats();
     r.depth_fixes = engine_->depth_fixes();
@@ -236,8 +233,9 @@ void Worker::finish(int signal) {
     r.bytes_sent = mesh_.counters().bytes_sent;
     r.bytes_received = mesh_.counters().bytes_recv;
     r.peak_rss_kb = peak_rss_kb();
-    r.wall_s = seconds_since(t0_);
-    mesh_.send(0, static_cast<int>(CrawlTag::Final), encode_report(r));
+    const runtime::RankReport report{mesh_.rank(), mesh_.host(), mesh_.size() == 1 ? "master+worker" : "worker",
+                                     seconds_since(t0_), encode_crawl_report(r)};
+    mesh_.send(0, static_cast<int>(CrawlTag::Final), runtime::encode_report(report));
   }
   exit_code_ = signal ? 128 + signal : 0;
   done_ = true;

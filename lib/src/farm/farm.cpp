@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include "rankpool/fnv1a.hpp"
+#include "rankpool/runtime/agree.hpp"
 #include "rankpool/runtime/communicator.hpp"
 #include "rankpool/runtime/host.hpp"
 #include "rankpool/runtime/interrupts.hpp"
@@ -39,16 +41,18 @@ namespace {
 
 Backoff backoff_for(const FarmOptions& o) { return Backoff(o.spin_time, o.max_idle_sleep); }
 
+// The worker's Stats: the runtime's report envelope (who, wall time), its counters as the payload.
 std::string encode_stats(const RankStats& s) {
-  std::string out;
-  codec::encode<RankStats>(out, 1, [&](std::size_t) -> const RankStats& { return s; });
-  return out;
+  return runtime::encode_report(runtime::RankReport{s.rank, s.host, s.role, s.wall_s, runtime::encode(s)});
 }
 
-RankStats decode_stats(std::string_view bytes) {
-  std::vector<RankStats> v;
-  codec::decode<RankStats>(bytes, 1, v);
-  return v.front();
+RankStats decode_stats(const runtime::RankReport& report) {
+  RankStats s = runtime::decode<RankStats>(report.payload, "farm rank statistics");
+  s.rank = report.rank;
+  s.host = report.host;
+  s.role = report.role;
+  s.wall_s = report.wall_s;
+  return s;
 }
 
 class MpiMasterTransport final : public Transport {
@@ -74,8 +78,8 @@ class MpiMasterTransport final : public Transport {
   std::vector<RankStats> stop_all(const std::string& abort_reason, int signal = 0,
                                   std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
     runtime::StopGather gather(workers());
-    const std::string stop = encode_stop(StopMessage{abort_reason, signal});
-    gather.start([&](int w) { send(w, Tag::Stop, stop); }, deadline);
+    gather.start(
+        StopMessage{abort_reason, signal}, [&](int w, const std::string& stop) { send(w, Tag::Stop, stop); }, deadline);
     // Every worker answers at once: poll for the replies instead of sleeping through them.
     channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
     gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
@@ -112,13 +116,12 @@ Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions 
 
 std::string Farm::handshake() {
   const int n = comm_.size();
-  Hello hello;
+  // Rank 0 checks the queue assignments and learns who serves what.
+  std::vector<std::vector<std::string>> worker_queues(static_cast<std::size_t>(n));
   std::string error;
   if (comm_.rank() == 0) {
-    hello.types = registry_.signatures();
-    hello.worker_queues.resize(static_cast<std::size_t>(n));
     std::set<std::string> known;
-    for (const auto& t : hello.types) known.insert(t.queue);
+    for (const auto& t : registry_.signatures()) known.insert(t.queue);
     for (const auto& qa : options_.queues) {
       if (n == 1) break;  // a single rank serves every queue itself
       if (!known.count(qa.queue)) {
@@ -137,52 +140,37 @@ std::string Farm::handshake() {
                   std::to_string(n - 1);
           break;
         }
-        hello.worker_queues[static_cast<std::size_t>(r)].push_back(qa.queue);
+        worker_queues[static_cast<std::size_t>(r)].push_back(qa.queue);
       }
       if (!error.empty()) break;
     }
   }
-  mpi::broadcast(comm_, hello, 0);
+  if (error.empty() && options_.slots < 1) error = "slots must be at least 1, not " + std::to_string(options_.slots);
 
-  HelloAck ack;
-  ack.host = host_name();
-  ack.slots = options_.slots;
-  if (options_.slots < 1) {
-    ack.error =
-        "rank " + std::to_string(comm_.rank()) + ": slots must be at least 1, not " + std::to_string(options_.slots);
-  }
-  if (comm_.rank() != 0 && ack.error.empty()) {
-    if (hello.protocol_version != kProtocolVersion) {
-      ack.error = "rank " + std::to_string(comm_.rank()) + " speaks farm protocol " + std::to_string(kProtocolVersion) +
-                  ", the master " + std::to_string(hello.protocol_version);
-    } else if (hello.types != registry_.signatures()) {
-      ack.error = "rank " + std::to_string(comm_.rank()) + " has registered different task types than the master";
-    }
-  }
-  std::vector<HelloAck> acks;
-  mpi::gather(comm_, ack, acks, 0);
+  // The generic half: protocol version, the same task types everywhere, each rank's host
+  // and slots, every rank's set-up error.
+  const runtime::Protocol protocol{"farm", kProtocolVersion, fnv1a(runtime::encode(registry_.signatures())),
+                                   "task types"};
+  const runtime::Agreement agreed = runtime::handshake(comm_, protocol, error.empty() ? Status{} : Status::error(error),
+                                                       runtime::encode(static_cast<std::int32_t>(options_.slots)));
   hosts_.clear();
   slots_.clear();
-  if (comm_.rank() == 0) {
-    for (const auto& a : acks) {
-      if (error.empty() && !a.error.empty()) error = a.error;
-      hosts_.push_back(a.host);
-      slots_.push_back(a.slots);
-    }
-    slots_.erase(slots_.begin());  // rank 0 is the master (its own value is for a 1-rank run)
-  }
-  mpi::broadcast(comm_, error, 0);
-
-  // Who serves what, known to the master only.
   serves_.clear();
-  for (int r = 1; r < n; ++r) {
-    const auto& qs = hello.worker_queues.empty() ? std::vector<std::string>{} : hello.worker_queues[r];
-    std::vector<bool> s(registry_.size(), qs.empty());
-    for (std::size_t t = 0; t < registry_.size(); ++t)
-      if (std::find(qs.begin(), qs.end(), registry_.at(t).queue) != qs.end()) s[t] = true;
-    serves_.push_back(std::move(s));
+  if (comm_.rank() == 0) {
+    hosts_ = agreed.hosts;
+    // Rank 0 is the master (its own slots are for a 1-rank run).
+    for (int r = 1; r < n; ++r)
+      slots_.push_back(runtime::decode<std::int32_t>(agreed.payloads[static_cast<std::size_t>(r)], "farm slots"));
+    // Who serves what, known to the master only.
+    for (int r = 1; r < n; ++r) {
+      const auto& qs = worker_queues[static_cast<std::size_t>(r)];
+      std::vector<bool> s(registry_.size(), qs.empty());
+      for (std::size_t t = 0; t < registry_.size(); ++t)
+        if (std::find(qs.begin(), qs.end(), registry_.at(t).queue) != qs.end()) s[t] = true;
+      serves_.push_back(std::move(s));
+    }
   }
-  return error;
+  return agreed.status.message();
 }
 
 RunStatus Farm::run(const std::function<void(Master&)>& body) {

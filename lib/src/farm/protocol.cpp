@@ -111,10 +111,6 @@ ResultMessage decode_result(std::string_view bytes) {
   return r;
 }
 
-std::string encode_stop(const StopMessage& m) { return runtime::encode(m); }
-
-StopMessage decode_stop(std::string_view bytes) { return runtime::decode<StopMessage>(bytes, "farm stop message"); }
-
 const char* to_string(Schedule s) { return s == Schedule::dynamic ? "dynamic" : "static"; }
 
 }  // namespace rankpool::farm

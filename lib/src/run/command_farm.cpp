@@ -25,7 +25,9 @@
 #include "rankpool/farm/farm.hpp"
 #include "rankpool/farm/journal.hpp"
 #include "rankpool/fnv1a.hpp"
+#include "rankpool/runtime/agree.hpp"
 #include "rankpool/runtime/host.hpp"
+#include "rankpool/runtime/progress.hpp"
 #include "record.hpp"
 
 extern char** environ;
@@ -240,44 +242,32 @@ struct WorkerSide {
   }
 };
 
-/// The live line (terminal) and the periodic plain lines (batch logs) on stderr.
-class ProgressLine {
+/// rankpool-run's progress figures on the runtime's progress line: live on a terminal,
+/// a plain line every --progress-interval in a batch log.
+class RunProgress {
  public:
-  ProgressLine(const RunOptions& o, std::uint64_t total)
-      : live_(o.progress && isatty(STDERR_FILENO)), interval_(o.progress_interval), total_(total) {
-    start_ = last_ = std::chrono::steady_clock::now();
-  }
-  void update(std::uint64_t done, std::uint64_t running, std::uint64_t failed, bool force = false) {
-    if (!live_ && interval_ <= 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double since = std::chrono::duration<double>(now - last_).count();
-    if (!force && since < (live_ ? 0.2 : interval_)) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
+  RunProgress(const RunOptions& o, bool master, std::uint64_t total)
+      : line_(master && (o.progress || o.progress_interval > 0), std::chrono::milliseconds(200),
+              std::chrono::milliseconds(std::llround(o.progress_interval * 1000)),
+              o.progress && runtime::stderr_reaches_a_terminal()),
+        total_(total) {}
+  void update(std::uint64_t done, std::uint64_t running, std::uint64_t failed) {
+    if (!line_.due()) return;
+    const double elapsed = line_.elapsed_s();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
     char eta[32] = "?";
     if (rate > 0 && total_ >= done) std::snprintf(eta, sizeof eta, "%.0fs", static_cast<double>(total_ - done) / rate);
-    char line[256];
-    std::snprintf(line, sizeof line, "rankpool-run: %llu/%llu done, %llu running, %llu failed, %.1f/s, ETA %s",
+    char text[256];
+    std::snprintf(text, sizeof text, "rankpool-run: %llu/%llu done, %llu running, %llu failed, %.1f/s, ETA %s",
                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
                   static_cast<unsigned long long>(running), static_cast<unsigned long long>(failed), rate, eta);
-    if (live_)
-      std::fprintf(stderr, "\r%s\033[K", line);
-    else
-      std::fprintf(stderr, "%s\n", line);
-    std::fflush(stderr);
-    shown_ = true;
+    line_.draw(text);
   }
-  void finish() {
-    if (live_ && shown_) std::fprintf(stderr, "\r\033[K");
-  }
+  void finish() { line_.finish(); }
 
  private:
-  bool live_;
-  double interval_;
+  runtime::ProgressLine line_;
   std::uint64_t total_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point start_, last_;
 };
 
 /// Raised in the master's body by --halt now: the farm stops every rank, which cancels the
@@ -499,19 +489,12 @@ bool reads_stdin(const RunOptions& o) {
   return false;
 }
 
-/// Rank 0 reports `error` (if any rank has one) and every rank learns whether to stop.
+/// Every rank learns whether any rank failed to set up (runtime::agree_on_error); rank 0
+/// says which and why.
 bool agree_on_error(const mpi::communicator& comm, const std::string& mine) {
-  std::vector<std::string> all;
-  mpi::all_gather(comm, mine, all);
-  for (std::size_t r = 0; r < all.size(); ++r) {
-    if (all[r].empty()) continue;
-    if (comm.rank() == 0) {
-      std::fprintf(stderr, "rankpool-run: %s%s\n", r == 0 ? "" : ("rank " + std::to_string(r) + ": ").c_str(),
-                   all[r].c_str());
-    }
-    return true;
-  }
-  return false;
+  const Status all = runtime::agree_on_error(comm, mine.empty() ? Status{} : Status::error(mine));
+  if (!all.ok() && comm.rank() == 0) std::fprintf(stderr, "rankpool-run: %s\n", all.message().c_str());
+  return !all.ok();
 }
 
 }  // namespace
@@ -593,7 +576,7 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
 
   bool deadline_hit = false;
   std::uint64_t not_started = 0;
-  ProgressLine progress(o, master ? todo.size() : 0);
+  RunProgress progress(o, master, master ? todo.size() : 0);
   // The summary's time and the master's CPU cover the run of the tasks (the list is built and
   // the ranks have met by now): the rate a long list sees.
   const double cpu0 = cpu_seconds();

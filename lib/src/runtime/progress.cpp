@@ -20,15 +20,15 @@ bool stderr_reaches_a_terminal() {
   return t.rfind("/dev/pts/", 0) == 0 || t.rfind("/dev/tty", 0) == 0;
 }
 
-ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::seconds batch_every)
+ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::milliseconds batch_every)
     : ProgressLine(enabled, redraw, batch_every, enabled && stderr_reaches_a_terminal()) {}
 
-ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::seconds batch_every,
+ProgressLine::ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::milliseconds batch_every,
                            bool terminal)
-    : mode_(!enabled                                ? Mode::off
-            : terminal                              ? Mode::live
-            : batch_every > std::chrono::seconds(0) ? Mode::batch
-                                                    : Mode::off),
+    : mode_(!enabled                                     ? Mode::off
+            : terminal                                   ? Mode::live
+            : batch_every > std::chrono::milliseconds(0) ? Mode::batch
+                                                         : Mode::off),
       redraw_(redraw),
       batch_every_(batch_every),
       start_(Clock::now()),

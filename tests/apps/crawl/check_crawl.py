@@ -54,7 +54,7 @@ p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
                         "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
-                        "overwrite", "sitemaps", "warc"])
+                        "overwrite", "sitemaps", "retries", "warc"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -65,7 +65,12 @@ p.add_argument("--proxy-script", help="tests/support/forward_proxy.py (scenario 
 args = p.parse_args()
 
 START = time.monotonic()
-ERROR_KINDS = {"timeout", "dns", "connect", "too_large", "tls", "type_not_accepted", "protocol", "other"}
+ERROR_KINDS = {"timeout", "dns", "connect", "reset", "too_large", "tls", "type_not_accepted", "protocol", "other",
+               "origin_gave_up"}
+# Every scenario but "retries" checks one request per URL (the web's /error answers 500, a
+# retry code, and one origin's robots.txt 500): they crawl with --retries 0. The retries
+# scenario crawls the same web with retries on and checks the counts and the spacing.
+NO_RETRIES = ["--retries", "0"]
 UNREACHABLE = "http://127.0.0.1:1/"  # nothing listens on port 1 (not an origin of the web)
 
 checks = rt.Checks()
@@ -175,7 +180,8 @@ def read_outputs(out):
 # ---------------------------------------------------------------------------------------
 # The checks of one crawl.
 
-def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, reqs=None, resumed=None):
+def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, reqs=None, resumed=None, attempts=None,
+           robots_attempts=None):
     """partial_pages=N: a --max-pages N crawl (exactly N pages, a subset of the truth).
     extra_pages: {url: (depth, status, error_kind)} fetched besides the web's pages.
     reqs: the access log entries of this crawl (default: the whole log).
@@ -183,7 +189,9 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
     run, "recorded1": URLs in pages.jsonl after it, "robots1": origins whose robots.txt the
     checkpoint held}. Each URL is then requested once over both runs, except those fetched by
     run 1 but not recorded (in flight at the kill), at most twice; robots.txt is not fetched
-    again for the origins of robots1."""
+    again for the origins of robots1.
+    attempts: {url: requests} for URLs retried (every other URL: one request), checked against
+    the access log and the records' "attempts"; robots_attempts: {origin: requests} likewise."""
     extra_pages = extra_pages or {}
     check(rc == 0, f"{name}: exit code {rc}")
     records, edge_list, summary = read_outputs(out)
@@ -265,7 +273,13 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         bad_sm = [(q["url"], q["status"]) for q in sitemap_reqs if q["status"] != want_sitemaps[q["url"]]]
         check(not bad_sm, f"{name}: sitemap statuses differ from the truth: {few(bad_sm)}")
     rc_pages = collections.Counter(q["url"] for q in pages)
-    if resumed is None:
+    if attempts is not None:
+        wrong = [(u, c, attempts.get(u, 1)) for u, c in rc_pages.items() if c != attempts.get(u, 1)]
+        check(not wrong, f"{name}: requests per URL (url, made, want): {few(wrong)}")
+        wrong = [(u, r.get("attempts"), rc_pages.get(u, 0), r.get("retried")) for u, r in by_url.items()
+                 if r.get("attempts") != rc_pages.get(u, 0) or len(r.get("retried", [])) != max(0, rc_pages.get(u, 0) - 1)]
+        check(not wrong, f"{name}: records' attempts/retried != requests (url, attempts, made, retried): {few(wrong)}")
+    elif resumed is None:
         check(all(c == 1 for c in rc_pages.values()),
               f"{name}: URLs requested more than once: {few([(u, c) for u, c in rc_pages.items() if c > 1])}")
     else:
@@ -279,7 +293,7 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         check(not again, f"{name}: URLs recorded by run 1 fetched again: {few(again)}")
         print(f"  run 1: {sum(run1.values())} page requests, {len(resumed['recorded1'])} recorded, "
               f"{len(in_flight)} in flight at the stop; {sum(rc_pages.values())} page requests over both runs")
-    requested = set(rc_pages)
+    requested = set(rc_pages) - set(extra_pages)
     web_want = {u for u in want if u not in extra_pages}
     if partial_pages is None:
         check(requested == web_want, f"{name}: requested URLs != truth: missing {few(web_want - requested)}, "
@@ -293,14 +307,17 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
     foreign = {q["origin"] for q in reqs} - scope
     check(not foreign, f"{name}: requests to origins outside the scope: {few(foreign)}")
     rb = collections.Counter(q["origin"] for q in robots)
-    if resumed is None:
+    if robots_attempts is not None:
+        wrong = [(o, c, robots_attempts.get(o, 1)) for o, c in rb.items() if c != robots_attempts.get(o, 1)]
+        check(not wrong, f"{name}: robots.txt requests per origin (origin, made, want): {few(wrong)}")
+    elif resumed is None:
         check(all(c == 1 for c in rb.values()), f"{name}: robots.txt fetched more than once: {few(rb.items())}")
     else:
         run1_robots = collections.Counter(q["origin"] for q in resumed["run1"] if q["target"] == "/robots.txt")
         refetched = [o for o in resumed["robots1"] if rb[o] > run1_robots[o]]
         check(not refetched, f"{name}: robots.txt fetched again although the checkpoint held it: {few(refetched)}")
         check(all(c <= 2 for c in rb.values()), f"{name}: robots.txt fetched more than twice: {few(rb.items())}")
-    want_robots = {origin_of(u) for u in truth["robots"]} - {origin_of(u) for u in extra_pages}
+    want_robots = {origin_of(u) for u in truth["robots"]} - {origin_of(u) for u, x in extra_pages.items() if x[1] == 0}
     if partial_pages is None:
         check(set(rb) == want_robots, f"{name}: robots.txt fetched from {few(rb)}, want {few(want_robots)}")
     else:
@@ -318,6 +335,9 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
         st = collections.Counter(str(r.get("status")) for r in records)
         check({k: v for k, v in summary.get("status", {}).items() if v} == dict(st),
               f"{name}: summary status {summary.get('status')} != records {dict(st)}")
+        causes = collections.Counter(c for r in records for c in r.get("retried", []))
+        check(summary.get("retries") == dict(causes),
+              f"{name}: summary retries {summary.get('retries')} != the records' {dict(causes)}")
         check(summary.get("links") == len(edge_list), f"{name}: summary links {summary.get('links')} != {len(edge_list)} lines")
         n_robots = len(robots)
         n_extra = len({origin_of(u) for u in extra_pages})
@@ -375,7 +395,8 @@ def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra
     web = TestWeb(workdir, web_args, seeds=seeds, max_depth=max_depth)
     try:
         crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
-        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth)] + crawl_args + crawl_seeds,
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth)] + NO_RETRIES + crawl_args +
+                                  crawl_seeds,
                                   timeout=min(timeout, remaining()))
         if live and rc == 0:
             live(web, out)
@@ -610,7 +631,7 @@ RESUME_DEPTH = 3
 
 
 def resume_args(out):
-    return ["--out-dir", out, "--quiet", "--max-depth", str(RESUME_DEPTH), "--delay", "0.05",
+    return ["--out-dir", out, "--quiet", "--max-depth", str(RESUME_DEPTH), "--delay", "0.05"] + NO_RETRIES + [
             "--checkpoint-interval", "0.2"]
 
 
@@ -724,7 +745,8 @@ def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
     n1 = log_lines(web)
     recorded1 = read_recorded(out)
     ckpt = read_checkpoint(out)
-    robots1 = {h["origin"] for h in ckpt.get("hosts", [])}
+    # A "pending" robots.txt (it answered 500) is fetched again by the resume, by design.
+    robots1 = {h["origin"] for h in ckpt.get("hosts", []) if h.get("robots") != "pending"}
     check(ckpt.get("runs") == 1 and ckpt.get("complete") is False,
           f"{name}: checkpoint after run 1: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}")
     with open(os.path.join(out, "pages.jsonl"), "rb") as f:
@@ -805,18 +827,29 @@ def scenario_resume_sigterm():
         print(f"SIGTERM at {at} of {total} records", flush=True)
         out = stop_and_resume("sigterm", web, workdir, seeds, ref_links, stop)
         ckpt = read_checkpoint(out)
-        check(ckpt.get("runs") == 2 and ckpt.get("complete") is True,
-              f"sigterm: checkpoint after the resume: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}")
+        # The web's robots.txt answering 500 leaves its origin "pending": not complete.
+        pending = {h["origin"] for h in ckpt.get("hosts", []) if h.get("robots") == "pending"}
+        check(ckpt.get("runs") == 2 and ckpt.get("complete") is (not pending),
+              f"sigterm: checkpoint after the resume: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}, "
+              f"pending robots.txt {few(pending)}")
 
-        # A resume of the complete crawl does nothing and says so.
+        # A resume of the complete crawl does nothing and says so (scenario retries checks
+        # that too); with pending robots.txt left, it asks only those again.
         with open(os.path.join(out, "pages.jsonl")) as f:
             pages_before = f.read()
         n = log_lines(web)
         rc, so, se, _ = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(30.0, remaining()))
-        one_line("resume of a complete crawl", rc, se, 0, "complete")
         with open(os.path.join(out, "pages.jsonl")) as f:
-            check(f.read() == pages_before, "resume of a complete crawl: pages.jsonl changed")
-        check(log_lines(web) == n, "resume of a complete crawl: requests were made")
+            check(f.read() == pages_before, "resume of a finished crawl: pages.jsonl changed")
+        if not pending:
+            one_line("resume of a complete crawl", rc, se, 0, "complete")
+            check(log_lines(web) == n, "resume of a complete crawl: requests were made")
+        else:
+            check(rc == 0, f"resume with pending robots.txt: exit {rc}: {se[-2000:]}")
+            asked = [(q["origin"], q["target"]) for q in read_access_log(web.log)[n:]]
+            check(sorted(asked) == sorted((o, "/robots.txt") for o in pending),
+                  f"resume with pending robots.txt: requests {few(asked)}, want only the robots.txt of {few(pending)}")
+        n = log_lines(web)
 
         # Other seeds or another scope: refused, one line, nothing touched.
         for what, argv, needle in (("other seeds", resume_args(out) + seeds[:2], "other seeds"),
@@ -856,6 +889,9 @@ def scenario_bad_input():
             ("--contact", ["--out-dir", out, "--contact", "", seed]),
             ("exclude each other", ["--out-dir", out, "--contact", "x@example.org", "--user-agent", "bot/1", seed]),
             ("--sitemaps cannot be resumed", ["--out-dir", out, "--resume", "--sitemaps", seed]),
+            ("--retry-codes", ["--out-dir", out, "--retry-codes", "503,abc", seed]),
+            ("--retries", ["--out-dir", out, "--retries", "-1", seed]),
+            ("--max-retry-backoff", ["--out-dir", out, "--retry-backoff", "5", "--max-retry-backoff", "1", seed]),
         ]
         for needle, argv in cases:
             if remaining() < 3:
@@ -893,7 +929,7 @@ def scenario_user_agent():
         ok_before = len(failures)
         web = TestWeb(workdir, ["--hosts", "2", "--pages", "8"], max_depth=2)
         try:
-            rc, so, se, secs = mpirun([out_flag, out, "--quiet", "--max-depth", "2", "--delay", "0"] + extra +
+            rc, so, se, secs = mpirun([out_flag, out, "--quiet", "--max-depth", "2", "--delay", "0"] + NO_RETRIES + extra +
                                       list(web.truth["seeds"]), timeout=min(60.0, remaining()))
         finally:
             web.stop()
@@ -914,6 +950,231 @@ def scenario_user_agent():
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"  (work directory kept: {workdir})")
+
+
+# ---------------------------------------------------------------------------------------
+# Retries and back-off: the default web with retries on, plus the fault paths of the web
+# (rankpool-testweb: /fault/status/CODE/K, /fault/reset/K, /fault/slow/K, --robots-failures),
+# an origin that never answers (--silent), and a robots.txt pending across a resume.
+
+RETRY_CODES = {429, 500, 502, 503, 504}
+RETRY_BASE, RETRY_CAP, RETRIES = 0.2, 1.0, 2
+RETRY_ARGS = ["--retries", str(RETRIES), "--retry-backoff", str(RETRY_BASE), "--max-retry-backoff", str(RETRY_CAP),
+              "--max-retry-after", "5", "--timeout", "1", "--connect-timeout", "1"]
+
+
+def backoff_spacing(name, reqs, failed, retry_after, timeout_first=(), tol=0.010):
+    """Per origin, after a failed request at t (failed(q)), the next request to that origin
+    comes no earlier than t + the smallest back-off for the n-th failure in a row
+    (RETRY_BASE * 2^(n-1), capped, times 1/2 for the jitter), or t + retry_after(q) when the
+    answer carried a Retry-After; after a request in timeout_first, the timeout comes first.
+    This is "no request to an origin during its back-off", read from the access log."""
+    by_origin = collections.defaultdict(list)
+    for q in reqs:
+        by_origin[q["origin"]].append(q)
+    checked = 0
+    for o, qs in sorted(by_origin.items()):
+        qs.sort(key=lambda q: q["time"])
+        run = 0
+        for a, b in zip(qs, qs[1:]):
+            if not failed(a):
+                run = 0
+                continue
+            run += 1
+            need = 0.5 * min(RETRY_CAP, RETRY_BASE * 2 ** (run - 1))
+            need = max(need, retry_after(a))
+            slack = tol
+            if a["url"] in timeout_first:
+                need += 1.0  # --timeout 1: the failure is known only then, from the request's start
+                slack = 0.05  # which the web logs a connection set-up later
+            gap = b["time"] - a["time"]
+            checked += 1
+            check(gap >= need - slack, f"{name}: {o}: {b['target']} {gap:.3f} s after the failed {a['target']} "
+                                     f"(failure {run} in a row), want >= {need:.3f} s")
+    return checked
+
+
+def scenario_retries():
+    workdir = tempfile.mkdtemp(prefix=f"crawl-retries-{args.ranks}r-")
+    ok_before = len(failures)
+    try:
+        retry_faults(workdir)
+        retry_max_pages(workdir)
+        retry_give_up(workdir)
+        retry_robots_resume(workdir)
+    finally:
+        if len(failures) == ok_before and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"  (work directory kept: {workdir})")
+
+
+def retry_faults(workdir):
+    name = "retries"
+    depth = 2
+    seeds = [f"http://127.0.0.{2 + i}:PORT/" for i in range(3)] + ["http://127.0.0.2:PORT1/"]
+    os.makedirs(os.path.join(workdir, "faults"))
+    web = TestWeb(os.path.join(workdir, "faults"),
+                  ["--hosts", "3", "--pages", "12", "--robots-failures", "2", "--slow-ms", "100",
+                   "--fault-delay-ms", "3000"], seeds=seeds, max_depth=depth)
+    truth = web.truth
+    o = truth["origins"]  # 0, 1: normal robots.txt; 2: robots.txt 500 (closed); 3: allow-all
+    faults = {  # url: (requests, final status, retried causes, Retry-After wait after a failure)
+        o[0] + "/fault/status/503/2?ra=1": (3, 200, ["503", "503"], 1.0),
+        o[0] + "/fault/status/503/9": (3, 503, ["503", "503"], 0.0),
+        o[1] + "/fault/status/429/1?ra-date=2": (2, 200, ["429"], 1.0),
+        o[1] + "/fault/slow/1": (2, 200, ["timeout"], 0.0),
+        o[3] + "/fault/reset/1": (2, 200, ["reset"], 0.0),
+    }
+    out = os.path.join(workdir, "faults", "out")
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(depth), "--delay", "0"] + RETRY_ARGS +
+                                  list(truth["seeds"]) + list(faults), timeout=min(90.0, remaining()))
+    finally:
+        web.stop()
+    print(f"{name}: {len(truth['fetched'])} truth pages + {len(faults)} fault URLs, exit {rc}, {secs:.1f} s", flush=True)
+    if not check(rc is not None, f"{name}: hung, killed after {secs:.0f} s; stderr: {se[-2000:]}"):
+        return
+    # The web's own retry codes: /error (500) everywhere it is crawled; robots.txt: two 503s
+    # (--robots-failures 2) then its answer, three requests on every origin.
+    attempts = {x["url"]: RETRIES + 1 for x in truth["fetched"] if x["status"] in RETRY_CODES}
+    attempts.update({u: f[0] for u, f in faults.items()})
+    robots_attempts = {origin_of(u): 3 for u in truth["robots"]}
+    extra = {u: (0, f[1], None) for u, f in faults.items()}
+    verify(name, truth, rc, out, web.log, extra_pages=extra, attempts=attempts, robots_attempts=robots_attempts)
+    records, _, summary = read_outputs(out)
+    by_url = {r["url"]: r for r in records}
+    for u, (n, status, causes, _) in faults.items():
+        r = by_url.get(u, {})
+        check(r.get("attempts") == n and r.get("retried") == causes and r.get("status") == status,
+              f"{name}: {u}: record {r}, want attempts {n}, retried {causes}, status {status}")
+    hosts = {h["origin"]: h for h in summary.get("hosts", [])}
+    check(hosts.get(o[2], {}).get("robots") == "pending",
+          f"{name}: {o[2]} (robots.txt 500 after two 503s): robots {hosts.get(o[2], {}).get('robots')}, want pending")
+    check(all(hosts.get(x, {}).get("robots") == "parsed" for x in (o[0], o[3])),
+          f"{name}: robots.txt that answered on the third request: {[hosts.get(x, {}).get('robots') for x in o]}")
+    reqs = read_access_log(web.log)
+    first_of = collections.defaultdict(int)
+    fault_fail = set()
+    for i, q in enumerate(reqs):  # the requests the web answered with a fault
+        key = (q["origin"], q["target"])
+        first_of[key] += 1
+        if q["url"] in faults and first_of[key] < faults[q["url"]][0] and faults[q["url"]][1] == 200:
+            fault_fail.add(i)
+    slow = {u for u in faults if "/fault/slow/" in u}
+
+    def failed(q):
+        return q["status"] in RETRY_CODES or q["status"] == 0 or q["index"] in fault_fail
+
+    def retry_after(q):
+        return faults[q["url"]][3] if q["url"] in faults and q["status"] in RETRY_CODES else 0.0
+
+    for i, q in enumerate(reqs):
+        q["index"] = i
+    n = backoff_spacing(name, reqs, failed, retry_after, timeout_first=slow)
+    print(f"  back-off spacing checked after {n} failed requests; summary retries {summary.get('retries')}")
+
+
+def retry_max_pages(workdir):
+    """--max-pages counts URLs, not attempts: exactly N records, N distinct URLs requested,
+    each as often as its record's attempts say, on a web where many requests are retried."""
+    name = "retries with --max-pages"
+    n_pages = 30
+    os.makedirs(os.path.join(workdir, "budget"))
+    seeds = [f"http://127.0.0.{2 + i}:PORT/" for i in range(3)] + ["http://127.0.0.2:PORT1/"]
+    web = TestWeb(os.path.join(workdir, "budget"), ["--hosts", "3", "--pages", "12", "--robots-failures", "1",
+                                                     "--slow-ms", "100"], seeds=seeds, max_depth=2)
+    o = web.truth["origins"]
+    faults = [o[0] + "/fault/status/503/2", o[1] + "/fault/status/502/1", o[3] + "/fault/status/500/9"]
+    out = os.path.join(workdir, "budget", "out")
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "2", "--delay", "0",
+                                   "--max-pages", str(n_pages)] + RETRY_ARGS + faults + list(web.truth["seeds"]),
+                                  timeout=min(60.0, remaining()))
+    finally:
+        web.stop()
+    print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
+    if not check(rc == 0, f"{name}: exit {rc}; stderr: {se[-2000:]}"):
+        return
+    records, _, _ = read_outputs(out)
+    pages = collections.Counter(q["url"] for q in read_access_log(web.log) if q["target"] != "/robots.txt")
+    check(len(records) == n_pages, f"{name}: {len(records)} records, want exactly {n_pages}")
+    check(set(pages) == {r["url"] for r in records},
+          f"{name}: URLs requested != recorded: {few(set(pages) ^ {r['url'] for r in records})}")
+    wrong = [(r["url"], r.get("attempts"), pages[r["url"]]) for r in records if r.get("attempts") != pages[r["url"]]]
+    check(not wrong, f"{name}: attempts != requests (url, attempts, requests): {few(wrong)}")
+    retried = sum(1 for r in records if r.get("attempts", 1) > 1)
+    check(retried >= len(faults), f"{name}: only {retried} records were retried")
+    print(f"  {len(records)} records from {sum(pages.values())} page requests, {retried} URLs retried")
+
+
+def retry_give_up(workdir):
+    """An origin that never answers (--silent): robots.txt times out --origin-give-up 3 times
+    in a row, with back-off, then the origin is given up and its seeds recorded so; the crawl
+    ends instead of waiting for it."""
+    name = "give-up"
+    os.makedirs(os.path.join(workdir, "silent"))
+    web = TestWeb(os.path.join(workdir, "silent"), ["--hosts", "1", "--pages", "4", "--silent"], max_depth=1)
+    seeds = [web.truth["seeds"][0], web.truth["seeds"][0] + "p/1"]
+    out = os.path.join(workdir, "silent", "out")
+    try:
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "1", "--delay", "0", "--retries", "9",
+                                   "--origin-give-up", "3", "--retry-backoff", str(RETRY_BASE), "--max-retry-backoff",
+                                   str(RETRY_CAP), "--timeout", "0.5", "--connect-timeout", "0.5"] + seeds,
+                                  timeout=min(40.0, remaining()))
+    finally:
+        web.stop()
+    print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
+    if not check(rc == 0, f"{name}: exit {rc}; stderr: {se[-2000:]}"):
+        return
+    records, _, summary = read_outputs(out)
+    got = {r["url"]: r for r in records}
+    check(set(got) == set(seeds), f"{name}: records for {sorted(got)}, want {seeds}")
+    for u, r in got.items():
+        check(r.get("error_kind") == "origin_gave_up" and r.get("status") == 0 and r.get("attempts") == 0,
+              f"{name}: {u}: {r}")
+    check(summary.get("errors", {}).get("origin_gave_up") == 2, f"{name}: summary errors {summary.get('errors')}")
+    reqs = read_access_log(web.log)
+    check([q["target"] for q in reqs] == ["/robots.txt"] * 3, f"{name}: requests {[q['target'] for q in reqs]}, "
+                                                              f"want robots.txt three times")
+    for i, (a, b) in enumerate(zip(reqs, reqs[1:]), 1):
+        need = 0.5 + 0.5 * RETRY_BASE * 2 ** (i - 1)  # the timeout, then the back-off
+        check(b["time"] - a["time"] >= need - 0.05, f"{name}: robots.txt requests {b['time'] - a['time']:.3f} s "
+                                                    f"apart after failure {i}, want >= {need:.3f} s")
+
+
+def retry_robots_resume(workdir):
+    """robots.txt answers 503 once on every origin; with --retries 0 the first run closes the
+    site and keeps it "pending" in the checkpoint; the resume asks again and crawls it."""
+    name = "robots pending, resumed"
+    os.makedirs(os.path.join(workdir, "pending"))
+    seeds = ["http://127.0.0.2:PORT/", "http://127.0.0.2:PORT1/"]
+    web = TestWeb(os.path.join(workdir, "pending"), ["--hosts", "1", "--pages", "8", "--robots-failures", "1"],
+                  seeds=seeds, max_depth=2)
+    out = os.path.join(workdir, "pending", "out")
+    argv = ["--out-dir", out, "--quiet", "--max-depth", "2", "--delay", "0", "--retries", "0"] + list(web.truth["seeds"])
+    try:
+        rc1, _, se1, _ = mpirun(argv, timeout=min(30.0, remaining()))
+        n1 = log_lines(web)
+        ckpt = read_checkpoint(out)
+        rc2, _, se2, secs = mpirun(["--resume"] + argv, timeout=min(30.0, remaining()))
+        n2 = log_lines(web)
+        # Now nothing is pending: complete, and a further resume does nothing and says so.
+        rc3, _, se3, _ = mpirun(["--resume"] + argv, timeout=min(30.0, remaining()))
+        one_line(f"{name}: resume of the complete crawl", rc3, se3, 0, "complete")
+        check(log_lines(web) == n2, f"{name}: resume of the complete crawl made requests")
+    finally:
+        web.stop()
+    print(f"{name}: exits {rc1}, {rc2}", flush=True)
+    check(rc1 == 0, f"{name}: run 1 exit {rc1}: {se1[-2000:]}")
+    states = {h["origin"]: h.get("robots") for h in ckpt.get("hosts", [])}
+    want = {origin_of(u) for u in web.truth["robots"]}
+    check(states == {x: "pending" for x in want}, f"{name}: checkpoint robots after run 1 {states}, want pending")
+    check(ckpt.get("pages") == 0, f"{name}: run 1 recorded {ckpt.get('pages')} pages, want none (all disallowed)")
+    reqs = read_access_log(web.log)
+    check(all(q["target"] == "/robots.txt" for q in reqs[:n1]), f"{name}: run 1 requested pages")
+    verify(name, web.truth, rc2, out, web.log, reqs=reqs[:n2],
+           resumed={"run1": reqs[:n1], "recorded1": set(), "robots1": set()})
 
 
 # ---------------------------------------------------------------------------------------
@@ -967,7 +1228,7 @@ def net_crawl(name, web, workdir, crawl_args, env=None, exact=True):
     out = os.path.join(workdir, name.replace(" ", "-").replace("/", "-"))
     n0 = log_lines(web)
     rc, so, se, secs = mpirun(["--out-dir", out, "--max-depth", str(NET_DEPTH), "--delay", "0", "--quiet",
-                               "--contact", "mailto:crawl-tests@example.org"] +
+                               "--contact", "mailto:crawl-tests@example.org"] + NO_RETRIES +
                               crawl_args + list(web.truth["seeds"]), timeout=min(60.0, remaining()), env=env)
     time.sleep(0.2)  # the web logs a request as it answers it
     reqs = read_access_log(web.log)[n0:]
@@ -1089,7 +1350,7 @@ def scenario_overwrite():
     web = TestWeb(workdir, web_args, max_depth=3)
     try:
         seeds = list(web.truth["seeds"])
-        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "3", "--delay", "0"] + seeds,
+        rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", "3", "--delay", "0"] + NO_RETRIES + seeds,
                                   timeout=min(60.0, remaining()))
         check(rc == 0, f"first crawl: exit {rc}: {se[-2000:]}")
         verify("first crawl", web.truth, rc, out, web.log)
@@ -1122,7 +1383,7 @@ def scenario_overwrite():
     web = TestWeb(web2dir, web_args, max_depth=1)
     try:
         rc, so, se, secs = mpirun(["--out-dir", out, "--overwrite", "--quiet", "--max-depth", "1", "--delay", "0"] +
-                                  list(web.truth["seeds"]), timeout=min(60.0, remaining()))
+                                  NO_RETRIES + list(web.truth["seeds"]), timeout=min(60.0, remaining()))
     finally:
         web.stop()
     print(f"--overwrite at depth 1: {len(web.truth['fetched'])} truth pages, exit {rc}, {secs:.1f} s", flush=True)
@@ -1313,7 +1574,8 @@ try:
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
      "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
      "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
-     "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps, "warc": scenario_warc}[args.scenario]()
+     "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps,
+     "retries": scenario_retries, "warc": scenario_warc}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

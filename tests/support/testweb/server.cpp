@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -38,6 +39,14 @@ struct TestWeb::Impl {
   std::ofstream log_file;
   bool running = false;
   std::atomic<std::size_t> connections{0};
+  std::mutex asked_mutex;
+  std::map<std::pair<std::size_t, std::string>, int> asked;  // (origin, target) -> requests so far
+
+  /// The how-many-th request of `target` on `origin` this one is (1-based).
+  int count(std::size_t origin, const std::string& target) {
+    std::lock_guard lock(asked_mutex);
+    return ++asked[{origin, target}];
+  }
 
   explicit Impl(WebSpec s) : spec(std::move(s)) {}
 
@@ -94,21 +103,114 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     return h;
   }
+  /// A fault path's answer (see web.hpp), or nullopt for any other target. Sets reset_.
+  std::optional<Response> fault(const std::string& target) {
+    const std::string path = target.substr(0, target.find('?'));
+    const std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+    auto number_after = [](const std::string& text, const std::string& prefix) -> std::optional<long> {
+      if (!text.starts_with(prefix)) return std::nullopt;
+      try {
+        std::size_t used = 0;
+        const long v = std::stol(text.substr(prefix.size()), &used);
+        if (used != text.size() - prefix.size() || v < 0) return std::nullopt;
+        return v;
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    };
+    Response ok;
+    ok.content_type = "text/html; charset=utf-8";
+    ok.body = "<!DOCTYPE html><html><body><p>recovered</p></body></html>\n";
+    if (path == "/robots.txt") {
+      if (web_.spec.robots_failures <= 0 || web_.count(origin_, path) > web_.spec.robots_failures) return std::nullopt;
+      Response r = ok;
+      r.status = 503;
+      r.body = "<html><body>503</body></html>\n";
+      return r;
+    }
+    if (!path.starts_with("/fault/")) return std::nullopt;
+    if (path.starts_with("/fault/reset/") && served_ > 0) {
+      // A reset on a reused connection would be retried by the client itself (a keep-alive
+      // connection may close at any time, RFC 9112 9.3.1): close this one quietly, uncounted,
+      // so that the reset below comes on the fresh connection, where the client sees it.
+      quiet_close_ = true;
+      return ok;
+    }
+    const int n = web_.count(origin_, target);
+    if (path.starts_with("/fault/status/")) {
+      const std::string rest = path.substr(14);
+      const auto slash = rest.find('/');
+      const auto code = number_after(rest.substr(0, slash), "");
+      const auto k = slash == std::string::npos ? std::nullopt : number_after(rest.substr(slash + 1), "");
+      if (!code || !k || *code < 100 || *code > 599) return std::nullopt;
+      if (n > *k) return ok;
+      Response r = ok;
+      r.status = static_cast<int>(*code);
+      r.body = "<html><body>" + std::to_string(*code) + "</body></html>\n";
+      if (auto ra = number_after(query, "ra=")) r.retry_after = std::to_string(*ra);
+      if (auto ra = number_after(query, "ra-date=")) {
+        const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) + *ra;
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char date[64];
+        std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        r.retry_after = date;
+      }
+      return r;
+    }
+    if (auto k = number_after(path, "/fault/reset/")) {
+      if (n <= *k) reset_ = true;
+      return ok;
+    }
+    if (auto k = number_after(path, "/fault/slow/")) {
+      Response r = ok;
+      if (n <= *k) r.delay = web_.spec.fault_wait;
+      return r;
+    }
+    return std::nullopt;
+  }
+
   void handle() {
     const std::string target(request_.target());
+    const auto& o = web_.model->origins()[origin_];
+    // "127.0.0.2:8080" for http (the format before https origins), "https://127.0.0.2:8443".
+    const std::string logged_origin = (o.tls ? "https://" : "") + o.address + ":" + std::to_string(o.port);
+    if (web_.spec.silent) {
+      // Never answers: the request is logged (status 0) and the connection kept open until
+      // the client gives up; reading on notices that.
+      web_.record({std::chrono::system_clock::now(), logged_origin, std::string(request_.method_string()), target,
+                   std::string(request_[http::field::user_agent]), 0});
+      read();
+      return;
+    }
     Response r;
     if (request_.method() == http::verb::get || request_.method() == http::verb::head) {
-      r = web_.model->respond(origin_, target);
+      if (auto f = fault(target))
+        r = std::move(*f);
+      else
+        r = web_.model->respond(origin_, target);
+      ++served_;
     } else {
       r.status = 405;
       r.content_type = "text/plain";
       r.body = "method not allowed\n";
     }
-    const auto& o = web_.model->origins()[origin_];
-    // "127.0.0.2:8080" for http (the format before https origins), "https://127.0.0.2:8443".
-    web_.record({std::chrono::system_clock::now(), (o.tls ? "https://" : "") + o.address + ":" + std::to_string(o.port),
-                 std::string(request_.method_string()), target, std::string(request_[http::field::user_agent]),
-                 r.status});
+    auto& raw = beast::get_lowest_layer(socket_);
+    if (quiet_close_) {  // not an answer: not logged
+      beast::error_code ignored;
+      raw.shutdown(tcp::socket::shutdown_both, ignored);
+      raw.close(ignored);
+      return;
+    }
+    web_.record({std::chrono::system_clock::now(), logged_origin, std::string(request_.method_string()), target,
+                 std::string(request_[http::field::user_agent]), reset_ ? 0 : r.status});
+    if (reset_) {
+      // SO_LINGER 0: close() sends RST instead of FIN, as a crashed or overloaded server does.
+      beast::error_code ignored;
+      raw.set_option(asio::socket_base::linger(true, 0), ignored);
+      raw.close(ignored);
+      return;
+    }
 
     response_ = {};
     response_.result(static_cast<unsigned>(r.status));
@@ -117,6 +219,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!r.content_type.empty()) response_.set(http::field::content_type, r.content_type);
     if (!r.content_encoding.empty()) response_.set(http::field::content_encoding, r.content_encoding);
     if (!r.location.empty()) response_.set(http::field::location, r.location);
+    if (!r.retry_after.empty()) response_.set(http::field::retry_after, r.retry_after);
     response_.keep_alive(request_.keep_alive());
     if (web_.spec.validators && r.status == 200) {
       // A fixed date and the body's FNV-1a: what a crawl log records as last_modified / etag.
@@ -168,6 +271,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
+  bool reset_ = false, quiet_close_ = false;
+  int served_ = 0;  // requests read on this connection before this one
 };
 
 }  // namespace

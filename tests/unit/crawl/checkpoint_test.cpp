@@ -108,6 +108,23 @@ TEST(CrawlResume, RebuildsTheFrontierWithShortestDepthsFromTheLogs) {
   EXPECT_EQ(st.dropped_link_lines, 0u);
 }
 
+TEST(CrawlResume, RetriesByCauseAndPendingRobotsComeBackFromTheFiles) {
+  Dir d;
+  Checkpoint c;
+  c.runs = 1;
+  c.hosts = {{"http://a.test", "pending", "", "", ""}};
+  ASSERT_EQ(write_checkpoint(d.path, d.options, d.seeds, c), Status());
+  spill(d.path + "/pages.jsonl", Dir::rec("http://a.test/", 0, 200, R"(,"attempts":3,"retried":["503","timeout"])") +
+                                     Dir::rec("http://a.test/1", 1, 503, R"(,"attempts":2,"retried":["503"])") +
+                                     Dir::rec("http://a.test/2", 1));
+  spill(d.path + "/links.tsv", "");
+  ResumeState st;
+  ASSERT_EQ(d.load(st), "");
+  EXPECT_EQ(st.retries, (std::map<std::string, std::uint64_t>{{"503", 2}, {"timeout", 1}}));
+  ASSERT_EQ(st.checkpoint.hosts.size(), 1u);
+  EXPECT_EQ(st.checkpoint.hosts[0].robots, "pending");  // the engine fetches it again (engine_test)
+}
+
 TEST(CrawlResume, RunKilledBeforeItsFirstRecordStartsAgainFromTheSeeds) {
   Dir d;
   d.seeds.push_back("http://b.test/");

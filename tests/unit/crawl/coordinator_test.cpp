@@ -91,15 +91,19 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   Counters reply = idle;
   reply.probe = probe;
   w.send(0, static_cast<int>(CrawlTag::ProbeReply), encode_counters(reply));
-  EXPECT_EQ(decode_u64(next_for_worker(mesh, c, CrawlTag::Finish).bytes), 0u) << "no signal";
+  EXPECT_EQ(runtime::decode_stop(next_for_worker(mesh, c, CrawlTag::Finish).bytes), runtime::StopMessage{})
+      << "no signal";
   EXPECT_FALSE(c.done()) << "waits for the worker's report";
 
-  RankReport report;
-  report.rank = 1;
-  report.host = "h1";
-  report.role = "worker";
+  CrawlReport report;
   report.engine.pages = 1;
-  w.send(0, static_cast<int>(CrawlTag::Final), encode_report(report));
+  report.engine.links = 4;
+  report.engine.robots_fetches = 1;
+  report.engine.out_of_scope = 2;
+  report.urls_sent = 5;
+  report.hosts.push_back(HostStats{"http://127.0.0.1:1", 1, 1, 10, 0, 0, "parsed", 0});
+  w.send(0, static_cast<int>(CrawlTag::Final),
+         runtime::encode_report(runtime::RankReport{1, "h1", "worker", 2.5, encode_crawl_report(report)}));
   run_until_done(mesh, c, std::chrono::seconds(10));
   ASSERT_TRUE(c.done());
   const CrawlOutcome o = c.outcome();
@@ -113,6 +117,25 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   EXPECT_EQ(ranks[0].at("role").as_string(), "master");
   EXPECT_EQ(ranks[1].at("host").as_string(), "h1");
   EXPECT_EQ(ranks[1].at("pages").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(ranks[1].at("links").to_number<std::uint64_t>(), 4u);
+  EXPECT_EQ(ranks[1].at("hosts_owned").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(ranks[1].at("urls_sent").to_number<std::uint64_t>(), 5u);
+  EXPECT_EQ(ranks[1].at("wall_s").as_double(), 2.5) << "from the runtime's report envelope";
+  // The row's fields in summary.json's order: who, then the described row.
+  std::vector<std::string> keys;
+  for (const auto& kv : ranks[1].as_object()) keys.emplace_back(kv.key());
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"rank", "host", "role", "pages", "bytes", "robots_fetches", "links",
+                                      "hosts_owned", "urls_sent", "urls_received", "url_messages_sent",
+                                      "url_messages_received", "duplicates", "fetch_wait_s", "peak_rss_kb", "wall_s"}));
+  keys.clear();
+  for (const auto& kv : ranks[0].as_object()) keys.emplace_back(kv.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"rank", "host", "role", "pages", "peak_rss_kb", "bytes_received"}));
+  // Totals: summed from the engines' statistics.
+  EXPECT_EQ(s.at("links").to_number<std::uint64_t>(), 4u);
+  EXPECT_EQ(s.at("robots_fetches").to_number<std::uint64_t>(), 1u);
+  EXPECT_EQ(s.at("not_followed").at("out_of_scope").to_number<std::uint64_t>(), 2u);
+  EXPECT_EQ(s.at("hosts").as_array().size(), 1u);
   fs::remove_all(j.out_dir);
 }
 
@@ -124,7 +147,7 @@ TEST(CrawlCoordinator, ASignalStopsTheRunAndASilentWorkerIsWaitedForOnlyTheGrace
   c.begin();
   next_for_worker(mesh, c, CrawlTag::Urls);
   interrupt = SIGINT;
-  EXPECT_EQ(decode_u64(next_for_worker(mesh, c, CrawlTag::Finish).bytes), static_cast<std::uint64_t>(SIGINT));
+  EXPECT_EQ(runtime::decode_stop(next_for_worker(mesh, c, CrawlTag::Finish).bytes).signal, SIGINT);
   const auto t0 = Clock::now();
   run_until_done(mesh, c, std::chrono::seconds(20));
   ASSERT_TRUE(c.done());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -31,6 +32,9 @@ struct Rig {
 
   Rig() {
     options.delay = 0;
+    // Back-off in milliseconds: the rules are the same, the tests fast.
+    options.retry_backoff = 0.001;
+    options.max_retry_backoff = 0.004;
     fetcher.add_page("http://a.test/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain");
   }
   Engine& make(int workers = 1, int self = 0, Engine::OwnerFn owner = {}) {
@@ -125,7 +129,9 @@ TEST(Engine, RobotsServerErrorDisallowsEverythingAndCrawlDelayIsApplied) {
   rig.fetcher.set_result("http://a.test/robots.txt", err);
   rig.make().offer("http://a.test/", 0);
   EXPECT_TRUE(rig.run().empty());
-  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/robots.txt"});
+  // Asked again --retries (2) times, then closed for this run: "pending" for a resume.
+  EXPECT_EQ(rig.requested(), std::vector<std::string>(3, "http://a.test/robots.txt"));
+  EXPECT_EQ(rig.engine->host_stats().at(0).robots, "pending");
 
   Rig slow;
   slow.fetcher.add_page("http://a.test/robots.txt", "User-agent: *\nCrawl-delay: 0.05\n", "text/plain");
@@ -147,7 +153,9 @@ TEST(Engine, UnreachableHostRecordsItsUrlsAsFailedWithoutKnockingAgain) {
   EXPECT_EQ(recs[0].url, "http://a.test/");
   EXPECT_EQ(recs[0].status, 0);
   EXPECT_EQ(recs[0].error_kind, "connect");
-  EXPECT_EQ(rig.requested(), std::vector<std::string>{"http://a.test/robots.txt"});
+  EXPECT_EQ(recs[0].attempts, 0u);  // never requested itself
+  // robots.txt is tried 1 + --retries times; the page never.
+  EXPECT_EQ(rig.requested(), std::vector<std::string>(3, "http://a.test/robots.txt"));
 }
 
 TEST(Engine, UserAgentTokenSelectsRobotsGroup) {
@@ -298,6 +306,7 @@ TEST(Engine, FailuresAreRecordsNotErrors) {
   Rig rig;
   rig.fetcher.add_page("http://a.test/", page({"/1", "/2"}));
   rig.fetcher.fail_every_nth(3);  // robots (1), / (2), /1 fails (3)
+  rig.options.retries = 0;        // final at once
   rig.make().offer("http://a.test/", 0);
   const auto recs = rig.run();
   ASSERT_EQ(recs.size(), 3u);
@@ -305,6 +314,303 @@ TEST(Engine, FailuresAreRecordsNotErrors) {
   ASSERT_NE(failed, recs.end());
   EXPECT_EQ(failed->status, 0);
   EXPECT_EQ(failed->error_kind, "connect");
+}
+
+// Retries and back-off (docs/crawl.md, "Transient failures").
+
+FetchResult status_result(long status, std::string retry_after = {}) {
+  FetchResult r;
+  r.http_status = status;
+  r.content_type = "text/html";
+  r.retry_after = std::move(retry_after);
+  return r;
+}
+
+FetchResult failure(std::string kind) {
+  FetchResult r;
+  r.error = kind + " (injected)";
+  r.error_kind = std::move(kind);
+  return r;
+}
+
+FetchResult html_result(std::string html) {
+  FetchResult r;
+  r.http_status = 200;
+  r.content_type = "text/html";
+  r.bytes = html.size();
+  r.body = std::move(html);
+  return r;
+}
+
+const PageRecord& record_of(const std::vector<PageRecord>& recs, const std::string& url) {
+  static const PageRecord none;
+  for (const auto& r : recs)
+    if (r.url == url) return r;
+  ADD_FAILURE() << "no record for " << url;
+  return none;
+}
+
+/// Pumps until `n` requests were made (or a bound): what the engine asked so far.
+void pump_until_requests(Rig& rig, std::size_t n) {
+  const auto give_up = Engine::Clock::now() + 20s;  // a hang guard, not a timing
+  while (rig.fetcher.requests().size() < n && Engine::Clock::now() < give_up) {
+    rig.engine->pump(1ms);
+    if (auto t = rig.engine->next_wakeup(); t && rig.engine->in_flight() == 0)
+      std::this_thread::sleep_until(std::min(*t, Engine::Clock::now() + 10ms));
+  }
+  rig.engine->pump(0ms);  // handles the last result and reschedules the host
+}
+
+double seconds_until_wakeup(const Engine& e) {
+  const auto t = e.next_wakeup();
+  if (!t) return -1;
+  return std::chrono::duration<double>(*t - Engine::Clock::now()).count();
+}
+
+TEST(EngineRetry, TransientFailuresAreRetriedAndRecordedOnceWithAttempts) {
+  Rig rig;
+  rig.fetcher.set_results("http://a.test/",
+                          {status_result(503), failure("timeout"), failure("reset"), html_result(page({"/1"}))});
+  rig.options.retries = 3;
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 2u);
+  const PageRecord& home = record_of(recs, "http://a.test/");
+  EXPECT_EQ(home.status, 200);
+  EXPECT_EQ(home.attempts, 4u);
+  EXPECT_EQ(home.retried, (std::vector<std::string>{"503", "timeout", "reset"}));
+  EXPECT_TRUE(home.error.empty());
+  const PageRecord& one = record_of(recs, "http://a.test/1");
+  EXPECT_EQ(one.status, 404);  // not a retry code: final at once
+  EXPECT_EQ(one.attempts, 1u);
+  EXPECT_TRUE(one.retried.empty());
+  EXPECT_EQ(rig.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/", "http://a.test/",
+                                                       "http://a.test/", "http://a.test/", "http://a.test/1"}));
+}
+
+TEST(EngineRetry, AfterTheRetriesTheLastOutcomeIsTheRecord) {
+  Rig rig;
+  rig.options.retries = 1;
+  rig.fetcher.set_result("http://a.test/", status_result(502));
+  rig.fetcher.set_result("http://a.test/dns", failure("dns"));  // not transient: never retried
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  e.offer("http://a.test/dns", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(record_of(recs, "http://a.test/").status, 502);
+  EXPECT_EQ(record_of(recs, "http://a.test/").attempts, 2u);
+  EXPECT_EQ(record_of(recs, "http://a.test/").retried, std::vector<std::string>{"502"});
+  EXPECT_EQ(record_of(recs, "http://a.test/dns").error_kind, "dns");
+  EXPECT_EQ(record_of(recs, "http://a.test/dns").attempts, 1u);
+  const auto req = rig.requested();
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/"), 2);
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/dns"), 1);
+}
+
+TEST(EngineRetry, RetryCodesChooseTheStatusesRetried) {
+  Rig none;
+  none.options.retry_codes = {};
+  none.fetcher.set_result("http://a.test/", status_result(503));
+  none.make().offer("http://a.test/", 0);
+  EXPECT_EQ(none.run().at(0).attempts, 1u);
+  Rig only404;
+  only404.options.retry_codes = {404};
+  only404.options.retries = 1;
+  only404.fetcher.set_result("http://a.test/", status_result(503));
+  Engine& e = only404.make();
+  e.offer("http://a.test/", 0);
+  e.offer("http://a.test/gone", 0);  // the fake's 404
+  const auto recs = only404.run();
+  EXPECT_EQ(record_of(recs, "http://a.test/").attempts, 1u);
+  EXPECT_EQ(record_of(recs, "http://a.test/gone").attempts, 2u);
+  EXPECT_EQ(record_of(recs, "http://a.test/gone").retried, std::vector<std::string>{"404"});
+}
+
+TEST(EngineRetry, AnOriginBacksOffWithAllItsUrlsWhileOthersGoOn) {
+  Rig rig;
+  rig.seeds = {"http://a.test/", "http://b.test/"};
+  rig.options.max_retry_after = 0.3;  // caps the 5 s asked below: the test waits 0.3 s
+  rig.fetcher.set_results("http://a.test/", {status_result(503, "5"), html_result(page({}))});
+  rig.fetcher.add_page("http://a.test/x", page({}));
+  rig.fetcher.add_page("http://b.test/robots.txt", "", "text/plain");
+  rig.fetcher.add_page("http://b.test/", page({"/1"}));
+  rig.fetcher.add_page("http://b.test/1", page({"/2"}));
+  rig.fetcher.add_page("http://b.test/2", page({}));
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  e.offer("http://a.test/x", 0);
+  e.offer("http://b.test/", 0);
+  const auto t0 = Engine::Clock::now();
+  const auto recs = rig.run();
+  EXPECT_GE(Engine::Clock::now() - t0, 300ms);  // the Retry-After (capped) was waited out
+  EXPECT_EQ(recs.size(), 5u);
+  const auto req = rig.requested();
+  auto at = [&](const std::string& url, int nth = 1) {
+    int seen = 0;
+    for (std::size_t i = 0; i < req.size(); ++i)
+      if (req[i] == url && ++seen == nth) return static_cast<std::ptrdiff_t>(i);
+    ADD_FAILURE() << url << " #" << nth << " not requested";
+    return static_cast<std::ptrdiff_t>(-1);
+  };
+  // a.test's other URL waited out the back-off too; b.test went on meanwhile.
+  EXPECT_GT(at("http://a.test/x"), at("http://b.test/2"));
+  EXPECT_GT(at("http://a.test/", 2), at("http://b.test/2"));
+  EXPECT_EQ(record_of(recs, "http://a.test/").attempts, 2u);
+}
+
+TEST(EngineRetry, RetryAfterInSecondsOrAsADateSetsTheOriginsNextRequest) {
+  struct Case {
+    std::string retry_after;
+    double max_retry_after, low, high;
+  };
+  char date[64];
+  const std::time_t in3 = std::time(nullptr) + 3;
+  std::tm tm{};
+  gmtime_r(&in3, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  for (const Case& c : {Case{"5", 600, 4.5, 5.01}, Case{date, 600, 1.0, 3.01}, Case{"100000", 2, 1.9, 2.01},
+                        Case{"soon", 600, 0, 0.01}}) {
+    Rig rig;
+    rig.options.max_retry_after = c.max_retry_after;
+    rig.fetcher.set_results("http://a.test/", {status_result(429, c.retry_after), html_result(page({}))});
+    rig.make().offer("http://a.test/", 0);
+    pump_until_requests(rig, 2);
+    EXPECT_EQ(rig.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/"}))
+        << c.retry_after;
+    const double wait = seconds_until_wakeup(*rig.engine);
+    EXPECT_GE(wait, c.low) << c.retry_after;
+    EXPECT_LE(wait, c.high) << c.retry_after;
+    EXPECT_FALSE(rig.engine->idle());
+  }
+}
+
+TEST(EngineRetry, BackoffDoublesPerFailureInARowUpToTheCapWithJitter) {
+  Rig rig;
+  rig.options.retries = 5;
+  rig.options.retry_backoff = 0.1;
+  rig.options.max_retry_backoff = 0.6;
+  rig.fetcher.set_result("http://a.test/", status_result(500));
+  rig.make().offer("http://a.test/", 0);
+  // Failure n waits b = min(0.6, 0.1 * 2^(n-1)) s, drawn in [b/2, b]; read from the wake-up
+  // time right after each failure (the lower bound allows 50 ms for a loaded machine).
+  std::size_t n = 1;  // robots.txt
+  for (const double b : {0.1, 0.2, 0.4, 0.6, 0.6}) {
+    pump_until_requests(rig, ++n);  // the n-th request: "/" failing once more
+    const double wait = seconds_until_wakeup(*rig.engine);
+    EXPECT_LE(wait, b + 0.001) << "failure with back-off " << b;
+    EXPECT_GE(wait, b / 2 - 0.05) << "failure with back-off " << b;
+  }
+}
+
+TEST(EngineRetry, ARetrySpendsNoSecondPermitAndSurvivesExhaustion) {
+  Rig rig;
+  rig.options.max_pages = 1;
+  rig.fetcher.set_results("http://a.test/", {status_result(503), html_result(page({"/1", "/2"}))});
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  e.grant(1);
+  pump_until_requests(rig, 2);  // robots.txt, then "/" answers 503: queued for a retry
+  EXPECT_FALSE(e.wants_permits()) << "a retry needs no permit";
+  e.exhaust();  // the master has no more: fresh URLs are dropped, the retry stays
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].url, "http://a.test/");
+  EXPECT_EQ(recs[0].status, 200);
+  EXPECT_EQ(recs[0].attempts, 2u);
+  EXPECT_TRUE(e.idle());
+  EXPECT_EQ(e.stats().over_max_pages, 2u);  // /1 and /2
+  EXPECT_EQ(e.take_permits(), 0u);
+}
+
+TEST(EngineRetry, AnOriginThatStopsAnsweringIsGivenUpAndItsQueueRecorded) {
+  Rig rig;
+  rig.options.retries = 5;
+  rig.options.origin_give_up = 3;
+  rig.fetcher.add_page("http://a.test/", page({"/1", "/2", "/3", "/4"}));
+  for (const char* p : {"/1", "/2", "/3", "/4", "/5"})
+    rig.fetcher.set_result(std::string("http://a.test") + p, failure("connect"));
+  Engine& e = rig.make();
+  e.offer("http://a.test/", 0);
+  auto recs = rig.run();
+  // /1, /2, /3 fail to connect: three in a row, the origin is given up.
+  EXPECT_EQ(rig.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/", "http://a.test/1",
+                                                       "http://a.test/2", "http://a.test/3"}));
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(record_of(recs, "http://a.test/3").error_kind, "connect");  // its own last outcome
+  for (const char* p : {"/1", "/2", "/4"}) {
+    const PageRecord& r = record_of(recs, std::string("http://a.test") + p);
+    EXPECT_EQ(r.error_kind, "origin_gave_up") << r;
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.error.find("3 failures in a row"), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(record_of(recs, "http://a.test/1").attempts, 1u);
+  EXPECT_EQ(record_of(recs, "http://a.test/1").retried, std::vector<std::string>{"connect"});
+  EXPECT_EQ(record_of(recs, "http://a.test/4").attempts, 0u);
+  e.offer("http://a.test/5", 1);  // found later: recorded, not requested
+  recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].error_kind, "origin_gave_up");
+  EXPECT_EQ(rig.requested().size(), 5u);
+  EXPECT_TRUE(e.idle());
+}
+
+TEST(EngineRetry, AnswersResetTheGiveUpCount) {
+  Rig rig;
+  rig.options.retries = 0;
+  rig.options.origin_give_up = 2;
+  rig.fetcher.add_page("http://a.test/", page({"/1", "/2", "/3", "/4"}));
+  rig.fetcher.set_result("http://a.test/1", failure("timeout"));
+  rig.fetcher.set_result("http://a.test/3", failure("timeout"));
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 5u);
+  for (const auto& r : recs) EXPECT_NE(r.error_kind, "origin_gave_up") << r;
+  EXPECT_EQ(rig.requested().size(), 6u);
+}
+
+TEST(EngineRetry, RobotsFailingTwiceThenAnsweringOpensTheSite) {
+  Rig rig;
+  FetchResult robots;
+  robots.http_status = 200;
+  robots.content_type = "text/plain";
+  robots.body = "User-agent: *\nDisallow: /private/\n";
+  rig.fetcher.set_results("http://a.test/robots.txt", {status_result(503), failure("connect"), robots});
+  rig.fetcher.add_page("http://a.test/", page({"/private/x"}));
+  rig.make().offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].url, "http://a.test/");
+  EXPECT_EQ(rig.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/robots.txt",
+                                                       "http://a.test/robots.txt", "http://a.test/"}));
+  EXPECT_EQ(rig.engine->stats().robots_fetches, 3u);
+  EXPECT_EQ(rig.engine->stats().blocked, 1u);  // the file's rules apply
+  const auto states = rig.engine->take_robots_states();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].robots, "parsed");
+}
+
+TEST(EngineRetry, RobotsStillFailingIsPendingAndAResumeAsksAgain) {
+  Rig first;
+  first.options.retries = 1;
+  first.fetcher.set_result("http://a.test/robots.txt", status_result(503));
+  first.fetcher.add_page("http://a.test/", page({}));
+  first.make().offer("http://a.test/", 0);
+  EXPECT_TRUE(first.run().empty());  // disallowed for now: nothing fetched, nothing recorded
+  EXPECT_EQ(first.requested(), std::vector<std::string>(2, "http://a.test/robots.txt"));
+  const auto states = first.engine->take_robots_states();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].robots, "pending");
+
+  Rig resumed;  // the checkpoint's "pending": fetched again, and now it answers
+  resumed.fetcher.add_page("http://a.test/", page({}));
+  Engine& e = resumed.make();
+  e.restore_host(states[0]);
+  e.offer("http://a.test/", 0);
+  const auto recs = resumed.run();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(resumed.requested(), (std::vector<std::string>{"http://a.test/robots.txt", "http://a.test/"}));
+  EXPECT_EQ(e.host_stats().at(0).robots, "parsed");
 }
 
 // Resume: an engine preloaded with an earlier run's fetched URLs and robots.txt outcome.

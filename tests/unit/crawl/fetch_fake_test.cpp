@@ -64,6 +64,51 @@ TEST(FakeFetcher, SetResultCarriesFailures) {
   EXPECT_EQ(rs[0].id, 1u);
 }
 
+TEST(FakeFetcher, SetResultsPlaysASequenceThenRepeatsItsLast) {
+  FakeFetcher f;
+  FetchResult busy;
+  busy.http_status = 503;
+  busy.retry_after = "2";
+  FetchResult fine;
+  fine.http_status = 200;
+  f.set_results("http://127.0.0.2:8080/", {busy, busy, fine});
+  for (std::uint64_t i = 1; i <= 4; ++i) f.submit({i, "http://127.0.0.2:8080/"});
+  const auto rs = f.poll(0ms);
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].http_status, 503);
+  EXPECT_EQ(rs[0].retry_after, "2");
+  EXPECT_EQ(rs[1].http_status, 503);
+  EXPECT_EQ(rs[2].http_status, 200);
+  EXPECT_EQ(rs[3].http_status, 200);
+  f.add_page("http://127.0.0.2:8080/", "<p>x</p>");  // a canned result replaces the sequence
+  f.submit({5, "http://127.0.0.2:8080/"});
+  EXPECT_EQ(f.poll(0ms).at(0).body, "<p>x</p>");
+}
+
+TEST(RetryAfter, SecondsAndTheThreeHttpDateForms) {
+  // Sun, 06 Nov 1994 08:49:37 GMT is RFC 9110's example; "now" is 37 s before it.
+  const auto example = std::chrono::system_clock::from_time_t(784111777);
+  const auto now = example - 37s;
+  EXPECT_EQ(parse_retry_after("120", now), 120.0);
+  EXPECT_EQ(parse_retry_after(" 0 ", now), 0.0);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), 37.0);
+  EXPECT_EQ(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now), 37.0);
+  EXPECT_EQ(parse_retry_after("Sun Nov  6 08:49:37 1994", now), 37.0);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", example + 1h), 0.0);  // in the past
+  EXPECT_EQ(parse_retry_after("", now), std::nullopt);
+  EXPECT_EQ(parse_retry_after("-5", now), std::nullopt);
+  EXPECT_EQ(parse_retry_after("1.5", now), std::nullopt);
+  EXPECT_EQ(parse_retry_after("soon", now), std::nullopt);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT trailing", now), std::nullopt);
+  EXPECT_GE(*parse_retry_after("99999999999999999999", now), 1e9);  // huge: the caller caps it
+}
+
+TEST(RetryAfter, TransientErrorKinds) {
+  for (const char* k : {"connect", "timeout", "reset"}) EXPECT_TRUE(is_transient_error_kind(k)) << k;
+  for (const char* k : {"", "dns", "tls", "too_large", "protocol", "other"})
+    EXPECT_FALSE(is_transient_error_kind(k)) << k;
+}
+
 TEST(FetchResult, OkMeansNoErrorAnd2xx) {
   FetchResult r;
   EXPECT_FALSE(r.ok());  // no status yet

@@ -199,6 +199,24 @@ TEST_F(FetcherTest, SizeCapAppliesToDecodedGzip) {
   }
 }
 
+TEST_F(FetcherTest, RetryAfterIsKeptAndAResetIsItsOwnKind) {
+  const auto busy = fetch_one({}, url(1, "/fault/status/503/1?ra=7"));
+  EXPECT_EQ(busy.http_status, 503) << busy;
+  EXPECT_EQ(busy.retry_after, "7");
+  const auto dated = fetch_one({}, url(1, "/fault/status/429/1?ra-date=30"));
+  EXPECT_EQ(dated.http_status, 429) << dated;
+  const auto wait = parse_retry_after(dated.retry_after, std::chrono::system_clock::now());
+  ASSERT_TRUE(wait) << dated.retry_after;
+  EXPECT_GT(*wait, 20.0);
+  EXPECT_LE(*wait, 30.0);
+  EXPECT_EQ(fetch_one({}, url(1, "/fault/status/503/1?ra=7")).retry_after, "") << "recovered: no header";
+  const auto reset = fetch_one({}, url(1, "/fault/reset/1"));
+  EXPECT_EQ(reset.http_status, 0) << reset;
+  EXPECT_EQ(reset.error_kind, "reset") << reset;
+  EXPECT_TRUE(is_transient_error_kind(reset.error_kind));
+  EXPECT_TRUE(fetch_one({}, url(1, "/fault/reset/1")).ok());
+}
+
 TEST_F(FetcherTest, NonHttpSchemesAreRefused) {
   auto f = make_curl_fetcher({});
   const auto rs =

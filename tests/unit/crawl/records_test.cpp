@@ -36,6 +36,8 @@ PageRecord sample_failed() {
   r.redirect = "http://a.test/y";
   r.body_file = "bodies/1";
   r.nofollow = true;
+  r.attempts = 3;
+  r.retried = {"503", "timeout"};
   r.fetched_at = "2026-12-05T00:38:04.123Z";
   r.ip = "127.0.0.2";
   r.payload_sha1 = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ";
@@ -48,12 +50,12 @@ PageRecord sample_failed() {
 TEST(PageRecordJson, LineHasTheFieldsInOrderAndLeavesOutEmptyOnes) {
   EXPECT_EQ(to_json_line(sample_ok()),
             R"({"url":"http://a.test/x","status":200,"depth":2,"content_type":"text/html","bytes":1234,)"
-            R"("links":7,"seconds":2.5E-1,"rank":3})");
+            R"("links":7,"seconds":2.5E-1,"rank":3,"attempts":1})");
   EXPECT_EQ(to_json_line(sample_failed()),
             R"({"url":"http://a.test/x","status":0,"depth":2,"content_type":"text/html","bytes":1234,)"
             R"("links":7,"seconds":2.5E-1,"rank":3,"error":"Connection refused","error_kind":"connect",)"
-            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true,)"
-            R"("fetched_at":"2026-12-05T00:38:04.123Z","ip":"127.0.0.2",)"
+            R"("redirect":"http://a.test/y","body_file":"bodies/1","nofollow":true,"attempts":3,)"
+            R"("retried":["503","timeout"],"fetched_at":"2026-12-05T00:38:04.123Z","ip":"127.0.0.2",)"
             R"("payload_sha1":"sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ","referrer":"seed",)"
             R"("last_modified":"Wed, 21 Oct 2015 07:28:00 GMT","etag":"\"abc\""})");
 }
@@ -64,6 +66,15 @@ TEST(PageRecordJson, RoundTrip) {
     ASSERT_TRUE(back) << back.status();
     EXPECT_EQ(*back, r);
   }
+}
+
+TEST(PageRecordJson, LinesWrittenBeforeRetriesReadAsOneAttempt) {
+  std::string line = to_json_line(sample_ok());
+  line.replace(line.find(",\"attempts\":1"), 13, "");
+  Result<PageRecord> back = page_record_from_json(line);
+  ASSERT_TRUE(back) << back.status() << " " << line;
+  EXPECT_EQ(back->attempts, 1u);
+  EXPECT_TRUE(back->retried.empty());
 }
 
 TEST(PageRecordJson, BadLinesAreErrorsNotExceptions) {
@@ -93,8 +104,8 @@ TEST(HostCheckpointJson, FieldsAndRoundTrip) {
   EXPECT_FALSE(host_checkpoint_from_json(boost::json::parse(R"({"origin":"http://a.test"})")));
 }
 
-/// The Records message as protocol version 3 lays it out, by hand.
-std::string records_v3(const RecordsMessage& m) {
+/// The Records message as protocol version 4 lays it out, by hand.
+std::string records_v4(const RecordsMessage& m) {
   std::string out;
   runtime::ByteWriter w(out);
   w.put(m.status.queued);
@@ -115,6 +126,9 @@ std::string records_v3(const RecordsMessage& m) {
     w.put_string(rec.redirect);
     w.put_string(rec.body_file);
     w.put<std::uint8_t>(rec.nofollow ? 1 : 0);
+    w.put(rec.attempts);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(rec.retried.size()));
+    for (const auto& cause : rec.retried) w.put_string(cause);
     for (const std::string* f :
          {&rec.fetched_at, &rec.ip, &rec.payload_sha1, &rec.referrer, &rec.last_modified, &rec.etag})
       w.put_string(*f);
@@ -143,7 +157,7 @@ RecordsMessage sample_message() {
 TEST(RecordsMessage, WireLayoutIsUnchangedAndRoundTrips) {
   const RecordsMessage m = sample_message();
   const std::string bytes = encode_records(m);
-  EXPECT_EQ(bytes, records_v3(m));
+  EXPECT_EQ(bytes, records_v4(m));
   EXPECT_EQ(decode_records(bytes), m);
 }
 
@@ -164,7 +178,7 @@ TEST(RecordsMessage, TruncatedAndTrailingInputIsRejected) {
 TEST(CrawlMessages, UrlsCountersAndU64RejectTrailingBytes) {
   const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0}, {"http://a.test/1", 4, "http://a.test/"}};
   const std::string u = encode_urls(urls);
-  // Version 3 layout: u32 count, then per URL its depth (i32) before the string, then the referrer.
+  // Version 4 layout: u32 count, then per URL its depth (i32) before the string, then the referrer.
   EXPECT_EQ(u.substr(0, 8), std::string("\x02\0\0\0\0\0\0\0", 8));
   EXPECT_EQ(u.substr(8 + 4 + 14, 4), std::string("\0\0\0\0", 4));  // the first URL's empty referrer
   EXPECT_EQ(decode_urls(u), urls);

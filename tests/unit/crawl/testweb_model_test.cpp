@@ -283,8 +283,8 @@ TEST(WebModel, ServedSitemapsParseToTheModelsLocs) {
   spec.sitemaps = true;
   const auto web = model_for(spec);
   const std::string o = "http://127.0.0.2:8080";
-  for (const std::string url : {o + "/sitemaps/index.xml", o + "/sitemaps/pages.xml", o + "/sitemaps/more.xml.gz",
-                                o + "/sitemaps/broken.xml", std::string("http://127.0.0.3:8080/sitemap.xml")}) {
+  for (const std::string& url : {o + "/sitemaps/index.xml", o + "/sitemaps/pages.xml", o + "/sitemaps/more.xml.gz",
+                                 o + "/sitemaps/broken.xml", std::string("http://127.0.0.3:8080/sitemap.xml")}) {
     const auto r = web.respond(url);
     ASSERT_TRUE(r) << url;
     const auto parsed = crawl::parse_sitemap(r->body);

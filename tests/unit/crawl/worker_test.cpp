@@ -85,12 +85,14 @@ TEST(CrawlWorker, CrawlsItsOriginReportsRecordsThenIdleAndFinalOnFinish) {
   EXPECT_EQ(c.received, 1u) << "the seed message from the coordinator";
   EXPECT_EQ(c.sent, 0u) << "every link stayed on its own origin";
 
-  h.coordinator.send(1, static_cast<int>(CrawlTag::Finish), encode_u64(0));
+  h.coordinator.send(1, static_cast<int>(CrawlTag::Finish), runtime::encode_stop({}));
   auto final = h.until(CrawlTag::Final, seen);
   ASSERT_TRUE(final);
-  const RankReport r = decode_report(final->bytes);
-  EXPECT_EQ(r.rank, 1);
-  EXPECT_EQ(r.role, "worker");
+  const runtime::RankReport who = runtime::decode_report(final->bytes);
+  EXPECT_EQ(who.rank, 1);
+  EXPECT_EQ(who.role, "worker");
+  EXPECT_GT(who.wall_s, 0);
+  const CrawlReport r = decode_crawl_report(who.payload);
   EXPECT_EQ(r.engine.pages, 3u);
   EXPECT_TRUE(h.worker.done());
   EXPECT_EQ(h.worker.exit_code(), 0);

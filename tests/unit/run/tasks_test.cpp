@@ -984,7 +984,7 @@ class GnuParallel : public ::testing::TestWithParam<ParallelCase> {
   }
 
   static fs::path recorded_path(const std::string& name) {
-    return fs::path(__FILE__).parent_path() / "parallel_dry_run" / (name + ".txt");
+    return fs::path(RANKPOOL_PARALLEL_DRY_RUN_DIR) / (name + ".txt");
   }
 };
 

@@ -1,6 +1,7 @@
 // Per-rank statistics: the JSON and the table every app writes, per-host sums, the file.
 #include <gtest/gtest.h>
 
+#include <boost/describe/class.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -54,4 +55,33 @@ TEST(Stats, WriteJsonFileWritesOneLineOrSaysItCannot) {
   EXPECT_EQ(text, "{\"x\":1}\n");
   std::filesystem::remove(path);
   EXPECT_FALSE(write_json_file("/nonexistent-dir/x.json", json::object{}));
+}
+
+namespace {
+// A record of figures as an app declares it: the description is its only field list.
+struct Figures {
+  std::uint64_t pages = 0;
+  double seconds = 0;
+  long peak_kb = 0;
+};
+BOOST_DESCRIBE_STRUCT(Figures, (), (pages, seconds, peak_kb))
+}  // namespace
+
+TEST(DescribedFigures, JsonFieldsFollowTheDescriptionInOrder) {
+  const json::object o = fields_json(Figures{3, 1.5, -1});
+  std::vector<std::string> keys;
+  for (const auto& kv : o) keys.emplace_back(kv.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"pages", "seconds", "peak_kb"}));
+  EXPECT_EQ(json::serialize(o), R"({"pages":3,"seconds":1.5E0,"peak_kb":-1})");
+  EXPECT_TRUE(o.at("pages").is_uint64()) << "integers stay integers of their type";
+  EXPECT_TRUE(o.at("peak_kb").is_int64());
+}
+
+TEST(DescribedFigures, AddFieldsSumsEveryMember) {
+  Figures total;
+  add_fields(total, Figures{3, 1.5, 10});
+  add_fields(total, Figures{4, 0.25, 5});
+  EXPECT_EQ(total.pages, 7u);
+  EXPECT_EQ(total.seconds, 1.75);
+  EXPECT_EQ(total.peak_kb, 15);
 }

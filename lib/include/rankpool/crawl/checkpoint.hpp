@@ -59,8 +59,9 @@ struct ResumeState {
   std::vector<UrlAtDepth> frontier;               // reached, within max_depth, not fetched yet
   std::uint64_t pages = 0, links = 0, bytes = 0;  // what the logs hold
   std::map<std::string, std::uint64_t> by_status, by_error;
-  bool torn_pages_line = false;          // pages.jsonl ended in a partial line (cut off)
-  std::uint64_t dropped_link_lines = 0;  // links.tsv lines of unrecorded pages, or torn (removed)
+  std::map<std::string, std::uint64_t> retries;  // the records' retried attempts by cause
+  bool torn_pages_line = false;                  // pages.jsonl ended in a partial line (cut off)
+  std::uint64_t dropped_link_lines = 0;          // links.tsv lines of unrecorded pages, or torn (removed)
 };
 
 /// Reads OUT/checkpoint.json, pages.jsonl and links.tsv and rebuilds the crawl's state

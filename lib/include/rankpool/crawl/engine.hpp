@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <random>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -65,7 +66,8 @@ struct HostStats {
   std::string origin;
   int rank = 0;
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
-  std::string robots;  // "parsed", "unavailable", "unreachable", "ignored", "pending"
+  std::string robots;  // "parsed", "unavailable", "unreachable", "ignored", "pending" (not fetched yet,
+                       // or failed with 5xx/429/no response after its retries: disallowed for now)
   double delay = 0;    // effective seconds between requests
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -105,10 +107,14 @@ struct EngineStats {
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar& pages& bytes& robots_fetches& links& offered& duplicates& out_of_scope& excluded& trap& blocked&
-        over_host_limit& over_max_pages& depth_improvements& fetch_wait_s;
+    describe_serialize(ar, *this);
   }
 };
+// One name per field (the wire, the sums over ranks and summary.json follow the list): a new
+// counter is one member above and one name here.
+BOOST_DESCRIBE_STRUCT(EngineStats, (),
+                      (pages, bytes, robots_fetches, links, offered, duplicates, out_of_scope, excluded, trap, blocked,
+                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s))
 
 class Engine {
  public:
@@ -153,7 +159,8 @@ class Engine {
   /// when no host waits): the caller sleeps no longer than that.
   std::optional<Clock::time_point> next_wakeup() const;
 
-  /// With max_pages, every page fetch spends a permit granted by the master.
+  /// With max_pages, every page fetch spends a permit granted by the master (a retry of a
+  /// URL spends none: a URL counts once).
   bool wants_permits() const;
   void grant(std::uint64_t permits) { permits_ += permits; }
   /// The master has none left: drop what is queued, and what comes later.
@@ -197,6 +204,14 @@ class Engine {
   void push_sitemap(Host& host, std::string url, bool from_index);
   void start_sitemap(Host& host, Clock::time_point now);
   void handle_sitemap(Host& host, const std::string& url, FetchResult& result);
+  /// The cause a failed fetch may be retried for ("503", "timeout", ...), "" when final.
+  std::string retry_cause(const FetchResult& result) const;
+  /// Back-off, Retry-After and give-up accounting of the host after a response or failure.
+  void note_outcome(Host& host, const FetchResult& result, const std::string& cause);
+  void give_up(Host& host, const FetchResult& result);
+  /// A record for a URL not (or no longer) requested: robots.txt unreachable, origin given up.
+  void record_unfetched(Host& host, UrlState& state, const std::string& url, const std::string& error,
+                        const std::string& kind);
   void release(Host& host);
   void schedule(Host& host);
   bool may_follow(const NormalizedUrl& url);
@@ -224,7 +239,9 @@ class Engine {
   std::uint64_t next_id_ = 1, next_seq_ = 0;
   std::size_t queued_ = 0;
   std::size_t sitemaps_queued_ = 0;  // --sitemaps: sitemap fetches waiting in host queues
+  std::size_t retry_queued_ = 0;     // of queued_: URLs waiting for a retry (their permit is spent)
   std::uint64_t permits_ = 0;
+  std::mt19937_64 jitter_{std::random_device{}()};
   bool exhausted_ = false, stopped_ = false;
 
   std::vector<PageRecord> records_;

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -33,12 +34,13 @@ struct FetchResult {
   std::string url;           // the request's URL, unchanged
   long http_status = 0;      // 0 when no HTTP response arrived (connect failure, timeout, ...)
   std::string error;         // empty on success; otherwise curl's text for the failure
-  std::string error_kind;    // empty on success; "timeout","dns","connect","too_large","tls",
-                             // "type_not_accepted", "protocol" or "other" — stable words the
-                             // crawler may branch on
+  std::string error_kind;    // empty on success; "timeout","dns","connect","reset","too_large",
+                             // "tls", "type_not_accepted", "protocol" or "other" — stable words
+                             // the crawler may branch on
   std::string redirect_to;   // for a 3xx with Location: the absolute target (resolved by curl);
                              // redirects are never followed by the fetcher, the crawler decides
   std::string content_type;  // the Content-Type header as sent, e.g. "text/html; charset=utf-8"
+  std::string retry_after;   // the Retry-After header as sent ("120" or an HTTP date); "" when absent
   std::string body;          // decoded body; empty when not kept (see keep_body_only_for_html)
   std::size_t bytes = 0;     // decoded body bytes received, kept or not
   double seconds = 0;        // wall time of the transfer as measured by curl
@@ -67,6 +69,14 @@ std::ostream& operator<<(std::ostream& os, const FetchResult& r);
 /// "YYYY-MM-DDThh:mm:ss.mmmZ" (RFC 3339, UTC, milliseconds), as FetchResult::started goes into
 /// the crawl log and WARC-Date; "" for the epoch (a result that never started).
 std::string rfc3339_ms(std::chrono::system_clock::time_point t);
+/// Seconds to wait that a Retry-After header value asks for (RFC 9110 10.2.3): delta-seconds
+/// ("120") or an HTTP date (IMF-fixdate, and the obsolete RFC 850 and asctime forms) taken
+/// relative to `now` (a date in the past means 0). nullopt when the value is neither.
+std::optional<double> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+
+/// The error_kind words of a failure that may pass if tried again: "connect", "timeout" and
+/// "reset" (the connection was reset or closed before a response).
+bool is_transient_error_kind(std::string_view error_kind);
 
 /// True for "text/html" and "application/xhtml+xml" (any parameters, any case).
 bool is_html_content_type(std::string_view content_type);
@@ -145,7 +155,7 @@ class Fetcher {
 std::unique_ptr<Fetcher> make_curl_fetcher(const FetchOptions& options);
 
 /// Maps a CURLcode (passed as int so this header needs no curl.h) to an error_kind word:
-/// "timeout", "dns", "connect", "too_large", "tls", "protocol" or "other"; "" for CURLE_OK.
+/// "timeout", "dns", "connect", "reset", "too_large", "tls", "protocol" or "other"; "" for CURLE_OK.
 std::string_view curl_error_kind(int curl_code);
 
 /// Fault injection around any Fetcher: every nth submitted request (n, 2n, ...) is not
@@ -161,6 +171,9 @@ class FakeFetcher : public Fetcher {
   /// Shorthands: a 200 HTML page, and a redirect (default 301) to `target`.
   void add_page(const std::string& url, std::string html, std::string content_type = "text/html; charset=utf-8");
   void add_redirect(const std::string& url, std::string target, long status = 301);
+  /// A sequence for `url`: its n-th request gets results[n-1], later ones the last result
+  /// (a server that fails k times, then recovers). Replaces any canned result for `url`.
+  void set_results(const std::string& url, std::vector<FetchResult> results);
   /// Fault injection: every nth submitted request (n, 2n, ...) fails with a "connect"
   /// error, whatever its URL. 0 turns it off.
   void fail_every_nth(std::size_t n) { fail_every_ = n; }
@@ -174,6 +187,8 @@ class FakeFetcher : public Fetcher {
 
  private:
   std::map<std::string, FetchResult> results_;
+  std::map<std::string, std::vector<FetchResult>> sequences_;
+  std::map<std::string, std::size_t> asked_;  // requests per URL with a sequence
   std::deque<FetchResult> pending_;
   std::vector<FetchRequest> requests_;
   std::size_t fail_every_ = 0;

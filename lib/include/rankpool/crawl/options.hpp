@@ -98,6 +98,32 @@ struct CrawlOptions {
   // sitemap can list far more than a crawl from the seeds would reach.
   bool sitemaps = false;
 
+  // Transient failures (a connect error, a reset, a timeout, or one of retry_codes) are
+  // tried again. 2 more attempts, as Scrapy's RETRY_TIMES: enough for a restarting server or
+  // a dropped connection, and a URL that fails three times running is usually not transient.
+  int retries = 2;
+  // HTTP statuses that mean "try again later" rather than "this page is broken": 429 Too
+  // Many Requests and the 5xx answers of an overloaded or restarting server or gateway
+  // (Scrapy's list, without its nonstandard 5xx). Other statuses are final.
+  std::vector<int> retry_codes = {429, 500, 502, 503, 504};
+  // Per-origin exponential back-off after a transient failure: base * 2^(n-1) for the n-th
+  // failure in a row, capped, and drawn in [half, whole] (jitter, so ranks do not retry in
+  // step). 1 s: a restarting server or a full accept queue needs seconds, not milliseconds,
+  // and the first retry still comes before most humans notice.
+  double retry_backoff = 1;
+  // 120 s: after seven failures in a row an origin is retried every one to two minutes,
+  // long enough to let a struggling server recover, short enough not to stall the crawl.
+  double max_retry_backoff = 120;
+  // A server's Retry-After (seconds or an HTTP date) is obeyed for its origin up to this.
+  // 600 s: a server asking for longer is saying "not today"; waiting ten minutes is polite,
+  // waiting hours would hold the crawl's end hostage.
+  double max_retry_after = 600;
+  // An origin whose requests fail this many times in a row with no HTTP response at all
+  // (connect, timeout, reset) is given up: its queued URLs get an "origin_gave_up" record.
+  // 20: well beyond a server restart at the default back-off (minutes of silence), and
+  // few enough that a dead host does not keep the crawl alive. 0: never give up.
+  int origin_give_up = 20;
+
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     ar& max_depth& delay& per_host_connections& max_crawl_delay& scope& max_pages& max_pages_per_host& include& exclude&
@@ -105,6 +131,7 @@ struct CrawlOptions {
             max_in_flight& connect_timeout& timeout& max_page_bytes& quiet& checkpoint_interval;
     ar& http_proxy& https_proxy& no_proxy& ca_cert& accept_types;
     ar& sitemaps;
+    ar& retries& retry_codes& retry_backoff& max_retry_backoff& max_retry_after& origin_give_up;
     ar& warc& warc_max_size& warc_cdx;
   }
 };

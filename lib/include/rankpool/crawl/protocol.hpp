@@ -2,9 +2,10 @@
 // The distributed crawler's messages: every tag and message that crosses a rank boundary
 // in rankpool-crawl. Hot messages (Urls, Records, Idle, ProbeReply, ...) are flat buffers
 // written with the byte codec (runtime/bytes.hpp) from the records' descriptions; cold ones
-// (Start, Final) use Boost.Serialization. Every decoder rejects truncated and trailing input
-// (runtime::DecodeError). Tags start at 32 so they
-// never meet the farm's (farm/protocol.hpp), although each runs on its own communicator.
+// (Start, the Final report's payload) use Boost.Serialization. Every decoder rejects truncated
+// and trailing input (runtime::DecodeError). The crawler's own tags start at 32 so they never
+// meet the farm's (farm/protocol.hpp), although each runs on its own communicator; Finish and
+// Final are the runtime's stop protocol (runtime/stop.hpp), the same wire format in every app.
 //
 // The conversation (W = crawling workers: ranks 1..N-1, or rank 0 itself when N = 1):
 //   master -> all    Start        the job (or the setup error that ends the run)
@@ -15,7 +16,8 @@
 //   worker -> master Idle         nothing left to do: counts of Urls messages sent/received
 //   master -> all    Probe        termination check; every worker answers ProbeReply
 //   worker -> master Interrupt    this rank got SIGINT/SIGTERM
-//   master -> all    Finish       stop; every worker answers Final (statistics, depth fixes)
+//   master -> all    Finish       stop (runtime::StopMessage); every worker answers Final
+//                                 (runtime::RankReport carrying a CrawlReport: statistics, depth fixes)
 
 #include <boost/describe/class.hpp>
 #include <cstdint>
@@ -26,11 +28,13 @@
 
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/options.hpp"
+#include "rankpool/runtime/stop.hpp"
 
 namespace rankpool::crawl {
 
-// 3: PageRecord's audit fields (fetched_at ... etag) and UrlAtDepth's referrer.
-inline constexpr std::uint32_t kCrawlProtocolVersion = 3;
+// 4: PageRecord's audit fields (fetched_at ... etag) and UrlAtDepth's referrer, after 3's
+// attempts and retried.
+inline constexpr std::uint32_t kCrawlProtocolVersion = 4;
 
 enum class CrawlTag : int {
   Start = 32,
@@ -42,8 +46,8 @@ enum class CrawlTag : int {
   Probe,
   ProbeReply,
   Interrupt,
-  Finish,
-  Final,
+  Finish = runtime::kStopTag,   // a runtime::StopMessage (the signal, if any)
+  Final = runtime::kReportTag,  // a runtime::RankReport whose payload is a CrawlReport
 };
 const char* to_string(CrawlTag tag);
 
@@ -106,25 +110,24 @@ Counters decode_counters(std::string_view bytes);
 [[nodiscard]] std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
 std::uint64_t decode_u64(std::string_view bytes);
 
-/// Final: one worker's report at the end of the run.
-struct RankReport {
-  int rank = 0;
-  std::string host;
-  std::string role;
+/// Final's payload (the runtime's RankReport says who and how long): one worker's figures
+/// at the end of the run.
+struct CrawlReport {
   EngineStats engine;
   std::vector<HostStats> hosts;
   std::vector<std::pair<std::string, int>> depth_fixes;
   std::uint64_t urls_msgs_sent = 0, urls_msgs_received = 0, urls_sent = 0, urls_received = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   long peak_rss_kb = 0;
-  double wall_s = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar& rank& host& role& engine& hosts& depth_fixes& urls_msgs_sent& urls_msgs_received& urls_sent& urls_received&
-        bytes_sent& bytes_received& peak_rss_kb& wall_s;
+    describe_serialize(ar, *this);
   }
 };
-[[nodiscard]] std::string encode_report(const RankReport& r);
-RankReport decode_report(std::string_view bytes);
+BOOST_DESCRIBE_STRUCT(CrawlReport, (),
+                      (engine, hosts, depth_fixes, urls_msgs_sent, urls_msgs_received, urls_sent, urls_received,
+                       bytes_sent, bytes_received, peak_rss_kb))
+[[nodiscard]] std::string encode_crawl_report(const CrawlReport& r);
+CrawlReport decode_crawl_report(std::string_view bytes);
 
 }  // namespace rankpool::crawl

@@ -15,6 +15,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rankpool/status.hpp"
 
@@ -38,12 +39,19 @@ struct PageRecord {
   double seconds = 0;       // transfer time
   int rank = 0;             // the rank that fetched it
   std::string error;        // "" on success
-  std::string error_kind;   // "timeout", "dns", "connect", "too_large", "tls", "protocol", "other"
+  std::string error_kind;   // "timeout", "dns", "connect", "reset", "too_large", "tls", "protocol", "other",
+                            // "origin_gave_up" (not requested: its origin stopped answering)
   std::string redirect;     // canonical target of a 3xx
   std::string body_file;    // with --save-bodies: path of the saved body, relative to OUT
   // <meta name=robots content=nofollow>: its links are listed but not followed. Recorded so
   // that a resumed crawl (checkpoint.hpp) rebuilds the frontier from the logs alone.
   bool nofollow = false;
+  // Requests made for this URL (robots.txt not counted): 1 + its retries; 0 when it was
+  // recorded without a request (robots.txt unreachable, origin given up). The record holds
+  // the last attempt's outcome; `retried` the causes of the attempts before it, in order
+  // ("503", "429", "timeout", "connect", "reset").
+  std::uint32_t attempts = 1;
+  std::vector<std::string> retried;
   // The crawl log's audit fields (docs/crawl.md); each left out of pages.jsonl when empty, and
   // a pages.jsonl written before them (an older crawl resumed) reads without them.
   std::string fetched_at;     // when the fetch started: RFC 3339, UTC, milliseconds
@@ -56,11 +64,13 @@ struct PageRecord {
 };
 BOOST_DESCRIBE_STRUCT(PageRecord, (),
                       (url, status, depth, content_type, bytes, links, seconds, rank, error, error_kind, redirect,
-                       body_file, nofollow, fetched_at, ip, payload_sha1, referrer, last_modified, etag))
+                       body_file, nofollow, attempts, retried, fetched_at, ip, payload_sha1, referrer, last_modified,
+                       etag))
 std::ostream& operator<<(std::ostream& os, const PageRecord& r);
 
 /// pages.jsonl's line for `r`, without the newline. Fields in the description's order;
-/// error and error_kind only for a failure, redirect, body_file and nofollow only when set.
+/// error and error_kind only for a failure, redirect, body_file, nofollow and retried only
+/// when set.
 std::string to_json_line(const PageRecord& r);
 /// A pages.jsonl line back: every field that to_json_line always writes must be there.
 Result<PageRecord> page_record_from_json(std::string_view line);
@@ -80,7 +90,8 @@ BOOST_DESCRIBE_STRUCT(UrlAtDepth, (), (depth, url, referrer))
 /// again with the same options gives the same rules, and the text is what a reader checks.
 struct HostCheckpoint {
   std::string origin;
-  std::string robots;             // "parsed", "unavailable" (allow all), "unreachable" (disallow all)
+  std::string robots;             // "parsed", "unavailable" (allow all), "unreachable" (disallow all),
+                                  // "pending" (failed for now: fetched again by a resume)
   std::string robots_body;        // "parsed": the robots.txt text
   std::string unreachable_error;  // robots.txt got no HTTP response: the host's URLs fail with this
   std::string unreachable_kind;

@@ -48,7 +48,8 @@ class Farm {
  private:
   RunStatus run_master(const std::function<void(Master&)>& body, const std::string& handshake_error);
   RunStatus run_worker(const std::string& handshake_error);
-  /// Collective; run once, by the constructor. Fills serves_, hosts_ and slots_.
+  /// Collective (runtime::handshake plus the queue assignment); run once, by the constructor.
+  /// Fills serves_, hosts_ and slots_.
   std::string handshake();
 
   boost::mpi::communicator comm_;

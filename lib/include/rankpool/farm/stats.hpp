@@ -1,6 +1,7 @@
 #pragma once
 // Run statistics per rank and per host, in the spirit of Parallel Python's print_stats.
 
+#include <boost/describe/class.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <ostream>
@@ -20,13 +21,12 @@ struct RankStats {
   double wall_s = 0;          // from the start of the run to this rank's stop
   std::uint64_t msgs_sent = 0, msgs_recv = 0, bytes_sent = 0, bytes_recv = 0;
   double idle_s() const { return wall_s > busy_s ? wall_s - busy_s : 0.0; }
-
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar& rank& host& role& tasks& failed& batches& busy_s& wall_s& msgs_sent& msgs_recv& bytes_sent& bytes_recv;
-  }
   bool operator==(const RankStats&) const = default;
 };
+// A worker's Stats message carries it (byte codec, runtime/bytes.hpp).
+BOOST_DESCRIBE_STRUCT(RankStats, (),
+                      (rank, host, role, tasks, failed, batches, busy_s, wall_s, msgs_sent, msgs_recv, bytes_sent,
+                       bytes_recv))
 
 struct HostStats {
   std::string host;

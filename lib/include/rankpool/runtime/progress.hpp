@@ -3,7 +3,8 @@
 //  * On a terminal: one live line, redrawn in place at most every `redraw`.
 //  * In a batch log (stderr redirected: Slurm, nohup, CI): a plain line every `batch_every`
 //    (0: none), so a long job's log shows that it moves without filling up with redraws.
-// Silent when not enabled (--quiet, --no-progress). The caller formats the text only when
+// Silent when not enabled (--quiet, --no-progress). The farm's, the crawler's and
+// rankpool-run's progress lines are all this one. The caller formats the text only when
 // due() says a line will be shown, so an idle progress line costs one clock read.
 
 #include <chrono>
@@ -24,8 +25,8 @@ class ProgressLine {
 
   /// `enabled`: the user wants progress. Whether it goes live or into plain lines is decided
   /// here from stderr (`terminal` overrides that, for tests).
-  ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::seconds batch_every = kBatchEvery);
-  ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::seconds batch_every, bool terminal);
+  ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::milliseconds batch_every = kBatchEvery);
+  ProgressLine(bool enabled, std::chrono::milliseconds redraw, std::chrono::milliseconds batch_every, bool terminal);
   ~ProgressLine();
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
@@ -46,7 +47,7 @@ class ProgressLine {
   enum class Mode { off, live, batch };
   Mode mode_;
   std::chrono::milliseconds redraw_;
-  std::chrono::seconds batch_every_;
+  std::chrono::milliseconds batch_every_;
   bool drawn_ = false;
   Clock::time_point start_, last_;
 };

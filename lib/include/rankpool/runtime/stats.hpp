@@ -4,14 +4,39 @@
 // rank 0 by the stop protocol (stop.hpp). One JSON writer and one table writer for all apps,
 // so that the farm's --stats-json and the crawler's summary.json spell a rank the same way.
 
+#include <boost/describe/members.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/mp11/algorithm.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "rankpool/runtime/bytes.hpp"
+
 namespace rankpool::runtime {
+
+// Figures as described records (BOOST_DESCRIBE_STRUCT): the description lists the fields once,
+// and their JSON, their sums and their wire bytes (bytes.hpp) follow from it, so a new
+// figure is one member and one name in the description.
+
+/// The members of `v` as JSON fields, named and ordered as the description lists them.
+template <DescribedStruct T>
+boost::json::object fields_json(const T& v) {
+  boost::json::object out;
+  boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+      [&](auto d) { out[d.name] = boost::json::value_from(v.*d.pointer); });
+  return out;
+}
+
+/// Adds every member of `from` to the same member of `into` (every member a number).
+template <DescribedStruct T>
+void add_fields(T& into, const T& from) {
+  boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_public>>(
+      [&](auto d) { into.*d.pointer += from.*d.pointer; });
+}
 
 struct RankRow {
   int rank = 0;

@@ -2,11 +2,12 @@
 // Internal: not part of the API (rankpool/farm/detail/ may change in any release).
 // The farm's message protocol: every tag and every message that crosses a rank boundary.
 //
-// Hot messages (Batch, Result, Stop) are flat byte buffers written with the byte codec
-// (runtime/bytes.hpp) and sent as MPI_BYTE: one memcpy-style encode per batch, no per-message archive. Cold
-// messages (handshake, statistics) use Boost.Serialization through their serialize()
-// members. Ranks are assumed homogeneous (same binary, same endianness), as with Boost's
-// binary archives.
+// Every message is a flat byte buffer written with the byte codec (runtime/bytes.hpp) and
+// sent as MPI_BYTE: one memcpy-style encode per batch, no per-message archive. Stop and
+// Stats are the runtime's stop protocol (runtime/stop.hpp); the handshake is the runtime's
+// (runtime/agree.hpp: protocol version, a digest of the task types, each rank's slots).
+// Ranks are assumed homogeneous (same binary, same endianness), as with Boost's binary
+// archives.
 
 #include <boost/describe/class.hpp>
 #include <cstdint>
@@ -18,18 +19,20 @@
 #include <vector>
 
 #include "rankpool/runtime/bytes.hpp"
+#include "rankpool/runtime/stop.hpp"
 
 namespace rankpool::farm {
 
-/// Bumped whenever a message layout changes; checked in the handshake.
-inline constexpr std::uint32_t kProtocolVersion = 3;
+/// Bumped whenever a message layout changes; checked in the handshake (runtime/agree.hpp).
+inline constexpr std::uint32_t kProtocolVersion = 4;
 
 enum class Tag : int {
-  Batch = 1,   // master → worker: a batch of tasks of one type
-  Result = 2,  // worker → master: the outcome of one batch
-  Stop = 3,    // master → worker: no more work; reply with Stats and leave the loop
-  Stats = 4,   // worker → master: the worker's counters, the last message of a run
-  Note = 5,    // worker → master: bytes a running task sent (TaskContext::note), before its result
+  Batch = 1,                    // master → worker: a batch of tasks of one type
+  Result = 2,                   // worker → master: the outcome of one batch
+  Stop = runtime::kStopTag,     // master → worker: no more work; reply with Stats and leave the loop
+  Stats = runtime::kReportTag,  // worker → master: a runtime::RankReport whose payload is the
+                                // worker's RankStats (byte codec), the last message of a run
+  Note = 5,                     // worker → master: bytes a running task sent (TaskContext::note), before its result
 };
 
 const char* to_string(Tag tag);
@@ -113,51 +116,19 @@ void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<T
 ResultView decode_result_view(std::string_view bytes);
 ResultMessage decode_result(std::string_view bytes);
 
-/// Tag::Stop: `abort_reason` is empty for a normal end of run.
-struct StopMessage {
-  std::string abort_reason;
-  std::int32_t signal = 0;  // the run was interrupted by this signal: no collective follows
-  bool operator==(const StopMessage&) const = default;
-};
-BOOST_DESCRIBE_STRUCT(StopMessage, (), (abort_reason, signal))
-[[nodiscard]] std::string encode_stop(const StopMessage& m);
-StopMessage decode_stop(std::string_view bytes);
+/// Tag::Stop and Tag::Stats: the runtime's stop protocol (runtime/stop.hpp), one wire format
+/// for every app.
+using runtime::decode_stop;
+using runtime::encode_stop;
+using runtime::StopMessage;
 
-/// One registered task type as announced in the handshake.
+/// One registered task type; the handshake compares a digest of every rank's list.
 struct TypeSignature {
   std::string name;
   std::string queue;
   std::string signature;  // input and output type names: a mismatch is a protocol error
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar& name& queue& signature;
-  }
   bool operator==(const TypeSignature&) const = default;
 };
-
-/// Broadcast by the master at the start of a run.
-struct Hello {
-  std::uint32_t protocol_version = kProtocolVersion;
-  std::vector<TypeSignature> types;
-  std::vector<std::vector<std::string>> worker_queues;  // per rank; empty list = all queues
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar& protocol_version& types& worker_queues;
-  }
-  bool operator==(const Hello&) const = default;
-};
-
-/// Each worker's answer to Hello, gathered at the master.
-struct HelloAck {
-  std::uint32_t protocol_version = kProtocolVersion;
-  std::string host;
-  std::string error;       // empty when the worker agrees with the master's Hello
-  std::int32_t slots = 1;  // batches this rank runs at once (FarmOptions::slots)
-  template <class Ar>
-  void serialize(Ar& ar, unsigned) {
-    ar& protocol_version& host& error& slots;
-  }
-  bool operator==(const HelloAck&) const = default;
-};
+BOOST_DESCRIBE_STRUCT(TypeSignature, (), (name, queue, signature))
 
 }  // namespace rankpool::farm

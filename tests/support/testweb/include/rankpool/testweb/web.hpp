@@ -48,6 +48,18 @@
 //                     of origin 1.
 //   origin 1          (no robots.txt) /sitemap.xml with namespace-prefixed elements.
 //   other origins     no sitemap: /sitemap.xml is 404 (origin 2's robots.txt blocks it).
+//
+// Fault paths (the server's, not the model's: they depend on how often they were asked; no
+// page links to them, a test names them as seeds). The n-th request of a path, per origin:
+//   /fault/status/CODE/K   n <= K: CODE (e.g. 503, 429), with "Retry-After: N" for ?ra=N or
+//                          an HTTP date N seconds ahead for ?ra-date=N; then 200 HTML.
+//   /fault/reset/K         n <= K: the connection is reset (RST) without an answer; then 200.
+//                          Only on a fresh connection: a reused one is closed quietly first
+//                          (not counted, not logged), which clients retry by themselves.
+//   /fault/slow/K          n <= K: answered after WebSpec::fault_wait; then at once. 200 HTML.
+// Each answer after the faults is "<p>recovered</p>" without links. WebSpec::robots_failures
+// makes every origin's robots.txt answer 503 that many times before its normal answer, and
+// WebSpec::silent makes every origin read requests and never answer (nor close).
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -79,6 +91,9 @@ struct WebSpec {
   bool gzip_pages = false;                     // gzip 200 responses for clients sending Accept-Encoding: gzip
   int threads = 2;                             // server threads
   bool sitemaps = false;                       // serve the sitemaps and orphan pages described above
+  int robots_failures = 0;                     // every robots.txt answers 503 this many times first
+  std::chrono::milliseconds fault_wait{5000};  // of /fault/slow/K
+  bool silent = false;                         // read requests, log them (status 0), never answer
   std::string access_log_file;                 // also append the access log here when not empty, one line per
                                 // request: "2026-11-25T21:10:30.123456Z 127.0.0.2:8080 GET /p/3 200 \"UA\""
                                 // (the origin written "https://127.0.0.2:8443" for an https one)
@@ -116,6 +131,7 @@ struct Response {
   std::string content_type;
   std::string content_encoding;  // "gzip" for /big.gz
   std::string location;          // Location header of a 3xx, as written (may be relative)
+  std::string retry_after;       // Retry-After header (fault paths only)
   std::string body;
   bool chunked = false;                // send without Content-Length
   std::chrono::milliseconds delay{0};  // extra delay of this path (WebSpec::latency is added)

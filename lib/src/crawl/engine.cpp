@@ -126,10 +126,10 @@ struct Engine::Host {
   // --sitemaps: sitemap URLs to fetch, and every one queued (true: listed by an index).
   std::deque<std::string> sitemaps;
   std::unordered_map<std::string, bool> sitemaps_seen;
-  int failures = 0;                                 // transient failures in a row (the back-off's exponent)
-  int down = 0;                                     // failures in a row without any HTTP response (give-up)
-  int robots_attempts = 0;                          // robots.txt requests made (retries included)
-  std::string gave_up;                              // why the origin was given up ("" while it is not)
+  int failures = 0;         // transient failures in a row (the back-off's exponent)
+  int down = 0;             // failures in a row without any HTTP response (give-up)
+  int robots_attempts = 0;  // robots.txt requests made (retries included)
+  std::string gave_up;      // why the origin was given up ("" while it is not)
 };
 
 struct Engine::Flight {
@@ -701,7 +701,9 @@ void Engine::start_sitemap(Host& h, Clock::time_point now) {
   --sitemaps_queued_;
   // robots.txt rules apply to sitemaps too; they are not pages (no permit, no record). An
   // origin given up is asked nothing more.
-  if (!h.unreachable_error.empty() || !h.gave_up.empty() || !h.policy.allowed(std::string_view(url).substr(h.origin.size()))) return;
+  if (!h.unreachable_error.empty() || !h.gave_up.empty() ||
+      !h.policy.allowed(std::string_view(url).substr(h.origin.size())))
+    return;
   const std::uint64_t id = next_id_++;
   in_flight_[id] = Flight{&h, false, url, true};
   fetcher_.submit(FetchRequest{id, std::move(url), true});

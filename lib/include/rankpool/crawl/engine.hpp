@@ -237,7 +237,7 @@ class Engine {
   std::uint64_t next_id_ = 1, next_seq_ = 0;
   std::size_t queued_ = 0;
   std::size_t sitemaps_queued_ = 0;  // --sitemaps: sitemap fetches waiting in host queues
-  std::size_t retry_queued_ = 0;  // of queued_: URLs waiting for a retry (their permit is spent)
+  std::size_t retry_queued_ = 0;     // of queued_: URLs waiting for a retry (their permit is spent)
   std::uint64_t permits_ = 0;
   std::mt19937_64 jitter_{std::random_device{}()};
   bool exhausted_ = false, stopped_ = false;

@@ -16,8 +16,6 @@ packages=(
   libcurl4-openssl-dev libpsl-dev libidn2-dev libgumbo-dev zlib1g-dev
   # The test web's https origins (Asio's TLS streams), and the CA the crawler tests make.
   libssl-dev openssl
-  # The URL differential test's oracle: WHATWG URL parsing as browsers do it (node's URL).
-  nodejs
   # Network-namespace hosts for the cluster tests (scripts/cluster-local.sh).
   iproute2 procps util-linux
   # Slurm for the slurm tests: scripts/slurm-local.sh runs its own munged/slurmctld/slurmd.
@@ -30,10 +28,17 @@ packages=(
   gdb
   # The lint tests: shell scripts and C++ formatting (.clang-format).
   shellcheck clang-format
-  # The WARC test reads the crawler's WARC files with webrecorder's warcio (npm, pinned below).
-  npm
 )
 ensure_packages setup "${packages[@]}"
+
+# Node.js: the URL differential test's oracle (WHATWG URL parsing, node's URL) and npm for
+# webrecorder's warcio (pinned below), which reads the crawler's WARC files in the tests. The
+# machine's own node and npm are used when present: a nodejs package from NodeSource bundles npm
+# and conflicts with Debian's npm package, so asking apt for both would fail there.
+node_packages=()
+command -v node >/dev/null || node_packages+=(nodejs)
+command -v npm >/dev/null || node_packages+=(npm)
+[ "${#node_packages[@]}" -eq 0 ] || ensure_packages setup "${node_packages[@]}"
 
 cd "$RANKPOOL_ROOT"
 cmake --preset "$preset" >/dev/null

@@ -1,8 +1,11 @@
 #pragma once
 // ASCII and percent-encoding helpers shared by URL normalization and robots.txt
-// matching (both compare percent-encoded octets the RFC 3986 way). Private to the module.
+// matching (both compare percent-encoded octets the RFC 3986 way), and the UTF-8 encoder of
+// the HTML and sitemap character-reference decoders. Private to the module.
 
 #include <algorithm>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace rankpool::crawl::ascii {
@@ -28,6 +31,25 @@ inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>
 inline bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+}
+
+/// Appends code point `cp` (at most U+10FFFF; the caller rejects the rest) as UTF-8.
+inline void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
 }
 
 }  // namespace rankpool::crawl::ascii

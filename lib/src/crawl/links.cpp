@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ostream>
 
+#include "ascii.hpp"
 #include "links_entities.hpp"
 
 namespace rankpool::crawl {
@@ -53,24 +54,6 @@ std::string_view trim_space(std::string_view s) {
 }
 
 // ---- character references --------------------------------------------------------------
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -124,9 +107,9 @@ std::size_t decode_reference(std::string_view s, std::size_t i, std::string& out
     if (value == 0 || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
       out.append(kReplacement);
     } else if (value >= 0x80 && value <= 0x9F && kWindows1252[value - 0x80] != 0) {
-      append_utf8(out, kWindows1252[value - 0x80]);
+      ascii::append_utf8(out, kWindows1252[value - 0x80]);
     } else {
-      append_utf8(out, value);
+      ascii::append_utf8(out, value);
     }
     return k;
   }

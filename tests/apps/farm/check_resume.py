@@ -133,9 +133,10 @@ if args.case == "kill":
     # keeps computing), and the rerun must finish the job with each task exactly once.
     for trial in range(3):
         journal = os.path.join(work, f"kill{trial}.journal")
-        proc = start(os.path.join(work, f"kill{trial}.out"), ["--journal", journal])
-        check(wait_for_rows(journal, 1, 60), f"trial {trial}: the run journals tasks")
-        time.sleep(rng.uniform(0.0, 1.2))
+        # As in the sigterm case: slower tasks, killed at a random 0-40 % of the run journaled.
+        slow = ["--sleep-ms", "30"] if args.kind == "probe" else []
+        proc = start(os.path.join(work, f"kill{trial}.out"), ["--journal", journal, *slow])
+        check(wait_for_rows(journal, rng.randint(1, 2 * total // 5), 60), f"trial {trial}: the run journals tasks")
         pids = ranks_of(proc)
         at_kill = len(journal_records(journal, strict=False))
         if trial == 2:
@@ -159,9 +160,13 @@ elif args.case == "sigterm":
     for trial, sig in enumerate([signal.SIGTERM, signal.SIGINT]):
         journal = os.path.join(work, f"term{trial}.journal")
         out = os.path.join(work, f"term{trial}.out")
-        proc = start(out, ["--journal", journal])
-        check(wait_for_rows(journal, 1, 60), f"{sig.name}: the run journals tasks")
-        time.sleep(rng.uniform(0.2, 0.8))
+        # Slower tasks than the other cases, and the signal sent once a random 10-40 % of the
+        # run is journaled (not after a fixed sleep): on a loaded machine a 2-second run could
+        # end before the signal reached it, and the journal would then hold all of it.
+        slow = ["--sleep-ms", "30"] if args.kind == "probe" else []
+        proc = start(out, ["--journal", journal, *slow])
+        check(wait_for_rows(journal, rng.randint(total // 10, 2 * total // 5), 60),
+              f"{sig.name}: the run journals tasks")
         pids = ranks_of(proc)
         t0 = time.time()
         proc.send_signal(sig)

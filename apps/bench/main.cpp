@@ -2,6 +2,7 @@
 // measured in one launch at one rank count.
 //
 //   mpirun -n 3 rankpool-bench [--tasks 100000] [--repeat 3] [--baseline-batch 1000]
+//   mpirun -n 3 rankpool-bench --emulate 2048 --task-us 100 [--batch N] [--tasks 1000000]
 //
 // Modes, each moving `tasks` no-op tasks (int in, int out) from rank 0 to the workers and back:
 //   farm batched     Farm::map with automatic batching (the default)
@@ -11,6 +12,10 @@
 //   mpi loop batched the same with `baseline-batch` tasks per message
 // Each mode runs `repeat` times; the best time counts. Ratios compare batched modes with
 // the batched loop and the unbatched farm with the unbatched loop.
+//
+// --emulate K: the farm's master (its scheduler, groups, codec and MPI channel) faces K
+// emulated workers per worker rank instead (emulate.hpp): its CPU cost and utilisation at
+// thousands of workers, measured beside the cost model of docs/scale.md.
 
 #include <mpi.h>
 
@@ -21,7 +26,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <cstdio>
 #include <iostream>
 #include <numeric>
 #include <vector>
@@ -29,6 +33,7 @@
 #include "rankpool/farm/farm.hpp"
 #include "rankpool/farm/journal.hpp"
 #include "app_version_mpi.hpp"
+#include "emulate.hpp"
 
 namespace mpi = boost::mpi;
 namespace po = boost::program_options;
@@ -135,6 +140,34 @@ double farm_run(const mpi::communicator& world, const Registry& reg, const Task<
   return t;
 }
 
+/// One emulated run: measured beside the cost model's prediction. Exit 1 on wrong outputs.
+int emulate(const mpi::communicator& world, const Registry& reg, const Task<int, int>& task,
+            const rankpool::bench::EmulateOptions& o) {
+  const auto r = rankpool::bench::run_emulation(world, reg, task, o);
+  if (world.rank() != 0) return 0;
+  if (!r.correct) {
+    std::fprintf(stderr, "rankpool-bench: the emulated run returned wrong results\n");
+    return 1;
+  }
+  FarmOptions fo;
+  fo.batch_size = o.batch;
+  const rankpool::bench::CostModel model;
+  const double ideal_s = static_cast<double>(r.tasks) * o.task_s / r.workers;
+  const auto planned = rankpool::bench::planned_batches(fo, r.tasks, r.workers, o.task_s);
+  const double predicted =
+      std::min(1.0, model.cost_s(r.workers, static_cast<double>(r.tasks), static_cast<double>(planned)) / ideal_s);
+  const double busy = r.cpu_s - r.idle_cpu_s;
+  std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %12s %12s %8s %10s\n", "workers", "task_us", "batch", "tasks",
+              "batches", "planned", "wall_s", "cpu_s", "busy_s", "U", "tasks/s", "ideal/s", "U_pred", "us/batch");
+  std::printf("%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
+              o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto",
+              static_cast<unsigned long long>(r.tasks), static_cast<unsigned long long>(r.batches),
+              static_cast<unsigned long long>(planned), r.wall_s, r.cpu_s, busy, busy / r.wall_s,
+              static_cast<double>(r.tasks) / r.wall_s, static_cast<double>(r.tasks) / ideal_s, predicted,
+              r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,6 +176,8 @@ int main(int argc, char** argv) {
   long tasks = 100000;
   int repeat = 3;
   int baseline_batch = 1000;
+  rankpool::bench::EmulateOptions emu;
+  double task_us = 100;
   po::options_description desc("rankpool-bench options");
   desc.add_options()("help,h", "show this help")("version", "print the version (and the MPI library's) and exit")(
       "tasks", po::value(&tasks)->default_value(tasks), "no-op tasks per mode")(
@@ -152,13 +187,21 @@ int main(int argc, char** argv) {
       "max-batch", po::value(&g_max_batch)->default_value(g_max_batch), "the farm's max_batch")(
       "journal-file", po::value(&g_journal_path)->default_value("/tmp/rankpool-bench.journal"),
       "journal of the 'farm journaled' mode (put it on the file system you would use)")(
-      "verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run");
+      "verbose,v", po::bool_switch(&g_verbose), "print the farm's statistics after each run")(
+      "emulate", po::value(&emu.per_rank),
+      "instead: the master faces this many emulated workers per worker rank (one line: its CPU, "
+      "utilisation and throughput beside the cost model's prediction)")(
+      "task-us", po::value(&task_us)->default_value(task_us), "--emulate: the emulated duration of one task (µs)")(
+      "batch", po::value(&emu.batch)->default_value(emu.batch), "--emulate: the farm's batch_size (0: automatic)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
     if (tasks < 1 || repeat < 1 || baseline_batch < 1)
       throw po::error("--tasks, --repeat and --baseline-batch must be positive");
+    if (vm.count("emulate") && (emu.per_rank < 1 || !(task_us >= 0)))
+      throw po::error("--emulate must be positive and --task-us not negative");
+    if (vm.count("emulate") && world.size() < 2) throw po::error("--emulate needs at least 2 ranks");
   } catch (const po::error& e) {
     if (world.rank() == 0) std::cerr << "rankpool-bench: " << e.what() << "\n";
     return 2;
@@ -180,6 +223,12 @@ int main(int argc, char** argv) {
 
   Registry reg;
   const auto noop = reg.add("noop", [](int x) { return x; });
+  if (vm.count("emulate")) {
+    const auto affine = reg.add("affine", [](int x) { return 3 * x + 1; });
+    emu.task_s = task_us * 1e-6;
+    emu.tasks = tasks;
+    return emulate(world, reg, affine, emu);
+  }
   MPI_Comm raw;
   MPI_Comm_dup(MPI_COMM_WORLD, &raw);
 

@@ -1,0 +1,60 @@
+#pragma once
+// rankpool-bench --emulate: the farm's master facing thousands of workers on a few cores.
+//
+// Rank 0 runs the farm's own Master (scheduler, task groups, codec, MPI channel) over a
+// transport that presents K logical workers per worker rank. A worker rank keeps one queue
+// per logical worker: a batch of n tasks received at time r on logical worker k completes at
+// max(r, the end of k's previous batch) + n × task duration, computed from timestamps (a timer,
+// not CPU), and its result carries the task function's real outputs. Two cores can so present
+// the master with 8,192 workers while only the master burns CPU.
+
+#include <boost/mpi/communicator.hpp>
+#include <cstdint>
+
+#include "rankpool/farm/options.hpp"
+#include "rankpool/farm/registry.hpp"
+#include "rankpool/farm/task.hpp"
+
+namespace rankpool::bench {
+
+/// The master's CPU cost (docs/scale.md "The farm's master"): busy CPU seconds =
+/// per_batch × batches + per_task × tasks + per_worker_batch × workers × batches.
+/// Defaults: fitted to emulated runs on this project's 2-core machine (docs/scale.md).
+struct CostModel {
+  double per_batch_s = 6e-6;         // scheduler pick, header, send, receive, decode, complete
+  double per_task_s = 0.02e-6;       // an int task's input encode and output decode/delivery
+  double per_worker_batch_s = 2e-9;  // the scheduler's round-robin scan over all workers,
+                                     // once per message handled
+  double cost_s(double workers, double tasks, double batches) const {
+    return per_batch_s * batches + per_task_s * tasks + per_worker_batch_s * workers * batches;
+  }
+};
+
+/// Batches the farm's automatic policy cuts `tasks` tasks of `task_s` seconds into for
+/// `workers` single-slot workers: single-task probes until the first result (prefetch per
+/// worker), then guided self-scheduling between min_batch_time and target_batch_time of
+/// work, at most max_batch. With batch_size > 0, batches of exactly that size.
+std::uint64_t planned_batches(const farm::FarmOptions& options, std::uint64_t tasks, int workers, double task_s);
+
+struct EmulateOptions {
+  int per_rank = 1;        // logical workers per worker rank
+  double task_s = 100e-6;  // emulated duration of one task
+  std::size_t batch = 0;   // the farm's batch_size (0: automatic)
+  long tasks = 1000000;
+};
+
+struct EmulateReport {
+  int workers = 0;
+  std::uint64_t tasks = 0, batches = 0;
+  double wall_s = 0;      // the map() on rank 0
+  double cpu_s = 0;       // the master thread's CPU time during it
+  double idle_cpu_s = 0;  // ... of which polling that found no message
+  bool correct = false;   // every output is the task function's
+};
+
+/// Collective over `comm` (at least 2 ranks). `task` must compute 3x + 1 (the check of the
+/// outputs). The report is meaningful on rank 0.
+EmulateReport run_emulation(const boost::mpi::communicator& comm, const farm::Registry& registry,
+                            const farm::Task<int, int>& task, const EmulateOptions& options);
+
+}  // namespace rankpool::bench

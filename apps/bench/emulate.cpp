@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <numeric>
 #include <thread>
@@ -32,6 +33,17 @@ double thread_cpu_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Seconds this thread waited on a run queue for a core (Linux schedstat; 0 elsewhere): on
+// shared cores the master's wall time includes time it was ready but not running.
+double thread_runqueue_s() {
+  std::FILE* f = std::fopen("/proc/thread-self/schedstat", "r");
+  if (!f) return 0;
+  unsigned long long run = 0, wait = 0;
+  const int n = std::fscanf(f, "%llu %llu", &run, &wait);
+  std::fclose(f);
+  return n == 2 ? static_cast<double>(wait) * 1e-9 : 0;
+}
+
 // Logical worker w lives on rank 1 + w % ranks as its (w / ranks)-th queue.
 class EmulatedTransport final : public Transport {
  public:
@@ -48,7 +60,9 @@ class EmulatedTransport final : public Transport {
   // The farm's MPI transport polls the same way (spin, then growing sleeps); the CPU of the
   // polls that find nothing is counted apart, as idle.
   std::optional<Incoming> receive(std::chrono::microseconds max_wait) override {
-    const auto deadline = Clock::now() + max_wait;
+    const auto start = Clock::now();
+    const auto deadline = start + max_wait;
+    const Wait wait{wait_s_, start};
     for (;;) {
       const double c0 = thread_cpu_s();
       if (auto m = channel_.receive(std::chrono::microseconds(0))) {
@@ -67,6 +81,7 @@ class EmulatedTransport final : public Transport {
     channel_.wait_all();
   }
   double idle_cpu_s() const { return idle_cpu_s_; }
+  double wait_s() const { return wait_s_; }
 
  private:
   int ranks_, per_rank_;
@@ -74,6 +89,12 @@ class EmulatedTransport final : public Transport {
   runtime::MpiChannel channel_;
   runtime::Backoff backoff_;
   double idle_cpu_s_ = 0;
+  double wait_s_ = 0;  // wall time inside receive(): waiting for a result, not working
+  struct Wait {
+    double& total;
+    Clock::time_point start;
+    ~Wait() { total += std::chrono::duration<double>(Clock::now() - start).count(); }
+  };
 };
 
 struct Due {
@@ -164,10 +185,13 @@ EmulateReport run_emulation(const mpi::communicator& comm, const Registry& regis
   comm.barrier();
   const auto t0 = Clock::now();
   const double c0 = thread_cpu_s();
+  const double q0 = thread_runqueue_s();
   const auto result = master.map(task, xs);
   report.cpu_s = thread_cpu_s() - c0;
   report.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  report.runqueue_s = thread_runqueue_s() - q0;
   report.idle_cpu_s = transport.idle_cpu_s();
+  report.wait_s = transport.wait_s();
   report.tasks = xs.size();
   report.batches = master.master_counters().batches;
   report.correct = result.ok() && result.values.size() == xs.size();

@@ -49,6 +49,8 @@ struct EmulateReport {
   double wall_s = 0;      // the map() on rank 0
   double cpu_s = 0;       // the master thread's CPU time during it
   double idle_cpu_s = 0;  // ... of which polling that found no message
+  double wait_s = 0;      // wall time the master waited for a result (polling or asleep)
+  double runqueue_s = 0;  // wall time it was ready to run but had no core (machine load)
   bool correct = false;   // every output is the task function's
 };
 

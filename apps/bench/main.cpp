@@ -157,14 +157,18 @@ int emulate(const mpi::communicator& world, const Registry& reg, const Task<int,
   const double predicted =
       std::min(1.0, model.cost_s(r.workers, static_cast<double>(r.tasks), static_cast<double>(planned)) / ideal_s);
   const double busy = r.cpu_s - r.idle_cpu_s;
-  std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %12s %12s %8s %10s\n", "workers", "task_us", "batch", "tasks",
-              "batches", "planned", "wall_s", "cpu_s", "busy_s", "U", "tasks/s", "ideal/s", "U_pred", "us/batch");
-  std::printf("%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
-              o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto",
-              static_cast<unsigned long long>(r.tasks), static_cast<unsigned long long>(r.batches),
-              static_cast<unsigned long long>(planned), r.wall_s, r.cpu_s, busy, busy / r.wall_s,
-              static_cast<double>(r.tasks) / r.wall_s, static_cast<double>(r.tasks) / ideal_s, predicted,
-              r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
+  // U: the master's busy CPU over the wall time it had a core (run-queue waits, which other
+  // load on shared cores causes, taken out). U_pred: the cost model over the run's ideal
+  // time (tasks x duration / workers) with the batches the policy plans.
+  std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %7s %12s %12s %8s %10s\n", "workers", "task_us", "batch",
+              "tasks", "batches", "planned", "wall_s", "runq_s", "busy_s", "wait_s", "U", "tasks/s", "ideal/s",
+              "U_pred", "us/batch");
+  std::printf(
+      "%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
+      o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto", static_cast<unsigned long long>(r.tasks),
+      static_cast<unsigned long long>(r.batches), static_cast<unsigned long long>(planned), r.wall_s, r.runqueue_s,
+      busy, r.wait_s, busy / std::max(1e-9, r.wall_s - r.runqueue_s), static_cast<double>(r.tasks) / r.wall_s,
+      static_cast<double>(r.tasks) / ideal_s, predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
   return 0;
 }
 

@@ -196,6 +196,7 @@ EmulateReport run_emulation(const mpi::communicator& comm, const Registry& regis
   report.batches = master.master_counters().batches;
   report.correct = result.ok() && result.values.size() == xs.size();
   for (std::size_t i = 0; report.correct && i < xs.size(); ++i) report.correct = result.values[i] == 3 * xs[i] + 1;
+  for (const int v : result.values) report.output_sum += static_cast<std::uint64_t>(v);
   transport.stop_all();
   comm.barrier();
   return report;

@@ -46,12 +46,13 @@ struct EmulateOptions {
 struct EmulateReport {
   int workers = 0;
   std::uint64_t tasks = 0, batches = 0;
-  double wall_s = 0;      // the map() on rank 0
-  double cpu_s = 0;       // the master thread's CPU time during it
-  double idle_cpu_s = 0;  // ... of which polling that found no message
-  double wait_s = 0;      // wall time the master waited for a result (polling or asleep)
-  double runqueue_s = 0;  // wall time it was ready to run but had no core (machine load)
-  bool correct = false;   // every output is the task function's
+  double wall_s = 0;             // the map() on rank 0
+  double cpu_s = 0;              // the master thread's CPU time during it
+  double idle_cpu_s = 0;         // ... of which polling that found no message
+  double wait_s = 0;             // wall time the master waited for a result (polling or asleep)
+  double runqueue_s = 0;         // wall time it was ready to run but had no core (machine load)
+  bool correct = false;          // every output is the task function's
+  std::uint64_t output_sum = 0;  // of the outputs, for an outside check
 };
 
 /// Collective over `comm` (at least 2 ranks). `task` must compute 3x + 1 (the check of the

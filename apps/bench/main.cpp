@@ -169,6 +169,8 @@ int emulate(const mpi::communicator& world, const Registry& reg, const Task<int,
       static_cast<unsigned long long>(r.batches), static_cast<unsigned long long>(planned), r.wall_s, r.runqueue_s,
       busy, r.wait_s, busy / std::max(1e-9, r.wall_s - r.runqueue_s), static_cast<double>(r.tasks) / r.wall_s,
       static_cast<double>(r.tasks) / ideal_s, predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
+  std::printf("outputs: %llu values of 3x+1, sum %llu\n", static_cast<unsigned long long>(r.tasks),
+              static_cast<unsigned long long>(r.output_sum));
   return 0;
 }
 

@@ -19,12 +19,13 @@ namespace rankpool::bench {
 
 /// The master's CPU cost (docs/scale.md "The farm's master"): busy CPU seconds =
 /// per_batch × batches + per_task × tasks + per_worker_batch × workers × batches.
-/// Defaults: fitted to emulated runs on this project's 2-core machine (docs/scale.md).
+/// Defaults: a least-squares fit to 15 emulated runs (64-8,192 workers, batches of 1, 16 and
+/// 256) on this project's 2-core machine; docs/scale.md has the runs.
 struct CostModel {
-  double per_batch_s = 6e-6;         // scheduler pick, header, send, receive, decode, complete
-  double per_task_s = 0.02e-6;       // an int task's input encode and output decode/delivery
-  double per_worker_batch_s = 2e-9;  // the scheduler's round-robin scan over all workers,
-                                     // once per message handled
+  double per_batch_s = 3.6e-6;        // pick, encode and send a batch; receive, decode, complete its result
+  double per_task_s = 15e-9;          // an int task's input encoded and its output delivered in place
+  double per_worker_batch_s = 17e-9;  // per worker, per batch: the scheduler's scan of every worker for
+                                      // a free slot after each message
   double cost_s(double workers, double tasks, double batches) const {
     return per_batch_s * batches + per_task_s * tasks + per_worker_batch_s * workers * batches;
   }

@@ -154,21 +154,24 @@ int emulate(const mpi::communicator& world, const Registry& reg, const Task<int,
   const rankpool::bench::CostModel model;
   const double ideal_s = static_cast<double>(r.tasks) * o.task_s / r.workers;
   const auto planned = rankpool::bench::planned_batches(fo, r.tasks, r.workers, o.task_s);
-  const double predicted =
-      std::min(1.0, model.cost_s(r.workers, static_cast<double>(r.tasks), static_cast<double>(planned)) / ideal_s);
+  const double cost_s = model.cost_s(r.workers, static_cast<double>(r.tasks), static_cast<double>(planned));
+  const double predicted = cost_s / ideal_s;
   const double busy = r.cpu_s - r.idle_cpu_s;
-  // U: the master's busy CPU over the wall time it had a core (run-queue waits, which other
-  // load on shared cores causes, taken out). U_pred: the cost model over the run's ideal
-  // time (tasks x duration / workers) with the batches the policy plans.
+  const double on_core_s = std::max(1e-9, r.wall_s - r.runqueue_s);
+  // Measured: U is the master's busy CPU over the wall time it had a core (run-queue waits,
+  // which other load on shared cores causes, taken out), tasks/s over the same time.
+  // Predicted: U_pred is the cost model's CPU over the run's ideal time (tasks x duration /
+  // workers) with the batches the policy plans (above 1: the master is the bottleneck), and
+  // pred/s the throughput that leaves: tasks / max(ideal time, the model's CPU).
   std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %7s %12s %12s %8s %10s\n", "workers", "task_us", "batch",
-              "tasks", "batches", "planned", "wall_s", "runq_s", "busy_s", "wait_s", "U", "tasks/s", "ideal/s",
-              "U_pred", "us/batch");
-  std::printf(
-      "%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
-      o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto", static_cast<unsigned long long>(r.tasks),
-      static_cast<unsigned long long>(r.batches), static_cast<unsigned long long>(planned), r.wall_s, r.runqueue_s,
-      busy, r.wait_s, busy / std::max(1e-9, r.wall_s - r.runqueue_s), static_cast<double>(r.tasks) / r.wall_s,
-      static_cast<double>(r.tasks) / ideal_s, predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
+              "tasks", "batches", "planned", "wall_s", "runq_s", "busy_s", "wait_s", "U", "tasks/s", "pred/s", "U_pred",
+              "us/batch");
+  std::printf("%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
+              o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto",
+              static_cast<unsigned long long>(r.tasks), static_cast<unsigned long long>(r.batches),
+              static_cast<unsigned long long>(planned), r.wall_s, r.runqueue_s, busy, r.wait_s, busy / on_core_s,
+              static_cast<double>(r.tasks) / on_core_s, static_cast<double>(r.tasks) / std::max(ideal_s, cost_s),
+              predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
   std::printf("outputs: %llu values of 3x+1, sum %llu\n", static_cast<unsigned long long>(r.tasks),
               static_cast<unsigned long long>(r.output_sum));
   return 0;

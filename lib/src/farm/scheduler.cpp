@@ -12,7 +12,8 @@ Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> 
       serves_(std::move(serves)),
       capacity_(std::move(capacity)),
       slots_(serves_.size(), 0),
-      queued_(serves_.size(), 0.0) {
+      queued_(serves_.size(), 0.0),
+      changed_(serves_.size(), 0) {
   if (capacity_.empty()) capacity_.assign(serves_.size(), 1);
   if (capacity_.size() != serves_.size()) throw std::invalid_argument("one capacity per worker expected");
   for (int& c : capacity_) c = std::max(1, c);
@@ -57,6 +58,7 @@ void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t
     g->type = type;
     g->blocks.resize(serves_.size());
   }
+  rescan_ = true;
   if (count == 0) return;
   if (options_.schedule == Schedule::dynamic) {
     if (!g->ranges.empty() && g->ranges.back().second == first) {
@@ -182,23 +184,48 @@ bool Scheduler::has_room(int w, std::uint32_t type, std::size_t remaining) const
   return queued_[w] < horizon;
 }
 
-std::optional<Dispatch> Scheduler::next() {
-  const int n = static_cast<int>(serves_.size());
-  for (int step = 0; step < n; ++step) {
-    const int w = (round_robin_ + step) % n;
-    for (auto& g : groups_) {
-      if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
-      if (!has_room(w, g.type, g.fresh + g.retries.size())) continue;
-      if (auto d = take(g, w)) {
-        d->batch_id = next_batch_id_++;
-        ++slots_[w];
-        queued_[w] += batch_cost(*d);
-        round_robin_ = (w + 1) % n;
-        in_flight_.emplace(d->batch_id, *d);  // the master needs the indices back with the result
-        return d;
-      }
+std::optional<Dispatch> Scheduler::try_worker(int w) {
+  for (auto& g : groups_) {
+    if (g.type >= serves_[w].size() || !serves_[w][g.type]) continue;
+    if (!has_room(w, g.type, g.fresh + g.retries.size())) continue;
+    if (auto d = take(g, w)) {
+      d->batch_id = next_batch_id_++;
+      ++slots_[w];
+      queued_[w] += batch_cost(*d);
+      round_robin_ = (w + 1) % static_cast<int>(serves_.size());
+      in_flight_.emplace(d->batch_id, *d);  // the master needs the indices back with the result
+      return d;
     }
   }
+  return std::nullopt;
+}
+
+void Scheduler::touch(int worker) {
+  if (changed_[worker]) return;
+  changed_[worker] = 1;
+  touched_.push_back(worker);
+}
+
+std::optional<Dispatch> Scheduler::next() {
+  // Since the last scan that found nothing, only the touched workers can have gained a batch
+  // (a result freed one of their slots): look at them alone, not at every worker, unless
+  // something that concerns all of them changed (rescan_). This keeps the master's cost per
+  // message flat in the number of workers (docs/scale.md).
+  if (!rescan_) {
+    while (!touched_.empty()) {
+      const int w = touched_.front();
+      if (auto d = try_worker(w)) return d;
+      touched_.pop_front();
+      changed_[w] = 0;
+    }
+    return std::nullopt;
+  }
+  const int n = static_cast<int>(serves_.size());
+  for (int step = 0; step < n; ++step)
+    if (auto d = try_worker((round_robin_ + step) % n)) return d;
+  rescan_ = false;
+  for (const int w : touched_) changed_[w] = 0;
+  touched_.clear();
   return std::nullopt;
 }
 
@@ -211,9 +238,14 @@ Dispatch Scheduler::complete(std::uint64_t batch_id, double busy_seconds) {
   in_flight_.erase(it);
   --slots_[d.worker];
   queued_[d.worker] = slots_[d.worker] == 0 ? 0.0 : std::max(0.0, queued_[d.worker] - batch_cost(d));
+  touch(d.worker);
   if (!d.indices.empty() && d.type < mean_seconds_.size()) {
     const double sample = busy_seconds / static_cast<double>(d.indices.size());
     double& m = mean_seconds_[d.type];
+    const double heavy = std::chrono::duration<double>(options_.heavy_task).count();
+    // The first measurement deepens every worker's pipeline; crossing the heavy-task line
+    // changes every worker's prefetch rule.
+    if (m < 0 || (m >= heavy) != ((m < 0 ? sample : 0.7 * m + 0.3 * sample) >= heavy)) rescan_ = true;
     m = m < 0 ? sample : 0.7 * m + 0.3 * sample;
   }
   return d;
@@ -230,6 +262,7 @@ Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t ind
   Group* g = find(group);
   if (!g) throw std::logic_error("retry for unknown group " + std::to_string(group));
   g->retries.push_back({index, worker});
+  rescan_ = true;
   r.retried = true;
   return r;
 }
@@ -237,11 +270,13 @@ Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t ind
 void Scheduler::add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker) {
   add_tasks(group, type, index, 0);  // creates the group if needed
   find(group)->retries.push_back({index, avoid_worker});
+  rescan_ = true;
 }
 
 void Scheduler::requeue(std::uint32_t group, std::uint32_t index) {
   Group* g = find(group);
   if (!g) throw std::logic_error("requeue for unknown group " + std::to_string(group));
+  rescan_ = true;
   if (options_.schedule != Schedule::dynamic) {
     g->retries.push_back({index, -1});
     return;

@@ -84,6 +84,10 @@ class Scheduler {
     std::uint64_t static_next = 0;  // static: rotates the first block so single adds spread out
   };
   std::optional<Dispatch> take(Group& g, int worker);
+  /// The next batch for `worker`, or nullopt when it has no free slot or no work.
+  std::optional<Dispatch> try_worker(int worker);
+  /// Notes that `worker`'s slots changed: next() looks at it again.
+  void touch(int worker);
   Group* find(std::uint32_t group);
 
   FarmOptions options_;
@@ -102,6 +106,9 @@ class Scheduler {
   std::vector<double> mean_seconds_;                 // per type, < 0 when unknown
   std::uint64_t next_batch_id_ = 1;
   int round_robin_ = 0;
+  bool rescan_ = true;         // next() scans every worker (tasks added, a retry, a new task time)
+  std::deque<int> touched_;    // ... else only these, whose slots changed since its last scan
+  std::vector<char> changed_;  // per worker: in touched_
 };
 
 }  // namespace rankpool::farm

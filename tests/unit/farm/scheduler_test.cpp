@@ -437,3 +437,56 @@ TEST(Scheduler, StaticRequeueSendsEachTaskAgainOnce) {
   for (std::uint32_t i = 0; i < 8; ++i) want.insert(i);
   EXPECT_EQ(seen, want) << "each requeued task once more, the others once";
 }
+
+// next() looks only at workers whose slots changed since its last fruitless scan, unless
+// something that concerns every worker changed: these are the changes of the second kind.
+TEST(Scheduler, TheFirstMeasurementDeepensEveryWorkersPipeline) {
+  FarmOptions o;
+  o.batch_size = 1;
+  o.prefetch = 2;
+  o.max_prefetch = 8;
+  Scheduler s(o, all_serve(2));
+  s.add_tasks(0, 0, 0, 1000);
+  std::vector<Dispatch> first;
+  while (auto d = s.next()) first.push_back(*d);
+  ASSERT_EQ(first.size(), 4u) << "unmeasured: prefetch batches per worker";
+  ASSERT_FALSE(s.next());
+  // Worker 0's probe returns cheap: both workers may now run ahead, not just worker 0.
+  const auto on0 = std::find_if(first.begin(), first.end(), [](const Dispatch& d) { return d.worker == 0; });
+  s.complete(on0->batch_id, 1e-7);
+  std::map<int, int> more;
+  while (auto d = s.next()) ++more[d->worker];
+  EXPECT_EQ(more[0], 8 - 1);
+  EXPECT_EQ(more[1], 8 - 2);
+}
+
+TEST(Scheduler, TasksAddedToAnIdleFarmReachEveryWorker) {
+  FarmOptions o;
+  o.batch_size = 1;
+  o.prefetch = 1;
+  Scheduler s(o, all_serve(4));
+  s.add_tasks(0, 0, 0, 2);
+  drain(s, 0.001);
+  ASSERT_FALSE(s.next());
+  s.add_tasks(0, 0, 2, 8);
+  std::set<int> workers;
+  while (auto d = s.next()) workers.insert(d->worker);
+  EXPECT_EQ(workers, (std::set<int>{0, 1, 2, 3}));
+}
+
+TEST(Scheduler, AResultFreesASlotForItsOwnWorkerOnly) {
+  FarmOptions o;
+  o.batch_size = 1;
+  o.prefetch = 1;
+  o.max_prefetch = 1;  // one batch in flight per worker, measured or not
+  Scheduler s(o, all_serve(5));
+  s.add_tasks(0, 0, 0, 100);
+  std::vector<Dispatch> out;
+  while (auto d = s.next()) out.push_back(*d);
+  ASSERT_EQ(out.size(), 5u);
+  s.complete(out[3].batch_id, 0.001);
+  auto d = s.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->worker, out[3].worker);
+  EXPECT_FALSE(s.next());
+}

@@ -22,10 +22,10 @@ namespace rankpool::bench {
 /// Defaults: a least-squares fit to 15 emulated runs (64-8,192 workers, batches of 1, 16 and
 /// 256) on this project's 2-core machine; docs/scale.md has the runs.
 struct CostModel {
-  double per_batch_s = 3.6e-6;        // pick, encode and send a batch; receive, decode, complete its result
-  double per_task_s = 15e-9;          // an int task's input encoded and its output delivered in place
-  double per_worker_batch_s = 17e-9;  // per worker, per batch: the scheduler's scan of every worker for
-                                      // a free slot after each message
+  double per_batch_s = 3.0e-6;         // pick, encode and send a batch; receive, decode, complete its result
+  double per_task_s = 17e-9;           // an int task's input encoded and its output delivered in place
+  double per_worker_batch_s = 0.1e-9;  // per worker, per batch: what is left of the scheduler's
+                                       // look for a free slot (17e-9 while it scanned every worker)
   double cost_s(double workers, double tasks, double batches) const {
     return per_batch_s * batches + per_task_s * tasks + per_worker_batch_s * workers * batches;
   }

@@ -195,7 +195,9 @@ TEST_F(FetcherTest, SizeCapAppliesToDecodedGzip) {
     EXPECT_TRUE(at.ok()) << at;
     EXPECT_EQ(at.bytes, kBig);  // decoded bytes, not wire bytes
     EXPECT_EQ(at.body, web_->model().respond(0, "/big").body);
-    if (own_decoding) EXPECT_EQ(at.payload_sha1, sha1_label(web_->model().respond(0, "/big.gz").body));
+    if (own_decoding) {
+      EXPECT_EQ(at.payload_sha1, sha1_label(web_->model().respond(0, "/big.gz").body));
+    }
   }
 }
 

@@ -176,7 +176,7 @@ TEST(RecordsMessage, TruncatedAndTrailingInputIsRejected) {
 }
 
 TEST(CrawlMessages, UrlsCountersAndU64RejectTrailingBytes) {
-  const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0}, {"http://a.test/1", 4, "http://a.test/"}};
+  const std::vector<UrlAtDepth> urls = {{"http://a.test/", 0, ""}, {"http://a.test/1", 4, "http://a.test/"}};
   const std::string u = encode_urls(urls);
   // Version 4 layout: u32 count, then per URL its depth (i32) before the string, then the referrer.
   EXPECT_EQ(u.substr(0, 8), std::string("\x02\0\0\0\0\0\0\0", 8));

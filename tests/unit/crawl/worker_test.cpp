@@ -36,7 +36,7 @@ struct Harness {
     s.assigned_origins = {"http://a.test"};
     s.assigned_workers = {0};
     coordinator.send(1, static_cast<int>(CrawlTag::Start), encode_start(s));
-    coordinator.send(1, static_cast<int>(CrawlTag::Urls), encode_urls({{"http://a.test/", 0}}));
+    coordinator.send(1, static_cast<int>(CrawlTag::Urls), encode_urls({{"http://a.test/", 0, ""}}));
   }
   /// Runs the worker until the coordinator's endpoint gets a message with `tag` (or times out);
   /// every message received on the way is appended to `seen`.

@@ -5,6 +5,8 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
+#include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "rankpool/runtime/bytes.hpp"
@@ -31,6 +33,8 @@ const char* to_string(CrawlTag tag) {
       return "ProbeReply";
     case CrawlTag::Interrupt:
       return "Interrupt";
+    case CrawlTag::Restore:
+      return "Restore";
     case CrawlTag::Finish:
       return "Finish";
     case CrawlTag::Final:
@@ -70,6 +74,67 @@ std::string encode_start(const StartMessage& m) { return archive(m); }
 StartMessage decode_start(std::string_view bytes) { return unarchive<StartMessage>(bytes); }
 std::string encode_crawl_report(const CrawlReport& r) { return archive(r); }
 CrawlReport decode_crawl_report(std::string_view bytes) { return unarchive<CrawlReport>(bytes); }
+
+std::string encode_restore(const RestoreSlice& m) { return runtime::encode(m); }
+
+RestoreSlice decode_restore(std::string_view bytes) {
+  return runtime::decode<RestoreSlice>(bytes, "crawl Restore slice");
+}
+
+Slicer::Slicer(std::size_t limit, std::string prefix, std::string suffix, Emit emit)
+    : limit_(limit), prefix_(std::move(prefix)), suffix_(std::move(suffix)), emit_(std::move(emit)) {}
+
+void Slicer::add_encoded(const std::string& item) {
+  if (count_ > 0 && open_.size() + item.size() + suffix_.size() > limit_) finish();
+  if (count_ == 0) {
+    open_ = prefix_;
+    runtime::ByteWriter(open_).put(std::uint32_t{0});  // the count, patched by finish()
+  }
+  open_ += item;
+  ++count_;
+}
+
+void Slicer::finish() {
+  if (count_ == 0) return;
+  runtime::ByteWriter(open_).patch(prefix_.size(), count_);
+  open_ += suffix_;
+  largest_ = std::max(largest_, open_.size());
+  ++slices_;
+  count_ = 0;
+  emit_(std::exchange(open_, {}));
+}
+
+Result<std::size_t> parse_slice_bytes(std::string_view text) {
+  std::size_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < kMinSliceBytes || v > kMaxSliceBytes)
+    return Status::error("RANKPOOL_CRAWL_SLICE_BYTES: '" + std::string(text) + "' is not a number of bytes from " +
+                         std::to_string(kMinSliceBytes) + " to " + std::to_string(kMaxSliceBytes));
+  return v;
+}
+
+std::vector<FetchedUrl> split_fetched(const FetchedUrl& f, std::size_t limit) {
+  const std::size_t whole = runtime::encode(f).size();
+  if (whole <= limit || f.children.size() <= 1) return {f};
+  std::vector<FetchedUrl> pieces;
+  FetchedUrl piece = f;
+  piece.children.clear();
+  std::size_t size = runtime::encode(piece).size();
+  const FetchedUrl more{f.url, f.depth, f.recorded_depth, {}, {}, 0, false};
+  const std::size_t more_size = runtime::encode(more).size();
+  for (const auto& c : f.children) {
+    const std::size_t add = sizeof(std::uint32_t) + c.size();
+    if (!piece.children.empty() && size + add > limit) {
+      pieces.push_back(std::move(piece));
+      piece = more;
+      size = more_size;
+    }
+    piece.children.push_back(c);
+    size += add;
+  }
+  pieces.push_back(std::move(piece));
+  return pieces;
+}
 
 std::string encode_urls(const std::vector<UrlAtDepth>& urls) { return runtime::encode(urls); }
 

@@ -13,13 +13,17 @@ namespace rankpool::crawl {
 
 void Worker::on_message(MeshMessage& m) {
   const auto tag = static_cast<CrawlTag>(m.tag);
-  if (!engine_ && tag != CrawlTag::Start) {
-    early_.push_back(std::move(m));  // a peer already crawls; our Start is on its way
+  if ((!engine_ || restoring_) && tag != CrawlTag::Start && tag != CrawlTag::Restore) {
+    early_.push_back(std::move(m));  // a peer already crawls; our Start (or restore) is on its way
     return;
   }
   switch (tag) {
     case CrawlTag::Start:
       start(decode_start(m.bytes));
+      break;
+    case CrawlTag::Restore:
+      if (!restoring_) throw farm::ProtocolError("crawl worker got a Restore slice after its restore ended");
+      restore(decode_restore(m.bytes));
       break;
     case CrawlTag::Urls: {
       ++msgs_received_;
@@ -57,7 +61,7 @@ void Worker::on_message(MeshMessage& m) {
 }
 
 bool Worker::tick() {
-  if (done_ || !engine_) return false;
+  if (done_ || !engine_ || restoring_) return false;
   bool did = false;
   const auto now = Clock::now();
   if (interrupt_.poll() != 0 && !interrupt_sent_) {
@@ -155,10 +159,30 @@ void Worker::start(StartMessage s) {
   };
   engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_, workers,
                                      owner, bodies);
-  // A resumed crawl: what earlier runs did for our origins, before any URL is offered
-  // (Start comes first from the master, and peers' URLs wait in early_ until now).
-  for (const auto& h : s.hosts) engine_->restore_host(h);
-  for (const auto& f : s.fetched) engine_->preload(f);
+  // A resumed crawl: what earlier runs did for our origins comes in Restore slices, before
+  // any URL is offered (the master sends them next; peers' URLs wait in early_ until then).
+  restoring_ = s.restoring;
+  if (!restoring_)
+    for (auto& m : std::exchange(early_, {})) on_message(m);
+}
+
+void Worker::restore(RestoreSlice slice) {
+  for (const auto& h : slice.hosts) engine_->restore_host(h);
+  // A URL with more links than one slice holds comes as consecutive items: joined here.
+  for (auto& f : slice.fetched) {
+    if (restoring_url_ && restoring_url_->url == f.url) {
+      auto& children = restoring_url_->children;
+      children.insert(children.end(), std::make_move_iterator(f.children.begin()),
+                      std::make_move_iterator(f.children.end()));
+      continue;
+    }
+    if (restoring_url_) engine_->preload(*restoring_url_);
+    restoring_url_ = std::move(f);
+  }
+  if (!slice.done) return;
+  if (restoring_url_) engine_->preload(*restoring_url_);
+  restoring_url_.reset();
+  restoring_ = false;
   for (auto& m : std::exchange(early_, {})) on_message(m);
 }
 

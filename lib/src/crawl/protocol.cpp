@@ -81,6 +81,19 @@ RestoreSlice decode_restore(std::string_view bytes) {
   return runtime::decode<RestoreSlice>(bytes, "crawl Restore slice");
 }
 
+Result<RestoreSlice> read_restore(std::string_view bytes, std::size_t limit) {
+  RestoreSlice slice;
+  try {
+    slice = decode_restore(bytes);
+  } catch (const runtime::DecodeError& e) {
+    return Status::error(e.what());
+  }
+  if (const std::size_t items = slice.hosts.size() + slice.fetched.size(); bytes.size() > limit && items > 1)
+    return Status::error("a crawl Restore slice of " + std::to_string(bytes.size()) + " bytes holds " +
+                         std::to_string(items) + " items, over the slice limit of " + std::to_string(limit) + " bytes");
+  return slice;
+}
+
 Slicer::Slicer(std::size_t limit, std::string prefix, std::string suffix, Emit emit)
     : limit_(limit), prefix_(std::move(prefix)), suffix_(std::move(suffix)), emit_(std::move(emit)) {}
 

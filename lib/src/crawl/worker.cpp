@@ -23,8 +23,12 @@ void Worker::on_message(MeshMessage& m) {
       break;
     case CrawlTag::Restore:
       if (!restoring_) throw farm::ProtocolError("crawl worker got a Restore slice after its restore ended");
-      restore(decode_restore(m.bytes));
-      break;
+      {
+        Result<RestoreSlice> slice = read_restore(m.bytes, slice_bytes_);
+        if (!slice) throw farm::ProtocolError(slice.status().message());
+        restore(std::move(*slice));
+        break;
+      }
     case CrawlTag::Urls: {
       ++msgs_received_;
       auto urls = decode_urls(m.bytes);
@@ -162,6 +166,7 @@ void Worker::start(StartMessage s) {
   // A resumed crawl: what earlier runs did for our origins comes in Restore slices, before
   // any URL is offered (the master sends them next; peers' URLs wait in early_ until then).
   restoring_ = s.restoring;
+  slice_bytes_ = static_cast<std::size_t>(s.slice_bytes);
   if (!restoring_)
     for (auto& m : std::exchange(early_, {})) on_message(m);
 }

@@ -105,6 +105,9 @@ struct RestoreSlice {
 BOOST_DESCRIBE_STRUCT(RestoreSlice, (), (hosts, fetched, done))
 [[nodiscard]] std::string encode_restore(const RestoreSlice& m);
 RestoreSlice decode_restore(std::string_view bytes);
+/// A slice as the worker takes it: truncated or trailing bytes, or more than one item past
+/// `limit` bytes (the slicing rule broken), are an error naming the problem.
+[[nodiscard]] Result<RestoreSlice> read_restore(std::string_view bytes, std::size_t limit);
 
 /// The slicing rule (kDefaultSliceBytes): add() items, each encoded once; a message is sent
 /// (emit) when the next item would take it past `limit`, and by finish(). A slice is the

@@ -161,6 +161,38 @@ RecordsMessage decode_records(std::string_view bytes) {
   return runtime::decode<RecordsMessage>(bytes, "crawl Records message");
 }
 
+void slice_records(const RecordsMessage& m, std::size_t limit, const std::function<void(std::string)>& emit) {
+  std::string whole = encode_records(m);
+  if (whole.size() <= limit) {
+    emit(std::move(whole));
+    return;
+  }
+  const std::string status = runtime::encode(m.status), none = runtime::encode(std::uint32_t{0}),
+                    no_edges = runtime::encode(std::string());
+  // Links, in whole lines: a record reaches pages.jsonl only after its page's links.
+  const std::size_t room = limit - std::min(limit, status.size() + 2 * none.size() + sizeof(std::uint32_t));
+  std::string_view edges = m.edges;
+  while (!edges.empty()) {
+    std::size_t n = edges.size();
+    if (n > room) {
+      const std::size_t nl = room > 0 ? edges.rfind('\n', room - 1) : std::string_view::npos;
+      const std::size_t first = edges.find('\n');
+      n = nl != std::string_view::npos ? nl + 1 : first != std::string_view::npos ? first + 1 : edges.size();
+    }
+    RecordsMessage part;
+    part.status = m.status;
+    part.edges = std::string(edges.substr(0, n));
+    emit(encode_records(part));
+    edges.remove_prefix(n);
+  }
+  Slicer records(limit, status, no_edges + none, emit);
+  for (const auto& r : m.records) records.add(r);
+  records.finish();
+  Slicer hosts(limit, status + none + no_edges, {}, emit);
+  for (const auto& h : m.hosts) hosts.add(h);
+  hosts.finish();
+}
+
 std::string encode_counters(const Counters& c) { return runtime::encode(c); }
 
 Counters decode_counters(std::string_view bytes) { return runtime::decode<Counters>(bytes, "crawl counters message"); }

@@ -241,7 +241,9 @@ void Worker::flush_records(bool force) {
   m.records = engine_->take_records();
   m.edges = engine_->take_edges();
   m.hosts = engine_->take_robots_states();
-  mesh_.send(0, static_cast<int>(CrawlTag::Records), encode_records(m));
+  // One message, or a few when the batch's links would take it past the slicing rule.
+  slice_records(m, slice_bytes_,
+                [&](std::string bytes) { mesh_.send(0, static_cast<int>(CrawlTag::Records), std::move(bytes)); });
   last_records_ = now;
   last_status_ = status;
 }

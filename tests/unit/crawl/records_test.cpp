@@ -303,6 +303,43 @@ TEST(RestoreSlices, SliceLimitFromTheEnvironmentIsCheckedAndNamed) {
   }
 }
 
+TEST(RecordsMessage, ABatchPastTheLimitGoesInSlicesLinksFirst) {
+  RecordsMessage m;
+  m.status = {7, 2, 1};
+  for (int i = 0; i < 40; ++i) {
+    PageRecord r = sample_ok();
+    r.url += std::to_string(i);
+    m.records.push_back(r);
+    for (int k = 0; k < 10; ++k) m.edges += r.url + "\thttp://a.test/" + std::to_string(k) + "\ta\n";
+  }
+  m.hosts = {HostCheckpoint{"http://a.test", "parsed", "User-agent: *\nDisallow: /x\n", "", ""}};
+  std::vector<std::string> one;
+  slice_records(m, kDefaultSliceBytes, [&](std::string b) { one.push_back(std::move(b)); });
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(decode_records(one[0]), m);
+
+  const std::size_t limit = 600;
+  RecordsMessage joined;
+  joined.status = m.status;
+  std::size_t parts = 0, records_seen_at = 0;
+  slice_records(m, limit, [&](std::string b) {
+    EXPECT_LE(b.size(), limit);
+    const RecordsMessage part = decode_records(b);
+    EXPECT_EQ(part.status, m.status);
+    ++parts;
+    if (!part.edges.empty()) {
+      EXPECT_EQ(records_seen_at, 0u) << "links after a record";
+      EXPECT_EQ(part.edges.back(), '\n') << "a links.tsv line cut";
+    }
+    if (!part.records.empty() && records_seen_at == 0) records_seen_at = parts;
+    joined.records.insert(joined.records.end(), part.records.begin(), part.records.end());
+    joined.edges += part.edges;
+    joined.hosts.insert(joined.hosts.end(), part.hosts.begin(), part.hosts.end());
+  });
+  EXPECT_GT(parts, 10u);
+  EXPECT_EQ(joined, m);
+}
+
 TEST(LinkKinds, OneSpellingEverywhere) {
   // links.tsv's third column (docs/crawl.md) is the only spelling of a kind.
   EXPECT_EQ(to_string(LinkKind::a), "a");

@@ -168,6 +168,11 @@ struct RecordsMessage {
 BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
 [[nodiscard]] std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
+/// `m` as Records messages of at most `limit` bytes each (the slicing rule): one when it
+/// fits; otherwise its links.tsv lines first (whole lines), then its records, then its
+/// robots.txt outcomes, the order the master writes them in, each part with the status. A
+/// single line, record or outcome past the limit goes alone.
+void slice_records(const RecordsMessage& m, std::size_t limit, const std::function<void(std::string)>& emit);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
 struct Counters {

@@ -179,7 +179,7 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   // writing a batch); that record never counted, the URL is fetched again.
   const std::string pages_path = out_dir + "/pages.jsonl";
   if (!fs::exists(pages_path)) return fail("--resume: " + pages_path + " is missing");
-  const std::string pages_text = read_file(pages_path, ok);
+  std::string pages_text = read_file(pages_path, ok);
   if (!ok) return fail("--resume: cannot read " + pages_path);
   struct Loaded {
     int status = 0, depth = 0;
@@ -228,6 +228,9 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     loaded.push_back(std::move(l));
   }
   st.pages = st.fetched.size();
+  // Neither is needed below: released before links.tsv is read (rank 0's peak while loading).
+  std::string().swap(pages_text);
+  decltype(index)().swap(index);
 
   // The filter and follow rules of the engine (engine.cpp, handle_page). The graph works on
   // ids: a URL is a link target about six times, so each is normalized and checked once.

@@ -377,7 +377,9 @@ void Coordinator::finalize() {
   // fetch: a resume asks it again.
   const bool pending =
       std::any_of(host_states_.begin(), host_states_.end(), [](const auto& h) { return h.second.robots == "pending"; });
-  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending;
+  // So does a run that ended because --max-pages was spent with URLs left: a resume with a
+  // larger budget continues it.
+  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending && total.over_max_pages == 0;
   checkpoint_.interrupted = signal_ != 0;
   checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
   if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;

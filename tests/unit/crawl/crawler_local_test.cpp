@@ -163,6 +163,11 @@ TEST(CrawlerLocalLimits, MaxPagesIsExactAcrossWorkers) {
   std::size_t page_requests = 0;
   for (const auto& r : run.requests) page_requests += r.ends_with("/robots.txt") ? 0 : 1;
   EXPECT_EQ(page_requests, 25u);
+  // The budget ended the run with URLs left: not complete, a resume continues it.
+  Result<ResumeState> loaded = load_resume(job.out_dir, job.options, job.seeds);
+  ASSERT_TRUE(loaded) << loaded.status().message();
+  EXPECT_FALSE(loaded->checkpoint.complete);
+  EXPECT_FALSE(loaded->frontier.empty());
   fs::remove_all(job.out_dir);
 }
 

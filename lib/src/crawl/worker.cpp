@@ -212,8 +212,14 @@ void Worker::flush_urls(bool force) {
   for (std::size_t w = 0; w < out.size(); ++w) {
     if (out[w].empty() || !(force || old || out[w].size() >= kUrlBatch)) continue;
     urls_sent_ += out[w].size();
-    ++msgs_sent_;
-    mesh_.send(worker_rank(static_cast<int>(w), mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(out[w]));
+    // One pump can add many pages' links at once: the slicing rule keeps each message bounded.
+    const int dest = worker_rank(static_cast<int>(w), mesh_.size());
+    Slicer slicer(slice_bytes_, {}, {}, [&](std::string bytes) {
+      ++msgs_sent_;
+      mesh_.send(dest, static_cast<int>(CrawlTag::Urls), std::move(bytes));
+    });
+    for (const auto& u : out[w]) slicer.add(u);
+    slicer.finish();
     out[w].clear();
   }
   any = false;

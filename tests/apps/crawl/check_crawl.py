@@ -16,7 +16,8 @@ Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 an
 politeness, bad_input, max_pages, unreachable, user_agent (--contact in the User-Agent with the
 project's version; without it one warning from rank 0; the older --out spelling); resume_kill (kill -9 of mpirun and every rank
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
-the complete crawl, resumes with other seeds or scope refused); overwrite (a rerun into the
+the complete crawl, resumes with other seeds or scope refused); resume_slices (kill -9, then a
+resume whose state reaches each worker in dozens of 256-byte Restore slices); overwrite (a rerun into the
 --out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
 OUT/warc/); sitemaps (a web serving sitemaps, crawled with --sitemaps: exact against a truth
 that reads them; without --sitemaps: exact against the truth without them). Every mpirun has a timeout: a hang fails the

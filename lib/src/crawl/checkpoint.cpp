@@ -179,7 +179,7 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   // writing a batch); that record never counted, the URL is fetched again.
   const std::string pages_path = out_dir + "/pages.jsonl";
   if (!fs::exists(pages_path)) return fail("--resume: " + pages_path + " is missing");
-  const std::string pages_text = read_file(pages_path, ok);
+  std::string pages_text = read_file(pages_path, ok);
   if (!ok) return fail("--resume: cannot read " + pages_path);
   struct Loaded {
     int status = 0, depth = 0;
@@ -228,6 +228,9 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     loaded.push_back(std::move(l));
   }
   st.pages = st.fetched.size();
+  // Neither is needed below: released before links.tsv is read (rank 0's peak while loading).
+  std::string().swap(pages_text);
+  decltype(index)().swap(index);
 
   // The filter and follow rules of the engine (engine.cpp, handle_page). The graph works on
   // ids: a URL is a link target about six times, so each is normalized and checked once.
@@ -235,7 +238,7 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   for (const auto& s : seeds) nseeds.push_back(normalize(s));
   const UrlFilter filter(options, nseeds);
   const UrlOptions url_options{options.max_url_length};
-  std::unordered_map<std::string_view, std::uint32_t> id_of;  // views into names / the files' text
+  std::unordered_map<std::string_view, std::uint32_t> id_of;  // views into st.fetched, seeds, interned
   std::vector<std::string_view> names;
   std::vector<std::int8_t> verdict;      // -1 not checked yet, 0 not followed, 1 followed
   std::vector<std::int64_t> fetched_at;  // position in st.fetched, -1 if not fetched
@@ -265,23 +268,30 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
   // was cut short) or a torn last line are removed: the page is fetched again.
   const std::string links_path = out_dir + "/links.tsv";
   if (!fs::exists(links_path)) return fail("--resume: " + links_path + " is missing");
-  const std::string links_text = read_file(links_path, ok);
-  if (!ok) return fail("--resume: cannot read " + links_path);
+  // Read a line at a time: link targets are kept once each (interned), not the file's text.
+  std::ifstream links_in(links_path, std::ios::binary);
+  if (!links_in) return fail("--resume: cannot read " + links_path);
+  std::deque<std::string> interned;  // link targets no page of pages.jsonl names (stable addresses)
   std::vector<std::vector<std::uint32_t>> children(st.fetched.size());
-  std::string kept;
+  std::string kept, text;
   bool rewrite = false;
-  pos = 0;
-  while (pos < links_text.size()) {
-    const std::size_t nl = links_text.find('\n', pos);
-    const std::size_t end = nl == std::string::npos ? links_text.size() : nl;
-    const std::string_view line(links_text.data() + pos, end - pos);
-    pos = end + 1;
+  std::uint64_t offset = 0;
+  while (std::getline(links_in, text)) {
+    const bool torn = links_in.eof();  // no newline at the end
+    const std::string_view line = text;
+    const std::uint64_t line_start = offset;
+    offset += line.size() + 1;
     const auto t1 = line.find('\t');
     const auto t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
     auto from = t2 == std::string_view::npos ? id_of.end() : id_of.find(line.substr(0, t1));
-    if (nl == std::string::npos || from == id_of.end() || fetched_at[from->second] < 0) {
+    if (torn || from == id_of.end() || fetched_at[from->second] < 0) {
       ++st.dropped_link_lines;
-      if (!rewrite) kept.assign(links_text, 0, static_cast<std::size_t>(line.data() - links_text.data()));
+      if (!rewrite) {  // the lines before this one are all kept
+        std::ifstream again(links_path, std::ios::binary);
+        kept.resize(static_cast<std::size_t>(line_start));
+        if (!again.read(kept.data(), static_cast<std::streamsize>(line_start)))
+          return fail("--resume: cannot read " + links_path);
+      }
       rewrite = true;
       continue;
     }
@@ -294,9 +304,12 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
       const std::optional<LinkKind> k = parse_link_kind(kind);
       if (!k || !followed_by_default(*k)) continue;
     }
-    const std::uint32_t to = id(line.substr(t1 + 1, t2 - t1 - 1));
+    const std::string_view target = line.substr(t1 + 1, t2 - t1 - 1);
+    const auto known = id_of.find(target);
+    const std::uint32_t to = known != id_of.end() ? known->second : id(interned.emplace_back(target));
     if (followable(to)) children[page].push_back(to);
   }
+  if (links_in.bad()) return fail("--resume: cannot read " + links_path);
   if (rewrite)
     if (Status s = write_atomically(links_path, kept); !s) return s.prefixed("--resume: ");
 

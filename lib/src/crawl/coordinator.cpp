@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 
 #include "rankpool/farm/detail/protocol.hpp"
 
@@ -25,6 +27,13 @@ void Coordinator::begin() {
   }
   ++checkpoint_.runs;
   checkpoint_.complete = checkpoint_.interrupted = false;
+  if (const char* env = std::getenv("RANKPOOL_CRAWL_SLICE_BYTES"); env && *env && error_.empty()) {
+    Result<std::size_t> limit = parse_slice_bytes(env);
+    if (limit)
+      slice_bytes_ = *limit;
+    else
+      error_ = limit.status().message();
+  }
   if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr).message();
   // Written before anything is fetched: even a run killed at once can be resumed.
   if (error_.empty()) error_ = write_checkpoint_now();
@@ -34,6 +43,8 @@ void Coordinator::begin() {
     start.options = job_.options;
     start.seeds = job_.seeds;
     start.out_dir = job_.out_dir;
+    start.restoring = resume != nullptr;
+    start.slice_bytes = slice_bytes_;
     // The seeds' origins, dealt round-robin: equal shares of the known hosts.
     std::set<std::string> origins;
     for (const auto& s : job_.seeds) origins.insert(std::string(canonical_origin(s)));
@@ -45,46 +56,76 @@ void Coordinator::begin() {
       w = (w + 1) % workers_;
     }
   }
-  if (error_.empty() && resume) {
-    // Each worker gets its origins' robots.txt outcomes and fetched URLs in its Start.
-    std::vector<StartMessage> starts(static_cast<std::size_t>(workers_), start);
-    for (const auto& [origin, h] : host_states_) starts[static_cast<std::size_t>(owner_of(origin))].hosts.push_back(h);
-    for (const auto& f : resume->fetched)
-      starts[static_cast<std::size_t>(owner_of(canonical_origin(f.url)))].fetched.push_back(f);
-    for (int w = 0; w < workers_; ++w)
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start),
-                 encode_start(starts[static_cast<std::size_t>(w)]));
-  } else {
-    const std::string bytes = encode_start(start);
-    for (int w = 0; w < workers_; ++w)
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
-  }
+  // The same Start for every worker: a resume's state follows in slices (send_restore).
+  const std::string bytes = encode_start(start);
+  for (int w = 0; w < workers_; ++w) mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Start), bytes);
   if (!error_.empty()) {
     done_ = true;
     return;
   }
+  if (resume) send_restore(*resume);
   // A budget covers every run: earlier runs' pages are spent permits.
   remaining_permits_ = job_.options.max_pages - std::min(job_.options.max_pages, pages_);
   last_checkpoint_ = Clock::now();
   // A fresh crawl starts from the seeds; a resumed one from the frontier rebuilt from
-  // the logs (the seeds not fetched yet are part of it).
-  std::vector<std::vector<UrlAtDepth>> seeds(static_cast<std::size_t>(workers_));
-  if (resume) {
-    for (const auto& u : resume->frontier)
-      seeds[static_cast<std::size_t>(owner_of(canonical_origin(u.url)))].push_back(u);
-  } else {
-    for (const auto& s : job_.seeds) seeds[static_cast<std::size_t>(owner_of(canonical_origin(s)))].push_back({s, 0});
-  }
+  // the logs (the seeds not fetched yet are part of it). In slices: a resumed crawl's
+  // frontier can be millions of URLs.
+  std::vector<UrlAtDepth> fresh;
+  if (!resume)
+    for (const auto& s : job_.seeds) fresh.push_back({s, 0, {}});
+  const std::vector<UrlAtDepth>& all = resume ? resume->frontier : fresh;
+  const std::vector<std::vector<std::uint32_t>> share =
+      shares(all.size(), [&](std::size_t i) { return owner_of(canonical_origin(all[i].url)); });
   for (int w = 0; w < workers_; ++w) {
-    // In slices: a resumed crawl's frontier can be millions of URLs.
-    const auto& all = seeds[static_cast<std::size_t>(w)];
-    for (std::size_t i = 0; i < all.size(); i += kSeedSlice) {
-      const std::vector<UrlAtDepth> slice(
-          all.begin() + static_cast<std::ptrdiff_t>(i),
-          all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), i + kSeedSlice)));
+    const int rank = worker_rank(w, mesh_.size());
+    Slicer slicer(slice_bytes_, {}, {}, [&](std::string slice) {
       termination_.master_sent();
-      mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(slice));
+      mesh_.send(rank, static_cast<int>(CrawlTag::Urls), std::move(slice));
+    });
+    for (const auto i : share[static_cast<std::size_t>(w)]) slicer.add(all[i]);
+    slicer.finish();
+  }
+}
+
+std::vector<std::vector<std::uint32_t>> Coordinator::shares(std::size_t n,
+                                                            const std::function<int(std::size_t)>& owner) const {
+  // Positions (4 bytes an item), not copies: rank 0 holds the restored state once.
+  std::vector<std::vector<std::uint32_t>> share(static_cast<std::size_t>(workers_));
+  for (std::size_t i = 0; i < n; ++i)
+    share[static_cast<std::size_t>(owner(i))].push_back(static_cast<std::uint32_t>(i));
+  return share;
+}
+
+void Coordinator::send_restore(const ResumeState& resume) {
+  // Each worker gets its origins' robots.txt outcomes and fetched URLs, in slices of at
+  // most slice_bytes_, then a slice marked done: only then does it take URLs.
+  std::vector<const HostCheckpoint*> hosts;
+  for (const auto& [origin, h] : host_states_) hosts.push_back(&h);
+  const auto host_share = shares(hosts.size(), [&](std::size_t i) { return owner_of(hosts[i]->origin); });
+  const auto fetched_share =
+      shares(resume.fetched.size(), [&](std::size_t i) { return owner_of(canonical_origin(resume.fetched[i].url)); });
+  // A RestoreSlice is (hosts, fetched, done): a slice of one vector has the other empty.
+  const std::string none = runtime::encode(std::uint32_t{0}), not_done = runtime::encode(false);
+  const std::size_t item_limit = slice_bytes_ - none.size() - sizeof(std::uint32_t) - not_done.size();
+  for (int w = 0; w < workers_; ++w) {
+    const int rank = worker_rank(w, mesh_.size());
+    auto emit = [&](std::string slice) { mesh_.send(rank, static_cast<int>(CrawlTag::Restore), std::move(slice)); };
+    Slicer host_slices(slice_bytes_, {}, none + not_done, emit);
+    for (const auto i : host_share[static_cast<std::size_t>(w)]) host_slices.add(*hosts[i]);
+    host_slices.finish();
+    Slicer url_slices(slice_bytes_, none, not_done, emit);
+    for (const auto i : fetched_share[static_cast<std::size_t>(w)]) {
+      const FetchedUrl& f = resume.fetched[i];
+      if (f.children.size() > 1 && runtime::encode(f).size() > item_limit) {
+        for (const auto& piece : split_fetched(f, item_limit)) url_slices.add(piece);
+      } else {
+        url_slices.add(f);
+      }
     }
+    url_slices.finish();
+    restore_slices_ += host_slices.slices() + url_slices.slices();
+    largest_slice_ = std::max({largest_slice_, host_slices.largest(), url_slices.largest()});
+    mesh_.send(rank, static_cast<int>(CrawlTag::Restore), encode_restore(RestoreSlice{{}, {}, true}));
   }
 }
 
@@ -336,7 +377,9 @@ void Coordinator::finalize() {
   // fetch: a resume asks it again.
   const bool pending =
       std::any_of(host_states_.begin(), host_states_.end(), [](const auto& h) { return h.second.robots == "pending"; });
-  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending;
+  // So does a run that ended because --max-pages was spent with URLs left: a resume with a
+  // larger budget continues it.
+  checkpoint_.complete = signal_ == 0 && missing == 0 && error_.empty() && !pending && total.over_max_pages == 0;
   checkpoint_.interrupted = signal_ != 0;
   checkpoint_.robots_fetches = robots_before_ + total.robots_fetches;
   if (std::string e = write_checkpoint_now(); !e.empty() && error_.empty()) error_ = e;
@@ -369,6 +412,9 @@ void Coordinator::finalize() {
                        {"interrupted", signal_ != 0},
                        {"runs", checkpoint_.runs},
                        {"pages_previous_runs", previous_pages_},
+                       {"restore", json::object{{"slice_bytes", slice_bytes_},
+                                                {"slices", restore_slices_},
+                                                {"largest_slice_bytes", largest_slice_}}},
                        {"missing_rank_reports", missing},
                        {"seeds", json::value_from(job_.seeds)},
                        {"max_depth", job_.options.max_depth},

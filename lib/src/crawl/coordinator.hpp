@@ -7,6 +7,7 @@
 // tick() between, until done().
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -59,6 +60,11 @@ class Coordinator {
   int owner_of(std::string_view origin) const;
   std::string write_checkpoint_now();
 
+  /// A resumed crawl's state, each worker's share in Restore slices.
+  void send_restore(const ResumeState& resume);
+  /// Items 0..n-1 dealt to their owners (owner(i)), as positions.
+  std::vector<std::vector<std::uint32_t>> shares(std::size_t n, const std::function<int(std::size_t)>& owner) const;
+
   void serve_permits();
   void send_probe(std::optional<std::uint64_t> probe);
 
@@ -92,6 +98,9 @@ class Coordinator {
   Clock::time_point last_checkpoint_{};
   std::map<std::string, std::uint64_t> by_status_, by_error_;
   std::map<std::string, std::uint64_t> retries_;  // retried attempts by cause ("503", "timeout", ...)
+  // The slicing rule (protocol.hpp), and what a resume's hand-off took (summary.json "restore").
+  std::size_t slice_bytes_ = kDefaultSliceBytes, largest_slice_ = 0;
+  std::uint64_t restore_slices_ = 0;
   int signal_ = 0;
   bool done_ = false;
   runtime::ProgressLine progress_;

@@ -21,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 inline constexpr std::size_t kUrlBatch = 256;
 inline constexpr auto kUrlBatchAge = std::chrono::milliseconds(2);
 inline constexpr std::size_t kRecordBatch = 512;
-inline constexpr std::size_t kSeedSlice = 65536;  // URLs per Urls message from the master (seeds, a resumed frontier)
 inline constexpr auto kRecordAge = std::chrono::milliseconds(100);
 // After an interrupt, ranks wait this long for each other before leaving anyway: a run
 // that was asked to stop must not hang on a rank that is already gone.

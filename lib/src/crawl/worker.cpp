@@ -13,14 +13,22 @@ namespace rankpool::crawl {
 
 void Worker::on_message(MeshMessage& m) {
   const auto tag = static_cast<CrawlTag>(m.tag);
-  if (!engine_ && tag != CrawlTag::Start) {
-    early_.push_back(std::move(m));  // a peer already crawls; our Start is on its way
+  if ((!engine_ || restoring_) && tag != CrawlTag::Start && tag != CrawlTag::Restore) {
+    early_.push_back(std::move(m));  // a peer already crawls; our Start (or restore) is on its way
     return;
   }
   switch (tag) {
     case CrawlTag::Start:
       start(decode_start(m.bytes));
       break;
+    case CrawlTag::Restore:
+      if (!restoring_) throw farm::ProtocolError("crawl worker got a Restore slice after its restore ended");
+      {
+        Result<RestoreSlice> slice = read_restore(m.bytes, slice_bytes_);
+        if (!slice) throw farm::ProtocolError(slice.status().message());
+        restore(std::move(*slice));
+        break;
+      }
     case CrawlTag::Urls: {
       ++msgs_received_;
       auto urls = decode_urls(m.bytes);
@@ -57,7 +65,7 @@ void Worker::on_message(MeshMessage& m) {
 }
 
 bool Worker::tick() {
-  if (done_ || !engine_) return false;
+  if (done_ || !engine_ || restoring_) return false;
   bool did = false;
   const auto now = Clock::now();
   if (interrupt_.poll() != 0 && !interrupt_sent_) {
@@ -155,10 +163,31 @@ void Worker::start(StartMessage s) {
   };
   engine_ = std::make_unique<Engine>(s.options, UrlFilter(s.options, seeds), *fetcher_, mesh_.rank(), self_, workers,
                                      owner, bodies);
-  // A resumed crawl: what earlier runs did for our origins, before any URL is offered
-  // (Start comes first from the master, and peers' URLs wait in early_ until now).
-  for (const auto& h : s.hosts) engine_->restore_host(h);
-  for (const auto& f : s.fetched) engine_->preload(f);
+  // A resumed crawl: what earlier runs did for our origins comes in Restore slices, before
+  // any URL is offered (the master sends them next; peers' URLs wait in early_ until then).
+  restoring_ = s.restoring;
+  slice_bytes_ = static_cast<std::size_t>(s.slice_bytes);
+  if (!restoring_)
+    for (auto& m : std::exchange(early_, {})) on_message(m);
+}
+
+void Worker::restore(RestoreSlice slice) {
+  for (const auto& h : slice.hosts) engine_->restore_host(h);
+  // A URL with more links than one slice holds comes as consecutive items: joined here.
+  for (auto& f : slice.fetched) {
+    if (restoring_url_ && restoring_url_->url == f.url) {
+      auto& children = restoring_url_->children;
+      children.insert(children.end(), std::make_move_iterator(f.children.begin()),
+                      std::make_move_iterator(f.children.end()));
+      continue;
+    }
+    if (restoring_url_) engine_->preload(*restoring_url_);
+    restoring_url_ = std::move(f);
+  }
+  if (!slice.done) return;
+  if (restoring_url_) engine_->preload(*restoring_url_);
+  restoring_url_.reset();
+  restoring_ = false;
   for (auto& m : std::exchange(early_, {})) on_message(m);
 }
 
@@ -183,8 +212,14 @@ void Worker::flush_urls(bool force) {
   for (std::size_t w = 0; w < out.size(); ++w) {
     if (out[w].empty() || !(force || old || out[w].size() >= kUrlBatch)) continue;
     urls_sent_ += out[w].size();
-    ++msgs_sent_;
-    mesh_.send(worker_rank(static_cast<int>(w), mesh_.size()), static_cast<int>(CrawlTag::Urls), encode_urls(out[w]));
+    // One pump can add many pages' links at once: the slicing rule keeps each message bounded.
+    const int dest = worker_rank(static_cast<int>(w), mesh_.size());
+    Slicer slicer(slice_bytes_, {}, {}, [&](std::string bytes) {
+      ++msgs_sent_;
+      mesh_.send(dest, static_cast<int>(CrawlTag::Urls), std::move(bytes));
+    });
+    for (const auto& u : out[w]) slicer.add(u);
+    slicer.finish();
     out[w].clear();
   }
   any = false;
@@ -212,7 +247,9 @@ void Worker::flush_records(bool force) {
   m.records = engine_->take_records();
   m.edges = engine_->take_edges();
   m.hosts = engine_->take_robots_states();
-  mesh_.send(0, static_cast<int>(CrawlTag::Records), encode_records(m));
+  // One message, or a few when the batch's links would take it past the slicing rule.
+  slice_records(m, slice_bytes_,
+                [&](std::string bytes) { mesh_.send(0, static_cast<int>(CrawlTag::Records), std::move(bytes)); });
   last_records_ = now;
   last_status_ = status;
 }

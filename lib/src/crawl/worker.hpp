@@ -41,6 +41,8 @@ class Worker {
 
  private:
   void start(StartMessage s);
+  /// One Restore slice of a resumed crawl; the last (done) releases the URLs that waited.
+  void restore(RestoreSlice slice);
 
   /// Idle with nothing left to send: what Idle and ProbeReply report.
   bool quiescent() const;
@@ -54,6 +56,9 @@ class Worker {
   runtime::InterruptWatch interrupt_;  // after a signal: how long to wait for the Finish
   Clock::time_point t0_;
   std::vector<MeshMessage> early_;
+  std::size_t slice_bytes_ = kDefaultSliceBytes;  // the master's slicing rule (Start)
+  bool restoring_ = false;                        // between a resumed Start and its last Restore slice
+  std::optional<FetchedUrl> restoring_url_;       // the last restored URL: more of its links may follow
   std::unique_ptr<Fetcher> fetcher_;
   std::unique_ptr<Engine> engine_;
   std::unordered_map<std::string, int> assigned_;

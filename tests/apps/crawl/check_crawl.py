@@ -16,7 +16,8 @@ Scenarios (--scenario): one_seed and all_seeds (the full default web, depth 3 an
 politeness, bad_input, max_pages, unreachable, user_agent (--contact in the User-Agent with the
 project's version; without it one warning from rank 0; the older --out spelling); resume_kill (kill -9 of mpirun and every rank
 at random points, then --resume) and resume_sigterm (SIGTERM to mpirun, --resume, a resume of
-the complete crawl, resumes with other seeds or scope refused); overwrite (a rerun into the
+the complete crawl, resumes with other seeds or scope refused); resume_slices (kill -9, then a
+resume whose state reaches each worker in dozens of 256-byte Restore slices); overwrite (a rerun into the
 --out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
 OUT/warc/); sitemaps (a web serving sitemaps, crawled with --sitemaps: exact against a truth
 that reads them; without --sitemaps: exact against the truth without them). Every mpirun has a timeout: a hang fails the
@@ -54,7 +55,7 @@ p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
                         "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
-                        "overwrite", "sitemaps", "retries", "warc"])
+                        "overwrite", "sitemaps", "retries", "warc", "resume_slices"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -734,9 +735,10 @@ def reference_crawl(web, workdir, seeds):
     return secs, links
 
 
-def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
+def stop_and_resume(name, web, workdir, seeds, ref_links, stop, env=None):
     """Run 1, stopped by stop(proc) (which returns whether the crawl must count as
-    interrupted), then --resume; checks the union of both runs."""
+    interrupted), then --resume (with `env`: extra environment variables); checks the union
+    of both runs."""
     out = os.path.join(workdir, name.replace(" ", "-"))
     n0 = log_lines(web)
     proc = start_mpirun(resume_args(out) + seeds, os.path.join(workdir, "run1.err"))
@@ -753,7 +755,7 @@ def stop_and_resume(name, web, workdir, seeds, ref_links, stop):
         torn = (f.read()[-1:] not in (b"", b"\n"))
     print(f"{name}: run 1 stopped with {len(recorded1)} pages recorded{' (torn last line)' if torn else ''}, "
           f"robots.txt of {len(robots1)} origins in the checkpoint", flush=True)
-    rc, so, se, secs = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(60.0, remaining()))
+    rc, so, se, secs = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(60.0, remaining()), env=env)
     if not check(rc is not None, f"{name}: resume hung, killed after {secs:.0f} s; stderr: {se[-2000:]}"):
         return out
     if rc != 0:
@@ -791,6 +793,46 @@ def scenario_resume_kill():
 
             print(f"kill {band}: SIGKILL at {at} of {total} records", flush=True)
             stop_and_resume(f"kill {band}", web, workdir, seeds, ref_links, stop)
+
+
+def scenario_resume_slices():
+    """A resume whose state goes to each worker in dozens of Restore slices (a tiny
+    RANKPOOL_CRAWL_SLICE_BYTES): the same crawl as an uninterrupted one, every slice within
+    the limit; a bad limit is refused."""
+    limit = 256
+    with resume_scenario("slices") as (workdir, web, seeds, secs, ref_links):
+        total = len(web.truth["fetched"])
+        at = int(random.uniform(0.5, 0.7) * total)
+
+        def stop(proc, out):
+            wait_for_records(proc, out, at, timeout=min(60.0, remaining()))
+            check(proc.poll() is None, f"slices: the crawl ended before the kill at {at} records")
+            kill9_everything(proc)
+
+        print(f"slices: SIGKILL at {at} of {total} records, resume with {limit}-byte slices", flush=True)
+        out = stop_and_resume("slices", web, workdir, seeds, ref_links, stop,
+                              env={"RANKPOOL_CRAWL_SLICE_BYTES": str(limit)})
+        _, _, summary = read_outputs(out)
+        restore = summary.get("restore", {})
+        workers = max(1, args.ranks - 1)
+        print(f"slices: {restore.get('slices')} Restore slices to {workers} workers, the largest "
+              f"{restore.get('largest_slice_bytes')} bytes", flush=True)
+        check(restore.get("slice_bytes") == limit, f"slices: summary restore {restore}")
+        check((restore.get("slices") or 0) >= 24 * workers, f"slices: want dozens of slices per worker, got {restore}")
+        # The web's robots.txt bodies and its longest URLs fit: no slice goes past the limit.
+        check(0 < (restore.get("largest_slice_bytes") or 0) <= limit, f"slices: largest slice past {limit}: {restore}")
+
+        # A bad limit: refused before any output is written or any request made.
+        n = log_lines(web)
+        for bad in ("12", "lots"):
+            bad_out = os.path.join(workdir, f"bad-{bad}")
+            rc, so, se, _ = mpirun(resume_args(bad_out) + seeds, timeout=min(30.0, remaining()),
+                                   env={"RANKPOOL_CRAWL_SLICE_BYTES": bad})
+            se = "\n".join(l for l in se.splitlines() if "warning: no --contact" not in l)  # resume_args has none
+            one_line(f"RANKPOOL_CRAWL_SLICE_BYTES={bad}", rc, se, 2, "RANKPOOL_CRAWL_SLICE_BYTES")
+            check(not os.path.exists(os.path.join(bad_out, "pages.jsonl")),
+                  f"RANKPOOL_CRAWL_SLICE_BYTES={bad}: pages.jsonl written")
+        check(log_lines(web) == n, "a bad RANKPOOL_CRAWL_SLICE_BYTES: requests were made")
 
 
 def one_line(name, rc, se, want_rc, needle):
@@ -1573,6 +1615,7 @@ try:
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
      "max_pages": scenario_max_pages, "unreachable": scenario_unreachable, "user_agent": scenario_user_agent,
      "resume_kill": scenario_resume_kill, "resume_sigterm": scenario_resume_sigterm,
+     "resume_slices": scenario_resume_slices,
      "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
      "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps,
      "retries": scenario_retries, "warc": scenario_warc}[args.scenario]()

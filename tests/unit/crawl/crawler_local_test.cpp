@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "rankpool/crawl/crawler.hpp"
+#include "rankpool/crawl/protocol.hpp"
 
 namespace rankpool::crawl {
 namespace {
@@ -161,6 +163,11 @@ TEST(CrawlerLocalLimits, MaxPagesIsExactAcrossWorkers) {
   std::size_t page_requests = 0;
   for (const auto& r : run.requests) page_requests += r.ends_with("/robots.txt") ? 0 : 1;
   EXPECT_EQ(page_requests, 25u);
+  // The budget ended the run with URLs left: not complete, a resume continues it.
+  Result<ResumeState> loaded = load_resume(job.out_dir, job.options, job.seeds);
+  ASSERT_TRUE(loaded) << loaded.status().message();
+  EXPECT_FALSE(loaded->checkpoint.complete);
+  EXPECT_FALSE(loaded->frontier.empty());
   fs::remove_all(job.out_dir);
 }
 
@@ -191,10 +198,15 @@ TEST(CrawlerLocalLimits, InterruptStopsEveryRankAndWritesTheSummary) {
   fs::remove_all(job.out_dir);
 }
 
-TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
+// The resume's state goes to the workers in slices of RANKPOOL_CRAWL_SLICE_BYTES: the
+// default (one slice each here) and 256 bytes (dozens each); the crawl is the same.
+class CrawlerLocalResume : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
+  const std::size_t slice_bytes = GetParam();
   FakeWeb web;
   web.pages = 100;  // below 130: "Disallow: /p/13" also blocks /p/130..
-  CrawlJob job = job_for(web, "resume");
+  CrawlJob job = job_for(web, "resume-" + std::to_string(slice_bytes));
   job.options.delay = 0.01;  // ~1 s per host: interrupted mid-crawl
   job.options.checkpoint_interval = 0.05;
   std::atomic<int> interrupt{0};
@@ -215,7 +227,18 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
   EXPECT_EQ(state->checkpoint.hosts.size(), static_cast<std::size_t>(web.hosts));  // written at the signal
   job.resume = state;
   // On more ranks than run 1: origins change owners, and so do their fetched URLs.
+  if (slice_bytes != kDefaultSliceBytes) ::setenv("RANKPOOL_CRAWL_SLICE_BYTES", std::to_string(slice_bytes).c_str(), 1);
   const CrawlRun second = crawl(4, job, web);
+  ::unsetenv("RANKPOOL_CRAWL_SLICE_BYTES");
+  const auto& restore = second.summary.at("restore").as_object();
+  EXPECT_EQ(restore.at("slice_bytes").as_int64(), static_cast<std::int64_t>(slice_bytes));
+  EXPECT_LE(restore.at("largest_slice_bytes").as_int64(), static_cast<std::int64_t>(slice_bytes));
+  // 3 workers: one slice of robots.txt outcomes and one of URLs each, or several each (run 1
+  // recorded 30 or more pages).
+  if (slice_bytes == kDefaultSliceBytes)
+    EXPECT_EQ(restore.at("slices").as_int64(), 6);
+  else
+    EXPECT_GE(restore.at("slices").as_int64(), 3 * 5);
   for (const auto& o : second.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
   for (const auto& url : second.requests) {
     EXPECT_FALSE(url.ends_with("/robots.txt")) << "robots.txt fetched again: " << url;
@@ -247,6 +270,7 @@ TEST(CrawlerLocalResume, InterruptedCrawlResumesWithoutLosingOrRepeatingAPage) {
   EXPECT_EQ(done.pages, expected);
   fs::remove_all(job.out_dir);
 }
+INSTANTIATE_TEST_SUITE_P(SliceBytes, CrawlerLocalResume, ::testing::Values(kDefaultSliceBytes, 256));
 
 }  // namespace
 }  // namespace rankpool::crawl

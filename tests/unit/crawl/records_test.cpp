@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rankpool/crawl/links.hpp"
 #include "rankpool/crawl/protocol.hpp"
@@ -192,6 +193,151 @@ TEST(CrawlMessages, UrlsCountersAndU64RejectTrailingBytes) {
   EXPECT_EQ(decode_u64(encode_u64(77)), 77u);
   EXPECT_THROW(decode_u64(encode_u64(77) + "!"), runtime::DecodeError);
   EXPECT_THROW(decode_start(encode_start(StartMessage{}) + "!"), runtime::DecodeError);
+}
+
+// A resume's state in slices (protocol.hpp, the slicing rule): never past the limit, the
+// items back in order, a URL with many links cut and joined, bad slices error values.
+FetchedUrl fetched_sample(int i, int links) {
+  FetchedUrl f;
+  f.url = "http://a.test/p/" + std::to_string(i);
+  f.depth = i % 4;
+  f.recorded_depth = i % 5;
+  for (int k = 0; k < links; ++k)
+    f.children.push_back("http://a.test/p/" + std::to_string(i) + "/" + std::to_string(k));
+  f.redirect = i % 7 == 0 ? "http://a.test/r/" + std::to_string(i) : "";
+  f.bytes = static_cast<std::uint64_t>(i) * 10;
+  f.failed = i % 3 == 0;
+  return f;
+}
+
+/// What the coordinator sends for `urls` at `limit`, and what the worker rebuilds from it.
+std::vector<std::string> restore_slices(const std::vector<FetchedUrl>& urls, std::size_t limit) {
+  std::vector<std::string> out;
+  const std::string none = runtime::encode(std::uint32_t{0}), not_done = runtime::encode(false);
+  Slicer slicer(limit, none, not_done, [&](std::string s) { out.push_back(std::move(s)); });
+  for (const auto& f : urls)
+    for (const auto& piece : split_fetched(f, limit - none.size() - 4 - not_done.size())) slicer.add(piece);
+  slicer.finish();
+  EXPECT_EQ(slicer.slices(), out.size());
+  return out;
+}
+
+TEST(RestoreSlices, NeverPastTheLimitAndEveryUrlComesBackWhole) {
+  std::vector<FetchedUrl> urls;
+  for (int i = 0; i < 300; ++i) urls.push_back(fetched_sample(i, i % 50 == 0 ? 40 : i % 6));
+  const std::size_t limit = 512;
+  ASSERT_GT(runtime::encode(urls[0]).size(), limit);  // one URL needs several slices
+  const std::vector<std::string> slices = restore_slices(urls, limit);
+  EXPECT_GT(slices.size(), 50u);
+  std::vector<FetchedUrl> back;
+  for (const auto& bytes : slices) {
+    EXPECT_LE(bytes.size(), limit);
+    Result<RestoreSlice> s = read_restore(bytes, limit);
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_TRUE(s->hosts.empty());
+    EXPECT_FALSE(s->done);
+    for (auto& f : s->fetched) {
+      if (!back.empty() && back.back().url == f.url) {  // the worker's join
+        back.back().children.insert(back.back().children.end(), f.children.begin(), f.children.end());
+      } else {
+        back.push_back(std::move(f));
+      }
+    }
+  }
+  EXPECT_EQ(back, urls);
+}
+
+TEST(RestoreSlices, ALargeLimitSendsOneSliceAndUrlsFollowTheSameRule) {
+  std::vector<FetchedUrl> urls;
+  for (int i = 0; i < 100; ++i) urls.push_back(fetched_sample(i, 3));
+  EXPECT_EQ(restore_slices(urls, kDefaultSliceBytes).size(), 1u);
+  std::vector<UrlAtDepth> frontier;
+  for (int i = 0; i < 1000; ++i) frontier.push_back({"http://b.test/" + std::to_string(i), i % 3, {}});
+  std::vector<UrlAtDepth> back;
+  Slicer slicer(1024, {}, {}, [&](std::string s) {
+    EXPECT_LE(s.size(), 1024u);
+    for (auto& u : decode_urls(s)) back.push_back(std::move(u));
+  });
+  for (const auto& u : frontier) slicer.add(u);
+  slicer.finish();
+  EXPECT_GT(slicer.slices(), 10u);
+  EXPECT_LE(slicer.largest(), 1024u);
+  EXPECT_EQ(back, frontier);
+}
+
+TEST(RestoreSlices, TruncatedTrailingAndOversizedSlicesAreErrorsNotCrashes) {
+  RestoreSlice two;
+  two.fetched = {fetched_sample(1, 2), fetched_sample(2, 2)};
+  const std::string bytes = encode_restore(two);
+  ASSERT_TRUE(read_restore(bytes, bytes.size()));
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    Result<RestoreSlice> s = read_restore(bytes.substr(0, cut), bytes.size());
+    ASSERT_FALSE(s) << "cut at " << cut;
+    EXPECT_NE(s.status().message().find("crawl Restore slice"), std::string::npos) << s.status().message();
+  }
+  Result<RestoreSlice> trailing = read_restore(bytes + "x", bytes.size() + 1);
+  ASSERT_FALSE(trailing);
+  EXPECT_NE(trailing.status().message().find("trailing"), std::string::npos) << trailing.status().message();
+  Result<RestoreSlice> oversized = read_restore(bytes, bytes.size() - 1);
+  ASSERT_FALSE(oversized);
+  EXPECT_NE(oversized.status().message().find("over the slice limit"), std::string::npos)
+      << oversized.status().message();
+  // One item alone may exceed the limit (a single link is never cut): that is the rule.
+  RestoreSlice one;
+  one.fetched = {fetched_sample(1, 1)};
+  EXPECT_TRUE(read_restore(encode_restore(one), 8));
+  // A corrupt count does not reserve gigabytes: an error too.
+  std::string corrupt = bytes;
+  corrupt[0] = '\xff';
+  corrupt[1] = '\xff';
+  EXPECT_FALSE(read_restore(corrupt, corrupt.size()));
+}
+
+TEST(RestoreSlices, SliceLimitFromTheEnvironmentIsCheckedAndNamed) {
+  EXPECT_EQ(*parse_slice_bytes("4096"), 4096u);
+  EXPECT_EQ(*parse_slice_bytes("256"), kMinSliceBytes);
+  for (const char* bad : {"", "0", "255", "12k", "-1", "1073741825", "99999999999999999999999"}) {
+    Result<std::size_t> r = parse_slice_bytes(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.status().message().find("RANKPOOL_CRAWL_SLICE_BYTES"), std::string::npos);
+  }
+}
+
+TEST(RecordsMessage, ABatchPastTheLimitGoesInSlicesLinksFirst) {
+  RecordsMessage m;
+  m.status = {7, 2, 1};
+  for (int i = 0; i < 40; ++i) {
+    PageRecord r = sample_ok();
+    r.url += std::to_string(i);
+    m.records.push_back(r);
+    for (int k = 0; k < 10; ++k) m.edges += r.url + "\thttp://a.test/" + std::to_string(k) + "\ta\n";
+  }
+  m.hosts = {HostCheckpoint{"http://a.test", "parsed", "User-agent: *\nDisallow: /x\n", "", ""}};
+  std::vector<std::string> one;
+  slice_records(m, kDefaultSliceBytes, [&](std::string b) { one.push_back(std::move(b)); });
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(decode_records(one[0]), m);
+
+  const std::size_t limit = 600;
+  RecordsMessage joined;
+  joined.status = m.status;
+  std::size_t parts = 0, records_seen_at = 0;
+  slice_records(m, limit, [&](std::string b) {
+    EXPECT_LE(b.size(), limit);
+    const RecordsMessage part = decode_records(b);
+    EXPECT_EQ(part.status, m.status);
+    ++parts;
+    if (!part.edges.empty()) {
+      EXPECT_EQ(records_seen_at, 0u) << "links after a record";
+      EXPECT_EQ(part.edges.back(), '\n') << "a links.tsv line cut";
+    }
+    if (!part.records.empty() && records_seen_at == 0) records_seen_at = parts;
+    joined.records.insert(joined.records.end(), part.records.begin(), part.records.end());
+    joined.edges += part.edges;
+    joined.hosts.insert(joined.hosts.end(), part.hosts.begin(), part.hosts.end());
+  });
+  EXPECT_GT(parts, 10u);
+  EXPECT_EQ(joined, m);
 }
 
 TEST(LinkKinds, OneSpellingEverywhere) {

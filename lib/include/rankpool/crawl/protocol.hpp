@@ -9,6 +9,9 @@
 //
 // The conversation (W = crawling workers: ranks 1..N-1, or rank 0 itself when N = 1):
 //   master -> all    Start        the job (or the setup error that ends the run)
+//   master -> worker Restore      a resumed crawl only: the worker's share of the restored state
+//                                 (robots.txt outcomes, fetched URLs) in slices of at most
+//                                 slice_bytes, then one marked done, before any URL
 //   master -> owner  Urls         seeds, at depth 0
 //   worker -> owner  Urls         discovered URLs owned by another worker, batched
 //   worker -> master Records      pages.jsonl records, links.tsv lines, queue status
@@ -20,7 +23,9 @@
 //                                 (runtime::RankReport carrying a CrawlReport: statistics, depth fixes)
 
 #include <boost/describe/class.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,13 +33,26 @@
 
 #include "rankpool/crawl/engine.hpp"
 #include "rankpool/crawl/options.hpp"
+#include "rankpool/runtime/bytes.hpp"
 #include "rankpool/runtime/stop.hpp"
+#include "rankpool/status.hpp"
 
 namespace rankpool::crawl {
 
-// 4: PageRecord's audit fields (fetched_at ... etag) and UrlAtDepth's referrer, after 3's
-// attempts and retried.
-inline constexpr std::uint32_t kCrawlProtocolVersion = 4;
+// 5: Start carries no per-URL state; a resume's state follows in Restore slices. After 4's
+// PageRecord audit fields (fetched_at ... etag) and UrlAtDepth's referrer, 3's attempts and retried.
+inline constexpr std::uint32_t kCrawlProtocolVersion = 5;
+
+/// The one slicing rule for whatever grows with the crawl (a resume's restored state, its
+/// frontier, record batches): a message holds whole items and closes before an item would
+/// take it past this many bytes. 16 MiB: far below MPI's 2 GiB count limit and small next to
+/// a rank's memory, yet large enough that 10^7 restored URLs take only a few hundred
+/// messages. RANKPOOL_CRAWL_SLICE_BYTES (read on rank 0) sets it, for tests that need many
+/// slices from a small crawl.
+inline constexpr std::size_t kDefaultSliceBytes = std::size_t{16} << 20;
+/// The limits RANKPOOL_CRAWL_SLICE_BYTES accepts: below 256 a slice would be mostly framing;
+/// above 1 GiB it would approach MPI's limit (and a u32 count of tiny items).
+inline constexpr std::size_t kMinSliceBytes = 256, kMaxSliceBytes = std::size_t{1} << 30;
 
 enum class CrawlTag : int {
   Start = 32,
@@ -46,6 +64,7 @@ enum class CrawlTag : int {
   Probe,
   ProbeReply,
   Interrupt,
+  Restore,
   Finish = runtime::kStopTag,   // a runtime::StopMessage (the signal, if any)
   Final = runtime::kReportTag,  // a runtime::RankReport whose payload is a CrawlReport
 };
@@ -61,17 +80,72 @@ struct StartMessage {
   std::vector<std::string> assigned_origins;
   std::vector<int> assigned_workers;
   std::string out_dir;  // bodies go to out_dir/bodies on each rank's host
-  // A resumed crawl (checkpoint.hpp): what this worker's origins already have, loaded
-  // before any URL is offered — so Start differs per worker then.
-  std::vector<HostCheckpoint> hosts;  // robots.txt outcomes
-  std::vector<FetchedUrl> fetched;    // URLs recorded by earlier runs
+  // A resumed crawl (checkpoint.hpp): Restore slices follow, the last one marked done, and
+  // the worker offers no URL before it (peers' Urls wait). Start itself is the same for all.
+  bool restoring = false;
+  std::uint64_t slice_bytes = kDefaultSliceBytes;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
-    ar& protocol_version& error& options& seeds& assigned_origins& assigned_workers& out_dir& hosts& fetched;
+    ar& protocol_version& error& options& seeds& assigned_origins& assigned_workers& out_dir& restoring& slice_bytes;
   }
 };
 [[nodiscard]] std::string encode_start(const StartMessage& m);
 StartMessage decode_start(std::string_view bytes);
+
+/// A slice of a resumed crawl's state for one worker: what its origins already have.
+/// Slices carry either kind; a FetchedUrl whose links do not fit in one slice comes as
+/// several consecutive items with the same url (the later ones carry only more children),
+/// which the worker joins. `done` ends the restore (that slice carries no items).
+struct RestoreSlice {
+  std::vector<HostCheckpoint> hosts;  // robots.txt outcomes
+  std::vector<FetchedUrl> fetched;    // URLs recorded by earlier runs
+  bool done = false;
+  bool operator==(const RestoreSlice&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(RestoreSlice, (), (hosts, fetched, done))
+[[nodiscard]] std::string encode_restore(const RestoreSlice& m);
+RestoreSlice decode_restore(std::string_view bytes);
+/// A slice as the worker takes it: truncated or trailing bytes, or more than one item past
+/// `limit` bytes (the slicing rule broken), are an error naming the problem.
+[[nodiscard]] Result<RestoreSlice> read_restore(std::string_view bytes, std::size_t limit);
+
+/// The slicing rule (kDefaultSliceBytes): add() items, each encoded once; a message is sent
+/// (emit) when the next item would take it past `limit`, and by finish(). A slice is the
+/// byte codec's vector of items between `prefix` and `suffix` (the other fields of the
+/// message), so it decodes as the message it is part of. A single item larger than the
+/// limit by itself goes alone (split_fetched keeps FetchedUrl items within it).
+class Slicer {
+ public:
+  using Emit = std::function<void(std::string)>;
+  Slicer(std::size_t limit, std::string prefix, std::string suffix, Emit emit);
+  template <class T>
+  void add(const T& item) {
+    item_.clear();
+    runtime::ByteWriter(item_).write(item);
+    add_encoded(item_);
+  }
+  /// Sends the open slice, if it holds any item.
+  void finish();
+  std::uint64_t slices() const { return slices_; }
+  std::size_t largest() const { return largest_; }
+
+ private:
+  void add_encoded(const std::string& item);
+  std::size_t limit_;
+  std::string prefix_, suffix_, open_, item_;
+  std::uint32_t count_ = 0;
+  std::uint64_t slices_ = 0;
+  std::size_t largest_ = 0;
+  Emit emit_;
+};
+
+/// RANKPOOL_CRAWL_SLICE_BYTES's value as a slice limit, or a one-line reason.
+[[nodiscard]] Result<std::size_t> parse_slice_bytes(std::string_view text);
+
+/// `f` as items that each encode to at most `limit` bytes when it has many links: the first
+/// carries everything and the first children, the next ones the url and more children.
+/// One item if it fits (or cannot be cut smaller: a single link is never split).
+std::vector<FetchedUrl> split_fetched(const FetchedUrl& f, std::size_t limit);
 
 [[nodiscard]] std::string encode_urls(const std::vector<UrlAtDepth>& urls);
 std::vector<UrlAtDepth> decode_urls(std::string_view bytes);
@@ -94,6 +168,11 @@ struct RecordsMessage {
 BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
 [[nodiscard]] std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
+/// `m` as Records messages of at most `limit` bytes each (the slicing rule): one when it
+/// fits; otherwise its links.tsv lines first (whole lines), then its records, then its
+/// robots.txt outcomes, the order the master writes them in, each part with the status. A
+/// single line, record or outcome past the limit goes alone.
+void slice_records(const RecordsMessage& m, std::size_t limit, const std::function<void(std::string)>& emit);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
 struct Counters {

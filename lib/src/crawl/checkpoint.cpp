@@ -354,7 +354,7 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
       for (auto c : children[i]) f.children.emplace_back(names[c]);
   }
   for (std::size_t v = 0; v < names.size(); ++v)
-    if (dist[v] != kUnreached && fetched_at[v] < 0) st.frontier.push_back({std::string(names[v]), dist[v]});
+    if (dist[v] != kUnreached && fetched_at[v] < 0) st.frontier.push_back({std::string(names[v]), dist[v], {}});
   std::sort(st.frontier.begin(), st.frontier.end(), [](const UrlAtDepth& a, const UrlAtDepth& b) {
     return a.depth != b.depth ? a.depth < b.depth : a.url < b.url;
   });

@@ -23,6 +23,7 @@
 #include "rankpool/runtime/host.hpp"
 #include "rankpool/runtime/interrupts.hpp"
 #include "rankpool/runtime/stop.hpp"
+#include "rankpool/runtime/stop_collective.hpp"
 #include "runtime/mpi_channel.hpp"
 #include "farm/executor.hpp"
 #include "farm/local_transport.hpp"
@@ -71,33 +72,54 @@ class MpiMasterTransport final : public Transport {
   }
   const TransportCounters& counters() const override { return counters_; }
 
-  /// Sends Stop to every worker and collects their statistics, dropping results of
-  /// batches still in flight (after an error the master no longer wants them). With a
-  /// `deadline` (after an interrupt), workers still inside a long task are not waited for:
-  /// their rows stay empty.
-  std::vector<RankStats> stop_all(const std::string& abort_reason, int signal = 0,
+  /// Stops every worker and collects their statistics, dropping results of batches still in
+  /// flight (after an error the master no longer wants them). Without a deadline the stop
+  /// goes down the runtime's broadcast tree and the statistics come up its gather tree. With
+  /// a `deadline` (after an interrupt) workers still inside a long task are not waited for
+  /// (their rows stay empty): a tree would lose every report to one such worker, so the stop
+  /// and the statistics go point to point, each worker on its own.
+  std::vector<RankStats> stop_all(runtime::CollectiveStop& trees, const std::string& abort_reason, int signal = 0,
                                   std::optional<std::chrono::steady_clock::time_point> deadline = {}) {
-    runtime::StopGather gather(workers());
-    gather.start(
-        StopMessage{abort_reason, signal}, [&](int w, const std::string& stop) { send(w, Tag::Stop, stop); }, deadline);
+    const StopMessage stop_message{abort_reason, signal};
     // Every worker answers at once: poll for the replies instead of sleeping through them.
     channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
-    gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
-      auto m = receive(wait);
-      if (!m || m->tag != Tag::Stats) return std::nullopt;
-      return runtime::StopGather::Report{m->worker, std::move(m->bytes)};
-    });
+    std::vector<std::optional<runtime::RankReport>> reports;
+    bool complete = true;
+    if (!deadline) {
+      // Results still coming in (their senders wait until they are received): dropped.
+      const auto drain = [&] {
+        while (receive(std::chrono::microseconds(0))) {
+        }
+      };
+      for (auto& r : trees.stop_and_gather(stop_message, drain)) reports.emplace_back(std::move(r));
+      // Workers keep draining their channel until the closing barrier: batches sent to them
+      // before the stop are delivered (and dropped) before either side leaves.
+      channel_.wait_all();
+      trees.close(drain);
+    } else {
+      trees.announce_direct(stop_message, *deadline);
+      runtime::StopGather gather(workers());
+      gather.start(
+          stop_message, [&](int w, const std::string& stop) { send(w, Tag::Stop, stop); }, deadline);
+      gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
+        auto m = receive(wait);
+        if (!m || m->tag != Tag::Stats) return std::nullopt;
+        return runtime::StopGather::Report{m->worker, std::move(m->bytes)};
+      });
+      reports = gather.reports();
+      complete = gather.missing() == 0;
+    }
     std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
     for (int w = 0; w < workers(); ++w) {
       auto& s = stats[static_cast<std::size_t>(w)];
-      if (const auto& report = gather.reports()[static_cast<std::size_t>(w)]) {
+      if (const auto& report = reports[static_cast<std::size_t>(w)]) {
         s = decode_stats(*report);
       } else {
         s.rank = w + 1;
         s.role = "worker (no reply)";
       }
     }
-    if (gather.missing() == 0) channel_.wait_all();
+    if (deadline && complete) channel_.wait_all();
     return stats;
   }
 
@@ -112,6 +134,7 @@ class MpiMasterTransport final : public Transport {
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
     : comm_(runtime::private_communicator(comm)), registry_(registry), options_(std::move(options)) {
   handshake_error_ = handshake();
+  if (comm_.size() > 1) stop_ = std::make_shared<runtime::CollectiveStop>(comm_);
 }
 
 std::string Farm::handshake() {
@@ -151,8 +174,9 @@ std::string Farm::handshake() {
   // and slots, every rank's set-up error.
   const runtime::Protocol protocol{"farm", kProtocolVersion, fnv1a(runtime::encode(registry_.signatures())),
                                    "task types"};
-  const runtime::Agreement agreed = runtime::handshake(comm_, protocol, error.empty() ? Status{} : Status::error(error),
-                                                       runtime::encode(static_cast<std::int32_t>(options_.slots)));
+  const runtime::Agreement agreed =
+      runtime::handshake(comm_, protocol, error.empty() ? Status{} : Status::error(error),
+                         runtime::encode(static_cast<std::int32_t>(options_.slots)), runtime::Share::rank0);
   hosts_.clear();
   slots_.clear();
   serves_.clear();
@@ -229,7 +253,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     }
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (status.signal) deadline = std::chrono::steady_clock::now() + options_.interrupt_grace;
-    std::vector<RankStats> workers = transport.stop_all(status.error, status.signal, deadline);
+    std::vector<RankStats> workers = transport.stop_all(*stop_, status.error, status.signal, deadline);
     stats_ = master.stats();
     RankStats s = master.master_counters();
     s.rank = 0;
@@ -306,7 +330,52 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     comm_.abort(3);
   };
 
+  // The end of the run: `stop` came down the runtime's tree (`gathered`: the statistics go
+  // back up it) or point to point after an interrupt (they go back the same way).
+  auto finish = [&](const StopMessage& stop, bool gathered) {
+    status.error = stop.abort_reason;
+    status.signal = stop.signal;
+    if (executor) {
+      const RankStats& e = executor->stats();
+      stats.tasks += e.tasks;
+      stats.failed += e.failed;
+      stats.batches += e.batches;
+      stats.busy_s += e.busy_s;
+      if (const int stuck = executor->stuck_threads()) {
+        std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n", comm_.rank(), stuck,
+                     stuck == 1 ? "" : "s");
+      }
+      // Only after an abort can batches still run: cancel them and keep the results that
+      // come back within the grace (the master no longer reads them), then abandon the rest.
+      executor.reset();
+    }
+    pending.wait_all();
+    stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The counters cover the run's messages; the Stats message itself is not in them.
+    const std::string bytes = encode_stats(stats);
+    if (gathered) {
+      // Batches the master sent before the stop still arrive: received and dropped until
+      // the closing barrier, so that the master's sends complete.
+      stop_->report(runtime::decode_report(bytes), [&] {
+        while (try_receive(comm_, 0)) {
+        }
+      });
+    } else {
+      comm_.send(0, static_cast<int>(Tag::Stats), bytes.data(), static_cast<int>(bytes.size()));
+    }
+  };
+
+  bool direct_stop = false;  // announced on the tree: the stop itself comes point to point
   for (;;) {
+    if (!direct_stop) {
+      if (const auto stop = stop_->poll()) {
+        if (stop->gathered) {
+          finish(stop->message, true);
+          break;
+        }
+        direct_stop = true;
+      }
+    }
     if (executor) {
       try {
         while (auto out = executor->next_message()) {
@@ -347,28 +416,14 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       direct_notes.clear();
       send_result(std::move(result));
     } else if (m->tag == static_cast<int>(Tag::Stop)) {
-      const StopMessage stop = decode_stop(m->bytes);
-      status.error = stop.abort_reason;
-      status.signal = stop.signal;
-      if (executor) {
-        const RankStats& e = executor->stats();
-        stats.tasks += e.tasks;
-        stats.failed += e.failed;
-        stats.batches += e.batches;
-        stats.busy_s += e.busy_s;
-        if (const int stuck = executor->stuck_threads()) {
-          std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n", comm_.rank(), stuck,
-                       stuck == 1 ? "" : "s");
-        }
-        // Only after an abort can batches still run: cancel them and keep the results that
-        // come back within the grace (the master no longer reads them), then abandon the rest.
-        executor.reset();
+      finish(decode_stop(m->bytes), false);
+      // The master announced this stop on the tree too: take that part before leaving (this
+      // rank forwards it to its subtree), but not for longer than the interrupt's grace.
+      const auto until = std::chrono::steady_clock::now() + options_.interrupt_grace;
+      while (!direct_stop && std::chrono::steady_clock::now() < until) {
+        if (stop_->poll()) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
-      pending.wait_all();
-      stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      // The counters cover the run's messages; the Stats message itself is not in them.
-      const std::string bytes = encode_stats(stats);
-      comm_.send(0, static_cast<int>(Tag::Stats), bytes.data(), static_cast<int>(bytes.size()));
       break;
     } else {
       std::fprintf(stderr, "rankpool: rank %d: unexpected message tag %d\n", comm_.rank(), m->tag);

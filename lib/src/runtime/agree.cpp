@@ -1,13 +1,11 @@
 #include "rankpool/runtime/agree.hpp"
 
 #include <boost/describe/class.hpp>
-#include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
 
 #include "rankpool/runtime/bytes.hpp"
 #include "rankpool/runtime/host.hpp"
+#include "runtime/byte_collectives.hpp"
 
 namespace rankpool::runtime {
 
@@ -39,16 +37,21 @@ Status first_error(const std::vector<std::string>& errors) {
 }  // namespace
 
 Status agree_on_error(const boost::mpi::communicator& comm, const Status& mine) {
-  std::vector<std::string> all;
-  boost::mpi::all_gather(comm, mine.message(), all);
-  return first_error(all);
+  const int me = comm.rank();
+  int mine_failed = mine.ok() ? comm.size() : me;
+  int first = comm.size();
+  MPI_Allreduce(&mine_failed, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == comm.size()) return {};
+  std::string message = me == first ? mine.message() : std::string();
+  detail::broadcast_bytes(comm, message, first);
+  return Status::error(first == 0 ? message : "rank " + std::to_string(first) + ": " + message);
 }
 
 Agreement handshake(const boost::mpi::communicator& comm, const Protocol& protocol, const Status& mine,
-                    std::string payload) {
+                    std::string payload, Share share) {
   std::string offer_bytes;
   if (comm.rank() == 0) offer_bytes = encode(Offer{protocol.version, protocol.digest});
-  boost::mpi::broadcast(comm, offer_bytes, 0);
+  detail::broadcast_bytes(comm, offer_bytes, 0);
   const auto offer = decode<Offer>(offer_bytes, "handshake offer");
 
   Reply reply{host_name(), mine.message(), std::move(payload)};
@@ -58,8 +61,8 @@ Agreement handshake(const boost::mpi::communicator& comm, const Protocol& protoc
   } else if (offer.digest != protocol.digest) {
     reply.error = "different " + protocol.digest_of + " than the master";
   }
-  std::vector<std::string> replies;
-  boost::mpi::all_gather(comm, encode(reply), replies);
+  const std::vector<std::string> replies = share == Share::all_ranks ? detail::all_gather_bytes(comm, encode(reply))
+                                                                     : detail::gather_bytes(comm, encode(reply), 0);
 
   Agreement out;
   std::vector<std::string> errors;
@@ -69,7 +72,14 @@ Agreement handshake(const boost::mpi::communicator& comm, const Protocol& protoc
     errors.push_back(std::move(r.error));
     out.payloads.push_back(std::move(r.payload));
   }
-  out.status = first_error(errors);
+  if (share == Share::all_ranks) {
+    out.status = first_error(errors);
+  } else {
+    // Rank 0 alone knows the outcome: it tells the others.
+    std::string message = comm.rank() == 0 ? first_error(errors).message() : std::string();
+    detail::broadcast_bytes(comm, message, 0);
+    out.status = message.empty() ? Status{} : Status::error(message);
+  }
   return out;
 }
 

@@ -28,11 +28,11 @@ TEST(AgreeOnError, NoFailureIsOkEverywhere) {
 
 TEST(AgreeOnError, TheLowestFailingRankIsNamedOnEveryRank) {
   mpi::communicator world;
-  // The last rank and (with 3 ranks) rank 1 fail: rank 1, the lowest, is reported.
+  // The last rank and (with 3 ranks or more) rank 1 fail: rank 1, the lowest, is reported.
   const int last = world.size() - 1;
   Status mine;
   if (world.rank() == last) mine = Status::error("cannot open tasks.txt");
-  if (world.size() == 3 && world.rank() == 1) mine = Status::error("no cores left");
+  if (world.size() >= 3 && world.rank() == 1) mine = Status::error("no cores left");
   const Status s = runtime::agree_on_error(world, mine);
   ASSERT_FALSE(s.ok());
   const std::string want = world.size() == 1   ? "cannot open tasks.txt"  // rank 0 is not named
@@ -73,4 +73,26 @@ TEST(Handshake, AnotherVersionOrDigestIsRefusedEverywhere) {
   a = runtime::handshake(world, runtime::Protocol{"test", 7, 1, "x"},
                          world.rank() == 0 ? Status::error("bad queue") : Status::error("bad slots"));
   EXPECT_EQ(a.status.message(), "bad queue");
+}
+
+TEST(Handshake, SharedWithRankZeroOnlyTheOthersGetTheSameStatus) {
+  mpi::communicator world;
+  runtime::Protocol p{"test", 7, 1, "task types"};
+  auto a = runtime::handshake(world, p, Status{}, "r" + std::to_string(world.rank()), runtime::Share::rank0);
+  EXPECT_TRUE(a.status.ok()) << a.status;
+  if (world.rank() == 0) {
+    ASSERT_EQ(a.hosts.size(), static_cast<std::size_t>(world.size()));
+    ASSERT_EQ(a.payloads.size(), static_cast<std::size_t>(world.size()));
+    for (int r = 0; r < world.size(); ++r) EXPECT_EQ(a.payloads[static_cast<std::size_t>(r)], "r" + std::to_string(r));
+    EXPECT_EQ(a.hosts.front(), runtime::host_name());
+  } else {
+    EXPECT_TRUE(a.hosts.empty());
+    EXPECT_TRUE(a.payloads.empty());
+  }
+
+  if (world.size() < 2) return;
+  if (world.rank() == world.size() - 1) p.version = 9;
+  a = runtime::handshake(world, p, Status{}, {}, runtime::Share::rank0);
+  EXPECT_EQ(a.status.message(), "rank " + std::to_string(world.size() - 1) + ": test protocol 9, the master speaks 7");
+  expect_same_on_all_ranks(world, a.status.message());
 }

@@ -5,12 +5,17 @@
 
 #include <boost/mpi/communicator.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "rankpool/farm/master.hpp"
 #include "rankpool/farm/options.hpp"
 #include "rankpool/farm/registry.hpp"
 #include "rankpool/farm/stats.hpp"
+
+namespace rankpool::runtime {
+class CollectiveStop;
+}
 
 namespace rankpool::farm {
 
@@ -60,6 +65,8 @@ class Farm {
   std::vector<int> slots_;                 // per worker (rank - 1): FarmOptions::slots of that rank
   std::string handshake_error_;            // empty when all ranks agree
   FarmStats stats_;
+  // The stop's broadcast and gather trees (runs of more than one rank).
+  std::shared_ptr<runtime::CollectiveStop> stop_;
 };
 
 }  // namespace rankpool::farm

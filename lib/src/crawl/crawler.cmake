@@ -2,6 +2,8 @@
 # rankpool_crawler, which is where the crawler meets MPI — through the runtime's Mesh only).
 target_sources(rankpool_crawl PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/seen_set.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/frontier.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp)
 if(TARGET rankpool_farm)
   add_library(rankpool_crawler

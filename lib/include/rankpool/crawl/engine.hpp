@@ -34,9 +34,11 @@
 #include <vector>
 
 #include "rankpool/crawl/fetcher.hpp"
+#include "rankpool/crawl/frontier.hpp"
 #include "rankpool/crawl/options.hpp"
 #include "rankpool/crawl/records.hpp"
 #include "rankpool/crawl/robots.hpp"
+#include "rankpool/crawl/seen_set.hpp"
 #include "rankpool/crawl/url.hpp"
 #include "rankpool/fnv1a.hpp"
 
@@ -189,17 +191,17 @@ class Engine {
 
  private:
   struct Host;
-  struct UrlState;
+  struct Pending;
   struct Flight;
   Host& host_for(std::string_view origin);
   void dispatch(std::string url, int depth, std::string referrer);
-  void relax(const std::string& url, UrlState& state);
+  void relax(std::uint64_t fp, int depth);
   void start_requests();
   void start_robots(Host& host, std::string url);
   void handle(FetchResult result);
   void handle_robots(Host& host, FetchResult& result, int redirects);
   void set_policy(Host& host, RobotsPolicy policy);
-  void handle_page(Host& host, const std::string& url, FetchResult& result);
+  void handle_page(Host& host, const std::string& url, std::string referrer, FetchResult& result);
   void queue_sitemaps(Host& host);
   void push_sitemap(Host& host, std::string url, bool from_index);
   void start_sitemap(Host& host, Clock::time_point now);
@@ -210,8 +212,11 @@ class Engine {
   void note_outcome(Host& host, const FetchResult& result, const std::string& cause);
   void give_up(Host& host, const FetchResult& result);
   /// A record for a URL not (or no longer) requested: robots.txt unreachable, origin given up.
-  void record_unfetched(Host& host, UrlState& state, const std::string& url, const std::string& error,
+  void record_unfetched(Host& host, std::uint64_t fp, const FrontierEntry& entry, const std::string& error,
                         const std::string& kind);
+  /// Keeps what relaxation and depth_fixes() need of a page fetched (or recorded) at `depth`.
+  void keep_page(std::uint64_t fp, int depth, const std::string& url, std::string redirect,
+                 std::vector<std::string> children);
   void release(Host& host);
   void schedule(Host& host);
   bool may_follow(const NormalizedUrl& url);
@@ -225,6 +230,7 @@ class Engine {
   OwnerFn owner_;
   std::string bodies_dir_;
 
+  FrontierStore frontier_;  // before hosts_: their queues give their memory back to it
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // by origin
   struct Ready {
     Clock::time_point time;  // when the host may start its next request
@@ -234,7 +240,12 @@ class Engine {
   };
   // Hosts with work and a free connection, by start time (each host at most once).
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready_;
-  std::unordered_map<std::string, UrlState> urls_;  // seen-set: canonical URL -> state
+  // Seen-set (seen_set.hpp): URL fingerprint -> depth and stage, packed in 12-byte slots.
+  FingerprintTable<std::uint32_t> seen_;
+  std::unordered_map<std::uint64_t, Pending> pending_;  // queued or in flight: referrer, attempts
+  PageSpill pages_;  // fetched pages at depth > 0 (URL, links, redirect), on disk until relaxed
+  std::unordered_map<std::uint64_t, std::pair<std::string, int>> improved_;  // fetched, then improved:
+                                                                             // URL, recorded depth
   std::unordered_map<std::uint64_t, Flight> in_flight_;
   std::uint64_t next_id_ = 1, next_seq_ = 0;
   std::size_t queued_ = 0;

@@ -432,13 +432,22 @@ void Engine::start_requests() {
 
 std::size_t Engine::pump(std::chrono::milliseconds max_wait) {
   start_requests();
+  note_memory();
   if (in_flight_.empty()) return 0;
   const auto t0 = Clock::now();
   auto results = fetcher_.poll(max_wait);
   stats_.fetch_wait_s += std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& r : results) handle(std::move(r));
   start_requests();  // refill the freed slots at once
+  note_memory();
   return results.size();
+}
+
+void Engine::note_memory() {
+  stats_.seen_urls = seen_.size();
+  stats_.seen_bytes = seen_.memory_bytes() + pages_.memory_bytes();
+  stats_.frontier_bytes = frontier_.memory_bytes();
+  stats_.frontier_spilled = frontier_.spilled();
 }
 
 void Engine::release(Host& h) {

@@ -107,6 +107,9 @@ struct EngineStats {
   std::uint64_t over_max_pages = 0;                        // not fetched: max_pages reached
   std::uint64_t depth_improvements = 0;                    // fetched URLs later reached by a shorter path
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
+  // Memory (issue #16), as of the last pump(): the seen-set and the fetched pages' index,
+  // the frontier's entries in memory, and how many queued URLs went to its spill file.
+  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_spilled = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     describe_serialize(ar, *this);
@@ -116,7 +119,8 @@ struct EngineStats {
 // counter is one member above and one name here.
 BOOST_DESCRIBE_STRUCT(EngineStats, (),
                       (pages, bytes, robots_fetches, links, offered, duplicates, out_of_scope, excluded, trap, blocked,
-                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s))
+                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s, seen_urls, seen_bytes,
+                       frontier_bytes, frontier_spilled))
 
 class Engine {
  public:
@@ -188,6 +192,8 @@ class Engine {
 
   std::vector<HostStats> host_stats() const;
   const EngineStats& stats() const { return stats_; }
+  /// The frontier's spill file, for its error (frontier.hpp).
+  const FrontierStore& frontier() const { return frontier_; }
 
  private:
   struct Host;
@@ -197,6 +203,7 @@ class Engine {
   void dispatch(std::string url, int depth, std::string referrer);
   void relax(std::uint64_t fp, int depth);
   void start_requests();
+  void note_memory();  // EngineStats' memory fields
   void start_robots(Host& host, std::string url);
   void handle(FetchResult result);
   void handle_robots(Host& host, FetchResult& result, int redirects);

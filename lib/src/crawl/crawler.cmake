@@ -29,3 +29,10 @@ if(TARGET rankpool_farm)
   target_include_directories(rankpool_crawler_internals INTERFACE ${PROJECT_SOURCE_DIR}/lib/src)
   target_link_libraries(rankpool_crawler_internals INTERFACE rankpool_crawler)
 endif()
+
+if(RANKPOOL_BUILD_BENCHMARKS)
+  # Bytes per seen URL and per queued URL, before and after issue #16 (docs/scale.md).
+  add_executable(rankpool-seen-bench ${CMAKE_CURRENT_LIST_DIR}/seen_bench.cpp)
+  target_link_libraries(rankpool-seen-bench PRIVATE rankpool_crawl)
+  rankpool_warnings(rankpool-seen-bench)
+endif()

@@ -28,7 +28,8 @@ TEST(FingerprintTable, InsertFindGrowAgainstAMap) {
   std::map<std::uint64_t, std::uint32_t> truth;
   std::mt19937_64 rng(7);
   for (std::uint32_t i = 0; i < 200000; ++i) {
-    const std::uint64_t fp = (rng() % 150000) + 1;  // repeats: inserts of present keys
+    // Repeats (inserts of present keys), spread over the whole range as fingerprints are.
+    const std::uint64_t fp = ((rng() % 150000) + 1) * 0x9e3779b97f4a7c15ull;
     auto [v, fresh] = t.insert(fp, i);
     EXPECT_EQ(fresh, truth.emplace(fp, i).second);
     EXPECT_EQ(*v, truth[fp]);
@@ -40,7 +41,7 @@ TEST(FingerprintTable, InsertFindGrowAgainstAMap) {
     ASSERT_NE(v, nullptr) << fp;
     EXPECT_EQ(*v, value);
   }
-  EXPECT_EQ(t.find(150001), nullptr);
+  EXPECT_EQ(t.find(150001 * 0x9e3779b97f4a7c15ull), nullptr);
   EXPECT_EQ(t.find(~0ull), nullptr);
   std::size_t visited = 0;
   t.for_each([&](std::uint64_t fp, std::uint32_t v) {

@@ -140,7 +140,8 @@ class Engine {
   /// A canonical URL that this engine owns, reached at `depth` (seed, own link, peer).
   /// Seeds go through offer() too: they bypass the filter's patterns but not robots.txt.
   /// `referrer`: the page that linked it, "redirect", or "" (a seed or a resumed frontier),
-  /// kept from its first offer for its record.
+  /// kept for its record from the first offer at the depth it is fetched at (it travels with
+  /// the queue entry: an offer at a smaller depth before the fetch queues it anew).
   void offer(std::string_view url, int depth, std::string_view referrer = {});
 
   /// Resume (before any offer): an origin's robots.txt outcome from the checkpoint, so it

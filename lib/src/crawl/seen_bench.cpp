@@ -57,8 +57,9 @@ struct Measure {
   double rss = 0, own = 0, seconds = 0;  // bytes per URL; own: -1 when the structure has no accounting
 };
 
-// Runs `body` (which returns its own byte count, or -1) in a child and reports per-URL figures.
-Measure in_child(std::size_t n, const std::function<double()>& body) {
+// Runs `body` in a child and reports per-URL figures. `body` returns its structure's own byte
+// count (or -1) and sets `rss` to the RSS while the structure is alive (before it is freed).
+Measure in_child(std::size_t n, const std::function<double(long& rss)>& body) {
   int fds[2];
   if (pipe(fds) != 0) std::exit(1);
   const pid_t pid = fork();
@@ -66,10 +67,11 @@ Measure in_child(std::size_t n, const std::function<double()>& body) {
     close(fds[0]);
     const long before = rss_bytes();
     const auto t0 = std::chrono::steady_clock::now();
-    const double own = body();
+    long after = 0;
+    const double own = body(after);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    Measure m{static_cast<double>(rss_bytes() - before) / static_cast<double>(n),
-              own < 0 ? -1 : own / static_cast<double>(n), seconds};
+    Measure m{static_cast<double>(after - before) / static_cast<double>(n), own < 0 ? -1 : own / static_cast<double>(n),
+              seconds};
     if (write(fds[1], &m, sizeof m) != sizeof m) _exit(1);
     _exit(0);
   }
@@ -97,17 +99,19 @@ int main(int argc, char** argv) {
   if (sizes.empty()) sizes = {100000, 1000000};
   std::printf("| URLs | structure | bytes/URL (RSS) | bytes/URL (own count) | seconds |\n|---|---|---|---|---|\n");
   for (const std::size_t n : sizes) {
-    row(n, "seen, before: unordered_map<string, UrlState>", in_child(n, [n] {
+    row(n, "seen, before: unordered_map<string, UrlState>", in_child(n, [n](long& rss) {
           std::unordered_map<std::string, OldUrlState> urls;
           for (std::size_t i = 0; i < n; ++i) urls.try_emplace(url(i)).first->second.depth = 1;
+          rss = rss_bytes();
           return urls.size() > 0 ? -1.0 : 0.0;
         }));
-    row(n, "seen, now: fingerprint table", in_child(n, [n] {
+    row(n, "seen, now: fingerprint table", in_child(n, [n](long& rss) {
           FingerprintTable<std::uint32_t> seen;
           for (std::size_t i = 0; i < n; ++i) seen.insert(url_fingerprint(url(i)), 8);
+          rss = rss_bytes();
           return static_cast<double>(seen.memory_bytes());
         }));
-    row(n, "seen + every URL a fetched page (index of its spilled links)", in_child(n, [n] {
+    row(n, "seen + every URL a fetched page (index of its spilled links)", in_child(n, [n](long& rss) {
           FingerprintTable<std::uint32_t> seen;
           PageSpill pages;
           for (std::size_t i = 0; i < n; ++i) {
@@ -115,27 +119,31 @@ int main(int argc, char** argv) {
             seen.insert(fp, 8);
             (void)pages.append(fp, SpilledPage{1, url(i), {}, {url(i + 1), url(i + 2)}});
           }
+          rss = rss_bytes();
           return static_cast<double>(seen.memory_bytes() + pages.memory_bytes());
         }));
-    row(n, "queued, before: priority_queue<Entry> + referrer in UrlState", in_child(n, [n] {
+    row(n, "queued, before: priority_queue<Entry> + referrer in UrlState", in_child(n, [n](long& rss) {
           std::priority_queue<OldEntry, std::vector<OldEntry>, std::greater<OldEntry>> queue;
           std::vector<std::string> referrers;  // what UrlState held per queued URL beyond its key
           for (std::size_t i = 0; i < n; ++i) {
             queue.push({1, i, url(i)});
             referrers.push_back(url(i / 8));
           }
+          rss = rss_bytes();
           return -1.0;
         }));
-    row(n, "queued, now: host queue in memory (--frontier-memory 0)", in_child(n, [n] {
+    row(n, "queued, now: host queue in memory (--frontier-memory 0)", in_child(n, [n](long& rss) {
           FrontierStore store(0);
           HostQueue queue(store);
           for (std::size_t i = 0; i < n; ++i) queue.push({1, url(i), url(i / 8)});
+          rss = rss_bytes();
           return static_cast<double>(store.memory_bytes());
         }));
-    row(n, "queued, now: --frontier-memory 4 MiB (the rest on disk)", in_child(n, [n] {
+    row(n, "queued, now: --frontier-memory 4 MiB (the rest on disk)", in_child(n, [n](long& rss) {
           FrontierStore store(4 << 20);
           HostQueue queue(store);
           for (std::size_t i = 0; i < n; ++i) queue.push({1, url(i), url(i / 8)});
+          rss = rss_bytes();
           return static_cast<double>(store.memory_bytes());
         }));
   }

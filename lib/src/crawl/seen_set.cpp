@@ -2,6 +2,7 @@
 #include "rankpool/crawl/seen_set.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +83,12 @@ Status read_all(int fd, std::string& data, std::uint64_t offset) {
 }
 
 }  // namespace
+
+void release_freed_memory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
 
 PageSpill::~PageSpill() {
   if (fd_ >= 0) ::close(fd_);

@@ -38,6 +38,10 @@ inline std::uint64_t url_fingerprint(std::string_view canonical_url) {
   return h == 0 ? 1 : h;
 }
 
+/// Gives memory the process freed back to the system (glibc's malloc_trim): called after a
+/// table grew, since glibc keeps the freed arrays of its earlier sizes in the heap otherwise.
+void release_freed_memory();
+
 template <class V>
 class FingerprintTable {
  public:
@@ -124,6 +128,10 @@ class FingerprintTable {
     values.swap(values_);
     for (std::size_t i = 0; i < keys.size(); ++i)
       if (keys[i] != 0) place(keys[i], values[i]);
+    const bool large = keys.size() * sizeof(std::uint64_t) >= (1u << 20);
+    std::vector<std::uint64_t>().swap(keys);
+    std::vector<V>().swap(values);
+    if (large) release_freed_memory();
   }
 
   std::vector<std::uint64_t> keys_;

@@ -191,7 +191,7 @@ Engine::Host& Engine::host_for(std::string_view origin) {
 
 void Engine::offer(std::string_view url, int depth, std::string_view referrer) {
   ++stats_.offered;
-  const std::uint64_t fp = url_fingerprint(url);
+  const std::uint64_t fp = fingerprint_(url);
   auto [v, fresh] = seen_.insert(fp, pack(depth, exhausted_ ? Stage::skipped : Stage::queued));
   if (!fresh) {
     if (depth_of(*v) <= depth) {
@@ -282,7 +282,7 @@ void Engine::exhaust() {
   for (auto& [origin, h] : hosts_) {
     std::vector<FrontierEntry> retries;  // their permit is spent: they stay
     while (!h->queue.empty()) {
-      const std::uint64_t fp = url_fingerprint(h->queue.top().url);
+      const std::uint64_t fp = fingerprint_(h->queue.top().url);
       std::uint32_t* v = seen_.find(fp);
       if (v && stage_of(*v) == Stage::queued) {
         auto p = pending_.find(fp);
@@ -362,7 +362,7 @@ void Engine::start_requests() {
       }
       if (h.queue.empty()) break;
       const Host::Entry& e = h.queue.top();
-      const std::uint64_t fp = url_fingerprint(e.url);
+      const std::uint64_t fp = fingerprint_(e.url);
       std::uint32_t* v = seen_.find(fp);
       if (!v || stage_of(*v) != Stage::queued || depth_of(*v) != e.depth) {
         h.queue.pop();  // a stale entry: the URL was re-queued at a better depth
@@ -550,7 +550,7 @@ void Engine::restore_host(const HostCheckpoint& saved) {
 }
 
 void Engine::preload(const FetchedUrl& f) {
-  const std::uint64_t fp = url_fingerprint(f.url);
+  const std::uint64_t fp = fingerprint_(f.url);
   if (!seen_.insert(fp, pack(f.depth, Stage::fetched)).second) return;  // the loader gives each URL once
   if (f.depth > 0)  // a disk error keeps the page in memory (exact, unbounded)
     (void)pages_.append(fp, SpilledPage{f.recorded_depth, f.url, f.redirect, f.children});
@@ -609,7 +609,7 @@ void Engine::give_up(Host& h, const FetchResult& r) {
   while (!h.queue.empty()) {
     const FrontierEntry e = h.queue.top();
     h.queue.pop();
-    const std::uint64_t fp = url_fingerprint(e.url);
+    const std::uint64_t fp = fingerprint_(e.url);
     const std::uint32_t* v = seen_.find(fp);
     if (!v || stage_of(*v) != Stage::queued || depth_of(*v) != e.depth) continue;
     record_unfetched(h, fp, e, h.gave_up, "origin_gave_up");
@@ -643,7 +643,7 @@ void Engine::record_unfetched(Host& h, std::uint64_t fp, const FrontierEntry& en
 }
 
 void Engine::handle_page(Host& h, const std::string& url, std::string referrer, FetchResult& r) {
-  const std::uint64_t fp = url_fingerprint(url);
+  const std::uint64_t fp = fingerprint_(url);
   std::uint32_t* v = seen_.find(fp);
   const int depth = depth_of(*v);  // its own links cannot improve it: fixed while it is handled
   const std::string cause = retry_cause(r);

@@ -167,6 +167,29 @@ TEST(EngineFrontier, ATinyFrontierMemorySpillsAndCrawlsTheSame) {
   EXPECT_GT(memory.stats.seen_bytes, 0u);
 }
 
+// The seen-set keys fingerprints: two URLs with one fingerprint are one URL to the engine. The
+// second is taken as seen (a duplicate): neither fetched nor recorded, its links never read.
+TEST(Engine, AFingerprintCollisionMakesTheSecondUrlSeen) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/b", "/c", "/d"}));
+  rig.fetcher.add_page("http://a.test/b", page({}));
+  rig.fetcher.add_page("http://a.test/c", page({"/only-from-c"}));
+  rig.fetcher.add_page("http://a.test/d", page({}));
+  rig.fetcher.add_page("http://a.test/only-from-c", page({}));
+  Engine& e = rig.make();
+  e.fingerprint_for_testing([](std::string_view url) {
+    return url == "http://a.test/c" ? url_fingerprint("http://a.test/b") : url_fingerprint(url);
+  });
+  e.offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs),
+            (std::map<std::string, int>{{"http://a.test/", 0}, {"http://a.test/b", 1}, {"http://a.test/d", 1}}));
+  const auto req = rig.requested();
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/c"), 0);
+  EXPECT_EQ(e.stats().duplicates, 1u);
+  EXPECT_EQ(e.stats().seen_urls, 3u);
+}
+
 TEST(Engine, RedirectsGoThroughTheFrontierAtTheSameDepthAndLoopsEnd) {
   Rig rig;
   rig.options.max_depth = 0;  // only depth 0: a redirect hop costs nothing

@@ -195,6 +195,8 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   /// The frontier's spill file, for its error (frontier.hpp).
   const FrontierStore& frontier() const { return frontier_; }
+  /// Test hook (before any offer or preload): the URL fingerprint, to force collisions.
+  void fingerprint_for_testing(std::uint64_t (*fingerprint)(std::string_view)) { fingerprint_ = fingerprint; }
 
  private:
   struct Host;
@@ -250,6 +252,7 @@ class Engine {
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready_;
   // Seen-set (seen_set.hpp): URL fingerprint -> depth and stage, packed in 12-byte slots.
   FingerprintTable<std::uint32_t> seen_;
+  std::uint64_t (*fingerprint_)(std::string_view) = &url_fingerprint;
   std::unordered_map<std::uint64_t, Pending> pending_;  // queued or in flight: referrer, attempts
   PageSpill pages_;  // fetched pages at depth > 0 (URL, links, redirect), on disk until relaxed
   std::unordered_map<std::uint64_t, std::pair<std::string, int>> improved_;  // fetched, then improved:

@@ -98,7 +98,7 @@ HostQueue::~HostQueue() {
 }
 
 std::uint64_t HostQueue::cost(const FrontierEntry& e) {
-  // The entry, its strings' heap blocks (short ones live inside the string), deque slack.
+  // The entry, its strings' heap blocks (short ones live inside the string), vector slack.
   auto heap = [](const std::string& s) { return s.size() < 16 ? 0 : s.capacity() + 1; };
   return sizeof(FrontierEntry) + heap(e.url) + heap(e.referrer) + 8;
 }
@@ -137,8 +137,8 @@ void HostQueue::spill(Segment& s, int depth) {
   store_->spilled_ += s.count;
   store_->memory_ -= s.memory;
   s.memory = 0;
-  s.entries.clear();
-  s.entries.shrink_to_fit();
+  std::vector<FrontierEntry>().swap(s.entries);
+  s.head = 0;
 }
 
 void HostQueue::load(Segment& s, int depth) {
@@ -146,6 +146,8 @@ void HostQueue::load(Segment& s, int depth) {
   if (Status st = store_->read(s.offset, data); !st) throw std::runtime_error(st.message());
   std::string_view in(data);
   bool ok = true;
+  s.entries.reserve(s.count);
+  s.head = 0;
   for (std::uint64_t i = 0; i < s.count && ok; ++i) {
     FrontierEntry e;
     e.depth = depth;
@@ -163,7 +165,7 @@ const FrontierEntry& HostQueue::top() {
   auto& [depth, fifo] = *fifos_.begin();
   Segment& front = fifo.front();
   if (front.on_disk()) load(front, depth);
-  return front.entries.front();
+  return front.entries[front.head];
 }
 
 void HostQueue::pop() {
@@ -171,14 +173,17 @@ void HostQueue::pop() {
   auto it = fifos_.begin();
   auto& fifo = it->second;
   Segment& front = fifo.front();
-  const std::uint64_t c = cost(front.entries.front());
-  front.entries.pop_front();
+  const std::uint64_t c = cost(front.entries[front.head]);
+  front.entries[front.head++] = FrontierEntry{};  // its strings go now
   front.memory -= c;
   store_->memory_ -= c;
   --size_;
-  if (front.entries.empty()) {
+  if (front.head == front.entries.size()) {
     fifo.pop_front();
     if (fifo.empty()) fifos_.erase(it);
+  } else if (front.head >= 64 && front.head * 2 >= front.entries.size()) {  // the popped half goes
+    front.entries.erase(front.entries.begin(), front.entries.begin() + static_cast<std::ptrdiff_t>(front.head));
+    front.head = 0;
   }
 }
 

@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "rankpool/status.hpp"
 
@@ -83,9 +84,11 @@ class HostQueue {
 
  private:
   struct Segment {
-    std::deque<FrontierEntry> entries;               // in memory
+    // In memory: entries[head...] (a vector, not a deque: a spilled segment keeps no buffer).
+    std::vector<FrontierEntry> entries;
+    std::size_t head = 0;
     std::uint64_t offset = 0, bytes = 0, count = 0;  // on disk when count > 0 and entries is empty
-    std::uint64_t memory = 0;                        // accounted bytes of `entries`
+    std::uint64_t memory = 0;                        // accounted bytes of the entries not popped
     bool on_disk() const { return count > 0 && entries.empty(); }
   };
   static std::uint64_t cost(const FrontierEntry& e);

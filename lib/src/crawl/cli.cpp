@@ -115,6 +115,8 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
     ("follow-all", po::bool_switch(&o.follow_all), "also follow <link>, frames, iframes and meta refresh (always listed in links.tsv)")
     ("save-bodies", po::bool_switch(&o.save_bodies), "save HTML bodies under DIR/bodies/ on the host of the rank that fetched them")
     ("max-in-flight", po::value(&o.max_in_flight)->default_value(o.max_in_flight), "requests in flight per crawling rank, over all its hosts")
+    ("frontier-memory", po::value(&o.frontier_memory)->default_value(o.frontier_memory, "268435456")->value_name("BYTES"),
+     "bytes of queued URLs a crawling rank keeps in memory; beyond, its queues spill to a temporary file (0: no limit)")
     ("max-crawl-delay", po::value(&o.max_crawl_delay)->default_value(o.max_crawl_delay, "30"), "cap on robots.txt Crawl-delay, seconds")
     ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout, "2"), "seconds to connect")
     ("timeout", po::value(&o.timeout)->default_value(o.timeout, "10"), "seconds per request, all included")

@@ -2,6 +2,8 @@
 # rankpool_crawler, which is where the crawler meets MPI — through the runtime's Mesh only).
 target_sources(rankpool_crawl PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/engine.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/seen_set.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/frontier.cpp
   ${CMAKE_CURRENT_LIST_DIR}/options.cpp)
 if(TARGET rankpool_farm)
   add_library(rankpool_crawler
@@ -26,4 +28,11 @@ if(TARGET rankpool_farm)
   add_library(rankpool_crawler_internals INTERFACE)
   target_include_directories(rankpool_crawler_internals INTERFACE ${PROJECT_SOURCE_DIR}/lib/src)
   target_link_libraries(rankpool_crawler_internals INTERFACE rankpool_crawler)
+endif()
+
+if(RANKPOOL_BUILD_BENCHMARKS)
+  # Bytes per seen URL and per queued URL, before and after issue #16 (docs/scale.md).
+  add_executable(rankpool-seen-bench ${CMAKE_CURRENT_LIST_DIR}/seen_bench.cpp)
+  target_link_libraries(rankpool-seen-bench PRIVATE rankpool_crawl)
+  rankpool_warnings(rankpool-seen-bench)
 endif()

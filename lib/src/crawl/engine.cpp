@@ -92,24 +92,26 @@ UrlFilter::Verdict UrlFilter::check(const NormalizedUrl& url) const {
 // ---------------------------------------------------------------------------------------
 // Engine state
 
-struct Engine::UrlState {
-  int depth = 0;
-  int recorded_depth = -1;  // depth in the record sent out (-1: none yet)
-  enum class Stage : std::uint8_t { queued, in_flight, fetched, blocked, skipped } stage = Stage::queued;
-  std::vector<std::string> children;  // followable out-links (post-filter), for relaxation
-  std::string redirect;               // followable redirect target
-  std::string referrer;               // from its first offer, until its record goes out
-  std::uint32_t attempts = 0;         // requests made for it (retries included)
-  std::vector<std::string> retried;   // causes of the failed attempts before the next
+// What every seen URL keeps (seen_, 4 bytes beside its fingerprint): its shortest depth and
+// its stage. A record's depth is kept by fetched pages only (pages_, improved_).
+enum class Stage : std::uint32_t { queued, in_flight, fetched, blocked, skipped };
+constexpr int kMaxDepth = (1 << 29) - 1;  // 29 bits of depth, 3 of stage
+constexpr std::uint32_t pack(int depth, Stage stage) {
+  return (static_cast<std::uint32_t>(std::min(depth, kMaxDepth)) << 3) | static_cast<std::uint32_t>(stage);
+}
+constexpr int depth_of(std::uint32_t v) { return static_cast<int>(v >> 3); }
+constexpr Stage stage_of(std::uint32_t v) { return static_cast<Stage>(v & 7); }
+
+// What a URL requested at least once keeps until its record goes out (its referrer travels
+// with its frontier entry and its flight).
+struct Engine::Pending {
+  std::uint32_t attempts = 0;        // requests made for it (retries included)
+  std::vector<std::string> retried;  // causes of the failed attempts before the next
 };
 
 struct Engine::Host {
-  struct Entry {
-    int depth;
-    std::uint64_t seq;  // FIFO among equal depths
-    std::string url;
-    bool operator>(const Entry& o) const { return depth != o.depth ? depth > o.depth : seq > o.seq; }
-  };
+  using Entry = FrontierEntry;
+  explicit Host(FrontierStore& store) : queue(store) {}
   enum class Robots { unknown, fetching, ready } robots = Robots::unknown;
   std::string origin;
   std::string robots_url;  // next robots.txt URL to fetch (changes along redirects)
@@ -120,8 +122,8 @@ struct Engine::Host {
   int in_flight = 0;
   std::uint64_t started = 0;  // page requests started (for max_pages_per_host)
   Clock::time_point next_start{};
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;  // smallest depth first
-  bool ready = false;                                                         // in ready_
+  HostQueue queue;     // smallest depth first, FIFO within a depth (frontier.hpp)
+  bool ready = false;  // in ready_
   std::uint64_t pages = 0, bytes = 0, errors = 0, blocked = 0;
   std::string unreachable_error, unreachable_kind;  // robots.txt got no HTTP response
   // --sitemaps: sitemap URLs to fetch, and every one queued (true: listed by an index).
@@ -137,10 +139,9 @@ namespace {
 
 /// A record's referrer, taken out of the URL's state (which no longer needs it): the page
 /// that first linked it, "redirect", or "seed" for a depth-0 URL offered without one.
-template <class State>
-std::string referrer_of(State& s) {
-  if (!s.referrer.empty()) return std::exchange(s.referrer, {});
-  return s.depth == 0 ? "seed" : "";
+std::string referrer_of(std::string referrer, int depth) {
+  if (!referrer.empty()) return referrer;
+  return depth == 0 ? "seed" : "";
 }
 
 }  // namespace
@@ -150,6 +151,7 @@ struct Engine::Flight {
   bool robots = false;
   std::string url;
   bool sitemap = false;
+  std::string referrer;  // a page's, from its frontier entry
 };
 
 Engine::Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, int rank, int self, int workers,
@@ -162,6 +164,7 @@ Engine::Engine(const CrawlOptions& options, UrlFilter filter, Fetcher& fetcher, 
       workers_(workers),
       owner_(std::move(owner)),
       bodies_dir_(std::move(bodies_dir)),
+      frontier_(options.frontier_memory),
       outbox_(static_cast<std::size_t>(workers)) {
   robots_options_.user_agent_token = robots_token(options.user_agent);
   robots_options_.max_crawl_delay = options.max_crawl_delay;
@@ -172,7 +175,7 @@ Engine::~Engine() = default;
 Engine::Host& Engine::host_for(std::string_view origin) {
   auto it = hosts_.find(std::string(origin));
   if (it != hosts_.end()) return *it->second;
-  auto h = std::make_unique<Host>();
+  auto h = std::make_unique<Host>(frontier_);
   h->origin = std::string(origin);
   h->robots_url = h->origin + "/robots.txt";
   h->delay = options_.delay;
@@ -188,39 +191,37 @@ Engine::Host& Engine::host_for(std::string_view origin) {
 
 void Engine::offer(std::string_view url, int depth, std::string_view referrer) {
   ++stats_.offered;
-  auto [it, fresh] = urls_.try_emplace(std::string(url));
-  UrlState& s = it->second;
+  const std::uint64_t fp = fingerprint_(url);
+  auto [v, fresh] = seen_.insert(fp, pack(depth, exhausted_ ? Stage::skipped : Stage::queued));
   if (!fresh) {
-    if (s.depth <= depth) {
+    if (depth_of(*v) <= depth) {
       ++stats_.duplicates;
       return;
     }
-    s.depth = depth;
-    switch (s.stage) {
-      case UrlState::Stage::queued:
+    const Stage stage = stage_of(*v);
+    *v = pack(depth, stage);
+    switch (stage) {
+      case Stage::queued:
         break;  // re-queued below at the better depth
-      case UrlState::Stage::in_flight:
+      case Stage::in_flight:
         return;  // the result will carry the new depth
-      case UrlState::Stage::fetched:
+      case Stage::fetched:
         ++stats_.depth_improvements;
-        relax(it->first, s);
+        relax(fp, depth);
         return;
-      case UrlState::Stage::blocked:
-      case UrlState::Stage::skipped:
+      case Stage::blocked:
+      case Stage::skipped:
         return;
     }
   } else {
-    s.depth = depth;
-    s.referrer = referrer;
     if (exhausted_) {
-      s.stage = UrlState::Stage::skipped;
       ++stats_.over_max_pages;
       return;
     }
     ++queued_;
   }
   Host& h = host_for(canonical_origin(url));
-  h.queue.push({depth, next_seq_++, it->first});
+  h.queue.push({depth, std::string(url), std::string(referrer)});
   schedule(h);
 }
 
@@ -239,10 +240,20 @@ void Engine::dispatch(std::string url, int depth, std::string referrer) {
     outbox_[static_cast<std::size_t>(owner)].push_back({std::move(url), depth, std::move(referrer)});
 }
 
-void Engine::relax(const std::string& url, UrlState& s) {
-  if (!s.redirect.empty()) dispatch(s.redirect, s.depth, "redirect");
-  if (options_.max_depth >= 0 && s.depth + 1 > options_.max_depth) return;
-  for (const auto& child : s.children) dispatch(child, s.depth + 1, url);
+void Engine::keep_page(std::uint64_t fp, int depth, const std::string& url, std::string redirect,
+                       std::vector<std::string> children) {
+  if (depth == 0) return;  // depth 0 never improves
+  // A disk error keeps the page in memory (exact, unbounded): nothing to do here.
+  (void)pages_.append(fp, SpilledPage{depth, url, std::move(redirect), std::move(children)});
+}
+
+void Engine::relax(std::uint64_t fp, int depth) {
+  Result<SpilledPage> page = pages_.read(fp);
+  if (!page) return;  // cannot happen: every fetched page at depth > 0 is kept
+  improved_.try_emplace(fp, page->url, page->recorded_depth);
+  if (!page->redirect.empty()) dispatch(page->redirect, depth, "redirect");
+  if (options_.max_depth >= 0 && depth + 1 > options_.max_depth) return;
+  for (const auto& child : page->children) dispatch(child, depth + 1, page->url);
 }
 
 bool Engine::may_follow(const NormalizedUrl& url) {
@@ -269,14 +280,17 @@ bool Engine::wants_permits() const {
 void Engine::exhaust() {
   exhausted_ = true;
   for (auto& [origin, h] : hosts_) {
-    std::vector<Host::Entry> retries;  // their permit is spent: they stay
+    std::vector<FrontierEntry> retries;  // their permit is spent: they stay
     while (!h->queue.empty()) {
-      auto it = urls_.find(h->queue.top().url);
-      if (it != urls_.end() && it->second.stage == UrlState::Stage::queued) {
-        if (it->second.attempts > 0) {
-          if (it->second.depth == h->queue.top().depth) retries.push_back(h->queue.top());
+      const std::uint64_t fp = fingerprint_(h->queue.top().url);
+      std::uint32_t* v = seen_.find(fp);
+      if (v && stage_of(*v) == Stage::queued) {
+        auto p = pending_.find(fp);
+        if (p != pending_.end() && p->second.attempts > 0) {
+          if (depth_of(*v) == h->queue.top().depth) retries.push_back(h->queue.top());
         } else {
-          it->second.stage = UrlState::Stage::skipped;
+          *v = pack(depth_of(*v), Stage::skipped);
+          if (p != pending_.end()) pending_.erase(p);
           ++stats_.over_max_pages;
         }
       }
@@ -310,7 +324,7 @@ std::optional<Engine::Clock::time_point> Engine::next_wakeup() const {
 
 void Engine::start_robots(Host& h, std::string url) {
   const std::uint64_t id = next_id_++;
-  in_flight_[id] = Flight{&h, true, url};
+  in_flight_[id] = Flight{&h, true, url, false, {}};
   fetcher_.submit(FetchRequest{id, std::move(url), true});
   ++h.in_flight;
   ++h.robots_attempts;
@@ -348,35 +362,38 @@ void Engine::start_requests() {
       }
       if (h.queue.empty()) break;
       const Host::Entry& e = h.queue.top();
-      auto it = urls_.find(e.url);
-      if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != e.depth) {
+      const std::uint64_t fp = fingerprint_(e.url);
+      std::uint32_t* v = seen_.find(fp);
+      if (!v || stage_of(*v) != Stage::queued || depth_of(*v) != e.depth) {
         h.queue.pop();  // a stale entry: the URL was re-queued at a better depth
         continue;
       }
-      UrlState& s = it->second;
+      const auto tried = pending_.find(fp);
       const std::string_view path = std::string_view(e.url).substr(h.origin.size());
       if (!h.unreachable_error.empty() || !h.gave_up.empty()) {
         // The host did not answer for robots.txt, or stopped answering: record its URLs as
         // failed (an unreachable seed shows up in pages.jsonl) without knocking again.
-        const std::string url = e.url;
+        FrontierEntry was = e;
         h.queue.pop();
         if (h.gave_up.empty())
-          record_unfetched(h, s, url, "robots.txt unreachable: " + h.unreachable_error, h.unreachable_kind);
+          record_unfetched(h, fp, was, "robots.txt unreachable: " + h.unreachable_error, h.unreachable_kind);
         else
-          record_unfetched(h, s, url, h.gave_up, "origin_gave_up");
+          record_unfetched(h, fp, was, h.gave_up, "origin_gave_up");
         continue;
       }
       if (!h.policy.allowed(path)) {
-        s.stage = UrlState::Stage::blocked;
+        *v = pack(e.depth, Stage::blocked);
+        pending_.erase(fp);
         ++h.blocked;
         ++stats_.blocked;
         --queued_;
         h.queue.pop();
         continue;
       }
-      const bool retry = s.attempts > 0;  // its permit and host page are spent already
+      const bool retry = tried != pending_.end() && tried->second.attempts > 0;  // permit and host page spent
       if (!retry && options_.max_pages_per_host > 0 && h.started >= options_.max_pages_per_host) {
-        s.stage = UrlState::Stage::skipped;
+        *v = pack(e.depth, Stage::skipped);
+        pending_.erase(fp);
         ++stats_.over_host_limit;
         --queued_;
         h.queue.pop();
@@ -390,10 +407,10 @@ void Engine::start_requests() {
         --permits_;
       }
       const std::uint64_t id = next_id_++;
-      in_flight_[id] = Flight{&h, false, e.url};
+      in_flight_[id] = Flight{&h, false, e.url, false, e.referrer};
       fetcher_.submit(FetchRequest{id, e.url, false});
-      s.stage = UrlState::Stage::in_flight;
-      ++s.attempts;
+      *v = pack(e.depth, Stage::in_flight);
+      ++pending_[fp].attempts;
       --queued_;
       if (retry)
         --retry_queued_;
@@ -415,13 +432,22 @@ void Engine::start_requests() {
 
 std::size_t Engine::pump(std::chrono::milliseconds max_wait) {
   start_requests();
+  note_memory();
   if (in_flight_.empty()) return 0;
   const auto t0 = Clock::now();
   auto results = fetcher_.poll(max_wait);
   stats_.fetch_wait_s += std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& r : results) handle(std::move(r));
   start_requests();  // refill the freed slots at once
+  note_memory();
   return results.size();
+}
+
+void Engine::note_memory() {
+  stats_.seen_urls = seen_.size();
+  stats_.seen_bytes = seen_.memory_bytes() + pages_.memory_bytes();
+  stats_.frontier_bytes = frontier_.memory_bytes();
+  stats_.frontier_spilled = frontier_.spilled();
 }
 
 void Engine::release(Host& h) {
@@ -447,7 +473,7 @@ void Engine::handle(FetchResult result) {
     handle_sitemap(h, flight.url, result);
   } else {
     release(h);
-    handle_page(h, flight.url, result);
+    handle_page(h, flight.url, std::move(flight.referrer), result);
   }
 }
 
@@ -524,14 +550,11 @@ void Engine::restore_host(const HostCheckpoint& saved) {
 }
 
 void Engine::preload(const FetchedUrl& f) {
-  auto [it, fresh] = urls_.try_emplace(f.url);
-  if (!fresh) return;  // the loader gives each URL once
-  UrlState& s = it->second;
-  s.depth = f.depth;
-  s.recorded_depth = f.recorded_depth;
-  s.stage = UrlState::Stage::fetched;
-  s.children = f.children;
-  s.redirect = f.redirect;
+  const std::uint64_t fp = fingerprint_(f.url);
+  if (!seen_.insert(fp, pack(f.depth, Stage::fetched)).second) return;  // the loader gives each URL once
+  if (f.depth > 0)  // a disk error keeps the page in memory (exact, unbounded)
+    (void)pages_.append(fp, SpilledPage{f.recorded_depth, f.url, f.redirect, f.children});
+  if (f.recorded_depth > f.depth) improved_.try_emplace(fp, f.url, f.recorded_depth);
   Host& h = host_for(canonical_origin(f.url));
   ++h.started;  // max_pages_per_host counts every run's pages
   ++h.pages;
@@ -584,51 +607,63 @@ void Engine::give_up(Host& h, const FetchResult& r) {
               " failures in a row without a response (last: " + (r.error.empty() ? r.error_kind : r.error) + ")";
   // Nothing is requested any more: what waits is recorded now, not after the back-off.
   while (!h.queue.empty()) {
-    const Host::Entry e = h.queue.top();
+    const FrontierEntry e = h.queue.top();
     h.queue.pop();
-    auto it = urls_.find(e.url);
-    if (it == urls_.end() || it->second.stage != UrlState::Stage::queued || it->second.depth != e.depth) continue;
-    record_unfetched(h, it->second, e.url, h.gave_up, "origin_gave_up");
+    const std::uint64_t fp = fingerprint_(e.url);
+    const std::uint32_t* v = seen_.find(fp);
+    if (!v || stage_of(*v) != Stage::queued || depth_of(*v) != e.depth) continue;
+    record_unfetched(h, fp, e, h.gave_up, "origin_gave_up");
   }
   h.next_start = Clock::now();
 }
 
-void Engine::record_unfetched(Host& h, UrlState& s, const std::string& url, const std::string& error,
+void Engine::record_unfetched(Host& h, std::uint64_t fp, const FrontierEntry& entry, const std::string& error,
                               const std::string& kind) {
+  const std::string& url = entry.url;
+  std::uint32_t* v = seen_.find(fp);
+  const int depth = depth_of(*v);
+  *v = pack(depth, Stage::fetched);
+  Pending s;
+  if (auto node = pending_.extract(fp)) s = std::move(node.mapped());
   PageRecord rec;
   rec.url = url;
-  rec.depth = s.depth;
+  rec.depth = depth;
   rec.rank = rank_;
   rec.error = error;
   rec.error_kind = kind;
   rec.attempts = s.attempts;
   rec.retried = std::move(s.retried);
-  rec.referrer = referrer_of(s);
+  rec.referrer = referrer_of(entry.referrer, depth);
   if (s.attempts > 0) --retry_queued_;
-  s.stage = UrlState::Stage::fetched;
-  s.recorded_depth = s.depth;
+  keep_page(fp, depth, url, {}, {});
   ++h.errors;
   ++stats_.pages;
   records_.push_back(std::move(rec));
   --queued_;
 }
 
-void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
-  UrlState& s = urls_.at(url);
+void Engine::handle_page(Host& h, const std::string& url, std::string referrer, FetchResult& r) {
+  const std::uint64_t fp = fingerprint_(url);
+  std::uint32_t* v = seen_.find(fp);
+  const int depth = depth_of(*v);  // its own links cannot improve it: fixed while it is handled
   const std::string cause = retry_cause(r);
   note_outcome(h, r, cause);
-  if (!cause.empty() && s.attempts <= static_cast<std::uint32_t>(options_.retries) && h.gave_up.empty()) {
+  if (!cause.empty() && pending_[fp].attempts <= static_cast<std::uint32_t>(options_.retries) && h.gave_up.empty()) {
     // Again later, behind the host's back-off. Not recorded yet: one record per URL, with
     // its last outcome. (Stopped meanwhile, it is never recorded and a resume fetches it.)
-    s.retried.push_back(cause);
-    s.stage = UrlState::Stage::queued;
+    pending_[fp].retried.push_back(cause);
+    *v = pack(depth, Stage::queued);
     ++queued_;
     ++retry_queued_;
-    h.queue.push({s.depth, next_seq_++, url});
+    h.queue.push({depth, url, std::move(referrer)});
     schedule(h);
     return;
   }
-  s.stage = UrlState::Stage::fetched;
+  *v = pack(depth, Stage::fetched);
+  Pending s;
+  if (auto node = pending_.extract(fp)) s = std::move(node.mapped());
+  std::string redirect;               // followable, kept for relaxation
+  std::vector<std::string> children;  // followable out-links, kept for relaxation
   ++h.pages;
   h.bytes += r.bytes;
   ++stats_.pages;
@@ -636,7 +671,7 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   PageRecord rec;
   rec.url = url;
   rec.status = static_cast<int>(r.http_status);
-  rec.depth = s.depth;
+  rec.depth = depth;
   rec.content_type = std::move(r.content_type);
   rec.bytes = r.bytes;
   rec.seconds = r.seconds;
@@ -646,21 +681,21 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
   rec.fetched_at = rfc3339_ms(r.started);
   rec.ip = std::move(r.ip);
   rec.payload_sha1 = std::move(r.payload_sha1);
-  rec.referrer = referrer_of(s);
+  rec.referrer = referrer_of(std::move(referrer), depth);
   rec.last_modified = std::move(r.last_modified);
   rec.etag = std::move(r.etag);
   rec.attempts = s.attempts;
   rec.retried = std::move(s.retried);
   if (!rec.error.empty() || rec.status >= 400 || rec.status == 0) ++h.errors;
 
-  const bool within = options_.max_depth < 0 || s.depth + 1 <= options_.max_depth;
+  const bool within = options_.max_depth < 0 || depth + 1 <= options_.max_depth;
   if (rec.error.empty() && rec.status >= 300 && rec.status < 400 && !r.redirect_to.empty()) {
     const NormalizedUrl target = normalize(r.redirect_to, UrlOptions{options_.max_url_length});
     if (target.ok()) {
       rec.redirect = target.url;
       if (may_follow(target)) {
-        s.redirect = target.url;
-        dispatch(target.url, s.depth, "redirect");  // a hop costs no depth
+        redirect = target.url;
+        dispatch(target.url, depth, "redirect");  // a hop costs no depth
       }
     }
   } else if (rec.error.empty() && rec.status >= 200 && rec.status < 300 && is_html_content_type(rec.content_type) &&
@@ -683,13 +718,13 @@ void Engine::handle_page(Host& h, const std::string& url, FetchResult& r) {
       ++rec.links;
       if (page_links.meta_nofollow || !(options_.follow_all || followed_by_default(link.kind))) continue;
       if (!may_follow(target)) continue;
-      if (s.depth > 0) s.children.push_back(target.url);  // depth 0 never improves
-      if (within) dispatch(std::move(target.url), s.depth + 1, url);
+      if (depth > 0) children.push_back(target.url);  // depth 0 never improves
+      if (within) dispatch(std::move(target.url), depth + 1, url);
     }
     stats_.links += rec.links;
     if (!bodies_dir_.empty()) rec.body_file = save_body(url, r.body);
   }
-  s.recorded_depth = s.depth;
+  keep_page(fp, depth, url, std::move(redirect), std::move(children));
   records_.push_back(std::move(rec));
 }
 
@@ -726,7 +761,7 @@ void Engine::start_sitemap(Host& h, Clock::time_point now) {
       !h.policy.allowed(std::string_view(url).substr(h.origin.size())))
     return;
   const std::uint64_t id = next_id_++;
-  in_flight_[id] = Flight{&h, false, url, true};
+  in_flight_[id] = Flight{&h, false, url, true, {}};
   fetcher_.submit(FetchRequest{id, std::move(url), true});
   ++h.in_flight;
   h.next_start = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(h.delay));
@@ -755,8 +790,9 @@ void Engine::handle_sitemap(Host& h, const std::string& url, FetchResult& r) {
 
 std::vector<std::pair<std::string, int>> Engine::depth_fixes() const {
   std::vector<std::pair<std::string, int>> fixes;
-  for (const auto& [url, s] : urls_)
-    if (s.recorded_depth >= 0 && s.depth < s.recorded_depth) fixes.emplace_back(url, s.depth);
+  for (const auto& [fp, page] : improved_)
+    if (const std::uint32_t* v = seen_.find(fp); v && depth_of(*v) < page.second)
+      fixes.emplace_back(page.first, depth_of(*v));
   std::sort(fixes.begin(), fixes.end());
   return fixes;
 }

@@ -55,7 +55,8 @@ p.add_argument("--testweb", required=True, help="rankpool-testweb")
 p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
                         "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
-                        "overwrite", "sitemaps", "retries", "warc", "resume_slices"])
+                        "overwrite", "sitemaps", "retries", "warc", "resume_slices",
+                        "frontier_memory"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -1610,6 +1611,15 @@ def scenario_sitemaps():
     crawl(name, ["--sitemaps"], "all", 2, ["--delay", "0"], post=post_plain)
 
 
+def scenario_frontier_memory():
+    # --frontier-memory 1: every host queue beyond its front goes to the spill file in chunks of
+    # a few entries, and the crawl is the exact crawl all the same (depths, once each, politely).
+    for seeds_mode in ("first", "all"):
+        name = f"{seeds_mode} seed(s), --frontier-memory 1"
+        crawl(name, ["--crawl-delay", "0.2"], seeds_mode, 4, ["--delay", "0", "--frontier-memory", "1"],
+              post=lambda truth, reqs: politeness(name, reqs, 0.0, {truth["origins"][3]}, 0.2))
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
@@ -1618,7 +1628,8 @@ try:
      "resume_slices": scenario_resume_slices,
      "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
      "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps,
-     "retries": scenario_retries, "warc": scenario_warc}[args.scenario]()
+     "retries": scenario_retries, "warc": scenario_warc,
+     "frontier_memory": scenario_frontier_memory}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

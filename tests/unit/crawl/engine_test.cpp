@@ -8,8 +8,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "rankpool/crawl/engine.hpp"
 
@@ -107,6 +109,85 @@ TEST(Engine, ShorterPathFoundLaterRelaxesDepthAndReachesMore) {
   EXPECT_EQ(depths(second), (std::map<std::string, int>{{"http://a.test/x", 2}}));
   EXPECT_EQ(e.stats().depth_improvements, 1u);
   EXPECT_EQ(e.depth_fixes(), (std::vector<std::pair<std::string, int>>{{"http://a.test/far", 1}}));
+}
+
+// --frontier-memory: with a budget of a few hundred bytes the host queues spill to disk almost
+// at once, and the crawl is the same crawl: the same requests in the same order, the same
+// records (depths, referrers), the same depth fixes.
+struct FrontierRun {
+  std::vector<std::string> requested;
+  std::vector<std::tuple<std::string, int, std::string>> records;
+  std::vector<std::pair<std::string, int>> fixes;
+  EngineStats stats;
+};
+
+FrontierRun crawl_web(std::uint64_t frontier_memory) {
+  Rig rig;
+  rig.options.frontier_memory = frontier_memory;
+  rig.options.max_depth = 6;
+  rig.options.max_in_flight = 3;  // a queue, not a burst
+  rig.seeds = {"http://a.test/", "http://b.test/"};
+  rig.fetcher.add_page("http://b.test/robots.txt", "", "text/plain");
+  const int n = 300;
+  auto url = [](int i) { return std::string(i % 2 ? "http://b.test" : "http://a.test") + "/p" + std::to_string(i); };
+  rig.fetcher.add_page("http://a.test/", page({url(1), url(2), url(3)}));
+  for (int i = 1; i < n; ++i) {
+    std::initializer_list<std::string> links = {url((i * 7 + 1) % n), url((i * 13 + 5) % n), url((i + 1) % n),
+                                                url((i * 3) % n), "/private/" + std::to_string(i)};
+    rig.fetcher.add_page(url(i), page(links));
+  }
+  rig.fetcher.add_redirect(url(0), "http://a.test/p" + std::to_string(n - 1));
+  Engine& e = rig.make();
+  FrontierRun run;
+  e.offer(url(n - 2), 5);  // fetched at 5 first, improved later: depth fixes and relaxations
+  for (const auto& r : rig.run()) run.records.emplace_back(r.url, r.depth, r.referrer);
+  e.offer("http://a.test/", 0);
+  for (const auto& r : rig.run()) run.records.emplace_back(r.url, r.depth, r.referrer);
+  run.requested = rig.requested();
+  run.fixes = e.depth_fixes();
+  run.stats = e.stats();
+  EXPECT_EQ(e.frontier().error(), "");
+  return run;
+}
+
+TEST(EngineFrontier, ATinyFrontierMemorySpillsAndCrawlsTheSame) {
+  const FrontierRun memory = crawl_web(0);  // no limit
+  const FrontierRun spilled = crawl_web(300);
+  EXPECT_EQ(memory.stats.frontier_spilled, 0u);
+  EXPECT_GT(spilled.stats.frontier_spilled, 100u);
+  EXPECT_GT(memory.records.size(), 250u);
+  EXPECT_EQ(spilled.requested, memory.requested);
+  EXPECT_EQ(spilled.records, memory.records);
+  EXPECT_EQ(spilled.fixes, memory.fixes);
+  EXPECT_FALSE(memory.fixes.empty());
+  EXPECT_GT(memory.stats.depth_improvements, 0u);
+  EXPECT_EQ(spilled.stats.depth_improvements, memory.stats.depth_improvements);
+  EXPECT_EQ(spilled.stats.seen_urls, memory.stats.seen_urls);
+  // The seen-set's own accounting: a few bytes per URL, not hundreds.
+  EXPECT_GT(memory.stats.seen_bytes, 0u);
+}
+
+// The seen-set keys fingerprints: two URLs with one fingerprint are one URL to the engine. The
+// second is taken as seen (a duplicate): neither fetched nor recorded, its links never read.
+TEST(Engine, AFingerprintCollisionMakesTheSecondUrlSeen) {
+  Rig rig;
+  rig.fetcher.add_page("http://a.test/", page({"/b", "/c", "/d"}));
+  rig.fetcher.add_page("http://a.test/b", page({}));
+  rig.fetcher.add_page("http://a.test/c", page({"/only-from-c"}));
+  rig.fetcher.add_page("http://a.test/d", page({}));
+  rig.fetcher.add_page("http://a.test/only-from-c", page({}));
+  Engine& e = rig.make();
+  e.fingerprint_for_testing([](std::string_view url) {
+    return url == "http://a.test/c" ? url_fingerprint("http://a.test/b") : url_fingerprint(url);
+  });
+  e.offer("http://a.test/", 0);
+  const auto recs = rig.run();
+  EXPECT_EQ(depths(recs),
+            (std::map<std::string, int>{{"http://a.test/", 0}, {"http://a.test/b", 1}, {"http://a.test/d", 1}}));
+  const auto req = rig.requested();
+  EXPECT_EQ(std::count(req.begin(), req.end(), "http://a.test/c"), 0);
+  EXPECT_EQ(e.stats().duplicates, 1u);
+  EXPECT_EQ(e.stats().seen_urls, 3u);
 }
 
 TEST(Engine, RedirectsGoThroughTheFrontierAtTheSameDepthAndLoopsEnd) {

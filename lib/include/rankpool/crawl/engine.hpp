@@ -34,9 +34,11 @@
 #include <vector>
 
 #include "rankpool/crawl/fetcher.hpp"
+#include "rankpool/crawl/frontier.hpp"
 #include "rankpool/crawl/options.hpp"
 #include "rankpool/crawl/records.hpp"
 #include "rankpool/crawl/robots.hpp"
+#include "rankpool/crawl/seen_set.hpp"
 #include "rankpool/crawl/url.hpp"
 #include "rankpool/fnv1a.hpp"
 
@@ -105,6 +107,9 @@ struct EngineStats {
   std::uint64_t over_max_pages = 0;                        // not fetched: max_pages reached
   std::uint64_t depth_improvements = 0;                    // fetched URLs later reached by a shorter path
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
+  // Memory (issue #16), as of the last pump(): the seen-set and the fetched pages' index,
+  // the frontier's entries in memory, and how many queued URLs went to its spill file.
+  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_spilled = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     describe_serialize(ar, *this);
@@ -114,7 +119,8 @@ struct EngineStats {
 // counter is one member above and one name here.
 BOOST_DESCRIBE_STRUCT(EngineStats, (),
                       (pages, bytes, robots_fetches, links, offered, duplicates, out_of_scope, excluded, trap, blocked,
-                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s))
+                       over_host_limit, over_max_pages, depth_improvements, fetch_wait_s, seen_urls, seen_bytes,
+                       frontier_bytes, frontier_spilled))
 
 class Engine {
  public:
@@ -134,7 +140,8 @@ class Engine {
   /// A canonical URL that this engine owns, reached at `depth` (seed, own link, peer).
   /// Seeds go through offer() too: they bypass the filter's patterns but not robots.txt.
   /// `referrer`: the page that linked it, "redirect", or "" (a seed or a resumed frontier),
-  /// kept from its first offer for its record.
+  /// kept for its record from the first offer at the depth it is fetched at (it travels with
+  /// the queue entry: an offer at a smaller depth before the fetch queues it anew).
   void offer(std::string_view url, int depth, std::string_view referrer = {});
 
   /// Resume (before any offer): an origin's robots.txt outcome from the checkpoint, so it
@@ -186,20 +193,25 @@ class Engine {
 
   std::vector<HostStats> host_stats() const;
   const EngineStats& stats() const { return stats_; }
+  /// The frontier's spill file, for its error (frontier.hpp).
+  const FrontierStore& frontier() const { return frontier_; }
+  /// Test hook (before any offer or preload): the URL fingerprint, to force collisions.
+  void fingerprint_for_testing(std::uint64_t (*fingerprint)(std::string_view)) { fingerprint_ = fingerprint; }
 
  private:
   struct Host;
-  struct UrlState;
+  struct Pending;
   struct Flight;
   Host& host_for(std::string_view origin);
   void dispatch(std::string url, int depth, std::string referrer);
-  void relax(const std::string& url, UrlState& state);
+  void relax(std::uint64_t fp, int depth);
   void start_requests();
+  void note_memory();  // EngineStats' memory fields
   void start_robots(Host& host, std::string url);
   void handle(FetchResult result);
   void handle_robots(Host& host, FetchResult& result, int redirects);
   void set_policy(Host& host, RobotsPolicy policy);
-  void handle_page(Host& host, const std::string& url, FetchResult& result);
+  void handle_page(Host& host, const std::string& url, std::string referrer, FetchResult& result);
   void queue_sitemaps(Host& host);
   void push_sitemap(Host& host, std::string url, bool from_index);
   void start_sitemap(Host& host, Clock::time_point now);
@@ -210,8 +222,11 @@ class Engine {
   void note_outcome(Host& host, const FetchResult& result, const std::string& cause);
   void give_up(Host& host, const FetchResult& result);
   /// A record for a URL not (or no longer) requested: robots.txt unreachable, origin given up.
-  void record_unfetched(Host& host, UrlState& state, const std::string& url, const std::string& error,
+  void record_unfetched(Host& host, std::uint64_t fp, const FrontierEntry& entry, const std::string& error,
                         const std::string& kind);
+  /// Keeps what relaxation and depth_fixes() need of a page fetched (or recorded) at `depth`.
+  void keep_page(std::uint64_t fp, int depth, const std::string& url, std::string redirect,
+                 std::vector<std::string> children);
   void release(Host& host);
   void schedule(Host& host);
   bool may_follow(const NormalizedUrl& url);
@@ -225,6 +240,7 @@ class Engine {
   OwnerFn owner_;
   std::string bodies_dir_;
 
+  FrontierStore frontier_;  // before hosts_: their queues give their memory back to it
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // by origin
   struct Ready {
     Clock::time_point time;  // when the host may start its next request
@@ -234,7 +250,13 @@ class Engine {
   };
   // Hosts with work and a free connection, by start time (each host at most once).
   std::priority_queue<Ready, std::vector<Ready>, std::greater<Ready>> ready_;
-  std::unordered_map<std::string, UrlState> urls_;  // seen-set: canonical URL -> state
+  // Seen-set (seen_set.hpp): URL fingerprint -> depth and stage, packed in 12-byte slots.
+  FingerprintTable<std::uint32_t> seen_;
+  std::uint64_t (*fingerprint_)(std::string_view) = &url_fingerprint;
+  std::unordered_map<std::uint64_t, Pending> pending_;  // queued or in flight: referrer, attempts
+  PageSpill pages_;  // fetched pages at depth > 0 (URL, links, redirect), on disk until relaxed
+  std::unordered_map<std::uint64_t, std::pair<std::string, int>> improved_;  // fetched, then improved:
+                                                                             // URL, recorded depth
   std::unordered_map<std::uint64_t, Flight> in_flight_;
   std::uint64_t next_id_ = 1, next_seq_ = 0;
   std::size_t queued_ = 0;

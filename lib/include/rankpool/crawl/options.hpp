@@ -123,6 +123,11 @@ struct CrawlOptions {
   // 20: well beyond a server restart at the default back-off (minutes of silence), and
   // few enough that a dead host does not keep the crawl alive. 0: never give up.
   int origin_give_up = 20;
+  // Bytes of queued URLs a crawling rank keeps in memory; beyond, its host queues spill to a
+  // file (frontier.hpp) and come back in the same order. 256 MiB: about a million queued URLs
+  // in memory, a small share of a node's memory per rank even at one rank per core, while a
+  // crawl of 10^7 URLs per rank stays bounded. 0: no limit.
+  std::uint64_t frontier_memory = 256ull << 20;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -133,6 +138,7 @@ struct CrawlOptions {
     ar& sitemaps;
     ar& retries& retry_codes& retry_backoff& max_retry_backoff& max_retry_after& origin_give_up;
     ar& warc& warc_max_size& warc_cdx;
+    ar& frontier_memory;
   }
 };
 

@@ -1,0 +1,190 @@
+// The engine's frontier: per-host queues with a shared memory budget and a spill file.
+#include "rankpool/crawl/frontier.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+namespace rankpool::crawl {
+
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint32_t get_u32(std::string_view& in, bool& ok) {
+  if (in.size() < 4) {
+    ok = false;
+    return 0;
+  }
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  in.remove_prefix(4);
+  return v;
+}
+
+std::string get_str(std::string_view& in, bool& ok) {
+  const std::uint32_t n = get_u32(in, ok);
+  if (!ok || in.size() < n) {
+    ok = false;
+    return {};
+  }
+  std::string s(in.substr(0, n));
+  in.remove_prefix(n);
+  return s;
+}
+
+}  // namespace
+
+FrontierStore::FrontierStore(std::uint64_t memory_limit, std::string dir)
+    // A chunk: 1/64 of the budget (so that a few spilled hosts stay near it), between 256 B
+    // (tiny test budgets) and 64 KiB (one read brings a host hundreds of URLs).
+    : limit_(memory_limit),
+      chunk_(std::clamp<std::uint64_t>(memory_limit / 64, 256, 64 * 1024)),
+      dir_(std::move(dir)) {}
+
+FrontierStore::~FrontierStore() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::uint64_t> FrontierStore::write(const std::string& data) {
+  if (fd_ < 0) {
+    std::string dir = dir_;
+    if (dir.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      dir = tmp && *tmp ? tmp : "/tmp";
+    }
+    std::string path = dir + "/rankpool-frontier-XXXXXX";
+    fd_ = ::mkstemp(path.data());
+    if (fd_ < 0) return Status::error("frontier spill: cannot create a file in " + dir + ": " + std::strerror(errno));
+    ::unlink(path.c_str());  // gone with the process, whatever happens
+  }
+  if (fail_writes_) return Status::error("frontier spill: write failed: injected");
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(end_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return Status::error(std::string("frontier spill: write failed: ") + std::strerror(n < 0 ? errno : ENOSPC));
+    done += static_cast<std::size_t>(n);
+  }
+  const std::uint64_t at = end_;
+  end_ += data.size();
+  return at;
+}
+
+Status FrontierStore::read(std::uint64_t offset, std::string& data) const {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pread(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return Status::error(std::string("frontier spill: read failed: ") +
+                           (n < 0 ? std::strerror(errno) : "short file"));
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+HostQueue::~HostQueue() {
+  for (const auto& [depth, fifo] : fifos_)
+    for (const auto& s : fifo) store_->memory_ -= s.memory;
+}
+
+std::uint64_t HostQueue::cost(const FrontierEntry& e) {
+  // The entry, its strings' heap blocks (short ones live inside the string), vector slack.
+  auto heap = [](const std::string& s) { return s.size() < 16 ? 0 : s.capacity() + 1; };
+  return sizeof(FrontierEntry) + heap(e.url) + heap(e.referrer) + 8;
+}
+
+void HostQueue::push(FrontierEntry entry) {
+  auto& fifo = fifos_[entry.depth];
+  const int depth = entry.depth;
+  // While spilling, entries gather in a tail segment of their own: the front is being consumed.
+  if (fifo.empty() || fifo.back().on_disk() || (store_->spilling() && fifo.size() == 1)) fifo.emplace_back();
+  Segment& tail = fifo.back();
+  const std::uint64_t c = cost(entry);
+  tail.entries.push_back(std::move(entry));
+  tail.memory += c;
+  store_->memory_ += c;
+  ++size_;
+  if (fifo.size() > 1 && store_->spilling() && tail.memory >= store_->chunk_) spill(tail, depth);
+}
+
+void HostQueue::spill(Segment& s, int depth) {
+  std::string data;
+  for (const auto& e : s.entries) {
+    put_u32(data, static_cast<std::uint32_t>(e.url.size()));
+    data += e.url;
+    put_u32(data, static_cast<std::uint32_t>(e.referrer.size()));
+    data += e.referrer;
+  }
+  Result<std::uint64_t> at = store_->write(data);
+  if (!at) {  // they stay in memory: exact, over the budget
+    if (store_->error_.empty()) store_->error_ = at.status().message();
+    return;
+  }
+  (void)depth;
+  s.offset = *at;
+  s.bytes = data.size();
+  s.count = s.entries.size();
+  store_->spilled_ += s.count;
+  store_->memory_ -= s.memory;
+  s.memory = 0;
+  std::vector<FrontierEntry>().swap(s.entries);
+  s.head = 0;
+}
+
+void HostQueue::load(Segment& s, int depth) {
+  std::string data(s.bytes, '\0');
+  if (Status st = store_->read(s.offset, data); !st) throw std::runtime_error(st.message());
+  std::string_view in(data);
+  bool ok = true;
+  s.entries.reserve(s.count);
+  s.head = 0;
+  for (std::uint64_t i = 0; i < s.count && ok; ++i) {
+    FrontierEntry e;
+    e.depth = depth;
+    e.url = get_str(in, ok);
+    e.referrer = get_str(in, ok);
+    s.memory += cost(e);
+    s.entries.push_back(std::move(e));
+  }
+  if (!ok || s.entries.size() != s.count) throw std::runtime_error("frontier spill: corrupt segment");
+  store_->memory_ += s.memory;
+  s.count = 0;
+}
+
+const FrontierEntry& HostQueue::top() {
+  auto& [depth, fifo] = *fifos_.begin();
+  Segment& front = fifo.front();
+  if (front.on_disk()) load(front, depth);
+  return front.entries[front.head];
+}
+
+void HostQueue::pop() {
+  (void)top();  // loaded
+  auto it = fifos_.begin();
+  auto& fifo = it->second;
+  Segment& front = fifo.front();
+  const std::uint64_t c = cost(front.entries[front.head]);
+  front.entries[front.head++] = FrontierEntry{};  // its strings go now
+  front.memory -= c;
+  store_->memory_ -= c;
+  --size_;
+  if (front.head == front.entries.size()) {
+    fifo.pop_front();
+    if (fifo.empty()) fifos_.erase(it);
+  } else if (front.head >= 64 && front.head * 2 >= front.entries.size()) {  // the popped half goes
+    front.entries.erase(front.entries.begin(), front.entries.begin() + static_cast<std::ptrdiff_t>(front.head));
+    front.head = 0;
+  }
+}
+
+}  // namespace rankpool::crawl

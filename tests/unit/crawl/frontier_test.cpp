@@ -1,0 +1,128 @@
+// The engine's frontier: per-host queues, smallest depth first and FIFO within a depth, spilled
+// to a file beyond a memory budget without changing the order.
+#include "rankpool/crawl/frontier.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+namespace rankpool::crawl {
+namespace {
+
+FrontierEntry entry(int depth, int i) {
+  return {depth, "http://a.test/page-" + std::to_string(i) + "-with-a-path-long-enough-for-the-heap",
+          i % 3 ? "http://a.test/ref-" + std::to_string(i) : std::string()};
+}
+
+// A random mix of pushes (depths 0-4) and pops, checked against the obvious model.
+std::vector<FrontierEntry> drive(HostQueue& q, std::uint64_t seed) {
+  std::vector<std::vector<FrontierEntry>> model(5);
+  std::vector<FrontierEntry> popped;
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 3000; ++i) {
+    if (rng() % 3 != 0) {
+      const FrontierEntry e = entry(static_cast<int>(rng() % 5), i);
+      model[static_cast<std::size_t>(e.depth)].push_back(e);
+      q.push(e);
+    } else if (!q.empty()) {
+      auto& fifo = *std::find_if(model.begin(), model.end(), [](const auto& f) { return !f.empty(); });
+      EXPECT_EQ(q.top(), fifo.front()) << i;
+      popped.push_back(q.top());
+      fifo.erase(fifo.begin());
+      q.pop();
+    }
+  }
+  while (!q.empty()) {
+    auto& fifo = *std::find_if(model.begin(), model.end(), [](const auto& f) { return !f.empty(); });
+    EXPECT_EQ(q.top(), fifo.front());
+    popped.push_back(q.top());
+    fifo.erase(fifo.begin());
+    q.pop();
+  }
+  return popped;
+}
+
+TEST(Frontier, SmallestDepthFirstFifoWithinADepthInMemory) {
+  FrontierStore store(0);  // no limit
+  HostQueue q(store);
+  EXPECT_EQ(drive(q, 1).size(), 1950u);  // about 2/3 of the steps push, all come out
+  EXPECT_EQ(store.spilled(), 0u);
+  EXPECT_EQ(store.disk_bytes(), 0u);
+  EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
+TEST(Frontier, ATinyBudgetSpillsAndKeepsTheOrder) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "frontier_tiny";
+  std::filesystem::create_directories(dir);
+  FrontierStore unlimited(0);
+  HostQueue a(unlimited);
+  FrontierStore tiny(4096, dir.string());
+  HostQueue b(tiny), c(tiny);  // two hosts share the budget and the file
+  const auto expected = drive(a, 2);
+  EXPECT_EQ(drive(b, 2), expected);
+  EXPECT_GT(tiny.spilled(), 500u);
+  EXPECT_GT(tiny.disk_bytes(), 20000u);
+  EXPECT_EQ(tiny.memory_bytes(), 0u);  // everything popped: nothing accounted is left
+  EXPECT_EQ(drive(c, 3).size(), drive(a, 3).size());
+  EXPECT_TRUE(std::filesystem::is_empty(dir));  // the file is unlinked at once
+  EXPECT_EQ(tiny.error(), "");
+}
+
+TEST(Frontier, MemoryStaysNearTheBudgetWhileTheQueueGrows) {
+  FrontierStore store(16 * 1024);
+  HostQueue q(store);
+  for (int i = 0; i < 20000; ++i) q.push(entry(i % 3, i));
+  EXPECT_EQ(q.size(), 20000u);
+  // The budget, the front segment of each depth and one tail chunk per depth at most.
+  EXPECT_LT(store.memory_bytes(), 16 * 1024 + 3 * 2 * store.chunk_bytes() + 3 * 1024u);
+  EXPECT_GT(store.spilled(), 19000u);
+  // Popping brings the spilled chunks back one by one, in order.
+  for (int d = 0; d < 3; ++d)
+    for (int i = d; i < 20000; i += 3) {
+      ASSERT_EQ(q.top(), entry(d, i));
+      q.pop();
+    }
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(Frontier, ADestroyedQueueGivesItsMemoryBack) {
+  FrontierStore store(0);
+  {
+    HostQueue q(store);
+    for (int i = 0; i < 10; ++i) q.push(entry(1, i));
+    EXPECT_GT(store.memory_bytes(), 10 * sizeof(FrontierEntry));
+  }
+  EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
+TEST(Frontier, DiskErrorsKeepEntriesInMemoryAndSaySo) {
+  FrontierStore nowhere(256, "/nonexistent/rankpool-frontier");
+  HostQueue q(nowhere);
+  for (int i = 0; i < 200; ++i) q.push(entry(0, i));
+  EXPECT_NE(nowhere.error().find("/nonexistent/rankpool-frontier"), std::string::npos) << nowhere.error();
+  EXPECT_EQ(nowhere.spilled(), 0u);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(q.top(), entry(0, i));
+    q.pop();
+  }
+
+  FrontierStore full(256, ::testing::TempDir());
+  HostQueue r(full);
+  for (int i = 0; i < 100; ++i) r.push(entry(0, i));
+  const auto spilled = full.spilled();
+  EXPECT_GT(spilled, 0u);
+  full.fail_writes_for_testing(true);
+  for (int i = 100; i < 200; ++i) r.push(entry(0, i));
+  EXPECT_NE(full.error().find("write failed"), std::string::npos) << full.error();
+  EXPECT_EQ(full.spilled(), spilled);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(r.top(), entry(0, i));
+    r.pop();
+  }
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

@@ -1,0 +1,133 @@
+// The engine's compact seen-set (FingerprintTable) and its fetched-page spill (PageSpill).
+#include "rankpool/crawl/seen_set.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+namespace rankpool::crawl {
+namespace {
+
+TEST(UrlFingerprint, StableNonZeroAndDistinct) {
+  EXPECT_EQ(url_fingerprint("http://a.test/"), url_fingerprint(std::string("http://a.test/")));
+  EXPECT_NE(url_fingerprint("http://a.test/"), url_fingerprint("http://a.test/b"));
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 100000; ++i) {
+    const auto fp = url_fingerprint("http://h" + std::to_string(i % 97) + ".test/p" + std::to_string(i));
+    EXPECT_NE(fp, 0u);
+    seen.insert(fp);
+  }
+  EXPECT_EQ(seen.size(), 100000u);
+}
+
+TEST(FingerprintTable, InsertFindGrowAgainstAMap) {
+  FingerprintTable<std::uint32_t> t;
+  std::map<std::uint64_t, std::uint32_t> truth;
+  std::mt19937_64 rng(7);
+  for (std::uint32_t i = 0; i < 200000; ++i) {
+    // Repeats (inserts of present keys), spread over the whole range as fingerprints are.
+    const std::uint64_t fp = ((rng() % 150000) + 1) * 0x9e3779b97f4a7c15ull;
+    auto [v, fresh] = t.insert(fp, i);
+    EXPECT_EQ(fresh, truth.emplace(fp, i).second);
+    EXPECT_EQ(*v, truth[fp]);
+    if (i % 3 == 0) *v = truth[fp] = i + 1;  // values can change in place
+  }
+  EXPECT_EQ(t.size(), truth.size());
+  for (const auto& [fp, value] : truth) {
+    const std::uint32_t* v = t.find(fp);
+    ASSERT_NE(v, nullptr) << fp;
+    EXPECT_EQ(*v, value);
+  }
+  EXPECT_EQ(t.find(150001 * 0x9e3779b97f4a7c15ull), nullptr);
+  EXPECT_EQ(t.find(~0ull), nullptr);
+  std::size_t visited = 0;
+  t.for_each([&](std::uint64_t fp, std::uint32_t v) {
+    EXPECT_EQ(truth.at(fp), v);
+    ++visited;
+  });
+  EXPECT_EQ(visited, truth.size());
+  // The promise of the docs: at most 16 bytes per entry of a 12-byte slot, whatever the size.
+  EXPECT_LE(static_cast<double>(t.memory_bytes()) / static_cast<double>(t.size()), 16.0);
+  EXPECT_GE(static_cast<double>(t.size()) / static_cast<double>(t.capacity()), 0.74);
+}
+
+TEST(FingerprintTable, SameHomeSlotAndWrapAround) {
+  // Fingerprints whose high bits agree share a home slot; those near 2^64 live at the end of the
+  // table and spill over to its start.
+  FingerprintTable<std::uint32_t> t;
+  std::vector<std::uint64_t> fps;
+  for (std::uint64_t i = 1; i <= 12; ++i) fps.push_back(i);         // home 0
+  for (std::uint64_t i = 0; i < 12; ++i) fps.push_back(~0ull - i);  // home: the last slot
+  for (std::size_t i = 0; i < fps.size(); ++i) EXPECT_TRUE(t.insert(fps[i], static_cast<std::uint32_t>(i)).second);
+  for (std::size_t i = 0; i < fps.size(); ++i) {
+    ASSERT_NE(t.find(fps[i]), nullptr) << i;
+    EXPECT_EQ(*t.find(fps[i]), i);
+    EXPECT_FALSE(t.insert(fps[i], 99).second);
+  }
+  EXPECT_EQ(t.find(13), nullptr);
+  EXPECT_EQ(t.find(~0ull - 12), nullptr);
+  EXPECT_EQ(t.size(), fps.size());
+}
+
+TEST(FingerprintTable, ACollisionIsOneEntry) {
+  // What two URLs with one fingerprint do: the second is "already seen" with the first's value.
+  FingerprintTable<std::uint32_t> t;
+  EXPECT_TRUE(t.insert(42, 1).second);
+  auto [v, fresh] = t.insert(42, 2);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(*v, 1u);
+}
+
+SpilledPage sample(int i) {
+  SpilledPage p;
+  p.recorded_depth = i % 5;
+  p.url = "http://a.test/p" + std::to_string(i);
+  if (i % 3 == 0) p.redirect = "http://a.test/r" + std::to_string(i);
+  for (int c = 0; c < i % 4; ++c) p.children.push_back(p.url + "/c" + std::to_string(c));
+  return p;
+}
+
+TEST(PageSpill, RoundTripsOnDisk) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "spill_roundtrip";
+  std::filesystem::create_directories(dir);
+  PageSpill spill(dir.string());
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(spill.append(url_fingerprint(sample(i).url), sample(i)));
+  EXPECT_TRUE(spill.append(url_fingerprint(sample(3).url), sample(4)));  // once per page: ignored
+  EXPECT_EQ(spill.size(), 1000u);
+  EXPECT_GT(spill.disk_bytes(), 20000u);
+  for (int i = 999; i >= 0; --i) {
+    auto page = spill.read(url_fingerprint(sample(i).url));
+    ASSERT_TRUE(page) << page.status();
+    EXPECT_EQ(*page, sample(i));
+  }
+  EXPECT_FALSE(spill.read(12345));
+  EXPECT_FALSE(spill.contains(12345));
+  // The file is unlinked at once: nothing is left in the directory.
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
+TEST(PageSpill, DiskErrorsAreValuesAndPagesStayInMemory) {
+  PageSpill nowhere("/nonexistent/rankpool-spill");
+  const Status s = nowhere.append(1, sample(1));
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("/nonexistent/rankpool-spill"), std::string::npos) << s;
+  EXPECT_TRUE(nowhere.append(2, sample(2)));  // reported once
+  EXPECT_EQ(*nowhere.read(1), sample(1));
+  EXPECT_EQ(*nowhere.read(2), sample(2));
+
+  PageSpill full(::testing::TempDir());
+  ASSERT_TRUE(full.append(1, sample(1)));
+  full.fail_writes_for_testing(true);
+  const Status w = full.append(2, sample(2));
+  EXPECT_FALSE(w);
+  EXPECT_NE(w.message().find("write failed"), std::string::npos) << w;
+  EXPECT_EQ(*full.read(1), sample(1));  // from the file
+  EXPECT_EQ(*full.read(2), sample(2));  // from memory
+  EXPECT_GT(full.memory_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace rankpool::crawl

@@ -171,7 +171,22 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
   cli.help_text = help.str();
   try {
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    const auto parsed = po::command_line_parser(argc, argv).options(all).positional(pos).run();
+    // Boost converts "-1" to an unsigned option as 2^64-1 without a word, which would make a
+    // typo mean "no limit": a minus sign on a count or size is refused.
+    static const std::set<std::string> kUnsigned = {"max-pages",      "max-pages-per-host", "max-url-length",
+                                                    "max-in-flight",  "max-page-bytes",     "warc-max-size",
+                                                    "frontier-memory"};
+    for (const auto& opt : parsed.options) {
+      if (!kUnsigned.count(opt.string_key)) continue;
+      for (const auto& v : opt.value) {
+        if (!v.empty() && v.find_first_not_of(" \t") != std::string::npos && v[v.find_first_not_of(" \t")] == '-') {
+          cli.error = "--" + opt.string_key + " must be >= 0, got " + v;
+          return cli;
+        }
+      }
+    }
+    po::store(parsed, vm);
     po::notify(vm);
     if (vm.count("help")) {
       cli.help = true;

@@ -934,6 +934,9 @@ def scenario_bad_input():
             ("--sitemaps cannot be resumed", ["--out-dir", out, "--resume", "--sitemaps", seed]),
             ("--retry-codes", ["--out-dir", out, "--retry-codes", "503,abc", seed]),
             ("--retries", ["--out-dir", out, "--retries", "-1", seed]),
+            # unsigned sizes and counts: Boost would wrap "-1" to 2^64-1 ("no limit")
+            ("--frontier-memory must be >= 0", ["--out-dir", out, "--frontier-memory=-1", seed]),
+            ("--max-pages must be >= 0", ["--out-dir", out, "--max-pages", "-5", seed]),
             ("--max-retry-backoff", ["--out-dir", out, "--retry-backoff", "5", "--max-retry-backoff", "1", seed]),
         ]
         for needle, argv in cases:

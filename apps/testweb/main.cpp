@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   int max_depth = 3;
   po::options_description desc("rankpool-testweb: a synthetic web on 127.0.0.2.. for crawler tests");
   desc.add_options()("help,h", "this help")("version", "print the version and exit")(
-      "hosts", po::value(&spec.hosts)->default_value(spec.hosts), "number of hosts (127.0.0.2, .3, ...)")(
+      "hosts", po::value(&spec.hosts)->default_value(spec.hosts),
+      "number of hosts (127.0.0.2 .. .254, 127.0.1.1, ...; one open file each)")(
       "pages", po::value(&spec.pages_per_host)->default_value(spec.pages_per_host), "pages per host")(
       "out-degree", po::value(&spec.out_degree)->default_value(spec.out_degree), "links per page")(
       "seed", po::value(&spec.seed)->default_value(spec.seed), "RNG seed of the link graph")(

@@ -309,9 +309,10 @@ namespace {
 struct MasterRow {
   int pages = 0;
   long peak_rss_kb = 0;
+  double cpu_s = 0;  // user + system CPU seconds of rank 0's process
   std::uint64_t bytes_received = 0;
 };
-BOOST_DESCRIBE_STRUCT(MasterRow, (), (pages, peak_rss_kb, bytes_received))
+BOOST_DESCRIBE_STRUCT(MasterRow, (), (pages, peak_rss_kb, cpu_s, bytes_received))
 
 struct WorkerRow {
   std::uint64_t pages = 0, bytes = 0, robots_fetches = 0, links = 0, hosts_owned = 0;
@@ -319,17 +320,18 @@ struct WorkerRow {
   std::uint64_t duplicates = 0;
   double fetch_wait_s = 0;
   long peak_rss_kb = 0;
+  double cpu_s = 0;
   double wall_s = 0;
 };
 BOOST_DESCRIBE_STRUCT(WorkerRow, (),
                       (pages, bytes, robots_fetches, links, hosts_owned, urls_sent, urls_received, url_messages_sent,
-                       url_messages_received, duplicates, fetch_wait_s, peak_rss_kb, wall_s))
+                       url_messages_received, duplicates, fetch_wait_s, peak_rss_kb, cpu_s, wall_s))
 
 WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r) {
   const EngineStats& e = r.engine;
   return WorkerRow{e.pages,         e.bytes,          e.robots_fetches,     e.links,      r.hosts.size(), r.urls_sent,
                    r.urls_received, r.urls_msgs_sent, r.urls_msgs_received, e.duplicates, e.fetch_wait_s, r.peak_rss_kb,
-                   who.wall_s};
+                   r.cpu_s,         who.wall_s};
 }
 
 }  // namespace
@@ -338,8 +340,9 @@ std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::ma
                                                      json::array& hosts, int& missing) const {
   std::vector<runtime::RankRow> rows;
   if (mesh_.size() > 1) {
-    rows.push_back(runtime::RankRow{0, mesh_.host(), "master",
-                                    runtime::fields_json(MasterRow{0, peak_rss_kb(), mesh_.counters().bytes_recv})});
+    rows.push_back(
+        runtime::RankRow{0, mesh_.host(), "master",
+                         runtime::fields_json(MasterRow{0, peak_rss_kb(), cpu_s_, mesh_.counters().bytes_recv})});
   }
   missing = stop_.missing();
   for (const auto& report : stop_.reports()) {
@@ -364,6 +367,7 @@ std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::ma
 
 void Coordinator::finalize() {
   seconds_ = seconds_since(t0_);
+  cpu_s_ = cpu_seconds();
   draw_progress(true);
   std::map<std::string, int> fixes;
   EngineStats total;
@@ -390,6 +394,9 @@ void Coordinator::finalize() {
   for (const auto& [k, v] : by_status_) status[k] = v;
   for (const auto& [k, v] : by_error_) errors[k] = v;
   const double secs = seconds_ > 0 ? seconds_ : 1e-9;
+  // Rank 0's share: its CPU seconds per 1,000 pages recorded this run (with one rank it also crawls).
+  const std::uint64_t run_pages = pages_ - previous_pages_;
+  const double master_cpu = run_pages ? cpu_s_ * 1000.0 / static_cast<double>(run_pages) : 0.0;
   // Totals cover every run on this output directory; "ranks" and rates this run.
   json::object summary{{"pages", pages_},
                        {"robots_fetches", robots_before_ + total.robots_fetches},
@@ -398,6 +405,7 @@ void Coordinator::finalize() {
                        {"seconds", seconds_},
                        {"pages_per_s", static_cast<double>(pages_ - previous_pages_) / secs},
                        {"links_per_s", static_cast<double>(total.links) / secs},
+                       {"master_cpu_s_per_1000_pages", master_cpu},
                        {"status", std::move(status)},
                        {"errors", std::move(errors)},
                        {"retries", std::move(retries)},

@@ -106,6 +106,7 @@ class Coordinator {
   runtime::ProgressLine progress_;
   Clock::time_point t0_;
   double seconds_ = 0;
+  double cpu_s_ = 0;  // rank 0's CPU seconds at finalize(): its summary row and its CPU per 1,000 pages
 };
 
 }  // namespace rankpool::crawl

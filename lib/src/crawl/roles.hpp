@@ -42,6 +42,14 @@ inline long peak_rss_kb() {
   return ru.ru_maxrss;  // KiB on Linux
 }
 
+/// CPU seconds (user + system) this process has used so far.
+inline double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace rankpool::crawl

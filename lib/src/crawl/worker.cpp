@@ -270,6 +270,7 @@ void Worker::finish(int signal) {
     r.bytes_sent = mesh_.counters().bytes_sent;
     r.bytes_received = mesh_.counters().bytes_recv;
     r.peak_rss_kb = peak_rss_kb();
+    r.cpu_s = cpu_seconds();
     const runtime::RankReport report{mesh_.rank(), mesh_.host(), mesh_.size() == 1 ? "master+worker" : "worker",
                                      seconds_since(t0_), encode_crawl_report(r)};
     mesh_.send(0, static_cast<int>(CrawlTag::Final), runtime::encode_report(report));

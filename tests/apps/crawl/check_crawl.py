@@ -20,12 +20,15 @@ the complete crawl, resumes with other seeds or scope refused); resume_slices (k
 resume whose state reaches each worker in dozens of 256-byte Restore slices); overwrite (a rerun into the
 --out-dir of a finished crawl is refused with nothing touched; --overwrite replaces it and keeps
 OUT/warc/); sitemaps (a web serving sitemaps, crawled with --sitemaps: exact against a truth
-that reads them; without --sitemaps: exact against the truth without them). Every mpirun has a timeout: a hang fails the
+that reads them; without --sitemaps: exact against the truth without them); scale (--hosts + 1 origins x
+--pages-per-host pages, every origin's "/" a seed: exact, and its figures printed, pages/s per tenth of
+the crawl among them). Every mpirun has a timeout: a hang fails the
 test and the whole process group (mpirun and its ranks) is killed. Python stdlib only.
 """
 import argparse
 import collections
 import contextlib
+import datetime
 import gzip
 import hashlib
 import json
@@ -56,7 +59,7 @@ p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
                         "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
                         "overwrite", "sitemaps", "retries", "warc", "resume_slices",
-                        "frontier_memory"])
+                        "frontier_memory", "scale"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -64,6 +67,11 @@ p.add_argument("--keep", action="store_true", help="keep the work directories ev
 p.add_argument("--node", default="node", help="Node.js, for the warcio reader (scenario warc)")
 p.add_argument("--warcio", help="directory holding node_modules/warcio (scenario warc)")
 p.add_argument("--proxy-script", help="tests/support/forward_proxy.py (scenario proxy)")
+p.add_argument("--hosts", type=int, default=1000, help="hosts of the web (scenario scale; one more origin is added)")
+p.add_argument("--pages-per-host", type=int, default=100, help="pages per origin (scenario scale)")
+p.add_argument("--max-decile-ratio", type=float, default=0.0,
+               help="scenario scale: fail when the last tenth of the crawl runs more than this many times slower "
+                    "(pages/s) than the first (0: print the tenths only)")
 args = p.parse_args()
 
 START = time.monotonic()
@@ -101,7 +109,7 @@ def mpirun(app_args, timeout, env=None):
 class TestWeb(rt.TestWeb):
     """A rankpool-testweb serving until stop(); `origins` from its "origins:" line."""
 
-    def __init__(self, workdir, web_args, seeds=None, max_depth=3):
+    def __init__(self, workdir, web_args, seeds=None, max_depth=3, timeout=20):
         log = os.path.join(workdir, "access.log")
         truth_file = os.path.join(workdir, "truth.json")
         # The truth needs its seeds before the web listens. The default seed (the first
@@ -115,7 +123,7 @@ class TestWeb(rt.TestWeb):
                 cmd += ["--crawl-seed"] + [s.replace("PORT1", str(port + 1)).replace("PORT", str(port))
                                            for s in seeds]
             try:
-                super().__init__(cmd, truth=truth_file, access_log=log)
+                super().__init__(cmd, truth=truth_file, access_log=log, timeout=timeout)
                 return
             except rt.TestWebError as e:
                 err = e.stderr
@@ -128,13 +136,23 @@ class TestWeb(rt.TestWeb):
         for _ in range(100):
             port = random.randrange(20000, 32000)  # below Linux's ephemeral range
             try:
-                for addr, prt in [(f"127.0.0.{2 + i}", port) for i in range(hosts)] + [("127.0.0.2", port + 1)]:
+                for addr, prt in [(a, port) for a in host_addresses(hosts)] + [("127.0.0.2", port + 1)]:
                     with socket.socket() as s:
                         s.bind((addr, prt))
                 return port
             except OSError:
                 continue
         raise RuntimeError("no free base port")
+
+
+def host_addresses(n):
+    """The addresses of rankpool-testweb's n hosts: 127.0.0.2 on, skipping last octets 0 and 255."""
+    out, a = [], (127 << 24) + 2
+    while len(out) < n:
+        if a & 0xff not in (0, 0xff):
+            out.append(f"127.{a >> 16 & 0xff}.{a >> 8 & 0xff}.{a & 0xff}")
+        a += 1
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -258,8 +276,9 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
     want_edges = truth_edges if partial_pages is None else {e for e in truth_edges if e[0] in got}
     check(edges == want_edges, f"{name}: links.tsv != truth edges: missing {few(want_edges - edges)}, "
                                f"unexpected {few(edges - want_edges)}")
+    out_degree = collections.Counter(e[0] for e in want_edges)
     for u, r in by_url.items():
-        n = sum(1 for e in want_edges if e[0] == u)
+        n = out_degree[u]
         if isinstance(r.get("links"), int) and r["links"] < n:
             check(False, f"{name}: {u} counts {r['links']} links, it has {n} distinct ones")
 
@@ -325,11 +344,11 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
     else:
         check(set(rb) <= want_robots and {q["origin"] for q in pages} <= set(rb),
               f"{name}: robots.txt fetched from {few(rb)}, pages from {few({q['origin'] for q in pages})}")
+    first_robots, first_other = {}, {}  # origin -> index of its first robots.txt / other request
+    for i, q in enumerate(reqs):
+        (first_robots if q["target"] == "/robots.txt" else first_other).setdefault(q["origin"], i)
     for o in rb:
-        first_robots = min(i for i, q in enumerate(reqs) if q["origin"] == o and q["target"] == "/robots.txt")
-        first_other = min([i for i, q in enumerate(reqs) if q["origin"] == o and q["target"] != "/robots.txt"],
-                          default=len(reqs))
-        check(first_robots < first_other, f"{name}: {o}: a page was requested before robots.txt")
+        check(first_robots[o] < first_other.get(o, len(reqs)), f"{name}: {o}: a page was requested before robots.txt")
 
     # summary.json
     if summary:
@@ -393,7 +412,7 @@ def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra
     seeds = None
     if seeds_mode == "all":
         hosts = int(web_args[web_args.index("--hosts") + 1]) if "--hosts" in web_args else 4
-        seeds = [f"http://127.0.0.{2 + i}:PORT/" for i in range(hosts)] + ["http://127.0.0.2:PORT1/"]
+        seeds = [f"http://{a}:PORT/" for a in host_addresses(hosts)] + ["http://127.0.0.2:PORT1/"]
     web = TestWeb(workdir, web_args, seeds=seeds, max_depth=max_depth)
     try:
         crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
@@ -1623,6 +1642,111 @@ def scenario_frontier_memory():
               post=lambda truth, reqs: politeness(name, reqs, 0.0, {truth["origins"][3]}, 0.2))
 
 
+def du(path):
+    """Bytes of the regular files under path."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def vm_hwm_kb(pid):
+    """Peak RSS (VmHWM) of a live process in KiB, 0 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
+
+
+def decile_rates(out):
+    """pages/s in each tenth of the crawl: pages.jsonl's records in fetched_at order, cut into ten
+    equal runs, each run's pages over the time from its first fetch to the next run's first."""
+    times = []
+    with open(os.path.join(out, "pages.jsonl")) as f:
+        for line in f:
+            ts = json.loads(line).get("fetched_at")
+            if ts:
+                times.append(datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+    times.sort()
+    n = len(times)
+    if n < 20:
+        return []
+    cuts = [n * i // 10 for i in range(11)]
+    rates = []
+    for i in range(10):
+        start, end = times[cuts[i]], times[min(cuts[i + 1], n - 1)]
+        rates.append((cuts[i + 1] - cuts[i]) / max(end - start, 1e-3))
+    return rates
+
+
+def scenario_scale():
+    """A crawl of (hosts + 1) x pages-per-host pages at --delay 0, every origin's "/" a seed: exact
+    against the truth and the access log, with its figures (pages/s, per-rank peak RSS and CPU,
+    rank 0's CPU per 1,000 pages, disk use, pages/s per tenth of the crawl)."""
+    hosts, per_host = args.hosts, args.pages_per_host
+    name = f"scale: {hosts + 1} origins x {per_host} pages"
+    workdir = tempfile.mkdtemp(prefix=f"crawl-scale-{args.ranks}r-")
+    out = os.path.join(workdir, "out")
+    max_depth = per_host  # page k of an origin is at most k links from its "/"
+    seeds = [f"http://{a}:PORT/" for a in host_addresses(hosts)] + ["http://127.0.0.2:PORT1/"]
+    t0 = time.monotonic()
+    # --crawl-delay 0: host index 3's robots.txt would otherwise hold its pages 0.2 s apart, and
+    # that one origin would be the crawl's tail.
+    web = TestWeb(workdir, ["--hosts", str(hosts), "--pages", str(per_host), "--no-specials", "--crawl-delay", "0"],
+                  seeds=seeds, max_depth=max_depth, timeout=max(20.0, remaining() / 3))
+    web_start = time.monotonic() - t0
+    truth = web.truth
+    total = len(truth["fetched"])
+    print(f"{name}: the web serves and its truth is read after {web_start:.1f} s: {total} pages, "
+          f"{len(truth['edges'])} edges", flush=True)
+    # Every page of every origin, but those robots.txt forbids: all of host index 2's (its robots.txt
+    # answers 500) and host index 3's /p/1* ("Disallow: /p/1").
+    want = (hosts + 1) * per_host - per_host - sum(1 for k in range(1, per_host) if str(k).startswith("1"))
+    check(total == want, f"{name}: the truth fetches {total} pages, want {want}")
+    seeds_file = os.path.join(workdir, "seeds.txt")
+    with open(seeds_file, "w") as f:
+        f.write("\n".join(truth["seeds"]) + "\n")
+    try:
+        rc, _, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth), "--delay", "0",
+                                  "--seeds", seeds_file] + NO_RETRIES, timeout=remaining() - 10)
+        web_rss = vm_hwm_kb(web.proc.pid)
+    finally:
+        web.stop()
+    print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
+    if rc is None:
+        check(False, f"{name}: hung: killed after {secs:.0f} s; stderr: {se[-2000:]}")
+        return
+    if rc != 0 and se:
+        print(se[-3000:])
+    t1 = time.monotonic()
+    verify(name, truth, rc, out, web.log)
+    print(f"{name}: checked against the truth and the access log in {time.monotonic() - t1:.1f} s", flush=True)
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    ranks = sorted(summary.get("ranks", []), key=lambda r: r.get("rank", 0))
+    rates = decile_rates(out)
+    figures = {"origins": hosts + 1, "pages": summary.get("pages"), "crawl_s": round(summary.get("seconds", 0), 2),
+               "pages_per_s": round(summary.get("pages_per_s", 0)),
+               "peak_rss_mib": [round(r.get("peak_rss_kb", 0) / 1024, 1) for r in ranks],
+               "cpu_s": [round(r.get("cpu_s", 0), 2) for r in ranks],
+               "master_cpu_s_per_1000_pages": round(summary.get("master_cpu_s_per_1000_pages", 0), 4),
+               "out_dir_mib": round(du(out) / 2**20, 1), "testweb_start_s": round(web_start, 1),
+               "testweb_peak_rss_mib": round(web_rss / 1024, 1),
+               "decile_pages_per_s": [round(r) for r in rates]}
+    print("figures: " + json.dumps(figures), flush=True)
+    check(all("cpu_s" in r and r["cpu_s"] > 0 for r in ranks), f"{name}: a rank row without its cpu_s: {ranks}")
+    check(summary.get("master_cpu_s_per_1000_pages", 0) > 0, f"{name}: no master_cpu_s_per_1000_pages")
+    check(len(rates) == 10, f"{name}: {len(rates)} deciles of fetched_at")
+    if args.max_decile_ratio > 0 and len(rates) == 10:
+        # Generous: a shared 2-core machine. A step linear in the crawl's size per page would
+        # make the last tenth several times slower than the first.
+        check(rates[-1] * args.max_decile_ratio >= rates[0],
+              f"{name}: the last tenth of the crawl ran at {rates[-1]:.0f} pages/s, the first at {rates[0]:.0f}: "
+              f"more than {args.max_decile_ratio}x slower")
+    if not failures and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"  (work directory kept: {workdir})")
+
+
 try:
     {"one_seed": lambda: scenario_full("first"), "all_seeds": lambda: scenario_full("all"),
      "politeness": scenario_politeness, "bad_input": scenario_bad_input,
@@ -1632,7 +1756,7 @@ try:
      "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
      "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps,
      "retries": scenario_retries, "warc": scenario_warc,
-     "frontier_memory": scenario_frontier_memory}[args.scenario]()
+     "frontier_memory": scenario_frontier_memory, "scale": scenario_scale}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

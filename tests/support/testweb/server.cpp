@@ -5,6 +5,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 #include <type_traits>
@@ -307,6 +311,17 @@ void TestWeb::start() {
     w.tls.emplace(asio::ssl::context::tls_server);
     w.tls->use_certificate_chain_file(w.spec.tls_cert_file);
     w.tls->use_private_key_file(w.spec.tls_key_file, asio::ssl::context::pem);
+  }
+  // One listening socket per origin, plus the connections: 10^4 origins need more descriptors
+  // than the usual soft limit of 1024, so raise it towards the hard limit when it is short.
+  const rlim_t wanted = static_cast<rlim_t>(planned.size()) + 1024;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY && files.rlim_cur < wanted) {
+    if (files.rlim_max != RLIM_INFINITY && files.rlim_max < static_cast<rlim_t>(planned.size()) + 64)
+      throw std::runtime_error("testweb: " + std::to_string(planned.size()) + " origins need as many open files, " +
+                               "the hard limit (ulimit -Hn) is " + std::to_string(files.rlim_max));
+    files.rlim_cur = files.rlim_max == RLIM_INFINITY ? wanted : std::min(files.rlim_max, wanted);
+    setrlimit(RLIMIT_NOFILE, &files);
   }
   for (auto& origin : planned) {
     tcp::acceptor a(w.ioc);

@@ -1,6 +1,8 @@
 // The synthetic web as a pure function of (WebSpec, origins, path).
 #include <zlib.h>
 
+#include <boost/asio/ip/address_v4.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>
@@ -143,18 +145,30 @@ WebModel::WebModel(WebSpec spec, std::vector<Origin> origins) : spec_(std::move(
     throw std::invalid_argument("WebSpec: need hosts >= 1, pages_per_host >= 2, out_degree >= 1");
   if (origins_.size() != static_cast<std::size_t>(spec_.hosts) + 1)
     throw std::invalid_argument("WebModel: expected hosts + 1 origins");
+  index_.reserve(origins_.size());
+  for (std::size_t i = 0; i < origins_.size(); ++i) index_.emplace(origins_[i].str(), i);
   gzip_bomb_ = std::make_shared<const std::string>(gzip_compress(big_body(spec_.big_body_bytes)));
 }
 
 std::vector<Origin> WebModel::planned_origins(const WebSpec& spec, int base_port) {
   if (spec.hosts < 1) throw std::invalid_argument("WebSpec: need hosts >= 1");
-  const auto last_dot = spec.first_address.rfind('.');
-  const std::string prefix = spec.first_address.substr(0, last_dot + 1);
-  const int first = std::stoi(spec.first_address.substr(last_dot + 1));
-  if (first + spec.hosts - 1 > 254) throw std::invalid_argument("WebSpec: too many hosts");
+  boost::system::error_code ec;
+  const auto first = boost::asio::ip::make_address_v4(spec.first_address, ec);
+  if (ec) throw std::invalid_argument("WebSpec: first address " + spec.first_address + " is not an IPv4 address");
+  // Host i is the i-th address from the first one, skipping those whose last octet is 0 or
+  // 255 (network- and broadcast-looking): 127.0.0.2 .. 127.0.0.254, then 127.0.1.1, ...
+  // Loopback hosts may fill 127.0.0.0/8 (every such address is local); any other first
+  // address (a namespace host's) keeps its /24.
+  const std::uint32_t net_mask = (first.to_uint() >> 24) == 127 ? 0xff000000u : 0xffffff00u;
   std::vector<Origin> out;
-  for (int i = 0; i < spec.hosts; ++i)
-    out.push_back({prefix + std::to_string(first + i), base_port, i < spec.tls_hosts});
+  out.reserve(static_cast<std::size_t>(spec.hosts) + 1);
+  std::uint32_t a = first.to_uint();
+  for (int i = 0; i < spec.hosts; ++i) {
+    while ((a & 0xff) == 0 || (a & 0xff) == 0xff) ++a;
+    if ((a & net_mask) != (first.to_uint() & net_mask)) throw std::invalid_argument("WebSpec: too many hosts");
+    out.push_back({boost::asio::ip::make_address_v4(a).to_string(), base_port, i < spec.tls_hosts});
+    ++a;
+  }
   out.push_back({out.front().address, base_port == 0 ? 0 : base_port + 1});
   return out;
 }
@@ -318,9 +332,9 @@ std::optional<Response> WebModel::sitemap_file(std::size_t origin, std::string_v
 }
 
 std::optional<std::size_t> WebModel::origin_index(std::string_view origin) const {
-  for (std::size_t i = 0; i < origins_.size(); ++i)
-    if (origins_[i].str() == origin) return i;
-  return std::nullopt;
+  const auto it = index_.find(std::string(origin));
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string WebModel::url(std::size_t origin, std::string_view path) const {

@@ -101,6 +101,7 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   report.engine.robots_fetches = 1;
   report.engine.out_of_scope = 2;
   report.urls_sent = 5;
+  report.cpu_s = 0.75;
   report.hosts.push_back(HostStats{"http://127.0.0.1:1", 1, 1, 10, 0, 0, "parsed", 0});
   w.send(0, static_cast<int>(CrawlTag::Final),
          runtime::encode_report(runtime::RankReport{1, "h1", "worker", 2.5, encode_crawl_report(report)}));
@@ -121,16 +122,21 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   EXPECT_EQ(ranks[1].at("hosts_owned").to_number<std::uint64_t>(), 1u);
   EXPECT_EQ(ranks[1].at("urls_sent").to_number<std::uint64_t>(), 5u);
   EXPECT_EQ(ranks[1].at("wall_s").as_double(), 2.5) << "from the runtime's report envelope";
+  EXPECT_EQ(ranks[1].at("cpu_s").as_double(), 0.75) << "the worker's own figure";
+  EXPECT_GT(ranks[0].at("cpu_s").as_double(), 0.0) << "rank 0's own getrusage";
+  EXPECT_EQ(s.at("master_cpu_s_per_1000_pages").as_double(), ranks[0].at("cpu_s").as_double() * 1000.0)
+      << "one page this run";
   // The row's fields in summary.json's order: who, then the described row.
   std::vector<std::string> keys;
   for (const auto& kv : ranks[1].as_object()) keys.emplace_back(kv.key());
-  EXPECT_EQ(keys,
-            (std::vector<std::string>{"rank", "host", "role", "pages", "bytes", "robots_fetches", "links",
-                                      "hosts_owned", "urls_sent", "urls_received", "url_messages_sent",
-                                      "url_messages_received", "duplicates", "fetch_wait_s", "peak_rss_kb", "wall_s"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"rank", "host", "role", "pages", "bytes", "robots_fetches", "links",
+                                            "hosts_owned", "urls_sent", "urls_received", "url_messages_sent",
+                                            "url_messages_received", "duplicates", "fetch_wait_s", "peak_rss_kb",
+                                            "cpu_s", "wall_s"}));
   keys.clear();
   for (const auto& kv : ranks[0].as_object()) keys.emplace_back(kv.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"rank", "host", "role", "pages", "peak_rss_kb", "bytes_received"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"rank", "host", "role", "pages", "peak_rss_kb", "cpu_s", "bytes_received"}));
   // Totals: summed from the engines' statistics.
   EXPECT_EQ(s.at("links").to_number<std::uint64_t>(), 4u);
   EXPECT_EQ(s.at("robots_fetches").to_number<std::uint64_t>(), 1u);

@@ -4,6 +4,7 @@
 #include <boost/url.hpp>
 
 #include <regex>
+#include <set>
 
 #include "rankpool/crawl/sitemap.hpp"
 #include "rankpool/testweb/web.hpp"
@@ -302,6 +303,52 @@ TEST(WebModel, ServedSitemapsParseToTheModelsLocs) {
   WebSpec plain;
   EXPECT_EQ(model_for(plain).respond(o + "/sitemaps/index.xml")->status, 404);
   EXPECT_EQ(model_for(plain).respond(o + "/orphan/1")->status, 404);
+}
+
+TEST(WebModel, HostsFillLoopbackPastOneOctet) {
+  WebSpec spec;
+  spec.hosts = 600;
+  const auto origins = WebModel::planned_origins(spec, 8080);
+  ASSERT_EQ(origins.size(), 601u);
+  EXPECT_EQ(origins[0].address, "127.0.0.2");
+  EXPECT_EQ(origins[252].address, "127.0.0.254") << "the first 253 hosts are where they always were";
+  EXPECT_EQ(origins[253].address, "127.0.1.1") << ".255 and .0 are skipped";
+  EXPECT_EQ(origins[507].address, "127.0.2.1");
+  EXPECT_EQ(origins[600].str(), "http://127.0.0.2:8081") << "the extra origin: the first host's second port";
+  std::set<std::string> distinct;
+  for (const auto& o : origins) distinct.insert(o.str());
+  EXPECT_EQ(distinct.size(), origins.size());
+  const WebModel web(spec, origins);
+  EXPECT_EQ(web.origin_index("http://127.0.2.1:8080"), 507u);
+  EXPECT_EQ(web.origin_index("http://127.0.0.2:8081"), 600u);
+  EXPECT_EQ(web.origin_index("http://127.0.0.1:8080"), std::nullopt);
+  EXPECT_EQ(web.respond("http://127.0.1.1:8080/p/3")->status, 200);
+  // Another first address (a namespace host's) keeps its /24, as before.
+  WebSpec other;
+  other.first_address = "198.18.0.101";
+  other.hosts = 154;
+  EXPECT_EQ(WebModel::planned_origins(other, 80)[153].address, "198.18.0.254");
+  other.hosts = 155;
+  EXPECT_THROW(WebModel::planned_origins(other, 80), std::invalid_argument);
+  other.first_address = "not an address";
+  EXPECT_THROW(WebModel::planned_origins(other, 80), std::invalid_argument);
+}
+
+TEST(WebModel, TheDefaultWebIsTheOneEveryTestWasWrittenFor) {
+  // FNV-1a over every page's body and declared links of the default web (seed 1): a change to
+  // the generator that moves any byte of an existing web shows here.
+  const auto web = model_for(WebSpec{});
+  std::uint64_t h = 14695981039346656037ull;
+  auto feed = [&h](const std::string& s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  };
+  for (std::size_t o = 0; o < web.origins().size(); ++o)
+    for (int k = 0; k < web.spec().pages_per_host; ++k) {
+      const Response r = web.respond(o, page_path(k));
+      feed(r.body);
+      for (const auto& l : r.links) feed(l);
+    }
+  EXPECT_EQ(h, 4602922276404400887ull);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -179,6 +181,33 @@ TEST(TestWebPorts, FixedPortInUseIsReported) {
   spec.base_port = std::stoi(origin.substr(origin.rfind(':') + 1));
   TestWeb second(spec);
   EXPECT_THROW(second.start(), std::system_error);
+}
+
+TEST(TestWebAtScale, ServesMoreOriginsThanTheSoftOpenFilesLimit) {
+  // 600 origins past 127.0.0.254 with a soft limit of 256 descriptors: start() raises it.
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  if (before.rlim_max != RLIM_INFINITY && before.rlim_max < 2048) GTEST_SKIP() << "hard open-files limit below 2048";
+  rlimit low = before;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  WebSpec spec;
+  spec.hosts = 600;
+  spec.pages_per_host = 5;
+  TestWeb web(spec);
+  web.start();
+  rlimit now{};
+  getrlimit(RLIMIT_NOFILE, &now);
+  EXPECT_GE(now.rlim_cur, 601u + 1024u) << "raised to one descriptor per origin and 1,024 more";
+  const auto origins = web.origins();
+  ASSERT_EQ(origins.size(), 601u);
+  EXPECT_TRUE(origins[599].starts_with("http://127.0.2.93:")) << origins[599];
+  Client c(origins[599]);
+  const auto res = c.get("/p/4");
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), web.model().respond(599, "/p/4").body);
+  web.stop();
+  setrlimit(RLIMIT_NOFILE, &before);
 }
 
 }  // namespace

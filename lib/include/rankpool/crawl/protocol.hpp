@@ -198,6 +198,7 @@ struct CrawlReport {
   std::uint64_t urls_msgs_sent = 0, urls_msgs_received = 0, urls_sent = 0, urls_received = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   long peak_rss_kb = 0;
+  double cpu_s = 0;  // user + system CPU seconds of the rank's process
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     describe_serialize(ar, *this);
@@ -205,7 +206,7 @@ struct CrawlReport {
 };
 BOOST_DESCRIBE_STRUCT(CrawlReport, (),
                       (engine, hosts, depth_fixes, urls_msgs_sent, urls_msgs_received, urls_sent, urls_received,
-                       bytes_sent, bytes_received, peak_rss_kb))
+                       bytes_sent, bytes_received, peak_rss_kb, cpu_s))
 [[nodiscard]] std::string encode_crawl_report(const CrawlReport& r);
 CrawlReport decode_crawl_report(std::string_view bytes);
 

@@ -68,6 +68,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -80,7 +81,8 @@ struct WebSpec {
   std::uint64_t seed = 1;                      // the link graph is a function of this and the sizes
   int base_port = 0;                           // every host listens here, the extra origin on base_port+1;
                                                // 0 binds ephemeral ports (tests run in parallel safely)
-  std::string first_address = "127.0.0.2";     // host i is first_address + i in the last octet
+  std::string first_address = "127.0.0.2";     // host i is the i-th loopback address from here on, skipping
+                                               // last octets 0 and 255 (127.0.0.254, then 127.0.1.1)
   std::chrono::milliseconds latency{0};        // added to every response, emulating a WAN
   std::chrono::milliseconds slow_delay{2000};  // extra delay of /slow
   std::size_t big_body_bytes = 9 << 20;        // /big*: above the fetcher's default 8 MiB cap
@@ -180,6 +182,7 @@ class WebModel {
   WebSpec spec_;
   std::vector<Origin> origins_;
   std::shared_ptr<const std::string> gzip_bomb_;
+  std::unordered_map<std::string, std::size_t> index_;  // origins_[i].str() -> i: origin_index() at 10^4 origins
 };
 
 /// gzip (RFC 1952) of `data`, as Content-Encoding: gzip carries it.

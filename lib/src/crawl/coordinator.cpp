@@ -319,19 +319,40 @@ struct WorkerRow {
   std::uint64_t urls_sent = 0, urls_received = 0, url_messages_sent = 0, url_messages_received = 0;
   std::uint64_t duplicates = 0;
   double fetch_wait_s = 0;
+  // The engine's memory (docs/scale.md, "Crawler memory"): URLs in its seen-set, the bytes of
+  // that set and of the in-memory frontier, and the frontier entries spilled to disk.
+  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_spilled = 0;
   long peak_rss_kb = 0;
   double cpu_s = 0;
   double wall_s = 0;
 };
 BOOST_DESCRIBE_STRUCT(WorkerRow, (),
                       (pages, bytes, robots_fetches, links, hosts_owned, urls_sent, urls_received, url_messages_sent,
-                       url_messages_received, duplicates, fetch_wait_s, peak_rss_kb, cpu_s, wall_s))
+                       url_messages_received, duplicates, fetch_wait_s, seen_urls, seen_bytes, frontier_bytes,
+                       frontier_spilled, peak_rss_kb, cpu_s, wall_s))
 
 WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r) {
   const EngineStats& e = r.engine;
-  return WorkerRow{e.pages,         e.bytes,          e.robots_fetches,     e.links,      r.hosts.size(), r.urls_sent,
-                   r.urls_received, r.urls_msgs_sent, r.urls_msgs_received, e.duplicates, e.fetch_wait_s, r.peak_rss_kb,
-                   r.cpu_s,         who.wall_s};
+  WorkerRow row;
+  row.pages = e.pages;
+  row.bytes = e.bytes;
+  row.robots_fetches = e.robots_fetches;
+  row.links = e.links;
+  row.hosts_owned = r.hosts.size();
+  row.urls_sent = r.urls_sent;
+  row.urls_received = r.urls_received;
+  row.url_messages_sent = r.urls_msgs_sent;
+  row.url_messages_received = r.urls_msgs_received;
+  row.duplicates = e.duplicates;
+  row.fetch_wait_s = e.fetch_wait_s;
+  row.seen_urls = e.seen_urls;
+  row.seen_bytes = e.seen_bytes;
+  row.frontier_bytes = e.frontier_bytes;
+  row.frontier_spilled = e.frontier_spilled;
+  row.peak_rss_kb = r.peak_rss_kb;
+  row.cpu_s = r.cpu_s;
+  row.wall_s = who.wall_s;
+  return row;
 }
 
 }  // namespace

@@ -102,6 +102,9 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   report.engine.out_of_scope = 2;
   report.urls_sent = 5;
   report.cpu_s = 0.75;
+  report.engine.seen_urls = 7;
+  report.engine.seen_bytes = 112;
+  report.engine.frontier_spilled = 3;
   report.hosts.push_back(HostStats{"http://127.0.0.1:1", 1, 1, 10, 0, 0, "parsed", 0});
   w.send(0, static_cast<int>(CrawlTag::Final),
          runtime::encode_report(runtime::RankReport{1, "h1", "worker", 2.5, encode_crawl_report(report)}));
@@ -122,6 +125,9 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   EXPECT_EQ(ranks[1].at("hosts_owned").to_number<std::uint64_t>(), 1u);
   EXPECT_EQ(ranks[1].at("urls_sent").to_number<std::uint64_t>(), 5u);
   EXPECT_EQ(ranks[1].at("wall_s").as_double(), 2.5) << "from the runtime's report envelope";
+  EXPECT_EQ(ranks[1].at("seen_urls").to_number<std::uint64_t>(), 7u) << "the engine's memory figures";
+  EXPECT_EQ(ranks[1].at("seen_bytes").to_number<std::uint64_t>(), 112u);
+  EXPECT_EQ(ranks[1].at("frontier_spilled").to_number<std::uint64_t>(), 3u);
   EXPECT_EQ(ranks[1].at("cpu_s").as_double(), 0.75) << "the worker's own figure";
   EXPECT_GT(ranks[0].at("cpu_s").as_double(), 0.0) << "rank 0's own getrusage";
   EXPECT_EQ(s.at("master_cpu_s_per_1000_pages").as_double(), ranks[0].at("cpu_s").as_double() * 1000.0)
@@ -129,10 +135,27 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   // The row's fields in summary.json's order: who, then the described row.
   std::vector<std::string> keys;
   for (const auto& kv : ranks[1].as_object()) keys.emplace_back(kv.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"rank", "host", "role", "pages", "bytes", "robots_fetches", "links",
-                                            "hosts_owned", "urls_sent", "urls_received", "url_messages_sent",
-                                            "url_messages_received", "duplicates", "fetch_wait_s", "peak_rss_kb",
-                                            "cpu_s", "wall_s"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"rank",
+                                            "host",
+                                            "role",
+                                            "pages",
+                                            "bytes",
+                                            "robots_fetches",
+                                            "links",
+                                            "hosts_owned",
+                                            "urls_sent",
+                                            "urls_received",
+                                            "url_messages_sent",
+                                            "url_messages_received",
+                                            "duplicates",
+                                            "fetch_wait_s",
+                                            "seen_urls",
+                                            "seen_bytes",
+                                            "frontier_bytes",
+                                            "frontier_spilled",
+                                            "peak_rss_kb",
+                                            "cpu_s",
+                                            "wall_s"}));
   keys.clear();
   for (const auto& kv : ranks[0].as_object()) keys.emplace_back(kv.key());
   EXPECT_EQ(keys,

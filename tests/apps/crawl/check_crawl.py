@@ -1706,6 +1706,9 @@ def scenario_scale():
         f.write("\n".join(truth["seeds"]) + "\n")
     try:
         rc, _, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth), "--delay", "0",
+                                  # 8 MiB of frontier per rank: the rest spills to disk, so a
+                                  # crawling rank's memory is the seen-set's and the hosts'
+                                  "--frontier-memory", str(8 << 20),
                                   "--seeds", seeds_file] + NO_RETRIES, timeout=remaining() - 10)
         web_rss = vm_hwm_kb(web.proc.pid)
     finally:
@@ -1727,6 +1730,9 @@ def scenario_scale():
                "pages_per_s": round(summary.get("pages_per_s", 0)),
                "peak_rss_mib": [round(r.get("peak_rss_kb", 0) / 1024, 1) for r in ranks],
                "cpu_s": [round(r.get("cpu_s", 0), 2) for r in ranks],
+               "seen_urls": [r.get("seen_urls", 0) for r in ranks[1:]],
+               "seen_mib": [round(r.get("seen_bytes", 0) / 2**20, 1) for r in ranks[1:]],
+               "frontier_spilled": [r.get("frontier_spilled", 0) for r in ranks[1:]],
                "master_cpu_s_per_1000_pages": round(summary.get("master_cpu_s_per_1000_pages", 0), 4),
                "out_dir_mib": round(du(out) / 2**20, 1), "testweb_start_s": round(web_start, 1),
                "testweb_peak_rss_mib": round(web_rss / 1024, 1),

@@ -1,6 +1,8 @@
 // The engine's frontier: per-host queues with a shared memory budget and a spill file.
 #include "rankpool/crawl/frontier.hpp"
 
+#include "temp_file.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -55,15 +57,9 @@ FrontierStore::~FrontierStore() {
 
 Result<std::uint64_t> FrontierStore::write(const std::string& data) {
   if (fd_ < 0) {
-    std::string dir = dir_;
-    if (dir.empty()) {
-      const char* tmp = std::getenv("TMPDIR");
-      dir = tmp && *tmp ? tmp : "/tmp";
-    }
-    std::string path = dir + "/rankpool-frontier-XXXXXX";
-    fd_ = ::mkstemp(path.data());
-    if (fd_ < 0) return Status::error("frontier spill: cannot create a file in " + dir + ": " + std::strerror(errno));
-    ::unlink(path.c_str());  // gone with the process, whatever happens
+    auto fd = open_unlinked_temp(dir_, "rankpool-frontier", "frontier spill");
+    if (!fd) return fd.status();
+    fd_ = *fd;
   }
   if (fail_writes_) return Status::error("frontier spill: write failed: injected");
   std::size_t done = 0;

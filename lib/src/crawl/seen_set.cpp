@@ -1,6 +1,8 @@
 // PageSpill: fetched pages' links on disk (seen_set.hpp).
 #include "rankpool/crawl/seen_set.hpp"
 
+#include "temp_file.hpp"
+
 #include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -95,15 +97,9 @@ PageSpill::~PageSpill() {
 }
 
 Status PageSpill::open() {
-  std::string dir = dir_;
-  if (dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    dir = tmp && *tmp ? tmp : "/tmp";
-  }
-  std::string path = dir + "/rankpool-pages-XXXXXX";
-  fd_ = ::mkstemp(path.data());
-  if (fd_ < 0) return Status::error("page spill: cannot create a file in " + dir + ": " + std::strerror(errno));
-  ::unlink(path.c_str());  // gone with the process, whatever happens
+  auto fd = open_unlinked_temp(dir_, "rankpool-pages", "page spill");
+  if (!fd) return fd.status();
+  fd_ = *fd;
   return {};
 }
 

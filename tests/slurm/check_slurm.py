@@ -333,13 +333,14 @@ def calibrate_fib(first, probe=6):
 
 def scenario_fib_resume(workdir):
     # Values near 10^8 (~0.6 s each here). The first job must still be working when the limit
-    # is enforced, on any machine: its work is sized from a measured value to twice the latest
-    # enforcement on 2 workers (at least 480 values, ~170 s at 3 ranks on 2 cores).
+    # is enforced, on any machine: its work is sized from a measured value (which includes
+    # mpirun's start, so it errs long) to 1.5 times the latest enforcement on 2 workers (at
+    # least 360 values, ~110 s at 3 ranks on 2 cores), leaving the second job 20-50 s.
     first = 100_000_000
     per_value = calibrate_fib(first)
     if per_value is None:
         return
-    count = min(2000, max(480, int(2 * LATEST_TIME_LIMIT_S * 2 / per_value) + 1))
+    count = min(2000, max(360, int(1.5 * LATEST_TIME_LIMIT_S * 2 / per_value) + 1))
     log(f"calibration: {per_value:.2f} s per value on one rank; {count} values, "
         f"~{count * per_value / 2:.0f} s of work on 2 workers")
     inputs = [f"{first}:{first + count - 1}"]
@@ -609,11 +610,11 @@ RUN_TASK_S = 3
 
 
 def scenario_run_resume(workdir):
-    # Tasks of 3 s (sleep: no calibration needed), as many as the job's slots finish in twice
-    # the latest enforcement of the limit: 120 tasks, ~180 s of work for 2 slots. The limit
-    # stops the first job 60-90 s in with tasks running.
+    # Tasks of 3 s (sleep: no calibration needed), as many as the job's slots finish in 1.5
+    # times the latest enforcement of the limit: 90 tasks, ~135 s of work for 2 slots. The
+    # limit stops the first job 60-90 s in with tasks running.
     slots = RUN_SLOTS * (args.ranks - 1)
-    count = int(2 * LATEST_TIME_LIMIT_S * slots / RUN_TASK_S)
+    count = int(1.5 * LATEST_TIME_LIMIT_S * slots / RUN_TASK_S)
     side = os.path.join(workdir, "side.txt")
     commands = [f"sleep {RUN_TASK_S}; echo {i} $SLURM_JOB_ID >> {side}" for i in range(1, count + 1)]
     tasks = write_tasks(workdir, commands)

@@ -104,8 +104,17 @@ def split_flags(flags):
 def mpirun_command(mpiexec, ranks, program, app_args=(), flags=("--oversubscribe",), numproc_flag="-n",
                    quiet=True):
     """[mpiexec, -q, -n, RANKS, *flags, program, *app_args] (-q unless quiet is false: mpirun's
-    own report of a dead rank needs it off)."""
-    return [mpiexec, *(["-q"] if quiet else []), numproc_flag, str(ranks), *flags, program, *app_args]
+    own report of a dead rank needs it off).
+
+    At one rank under Open MPI's mpirun, --mca odls_base_sigkill_timeout 0 too: after a rank
+    exits non-zero mpirun otherwise waits about 2 s (the SIGTERM-to-SIGKILL grace it gives the
+    job's other ranks) before it exits itself, and the 1-rank tests of bad input run dozens of
+    such commands. With one rank there is no other rank to spare, and no test signals mpirun
+    at one rank; at several ranks the grace is what lets the others drain, so it stays."""
+    grace = []
+    if int(ranks) == 1 and os.path.basename(mpiexec) in ("mpirun", "mpiexec", "orterun"):
+        grace = ["--mca", "odls_base_sigkill_timeout", "0"]
+    return [mpiexec, *(["-q"] if quiet else []), numproc_flag, str(ranks), *grace, *flags, program, *app_args]
 
 
 # ---- processes ----------------------------------------------------------------------------

@@ -54,6 +54,12 @@ class MpirunTest(unittest.TestCase):
                          ["mpiexec", "-q", "-n", "3", "--oversubscribe", "app", "--x", "1"])
         self.assertEqual(rt.mpirun_command("srun", 2, "app", flags=rt.split_flags("--a;b;;"), numproc_flag="-N",
                                            quiet=False), ["srun", "-N", "2", "--a", "b", "app"])
+        # One rank under Open MPI's mpirun: no SIGTERM-to-SIGKILL grace (nothing else to drain).
+        self.assertEqual(rt.mpirun_command("/usr/bin/mpirun", 1, "app"),
+                         ["/usr/bin/mpirun", "-q", "-n", "1", "--mca", "odls_base_sigkill_timeout", "0",
+                          "--oversubscribe", "app"])
+        self.assertEqual(rt.mpirun_command("srun", 1, "app", numproc_flag="-N"), ["srun", "-q", "-N", "1",
+                                                                                   "--oversubscribe", "app"])
 
     def test_env(self):
         env = rt.openmpi_env({"PATH": "/bin", "OMPI_MCA_hwloc_base_binding_policy": "core"})

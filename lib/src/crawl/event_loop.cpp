@@ -45,7 +45,7 @@ CrawlOutcome run_crawl(Mesh& mesh, const CrawlJob& job, const std::string& setup
   // Over MPI: every rank checks that it speaks the master's protocol before any message (a
   // gather to rank 0, O(ranks) bytes), then sets up the stop trees.
   std::unique_ptr<runtime::CollectiveStop> trees;
-  if (const auto* comm = mesh.communicator(); comm && mesh.size() > 1) {
+  if (const auto* comm = mesh.communicator()) {
     Status problem;
     const runtime::Protocol protocol = crawl_protocol(mesh.rank(), problem);
     const runtime::Agreement agreed =
@@ -56,7 +56,7 @@ CrawlOutcome run_crawl(Mesh& mesh, const CrawlJob& job, const std::string& setup
       o.error = agreed.status.message();
       return o;
     }
-    trees = std::make_unique<runtime::CollectiveStop>(*comm);
+    if (mesh.size() > 1) trees = std::make_unique<runtime::CollectiveStop>(*comm);
   }
   std::optional<Coordinator> master;
   std::optional<Worker> worker;

@@ -34,6 +34,8 @@ void Coordinator::begin() {
     else
       error_ = limit.status().message();
   }
+  if (const char* env = std::getenv("RANKPOOL_CRAWL_DIRECT_STOP"); env && std::string_view(env) == "1")
+    direct_stop_ = true;
   if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr).message();
   // Written before anything is fetched: even a run killed at once can be resumed.
   if (error_.empty()) error_ = write_checkpoint_now();
@@ -213,10 +215,12 @@ bool Coordinator::tick() {
   }
   if (gathered_stop_) {
     stop_on_trees();
+    stop_ms_ = seconds_since(stop_t0_) * 1000;
     finalize();
     return true;
   }
   if (finishing() && stop_.finished()) {
+    stop_ms_ = seconds_since(stop_t0_) * 1000;
     reports_ = stop_.reports();
     finalize();
     return true;
@@ -290,7 +294,8 @@ void Coordinator::send_probe(std::optional<std::uint64_t> probe) {
 void Coordinator::finish() {
   if (finishing()) return;
   termination_.stop();
-  if (trees_ && !signal_) {
+  stop_t0_ = Clock::now();
+  if (trees_ && !signal_ && !direct_stop_) {
     gathered_stop_ = true;  // tick() runs it: not from inside on_message()
     return;
   }
@@ -470,40 +475,42 @@ void Coordinator::finalize() {
   const std::uint64_t run_pages = pages_ - previous_pages_;
   const double master_cpu = run_pages ? cpu_s_ * 1000.0 / static_cast<double>(run_pages) : 0.0;
   // Totals cover every run on this output directory; "ranks" and rates this run.
-  json::object summary{{"pages", pages_},
-                       {"robots_fetches", robots_before_ + total.robots_fetches},
-                       {"links", links_before + total.links},
-                       {"bytes", bytes_before + total.bytes},
-                       {"seconds", seconds_},
-                       {"pages_per_s", static_cast<double>(pages_ - previous_pages_) / secs},
-                       {"links_per_s", static_cast<double>(total.links) / secs},
-                       {"master_cpu_s_per_1000_pages", master_cpu},
-                       {"status", std::move(status)},
-                       {"errors", std::move(errors)},
-                       {"retries", std::move(retries)},
-                       {"not_followed", json::object{{"out_of_scope", total.out_of_scope},
-                                                     {"excluded", total.excluded},
-                                                     {"trap", total.trap},
-                                                     {"robots_blocked", total.blocked},
-                                                     {"max_pages_per_host", total.over_host_limit},
-                                                     {"max_pages", total.over_max_pages}}},
-                       {"duplicates_dropped", total.duplicates},
-                       {"depth_improvements", total.depth_improvements},
-                       {"interrupted", signal_ != 0},
-                       {"runs", checkpoint_.runs},
-                       {"pages_previous_runs", previous_pages_},
-                       {"restore", json::object{{"slice_bytes", slice_bytes_},
-                                                {"slices", restore_slices_},
-                                                {"largest_slice_bytes", largest_slice_}}},
-                       {"final_report", json::object{{"slices", final_slices_},
-                                                     {"largest_slice_bytes", largest_final_},
-                                                     {"stop", gathered_stop_ ? "gathered" : "point to point"}}},
-                       {"missing_rank_reports", missing},
-                       {"seeds", json::value_from(job_.seeds)},
-                       {"max_depth", job_.options.max_depth},
-                       {"scope", std::string(to_string(job_.options.scope))},
-                       {"ranks", std::move(ranks)},
-                       {"hosts", std::move(hosts)}};
+  json::object summary{
+      {"pages", pages_},
+      {"robots_fetches", robots_before_ + total.robots_fetches},
+      {"links", links_before + total.links},
+      {"bytes", bytes_before + total.bytes},
+      {"seconds", seconds_},
+      {"pages_per_s", static_cast<double>(pages_ - previous_pages_) / secs},
+      {"links_per_s", static_cast<double>(total.links) / secs},
+      {"master_cpu_s_per_1000_pages", master_cpu},
+      {"status", std::move(status)},
+      {"errors", std::move(errors)},
+      {"retries", std::move(retries)},
+      {"not_followed", json::object{{"out_of_scope", total.out_of_scope},
+                                    {"excluded", total.excluded},
+                                    {"trap", total.trap},
+                                    {"robots_blocked", total.blocked},
+                                    {"max_pages_per_host", total.over_host_limit},
+                                    {"max_pages", total.over_max_pages}}},
+      {"duplicates_dropped", total.duplicates},
+      {"depth_improvements", total.depth_improvements},
+      {"interrupted", signal_ != 0},
+      {"runs", checkpoint_.runs},
+      {"pages_previous_runs", previous_pages_},
+      {"restore",
+       json::object{
+           {"slice_bytes", slice_bytes_}, {"slices", restore_slices_}, {"largest_slice_bytes", largest_slice_}}},
+      {"final_report", json::object{{"slices", final_slices_}, {"largest_slice_bytes", largest_final_}}},
+      {"start_stop", json::object{{"handshake_ms", handshake_ms_},
+                                  {"stop", gathered_stop_ ? "gathered" : "point to point"},
+                                  {"stop_ms", stop_ms_}}},
+      {"missing_rank_reports", missing},
+      {"seeds", json::value_from(job_.seeds)},
+      {"max_depth", job_.options.max_depth},
+      {"scope", std::string(to_string(job_.options.scope))},
+      {"ranks", std::move(ranks)},
+      {"hosts", std::move(hosts)}};
   if (!outputs_.write_summary(summary) && error_.empty()) error_ = "cannot write " + job_.out_dir + "/summary.json";
   if (!job_.options.quiet) {
     std::string counts;

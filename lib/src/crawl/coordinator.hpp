@@ -56,6 +56,8 @@ class Coordinator {
         progress_(!job.options.quiet, std::chrono::milliseconds(200)) {}
 
   bool done() const { return done_; }
+  /// Rank 0's time in the start's collectives (the handshake), for summary.json.
+  void set_handshake_ms(double ms) { handshake_ms_ = ms; }
   void begin();
 
   void on_message(MeshMessage& m);
@@ -106,6 +108,12 @@ class Coordinator {
   std::map<std::string, int> depth_fixes_;
   std::uint64_t final_slices_ = 0;
   std::size_t largest_final_ = 0;
+  // summary.json "start_stop": the handshake, and the stop from the first message or broadcast
+  // to the last report in hand. RANKPOOL_CRAWL_DIRECT_STOP=1 (rank 0; for measurements) makes
+  // a normal end go point to point too.
+  double handshake_ms_ = 0, stop_ms_ = 0;
+  Clock::time_point stop_t0_{};
+  bool direct_stop_ = false;
   std::set<int> waiting_;
   std::uint64_t remaining_permits_ = 0, pages_ = 0;
   // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.

@@ -3,6 +3,7 @@
 // to a burst), then each role's tick(), then a wait bounded by the worker's next deadline.
 // Over MPI (several ranks) the run opens with the runtime's handshake and a normal end goes
 // over its stop trees (runtime/agree.hpp, runtime/stop_collective.hpp).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -45,6 +46,7 @@ CrawlOutcome run_crawl(Mesh& mesh, const CrawlJob& job, const std::string& setup
   // Over MPI: every rank checks that it speaks the master's protocol before any message (a
   // gather to rank 0, O(ranks) bytes), then sets up the stop trees.
   std::unique_ptr<runtime::CollectiveStop> trees;
+  const auto t0 = std::chrono::steady_clock::now();
   if (const auto* comm = mesh.communicator()) {
     Status problem;
     const runtime::Protocol protocol = crawl_protocol(mesh.rank(), problem);
@@ -60,7 +62,10 @@ CrawlOutcome run_crawl(Mesh& mesh, const CrawlJob& job, const std::string& setup
   }
   std::optional<Coordinator> master;
   std::optional<Worker> worker;
-  if (mesh.rank() == 0) master.emplace(mesh, job, setup_error, interrupt, trees.get());
+  if (mesh.rank() == 0) {
+    master.emplace(mesh, job, setup_error, interrupt, trees.get());
+    master->set_handshake_ms(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
   if (mesh.rank() != 0 || mesh.size() == 1) worker.emplace(mesh, make_fetcher, interrupt, trees.get());
   if (master) master->begin();
 

@@ -898,7 +898,10 @@ def scenario_start_stop():
             hosts = summary.get("hosts", [])
             ranks = [r for r in summary.get("ranks", []) if r.get("role") != "master"]
             print(f"final report, {limit or 'default'} slice bytes: {fr}, {len(hosts)} origin rows", flush=True)
-            check(fr.get("stop") == ("gathered" if args.ranks > 1 else "point to point"), f"final report: {fr}")
+            ss = summary.get("start_stop", {})
+            print(f"  start_stop: {ss}", flush=True)
+            check(ss.get("stop") == ("gathered" if args.ranks > 1 else "point to point")
+                  and ss.get("stop_ms", -1) >= 0 and ss.get("handshake_ms", -1) >= 0, f"start_stop: {ss}")
             check(len(ranks) == workers and summary.get("missing_rank_reports") == 0,
                   f"final report: {len(ranks)} worker rows, want {workers}")
             origins = {json.loads(l)["url"].split("/", 3)[2] for l in open(os.path.join(out, "pages.jsonl"))}

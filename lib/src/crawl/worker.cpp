@@ -303,6 +303,15 @@ void Worker::finish(int signal, bool gathered) {
       });
     } else {
       to_master(CrawlTag::Final, runtime::encode_report(report));
+      // Rank 0 announced this stop on the tree before sending it: that broadcast must be
+      // complete here before the rank leaves (a collective still pending at MPI_Finalize
+      // crashes it; seen at 32 ranks), forwarded to the ranks below this one. Bounded: a
+      // rank above that is already gone must not hold this one.
+      if (trees_ && !direct_stop_) {
+        const auto deadline = Clock::now() + kInterruptGrace;
+        while (!trees_->poll() && Clock::now() < deadline)
+          mesh_.receive(std::chrono::microseconds(200));  // late messages: dropped
+      }
     }
   }
   exit_code_ = signal ? 128 + signal : 0;

@@ -34,6 +34,8 @@ void Coordinator::begin() {
     else
       error_ = limit.status().message();
   }
+  if (const char* env = std::getenv("RANKPOOL_CRAWL_DIRECT_STOP"); env && std::string_view(env) == "1")
+    direct_stop_ = true;
   if (error_.empty()) error_ = outputs_.open(job_.out_dir, resume != nullptr).message();
   // Written before anything is fetched: even a run killed at once can be resumed.
   if (error_.empty()) error_ = write_checkpoint_now();
@@ -133,6 +135,7 @@ void Coordinator::on_message(MeshMessage& m) {
   const auto tag = static_cast<CrawlTag>(m.tag);
   const int w = worker_index(m.source, mesh_.size());
   const auto wi = static_cast<std::size_t>(w);
+  ++from_[wi];
   switch (tag) {
     case CrawlTag::Records: {
       RecordsMessage r = decode_records(m.bytes);
@@ -178,6 +181,17 @@ void Coordinator::on_message(MeshMessage& m) {
       if (!signal_) signal_ = static_cast<int>(decode_u64(m.bytes));
       finish();
       break;
+    case CrawlTag::FinalPart: {
+      Result<FinalSlice> slice = read_final_slice(m.bytes, slice_bytes_);
+      if (!slice) throw farm::ProtocolError(slice.status().message());
+      ++final_slices_;
+      largest_final_ = std::max(largest_final_, m.bytes.size());
+      auto& hosts = final_hosts_[wi];
+      hosts.insert(hosts.end(), std::make_move_iterator(slice->hosts.begin()),
+                   std::make_move_iterator(slice->hosts.end()));
+      for (auto& f : slice->depth_fixes) depth_fixes_[std::move(f.url)] = f.depth;
+      break;
+    }
     case CrawlTag::Final:
       stop_.on_report(w, m.bytes);
       break;
@@ -199,7 +213,15 @@ bool Coordinator::tick() {
     // write (or the final one, which is reported) may succeed.
     write_checkpoint_now();
   }
+  if (gathered_stop_) {
+    stop_on_trees();
+    stop_ms_ = seconds_since(stop_t0_) * 1000;
+    finalize();
+    return true;
+  }
   if (finishing() && stop_.finished()) {
+    stop_ms_ = seconds_since(stop_t0_) * 1000;
+    reports_ = stop_.reports();
     finalize();
     return true;
   }
@@ -272,15 +294,45 @@ void Coordinator::send_probe(std::optional<std::uint64_t> probe) {
 void Coordinator::finish() {
   if (finishing()) return;
   termination_.stop();
+  stop_t0_ = Clock::now();
+  if (trees_ && !signal_ && !direct_stop_) {
+    gathered_stop_ = true;  // tick() runs it: not from inside on_message()
+    return;
+  }
   // After a signal, the runtime's grace; otherwise workers finish their fetches in flight.
   const auto wait = signal_ ? std::chrono::duration_cast<Clock::duration>(interrupt_.grace())
                             : std::chrono::duration_cast<Clock::duration>(std::chrono::minutes(2));
+  // Every worker polls the tree: tell them the stop comes point to point. A worker that
+  // cannot answer (gone after its own grace) must not hold rank 0 past the deadline.
+  if (trees_) trees_->announce_direct(runtime::StopMessage{"", signal_}, Clock::now() + wait);
   stop_.start(
       runtime::StopMessage{"", signal_},
       [&](int w, const std::string& bytes) {
         mesh_.send(worker_rank(w, mesh_.size()), static_cast<int>(CrawlTag::Finish), bytes);
       },
       Clock::now() + wait);
+}
+
+void Coordinator::stop_on_trees() {
+  // Messages that come meanwhile (records flushed at the stop, FinalPart slices, late Idles)
+  // are handled as ever.
+  const auto drain = [&] {
+    while (auto m = mesh_.receive(std::chrono::microseconds(0))) on_message(*m);
+  };
+  const std::vector<runtime::RankReport> gathered = trees_->stop_and_gather(runtime::StopMessage{}, drain);
+  reports_.assign(gathered.begin(), gathered.end());
+  // The reports came on another communicator than the workers' messages: wait for as many
+  // as each worker says it sent (its records and FinalPart slices among them).
+  for (int w = 0; w < workers_; ++w) {
+    const auto wi = static_cast<std::size_t>(w);
+    const std::uint64_t sent = decode_crawl_report(gathered[wi].payload).msgs_to_master;
+    while (from_[wi] < sent)
+      if (auto m = mesh_.receive(std::chrono::milliseconds(5))) on_message(*m);
+  }
+  // Workers drain their messages until the closing barrier: what rank 0 sent them (probes,
+  // permits) is delivered before either side leaves.
+  mesh_.flush();
+  trees_->close(drain);
 }
 
 void Coordinator::draw_progress(bool final) {
@@ -331,14 +383,14 @@ BOOST_DESCRIBE_STRUCT(WorkerRow, (),
                        url_messages_received, duplicates, fetch_wait_s, seen_urls, seen_bytes, frontier_bytes,
                        frontier_spilled, peak_rss_kb, cpu_s, wall_s))
 
-WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r) {
+WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r, std::size_t hosts_owned) {
   const EngineStats& e = r.engine;
   WorkerRow row;
   row.pages = e.pages;
   row.bytes = e.bytes;
   row.robots_fetches = e.robots_fetches;
   row.links = e.links;
-  row.hosts_owned = r.hosts.size();
+  row.hosts_owned = hosts_owned;
   row.urls_sent = r.urls_sent;
   row.urls_received = r.urls_received;
   row.url_messages_sent = r.urls_msgs_sent;
@@ -365,15 +417,19 @@ std::vector<runtime::RankRow> Coordinator::rank_rows(EngineStats& total, std::ma
         runtime::RankRow{0, mesh_.host(), "master",
                          runtime::fields_json(MasterRow{0, peak_rss_kb(), cpu_s_, mesh_.counters().bytes_recv})});
   }
-  missing = stop_.missing();
-  for (const auto& report : stop_.reports()) {
-    if (!report) continue;
+  missing = 0;
+  fixes = depth_fixes_;
+  for (std::size_t w = 0; w < reports_.size(); ++w) {
+    const auto& report = reports_[w];
+    if (!report) {
+      ++missing;
+      continue;
+    }
     const CrawlReport r = decode_crawl_report(report->payload);
-    for (const auto& [url, d] : r.depth_fixes) fixes[url] = d;
     runtime::add_fields(total, r.engine);
-    rows.push_back(
-        runtime::RankRow{report->rank, report->host, report->role, runtime::fields_json(worker_row(*report, r))});
-    for (const auto& h : r.hosts)
+    rows.push_back(runtime::RankRow{report->rank, report->host, report->role,
+                                    runtime::fields_json(worker_row(*report, r, final_hosts_[w].size()))});
+    for (const auto& h : final_hosts_[w])
       hosts.push_back(json::object{{"origin", h.origin},
                                    {"rank", h.rank},
                                    {"pages", h.pages},
@@ -419,6 +475,10 @@ void Coordinator::finalize() {
   const std::uint64_t run_pages = pages_ - previous_pages_;
   const double master_cpu = run_pages ? cpu_s_ * 1000.0 / static_cast<double>(run_pages) : 0.0;
   // Totals cover every run on this output directory; "ranks" and rates this run.
+  // The workers' FinalPart slices, and the start's and the stop's times (docs/scale.md).
+  json::object final_report{{"slices", final_slices_}, {"largest_slice_bytes", largest_final_}};
+  json::object start_stop{
+      {"handshake_ms", handshake_ms_}, {"stop", gathered_stop_ ? "gathered" : "point to point"}, {"stop_ms", stop_ms_}};
   json::object summary{{"pages", pages_},
                        {"robots_fetches", robots_before_ + total.robots_fetches},
                        {"links", links_before + total.links},
@@ -444,6 +504,8 @@ void Coordinator::finalize() {
                        {"restore", json::object{{"slice_bytes", slice_bytes_},
                                                 {"slices", restore_slices_},
                                                 {"largest_slice_bytes", largest_slice_}}},
+                       {"final_report", std::move(final_report)},
+                       {"start_stop", std::move(start_stop)},
                        {"missing_rank_reports", missing},
                        {"seeds", json::value_from(job_.seeds)},
                        {"max_depth", job_.options.max_depth},

@@ -26,6 +26,7 @@
 #include "rankpool/runtime/progress.hpp"
 #include "rankpool/runtime/stats.hpp"
 #include "rankpool/runtime/stop.hpp"
+#include "rankpool/runtime/stop_collective.hpp"
 
 namespace rankpool::crawl {
 
@@ -34,7 +35,10 @@ using runtime::MeshMessage;
 
 class Coordinator {
  public:
-  Coordinator(Mesh& mesh, const CrawlJob& job, std::string setup_error, const std::atomic<int>* interrupt)
+  /// `trees`: the runtime's stop trees (over MPI with several ranks), else null: the stop
+  /// then goes point to point (Finish and Final).
+  Coordinator(Mesh& mesh, const CrawlJob& job, std::string setup_error, const std::atomic<int>* interrupt,
+              runtime::CollectiveStop* trees = nullptr)
       : mesh_(mesh),
         job_(job),
         error_(std::move(setup_error)),
@@ -46,9 +50,14 @@ class Coordinator {
         used_(static_cast<std::size_t>(workers_)),
         returned_(static_cast<std::size_t>(workers_)),
         stop_(workers_),
+        trees_(trees),
+        from_(static_cast<std::size_t>(workers_)),
+        final_hosts_(static_cast<std::size_t>(workers_)),
         progress_(!job.options.quiet, std::chrono::milliseconds(200)) {}
 
   bool done() const { return done_; }
+  /// Rank 0's time in the start's collectives (the handshake), for summary.json.
+  void set_handshake_ms(double ms) { handshake_ms_ = ms; }
   void begin();
 
   void on_message(MeshMessage& m);
@@ -69,6 +78,8 @@ class Coordinator {
   void send_probe(std::optional<std::uint64_t> probe);
 
   void finish();
+  /// A normal end over the trees: the stop down, the reports up, every worker's messages in.
+  void stop_on_trees();
   void draw_progress(bool final);
 
   /// Outputs final, checkpoint, summary.json and the summary line: the end of the run.
@@ -76,7 +87,7 @@ class Coordinator {
   /// The "ranks" rows of summary.json (this run), and the sums over the reports.
   std::vector<runtime::RankRow> rank_rows(EngineStats& total, std::map<std::string, int>& fixes,
                                           boost::json::array& hosts, int& missing) const;
-  bool finishing() const { return stop_.started(); }
+  bool finishing() const { return stop_.started() || gathered_stop_; }
   Mesh& mesh_;
   const CrawlJob& job_;
   std::string error_;
@@ -88,6 +99,21 @@ class Coordinator {
   std::vector<WorkerStatus> status_;
   std::vector<std::uint64_t> granted_, used_, returned_;
   runtime::StopGather stop_;  // Finish to every worker, their Final reports back
+  runtime::CollectiveStop* trees_;
+  bool gathered_stop_ = false;                               // the normal end over trees_
+  std::vector<std::optional<runtime::RankReport>> reports_;  // by worker, from either stop
+  std::vector<std::uint64_t> from_;                          // messages received from each worker
+  // The workers' FinalPart slices: their per-origin rows, the depth fixes, the slicing figures.
+  std::vector<std::vector<HostStats>> final_hosts_;
+  std::map<std::string, int> depth_fixes_;
+  std::uint64_t final_slices_ = 0;
+  std::size_t largest_final_ = 0;
+  // summary.json "start_stop": the handshake, and the stop from the first message or broadcast
+  // to the last report in hand. RANKPOOL_CRAWL_DIRECT_STOP=1 (rank 0; for measurements) makes
+  // a normal end go point to point too.
+  double handshake_ms_ = 0, stop_ms_ = 0;
+  Clock::time_point stop_t0_{};
+  bool direct_stop_ = false;
   std::set<int> waiting_;
   std::uint64_t remaining_permits_ = 0, pages_ = 0;
   // Checkpoint: robots.txt outcomes by origin (earlier runs' and this one's), counters.

@@ -35,6 +35,8 @@ const char* to_string(CrawlTag tag) {
       return "Interrupt";
     case CrawlTag::Restore:
       return "Restore";
+    case CrawlTag::FinalPart:
+      return "FinalPart";
     case CrawlTag::Finish:
       return "Finish";
     case CrawlTag::Final:
@@ -92,6 +94,34 @@ Result<RestoreSlice> read_restore(std::string_view bytes, std::size_t limit) {
     return Status::error("a crawl Restore slice of " + std::to_string(bytes.size()) + " bytes holds " +
                          std::to_string(items) + " items, over the slice limit of " + std::to_string(limit) + " bytes");
   return slice;
+}
+
+std::string encode_final_slice(const FinalSlice& m) { return runtime::encode(m); }
+
+Result<FinalSlice> read_final_slice(std::string_view bytes, std::size_t limit) {
+  FinalSlice slice;
+  try {
+    slice = runtime::decode<FinalSlice>(bytes, "crawl FinalPart slice");
+  } catch (const runtime::DecodeError& e) {
+    return Status::error(e.what());
+  }
+  if (const std::size_t items = slice.hosts.size() + slice.depth_fixes.size(); bytes.size() > limit && items > 1)
+    return Status::error("a crawl FinalPart slice of " + std::to_string(bytes.size()) + " bytes holds " +
+                         std::to_string(items) + " items, over the slice limit of " + std::to_string(limit) + " bytes");
+  return slice;
+}
+
+std::uint64_t slice_final(const std::vector<HostStats>& hosts, const std::vector<std::pair<std::string, int>>& fixes,
+                          std::size_t limit, const std::function<void(std::string)>& emit) {
+  // A FinalSlice is (hosts, depth_fixes): a slice of one vector has the other empty.
+  const std::string none = runtime::encode(std::uint32_t{0});
+  Slicer host_slices(limit, {}, none, emit);
+  for (const auto& h : hosts) host_slices.add(h);
+  host_slices.finish();
+  Slicer fix_slices(limit, none, {}, emit);
+  for (const auto& [url, depth] : fixes) fix_slices.add(DepthFix{url, depth});
+  fix_slices.finish();
+  return host_slices.slices() + fix_slices.slices();
 }
 
 Slicer::Slicer(std::size_t limit, std::string prefix, std::string suffix, Emit emit)

@@ -33,7 +33,7 @@ inline int worker_index(int rank, int size) { return size == 1 ? 0 : rank - 1; }
 /// Whether a message with this tag is for the coordinator (otherwise for a worker).
 inline bool for_master(CrawlTag t) {
   return t == CrawlTag::Records || t == CrawlTag::PermitRequest || t == CrawlTag::Idle || t == CrawlTag::ProbeReply ||
-         t == CrawlTag::Interrupt || t == CrawlTag::Final;
+         t == CrawlTag::Interrupt || t == CrawlTag::FinalPart || t == CrawlTag::Final;
 }
 
 inline long peak_rss_kb() {

@@ -53,7 +53,7 @@ void Worker::on_message(MeshMessage& m) {
       c.idle = quiescent();
       c.sent = msgs_sent_;
       c.received = msgs_received_;
-      mesh_.send(0, static_cast<int>(CrawlTag::ProbeReply), encode_counters(c));
+      to_master(CrawlTag::ProbeReply, encode_counters(c));
       break;
     }
     case CrawlTag::Finish:
@@ -67,10 +67,21 @@ void Worker::on_message(MeshMessage& m) {
 bool Worker::tick() {
   if (done_ || !engine_ || restoring_) return false;
   bool did = false;
+  if (trees_ && !direct_stop_) {
+    // A normal end comes down the runtime's tree; after a signal the tree only announces
+    // that the stop comes point to point (Finish).
+    if (const auto stop = trees_->poll()) {
+      if (stop->gathered) {
+        finish(stop->message.signal, true);
+        return true;
+      }
+      direct_stop_ = true;
+    }
+  }
   const auto now = Clock::now();
   if (interrupt_.poll() != 0 && !interrupt_sent_) {
     engine_->stop_starting();
-    mesh_.send(0, static_cast<int>(CrawlTag::Interrupt), encode_u64(static_cast<std::uint64_t>(interrupt_.signal())));
+    to_master(CrawlTag::Interrupt, encode_u64(static_cast<std::uint64_t>(interrupt_.signal())));
     interrupt_sent_ = true;
     did = true;
   }
@@ -81,7 +92,7 @@ bool Worker::tick() {
     return true;
   }
   if (engine_->wants_permits() && !permit_requested_) {
-    mesh_.send(0, static_cast<int>(CrawlTag::PermitRequest), {});
+    to_master(CrawlTag::PermitRequest, {});
     permit_requested_ = true;
   }
   const auto wait = engine_->in_flight() ? std::chrono::milliseconds(2) : std::chrono::milliseconds(0);
@@ -101,7 +112,7 @@ bool Worker::tick() {
       c.sent = msgs_sent_;
       c.received = msgs_received_;
       c.returned_permits = engine_->take_permits();
-      mesh_.send(0, static_cast<int>(CrawlTag::Idle), encode_counters(c));
+      to_master(CrawlTag::Idle, encode_counters(c));
       idle_reported_ = true;
       did = true;
     }
@@ -248,21 +259,31 @@ void Worker::flush_records(bool force) {
   m.edges = engine_->take_edges();
   m.hosts = engine_->take_robots_states();
   // One message, or a few when the batch's links would take it past the slicing rule.
-  slice_records(m, slice_bytes_,
-                [&](std::string bytes) { mesh_.send(0, static_cast<int>(CrawlTag::Records), std::move(bytes)); });
+  slice_records(m, slice_bytes_, [&](std::string bytes) { to_master(CrawlTag::Records, std::move(bytes)); });
   last_records_ = now;
   last_status_ = status;
 }
 
-void Worker::finish(int signal) {
+void Worker::to_master(CrawlTag tag, std::string bytes) {
+  ++to_master_;
+  mesh_.send(0, static_cast<int>(tag), std::move(bytes));
+}
+
+void Worker::finish(int signal, bool gathered) {
   if (engine_) {
     engine_->stop_starting();
     flush_urls(true);
     flush_records(true);
     CrawlReport r;
     r.engine = engine_->stats();
-    r.hosts = engine_->host_stats();
-    r.depth_fixes = engine_->depth_fixes();
+    // What grows with the crawl goes point to point in bounded slices; the report stays small.
+    const std::vector<HostStats> hosts = engine_->host_stats();
+    const auto fixes = engine_->depth_fixes();
+    r.hosts = hosts.size();
+    r.depth_fixes = fixes.size();
+    r.final_slices = slice_final(hosts, fixes, slice_bytes_,
+                                 [&](std::string bytes) { to_master(CrawlTag::FinalPart, std::move(bytes)); });
+    r.msgs_to_master = to_master_;
     r.urls_msgs_sent = msgs_sent_;
     r.urls_msgs_received = msgs_received_;
     r.urls_sent = urls_sent_;
@@ -273,7 +294,25 @@ void Worker::finish(int signal) {
     r.cpu_s = cpu_seconds();
     const runtime::RankReport report{mesh_.rank(), mesh_.host(), mesh_.size() == 1 ? "master+worker" : "worker",
                                      seconds_since(t0_), encode_crawl_report(r)};
-    mesh_.send(0, static_cast<int>(CrawlTag::Final), runtime::encode_report(report));
+    if (gathered) {
+      // Up the gather tree. Until the closing barrier, messages still coming (a Probe sent
+      // before the stop) are received and dropped, so that their senders' sends complete.
+      trees_->report(report, [&] {
+        while (mesh_.receive(std::chrono::microseconds(0))) {
+        }
+      });
+    } else {
+      to_master(CrawlTag::Final, runtime::encode_report(report));
+      // Rank 0 announced this stop on the tree before sending it: that broadcast must be
+      // complete here before the rank leaves (a collective still pending at MPI_Finalize
+      // crashes it; seen at 32 ranks), forwarded to the ranks below this one. Bounded: a
+      // rank above that is already gone must not hold this one.
+      if (trees_ && !direct_stop_) {
+        const auto deadline = Clock::now() + kInterruptGrace;
+        while (!trees_->poll() && Clock::now() < deadline)
+          mesh_.receive(std::chrono::microseconds(200));  // late messages: dropped
+      }
+    }
   }
   exit_code_ = signal ? 128 + signal : 0;
   done_ = true;

@@ -18,6 +18,7 @@
 #include "rankpool/crawl/protocol.hpp"
 #include "rankpool/runtime/interrupts.hpp"
 #include "rankpool/runtime/mesh.hpp"
+#include "rankpool/runtime/stop_collective.hpp"
 
 namespace rankpool::crawl {
 
@@ -26,8 +27,14 @@ using runtime::MeshMessage;
 
 class Worker {
  public:
-  Worker(Mesh& mesh, const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt)
-      : mesh_(mesh), make_fetcher_(make_fetcher), interrupt_(interrupt, kInterruptGrace), t0_(Clock::now()) {}
+  /// `trees`: the runtime's stop trees (over MPI with several ranks), else null.
+  Worker(Mesh& mesh, const FetcherFactory& make_fetcher, const std::atomic<int>* interrupt,
+         runtime::CollectiveStop* trees = nullptr)
+      : mesh_(mesh),
+        make_fetcher_(make_fetcher),
+        interrupt_(interrupt, kInterruptGrace),
+        t0_(Clock::now()),
+        trees_(trees) {}
 
   bool done() const { return done_; }
   int exit_code() const { return exit_code_; }
@@ -49,12 +56,19 @@ class Worker {
   void flush_urls(bool force);
 
   void flush_records(bool force);
-  void finish(int signal);
+  /// Every message to the coordinator goes here: the report counts them (the gathered stop).
+  void to_master(CrawlTag tag, std::string bytes);
+  /// The end: this rank's FinalPart slices, then its report, up the gather tree when the stop
+  /// came down it (`gathered`), else as a Final message.
+  void finish(int signal, bool gathered = false);
 
   Mesh& mesh_;
   const FetcherFactory& make_fetcher_;
   runtime::InterruptWatch interrupt_;  // after a signal: how long to wait for the Finish
   Clock::time_point t0_;
+  runtime::CollectiveStop* trees_;
+  bool direct_stop_ = false;  // the tree announced a stop that comes point to point (Finish)
+  std::uint64_t to_master_ = 0;
   std::vector<MeshMessage> early_;
   std::size_t slice_bytes_ = kDefaultSliceBytes;  // the master's slicing rule (Start)
   bool restoring_ = false;                        // between a resumed Start and its last Restore slice

@@ -33,6 +33,7 @@ class MpiMesh final : public Mesh {
   }
   void flush() override { channel_.wait_all(); }
   std::string host() const override { return host_; }
+  const mpi::communicator* communicator() const override { return &comm_; }
 
  private:
   mpi::communicator comm_;

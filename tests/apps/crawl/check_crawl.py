@@ -59,7 +59,7 @@ p.add_argument("--scenario", required=True,
                choices=["one_seed", "all_seeds", "politeness", "bad_input", "max_pages", "unreachable",
                         "user_agent", "resume_kill", "resume_sigterm", "proxy", "https", "accept_types",
                         "overwrite", "sitemaps", "retries", "warc", "resume_slices",
-                        "frontier_memory", "scale"])
+                        "frontier_memory", "scale", "start_stop"])
 p.add_argument("--project-version", help="the version the User-Agent must carry (scenario user_agent)")
 p.add_argument("--budget", type=float, default=105.0,
                help="seconds for the whole scenario (keep below the CTest TIMEOUT)")
@@ -398,7 +398,7 @@ def politeness(name, reqs, delay, slow_origins, slow_delay, tol=0.020):
 # Scenarios.
 
 def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra_seeds=(), post=None, live=None,
-          **kw):
+          env=None, **kw):
     """Starts a web, crawls it under mpirun, checks everything, then post(truth, reqs).
     live(web, out): called after a successful crawl while the web still serves; its requests
     must carry the User-Agent CHECK_UA, which the checks of the crawl's requests leave out.
@@ -418,7 +418,7 @@ def crawl(name, web_args, seeds_mode, max_depth, crawl_args, timeout=60.0, extra
         crawl_seeds = list(web.truth["seeds"]) + list(extra_seeds)
         rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth)] + NO_RETRIES + crawl_args +
                                   crawl_seeds,
-                                  timeout=min(timeout, remaining()))
+                                  timeout=min(timeout, remaining()), env=env)
         if live and rc == 0:
             live(web, out)
     finally:
@@ -860,6 +860,67 @@ def one_line(name, rc, se, want_rc, needle):
     check(rc == want_rc, f"{name}: exit {rc}, want {want_rc} ({lines})")
     check(len(lines) == 1 and lines[0].startswith("rankpool-crawl:") and needle in lines[0],
           f"{name}: want one line 'rankpool-crawl: ...' with {needle!r}, got {lines}")
+
+
+def scenario_start_stop():
+    """The crawler's start and stop over MPI (docs/scale.md, "Start-up and shutdown"). A rank
+    that claims another protocol version (the test hook RANKPOOL_CRAWL_TEST_PROTOCOL=RANK:VERSION)
+    fails the handshake: one line on rank 0, exit 2, nothing written, no request. A crawl's end
+    goes down the stop tree and each worker's per-origin rows and depth fixes come to rank 0 in
+    FinalPart slices: with 256-byte slices, many, none past the limit, and the crawl exact."""
+    workers = max(1, args.ranks - 1)
+    web_dir = tempfile.mkdtemp(prefix=f"crawl-start-stop-{args.ranks}r-")
+    web = TestWeb(web_dir, [])
+    try:
+        seed = web.truth["seeds"][0]
+        cases = [("RANKPOOL_CRAWL_TEST_PROTOCOL", "two:6")]
+        if args.ranks > 1:
+            cases.insert(0, (f"rank {args.ranks - 1}: crawl protocol 99, the master speaks ", f"{args.ranks - 1}:99"))
+        for needle, hook in cases:
+            out = os.path.join(web_dir, "out-" + hook.replace(":", "-"))
+            rc, so, se, secs = mpirun(["--out-dir", out, "--quiet", "--contact", "ops@example.org", seed],
+                                      timeout=min(30.0, remaining()),
+                                      env={"RANKPOOL_CRAWL_TEST_PROTOCOL": hook})
+            if not check(rc is not None, f"handshake {hook}: hung, killed after {secs:.0f} s"):
+                continue
+            print(f"handshake {hook}: exit {rc}, {secs:.1f} s: {se.strip()[:200]}", flush=True)
+            one_line(f"handshake {hook}", rc, se, 2, needle)
+            check(not os.path.exists(os.path.join(out, "pages.jsonl")), f"handshake {hook}: pages.jsonl written")
+        check(log_lines(web) == 0, f"handshake: {log_lines(web)} requests made by runs that failed to start")
+    finally:
+        web.stop()
+        shutil.rmtree(web_dir, ignore_errors=True)
+
+    def final_report(limit):
+        def live(web, out):
+            _, _, summary = read_outputs(out)
+            fr = summary.get("final_report", {})
+            hosts = summary.get("hosts", [])
+            ranks = [r for r in summary.get("ranks", []) if r.get("role") != "master"]
+            print(f"final report, {limit or 'default'} slice bytes: {fr}, {len(hosts)} origin rows", flush=True)
+            ss = summary.get("start_stop", {})
+            print(f"  start_stop: {ss}", flush=True)
+            check(ss.get("stop") == ("gathered" if args.ranks > 1 else "point to point")
+                  and ss.get("stop_ms", -1) >= 0 and ss.get("handshake_ms", -1) >= 0, f"start_stop: {ss}")
+            check(len(ranks) == workers and summary.get("missing_rank_reports") == 0,
+                  f"final report: {len(ranks)} worker rows, want {workers}")
+            origins = {json.loads(l)["url"].split("/", 3)[2] for l in open(os.path.join(out, "pages.jsonl"))}
+            check(len(hosts) >= len(origins) and sum(r.get("hosts_owned", 0) for r in ranks) == len(hosts),
+                  f"final report: {len(hosts)} origin rows for {len(origins)} origins crawled, rows by rank "
+                  f"{[r.get('hosts_owned') for r in ranks]}")
+            slices, largest = fr.get("slices", 0), fr.get("largest_slice_bytes", 0)
+            if limit:
+                check(slices >= len(hosts) // 3 and 0 < largest <= limit,
+                      f"final report: want a slice per two or three rows, none past {limit} bytes: {fr}")
+            else:
+                check(workers <= slices <= 2 * workers, f"final report: want one or two slices a worker: {fr}")
+        return live
+
+    for limit in (256, None):
+        # 16 hosts and one more origin: 17 per-origin rows, dozens of bytes each.
+        crawl(f"final report, slice bytes {limit or 'default'}", ["--hosts", "16", "--pages", "8"], "all", 3,
+              ["--delay", "0"],
+              env={"RANKPOOL_CRAWL_SLICE_BYTES": str(limit)} if limit else None, live=final_report(limit))
 
 
 def scenario_resume_sigterm():
@@ -1762,7 +1823,8 @@ try:
      "proxy": scenario_proxy, "https": scenario_https, "accept_types": scenario_accept_types,
      "overwrite": scenario_overwrite, "sitemaps": scenario_sitemaps,
      "retries": scenario_retries, "warc": scenario_warc,
-     "frontier_memory": scenario_frontier_memory, "scale": scenario_scale}[args.scenario]()
+     "frontier_memory": scenario_frontier_memory, "scale": scenario_scale,
+     "start_stop": scenario_start_stop}[args.scenario]()
 except Exception as e:  # a broken checker or web must fail the test, not pass it
     import traceback
     traceback.print_exc()

@@ -105,7 +105,12 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
   report.engine.seen_urls = 7;
   report.engine.seen_bytes = 112;
   report.engine.frontier_spilled = 3;
-  report.hosts.push_back(HostStats{"http://127.0.0.1:1", 1, 1, 10, 0, 0, "parsed", 0});
+  // The per-origin rows come before the report, as FinalPart slices.
+  report.hosts = 1;
+  report.final_slices =
+      slice_final({HostStats{"http://127.0.0.1:1", 1, 1, 10, 0, 0, "parsed", 0}}, {}, 1 << 20,
+                  [&](std::string bytes) { w.send(0, static_cast<int>(CrawlTag::FinalPart), bytes); });
+  EXPECT_EQ(report.final_slices, 1u);
   w.send(0, static_cast<int>(CrawlTag::Final),
          runtime::encode_report(runtime::RankReport{1, "h1", "worker", 2.5, encode_crawl_report(report)}));
   run_until_done(mesh, c, std::chrono::seconds(10));

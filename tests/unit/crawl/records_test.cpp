@@ -293,6 +293,56 @@ TEST(RestoreSlices, TruncatedTrailingAndOversizedSlicesAreErrorsNotCrashes) {
   EXPECT_FALSE(read_restore(corrupt, corrupt.size()));
 }
 
+TEST(FinalSlices, RowsThenFixesNeverPastTheLimitAndAllComeBack) {
+  std::vector<HostStats> hosts;
+  for (int i = 0; i < 200; ++i)
+    hosts.push_back(HostStats{"http://h" + std::to_string(i) + ".test", 1 + i % 3, static_cast<std::uint64_t>(i), 1000,
+                              1, 0, "parsed", 0.25});
+  std::vector<std::pair<std::string, int>> fixes;
+  for (int i = 0; i < 300; ++i) fixes.emplace_back("http://a.test/page/" + std::to_string(i), i % 4);
+  const std::size_t limit = 256;
+  std::vector<HostStats> hosts_back;
+  std::vector<std::pair<std::string, int>> fixes_back;
+  std::size_t calls = 0;
+  bool fixes_started = false;
+  const std::uint64_t n = slice_final(hosts, fixes, limit, [&](std::string bytes) {
+    ++calls;
+    EXPECT_LE(bytes.size(), limit);
+    Result<FinalSlice> s = read_final_slice(bytes, limit);
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_TRUE(s->hosts.empty() || s->depth_fixes.empty()) << "one kind a slice";
+    if (!s->depth_fixes.empty()) fixes_started = true;
+    EXPECT_TRUE(s->hosts.empty() || !fixes_started) << "rows first";
+    hosts_back.insert(hosts_back.end(), s->hosts.begin(), s->hosts.end());
+    for (const auto& f : s->depth_fixes) fixes_back.emplace_back(f.url, f.depth);
+  });
+  EXPECT_EQ(n, calls);
+  EXPECT_GT(n, 40u);
+  ASSERT_EQ(hosts_back.size(), hosts.size());
+  for (std::size_t i = 0; i < hosts.size(); ++i) EXPECT_EQ(runtime::encode(hosts_back[i]), runtime::encode(hosts[i]));
+  EXPECT_EQ(fixes_back, fixes);
+  // Nothing to send: no slice at all; the default limit: one slice of each kind.
+  EXPECT_EQ(slice_final({}, {}, limit, [](std::string) { ADD_FAILURE() << "a slice of nothing"; }), 0u);
+  EXPECT_EQ(slice_final(hosts, fixes, kDefaultSliceBytes, [](std::string) {}), 2u);
+}
+
+TEST(FinalSlices, TruncatedTrailingAndOversizedSlicesAreErrorsNotCrashes) {
+  FinalSlice two;
+  two.depth_fixes = {{"http://a.test/x", 1}, {"http://a.test/y", 2}};
+  const std::string bytes = encode_final_slice(two);
+  ASSERT_TRUE(read_final_slice(bytes, bytes.size()));
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    Result<FinalSlice> s = read_final_slice(bytes.substr(0, cut), bytes.size());
+    ASSERT_FALSE(s) << "cut at " << cut;
+    EXPECT_NE(s.status().message().find("crawl FinalPart slice"), std::string::npos) << s.status().message();
+  }
+  EXPECT_FALSE(read_final_slice(bytes + "x", bytes.size() + 1));
+  Result<FinalSlice> oversized = read_final_slice(bytes, bytes.size() - 1);
+  ASSERT_FALSE(oversized);
+  EXPECT_NE(oversized.status().message().find("over the slice limit"), std::string::npos)
+      << oversized.status().message();
+}
+
 TEST(RestoreSlices, SliceLimitFromTheEnvironmentIsCheckedAndNamed) {
   EXPECT_EQ(*parse_slice_bytes("4096"), 4096u);
   EXPECT_EQ(*parse_slice_bytes("256"), kMinSliceBytes);

@@ -19,8 +19,20 @@
 //   worker -> master Idle         nothing left to do: counts of Urls messages sent/received
 //   master -> all    Probe        termination check; every worker answers ProbeReply
 //   worker -> master Interrupt    this rank got SIGINT/SIGTERM
-//   master -> all    Finish       stop (runtime::StopMessage); every worker answers Final
-//                                 (runtime::RankReport carrying a CrawlReport: statistics, depth fixes)
+//   master -> all    Finish       stop (runtime::StopMessage); every worker answers with its
+//                                 FinalPart slices, then Final
+//   worker -> master FinalPart    the worker's per-origin rows and depth fixes, in slices of at
+//                                 most slice_bytes (any number, none when it has neither)
+//   worker -> master Final        runtime::RankReport carrying a CrawlReport (fixed-size figures)
+//
+// Start and stop over MPI (docs/scale.md, "Start-up and shutdown"): before Start every rank
+// takes part in the runtime's handshake (runtime/agree.hpp: kCrawlProtocolVersion and a
+// digest of the crawl options' layout, gathered to rank 0). A normal end goes down the
+// runtime's broadcast tree and the Final reports come up its gather tree
+// (runtime::CollectiveStop) instead of Finish and Final; after a signal the stop stays point
+// to point (Finish and Final above), announced on the tree. The FinalPart slices go point to
+// point either way, and a report counts the worker's messages to the master so that rank 0
+// knows when it has them all.
 
 #include <boost/describe/class.hpp>
 #include <cstddef>
@@ -39,9 +51,11 @@
 
 namespace rankpool::crawl {
 
-// 5: Start carries no per-URL state; a resume's state follows in Restore slices. After 4's
+// 6: the Final report's rows and depth fixes in FinalPart slices; CrawlReport counts the
+// worker's messages to the master (the gathered stop). 5: Start carries no per-URL state; a
+// resume's state follows in Restore slices. After 4's
 // PageRecord audit fields (fetched_at ... etag) and UrlAtDepth's referrer, 3's attempts and retried.
-inline constexpr std::uint32_t kCrawlProtocolVersion = 5;
+inline constexpr std::uint32_t kCrawlProtocolVersion = 6;
 
 /// The one slicing rule for whatever grows with the crawl (a resume's restored state, its
 /// frontier, record batches): a message holds whole items and closes before an item would
@@ -65,6 +79,7 @@ enum class CrawlTag : int {
   ProbeReply,
   Interrupt,
   Restore,
+  FinalPart,
   Finish = runtime::kStopTag,   // a runtime::StopMessage (the signal, if any)
   Final = runtime::kReportTag,  // a runtime::RankReport whose payload is a CrawlReport
 };
@@ -189,12 +204,38 @@ Counters decode_counters(std::string_view bytes);
 [[nodiscard]] std::string encode_u64(std::uint64_t v);  // Probe, Permits, Interrupt (signal number)
 std::uint64_t decode_u64(std::string_view bytes);
 
+/// A URL recorded deeper than a path found later (Engine::depth_fixes()).
+struct DepthFix {
+  std::string url;
+  std::int32_t depth = 0;
+  bool operator==(const DepthFix&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(DepthFix, (), (url, depth))
+
+/// What grows with a worker's share of the crawl at its end, in slices of at most slice_bytes
+/// (the slicing rule, like Restore): its per-origin rows, then its depth fixes. A slice
+/// carries one kind, the other vector empty.
+struct FinalSlice {
+  std::vector<HostStats> hosts;
+  std::vector<DepthFix> depth_fixes;
+  bool operator==(const FinalSlice&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(FinalSlice, (), (hosts, depth_fixes))
+[[nodiscard]] std::string encode_final_slice(const FinalSlice& m);
+/// A slice as the master takes it: truncated or trailing bytes, or more than one item past
+/// `limit` bytes, are an error naming the problem.
+[[nodiscard]] Result<FinalSlice> read_final_slice(std::string_view bytes, std::size_t limit);
+/// `hosts` and `fixes` as FinalPart slices of at most `limit` bytes (emit each); returns the
+/// number of slices.
+std::uint64_t slice_final(const std::vector<HostStats>& hosts, const std::vector<std::pair<std::string, int>>& fixes,
+                          std::size_t limit, const std::function<void(std::string)>& emit);
+
 /// Final's payload (the runtime's RankReport says who and how long): one worker's figures
-/// at the end of the run.
+/// at the end of the run. Its rows and depth fixes came before it, as FinalPart slices.
 struct CrawlReport {
   EngineStats engine;
-  std::vector<HostStats> hosts;
-  std::vector<std::pair<std::string, int>> depth_fixes;
+  std::uint64_t hosts = 0, depth_fixes = 0, final_slices = 0;  // what its FinalPart slices carried
+  std::uint64_t msgs_to_master = 0;  // every message this worker sent to rank 0 before the report
   std::uint64_t urls_msgs_sent = 0, urls_msgs_received = 0, urls_sent = 0, urls_received = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   long peak_rss_kb = 0;
@@ -205,8 +246,8 @@ struct CrawlReport {
   }
 };
 BOOST_DESCRIBE_STRUCT(CrawlReport, (),
-                      (engine, hosts, depth_fixes, urls_msgs_sent, urls_msgs_received, urls_sent, urls_received,
-                       bytes_sent, bytes_received, peak_rss_kb, cpu_s))
+                      (engine, hosts, depth_fixes, final_slices, msgs_to_master, urls_msgs_sent, urls_msgs_received,
+                       urls_sent, urls_received, bytes_sent, bytes_received, peak_rss_kb, cpu_s))
 [[nodiscard]] std::string encode_crawl_report(const CrawlReport& r);
 CrawlReport decode_crawl_report(std::string_view bytes);
 

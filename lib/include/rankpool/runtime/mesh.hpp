@@ -53,6 +53,10 @@ class Mesh {
   virtual void flush() = 0;
   /// The name of the host this endpoint runs on (for per-host statistics).
   virtual std::string host() const = 0;
+  /// The communicator of this mesh's ranks, for the runtime's collectives (agree.hpp's
+  /// handshake, stop_collective.hpp), or null when the ranks have none (LocalMesh: callers
+  /// keep their point-to-point paths).
+  virtual const boost::mpi::communicator* communicator() const { return nullptr; }
   const MeshCounters& counters() const { return counters_; }
 
  protected:

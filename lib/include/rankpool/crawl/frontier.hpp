@@ -12,7 +12,7 @@
 // with a tiny budget is the crawl with an unlimited one.
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <string>
 #include <utility>
@@ -95,7 +95,9 @@ class HostQueue {
   void spill(Segment& s, int depth);
   void load(Segment& s, int depth);
   FrontierStore* store_;
-  std::map<int, std::deque<Segment>> fifos_;  // by depth
+  // By depth. A list, not a deque: an empty std::deque allocates 576 bytes, and a crawl over
+  // many origins holds a FIFO for each depth of each host with work (~10 MB at 5,000 hosts).
+  std::map<int, std::list<Segment>> fifos_;
   std::size_t size_ = 0;
 };
 

@@ -93,20 +93,40 @@ HostQueue::~HostQueue() {
     for (const auto& s : fifo) store_->memory_ -= s.memory;
 }
 
+namespace {
+
+// What glibc's malloc takes for n bytes: n and an 8-byte header in 16-byte steps, 32 at least.
+// (Counting the bytes asked for instead made an 8 MiB budget hold about 16 MiB.)
+constexpr std::uint64_t heap_block(std::uint64_t n) { return std::max<std::uint64_t>(32, (n + 8 + 15) & ~15ull); }
+
+}  // namespace
+
 std::uint64_t HostQueue::cost(const FrontierEntry& e) {
-  // The entry, its strings' heap blocks (short ones live inside the string), vector slack.
-  auto heap = [](const std::string& s) { return s.size() < 16 ? 0 : s.capacity() + 1; };
-  return sizeof(FrontierEntry) + heap(e.url) + heap(e.referrer) + 8;
+  // Its strings' heap blocks (short ones live inside the string); its slot in the segment's
+  // vector is counted by capacity, where the vector grows.
+  auto heap = [](const std::string& s) { return s.size() < 16 ? 0 : heap_block(s.capacity() + 1); };
+  return heap(e.url) + heap(e.referrer);
+}
+
+std::uint64_t HostQueue::node_cost() {
+  // The segment's list node, and its depth's map node (counted for each segment of the depth).
+  return heap_block(2 * sizeof(void*) + sizeof(Segment)) +
+         heap_block(4 * sizeof(void*) + sizeof(std::pair<const int, std::list<Segment>>));
 }
 
 void HostQueue::push(FrontierEntry entry) {
   auto& fifo = fifos_[entry.depth];
   const int depth = entry.depth;
   // While spilling, entries gather in a tail segment of their own: the front is being consumed.
-  if (fifo.empty() || fifo.back().on_disk() || (store_->spilling() && fifo.size() == 1)) fifo.emplace_back();
+  if (fifo.empty() || fifo.back().on_disk() || (store_->spilling() && fifo.size() == 1)) {
+    fifo.emplace_back().memory = node_cost();
+    store_->memory_ += node_cost();
+  }
   Segment& tail = fifo.back();
-  const std::uint64_t c = cost(entry);
+  const std::size_t slots = tail.entries.capacity();
+  std::uint64_t c = cost(entry);
   tail.entries.push_back(std::move(entry));
+  c += (tail.entries.capacity() - slots) * sizeof(FrontierEntry);
   tail.memory += c;
   store_->memory_ += c;
   ++size_;
@@ -143,6 +163,7 @@ void HostQueue::load(Segment& s, int depth) {
   std::string_view in(data);
   bool ok = true;
   s.entries.reserve(s.count);
+  s.memory += s.entries.capacity() * sizeof(FrontierEntry);
   s.head = 0;
   for (std::uint64_t i = 0; i < s.count && ok; ++i) {
     FrontierEntry e;
@@ -175,6 +196,7 @@ void HostQueue::pop() {
   store_->memory_ -= c;
   --size_;
   if (front.head == front.entries.size()) {
+    store_->memory_ -= front.memory;  // its slots and nodes
     fifo.pop_front();
     if (fifo.empty()) fifos_.erase(it);
   } else if (front.head >= 64 && front.head * 2 >= front.entries.size()) {  // the popped half goes

@@ -72,6 +72,8 @@ p.add_argument("--pages-per-host", type=int, default=100, help="pages per origin
 p.add_argument("--max-decile-ratio", type=float, default=0.0,
                help="scenario scale: fail when the last tenth of the crawl runs more than this many times slower "
                     "(pages/s) than the first (0: print the tenths only)")
+p.add_argument("--max-crawler-rss-mib", type=float, default=0.0,
+               help="scenario scale: fail when a crawling rank's peak RSS passes this many MiB (0: print it only)")
 args = p.parse_args()
 
 START = time.monotonic()
@@ -1808,6 +1810,12 @@ def scenario_scale():
         check(rates[-1] * args.max_decile_ratio >= rates[0],
               f"{name}: the last tenth of the crawl ran at {rates[-1]:.0f} pages/s, the first at {rates[0]:.0f}: "
               f"more than {args.max_decile_ratio}x slower")
+    if args.max_crawler_rss_mib > 0:
+        # Crawling ranks only: rank 0 holds no seen-set or frontier.
+        peaks = [r.get("peak_rss_kb", 0) / 1024 for r in ranks[1:]]
+        check(peaks and all(0 < p <= args.max_crawler_rss_mib for p in peaks),
+              f"{name}: crawling ranks' peak RSS {[round(p, 1) for p in peaks]} MiB, the bound is "
+              f"{args.max_crawler_rss_mib} MiB")
     if not failures and not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     else:

@@ -124,5 +124,20 @@ TEST(Frontier, DiskErrorsKeepEntriesInMemoryAndSaySo) {
   }
 }
 
+TEST(Frontier, TheBudgetCountsWhatMallocHolds) {
+  // 1,000 entries whose URL and referrer are 41 characters each: glibc gives each string a
+  // 64-byte block (42 bytes and an 8-byte header, in 16-byte steps), and each entry a 72-byte
+  // slot in its segment's vector. Counting only the bytes asked for (41 + 1 per string) would
+  // let a budget hold far more than it says.
+  FrontierStore store(0);
+  HostQueue q(store);
+  const std::string url(41, 'u'), referrer(41, 'r');
+  for (int i = 0; i < 1000; ++i) q.push({1, url, referrer});
+  EXPECT_GE(store.memory_bytes(), 1000 * (sizeof(FrontierEntry) + 2 * 64));
+  EXPECT_LE(store.memory_bytes(), 1000 * (2 * sizeof(FrontierEntry) + 2 * 64) + 1024);  // vector slack: 2x at most
+  while (!q.empty()) q.pop();
+  EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace rankpool::crawl

@@ -265,6 +265,7 @@ class Engine {
   std::uint64_t permits_ = 0;
   std::mt19937_64 jitter_{std::random_device{}()};
   bool exhausted_ = false, stopped_ = false;
+  Clock::time_point last_trim_ = Clock::now();  // note_memory() hands freed heap back once a second
 
   std::vector<PageRecord> records_;
   std::string edges_;

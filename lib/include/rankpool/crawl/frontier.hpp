@@ -12,7 +12,7 @@
 // with a tiny budget is the crawl with an unlimited one.
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <map>
 #include <string>
 #include <utility>
@@ -88,14 +88,17 @@ class HostQueue {
     std::vector<FrontierEntry> entries;
     std::size_t head = 0;
     std::uint64_t offset = 0, bytes = 0, count = 0;  // on disk when count > 0 and entries is empty
-    std::uint64_t memory = 0;                        // accounted bytes of the entries not popped
+    std::uint64_t memory = 0;                        // accounted bytes: strings not popped, slots (capacity), nodes
     bool on_disk() const { return count > 0 && entries.empty(); }
   };
-  static std::uint64_t cost(const FrontierEntry& e);
+  static std::uint64_t cost(const FrontierEntry& e);  // its strings' heap blocks
+  static std::uint64_t node_cost();                   // a segment's list node and its depth's map node
   void spill(Segment& s, int depth);
   void load(Segment& s, int depth);
   FrontierStore* store_;
-  std::map<int, std::deque<Segment>> fifos_;  // by depth
+  // By depth. A list, not a deque: an empty std::deque allocates 576 bytes, and a crawl over
+  // many origins holds a FIFO for each depth of each host with work (~10 MB at 5,000 hosts).
+  std::map<int, std::list<Segment>> fifos_;
   std::size_t size_ = 0;
 };
 

@@ -16,6 +16,10 @@ namespace rankpool::farm {
 
 po::options_description farm_common_options(FarmCli& cli, const std::string& caption) {
   po::options_description d(caption);
+  const std::string hierarchy_help =
+      "node relays: off (every worker talks to rank 0), on (one relay per node feeds the node's other ranks), "
+      "automatic (on from " +
+      std::to_string(FarmOptions{}.hierarchy_threshold) + " worker ranks)";
   d.add_options()(
       "retries", po::value(&cli.retries)->default_value(cli.retries),
       "run a failed task up to N more times (on another rank when there is one) before reporting it failed")(
@@ -31,7 +35,11 @@ po::options_description farm_common_options(FarmCli& cli, const std::string& cap
       "no-progress", po::bool_switch(&cli.no_progress),
       "no live progress line on stderr (shown only when stderr is a terminal)")(
       "quiet,q", po::bool_switch(&cli.quiet),
-      "no progress line, no summary, no statistics table (of those the app prints)");
+      "no progress line, no summary, no statistics table (of those the app prints)")(
+      "hierarchy", po::value(&cli.hierarchy)->default_value(cli.hierarchy), hierarchy_help.c_str())(
+      "node-size", po::value(&cli.node_size)->default_value(cli.node_size)->value_name("K"),
+      "ranks per node for --hierarchy: 0 the real nodes (or RANKPOOL_FARM_NODE_SIZE), K emulated nodes of K "
+      "consecutive ranks from rank 1");
   return d;
 }
 
@@ -84,6 +92,8 @@ FarmOptions to_farm_options(const FarmCli& cli, int world_size) {
     throw std::invalid_argument(std::string(cli.resume ? "--resume" : "--retry-failed") + " needs --journal FILE");
   }
   for (const auto& q : cli.queues) o.queues.push_back(parse_queue_assignment(q, world_size));
+  o.hierarchy = parse_hierarchy(cli.hierarchy);
+  o.node_size = parse_node_size(cli.node_size, "--node-size");
   o.quiet = cli.quiet;
   o.progress = !cli.no_progress && !cli.quiet;
   return o;

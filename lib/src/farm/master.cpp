@@ -1,5 +1,6 @@
 #include "rankpool/farm/master.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -12,15 +13,18 @@ namespace rankpool::farm {
 
 struct Master::Core {
   Core(const Registry& registry, Transport& transport, const FarmOptions& options,
-       std::vector<std::vector<bool>> serves, std::vector<int> slots)
+       std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
       : registry_(registry),
         transport_(transport),
         options_(options),
-        scheduler_(options, serves, slots),
+        scheduler_(options, serves, slots, fanout),
         serves_(std::move(serves)),
         slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
         progress_(std::make_unique<runtime::ProgressLine>(options.progress && !options.quiet,
-                                                          std::chrono::milliseconds(100))) {}
+                                                          std::chrono::milliseconds(100))) {
+    // A relay's slots stand for one slot of each of its workers.
+    for (std::size_t w = 0; w < fanout.size() && w < slots_.size(); ++w) slots_[w] *= std::max(1, fanout[w]);
+  }
 
   int worker_of_rank(int rank) const;
   std::uint64_t pending() const;
@@ -49,8 +53,9 @@ struct Master::Core {
 };
 
 Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-               std::vector<std::vector<bool>> serves, std::vector<int> slots)
-    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots))) {}
+               std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
+    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots),
+                                   std::move(fanout))) {}
 
 Master::~Master() = default;
 

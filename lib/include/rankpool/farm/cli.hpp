@@ -1,7 +1,8 @@
 #pragma once
 // The farm's command-line options, defined once so that they mean the same in every app:
 //  * farm_common_options: what every farm-based app shares (rankpool-fib, rankpool-run) —
-//    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet;
+//    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet,
+//    --hierarchy, --node-size;
 //  * farm_scheduling_options: how farm tasks are handed out — --schedule, --batch, --prefetch,
 //    --queue, --task-timeout — for apps whose work items are farm tasks (rankpool-fib; not
 //    rankpool-run, which schedules commands over its own slots and kills them on --timeout).
@@ -30,10 +31,12 @@ struct FarmCli {
   std::string stats_json;  // empty: no JSON statistics file
   bool quiet = false;
   bool no_progress = false;
-  std::string journal;        // empty: no journal
-  bool resume = false;        // continue `journal`
-  bool retry_failed = false;  // resume, and run the journal's failed tasks again
-  double task_timeout = 0;    // seconds; 0: none
+  std::string journal;                                         // empty: no journal
+  bool resume = false;                                         // continue `journal`
+  bool retry_failed = false;                                   // resume, and run the journal's failed tasks again
+  double task_timeout = 0;                                     // seconds; 0: none
+  std::string hierarchy = to_string(FarmOptions{}.hierarchy);  // off | on | automatic (node relays)
+  std::string node_size = "0";  // emulated ranks per node; 0: the real nodes (text: checked in to_farm_options)
 };
 
 /// The options every farm-based app shares, bound to `cli`; `cli`'s values are the defaults.

@@ -16,10 +16,6 @@ namespace rankpool::farm {
 
 po::options_description farm_common_options(FarmCli& cli, const std::string& caption) {
   po::options_description d(caption);
-  const std::string hierarchy_help =
-      "node relays: off (every worker talks to rank 0), on (one relay per node feeds the node's other ranks), "
-      "automatic (on from " +
-      std::to_string(FarmOptions{}.hierarchy_threshold) + " worker ranks)";
   d.add_options()(
       "retries", po::value(&cli.retries)->default_value(cli.retries),
       "run a failed task up to N more times (on another rank when there is one) before reporting it failed")(
@@ -35,16 +31,16 @@ po::options_description farm_common_options(FarmCli& cli, const std::string& cap
       "no-progress", po::bool_switch(&cli.no_progress),
       "no live progress line on stderr (shown only when stderr is a terminal)")(
       "quiet,q", po::bool_switch(&cli.quiet),
-      "no progress line, no summary, no statistics table (of those the app prints)")(
-      "hierarchy", po::value(&cli.hierarchy)->default_value(cli.hierarchy), hierarchy_help.c_str())(
-      "node-size", po::value(&cli.node_size)->default_value(cli.node_size)->value_name("K"),
-      "ranks per node for --hierarchy: 0 the real nodes (or RANKPOOL_FARM_NODE_SIZE), K emulated nodes of K "
-      "consecutive ranks from rank 1");
+      "no progress line, no summary, no statistics table (of those the app prints)");
   return d;
 }
 
 po::options_description farm_scheduling_options(FarmCli& cli) {
   po::options_description d("Farm scheduling options");
+  const std::string hierarchy_help =
+      "node relays: off (every worker talks to rank 0), on (one relay per node feeds the node's other ranks), "
+      "automatic (on from " +
+      std::to_string(FarmOptions{}.hierarchy_threshold) + " worker ranks)";
   d.add_options()("schedule", po::value(&cli.schedule)->default_value(cli.schedule),
                   "dynamic (self-scheduling, balances uneven tasks) or static (fixed blocks, the baseline)")(
       "batch", po::value(&cli.batch)->default_value(cli.batch),
@@ -55,7 +51,11 @@ po::options_description farm_scheduling_options(FarmCli& cli) {
       "only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
       "ranks in no assignment serve every queue)")(
       "task-timeout", po::value(&cli.task_timeout)->default_value(cli.task_timeout),
-      "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none");
+      "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none")(
+      "hierarchy", po::value(&cli.hierarchy)->default_value(cli.hierarchy), hierarchy_help.c_str())(
+      "node-size", po::value(&cli.node_size)->default_value(cli.node_size)->value_name("K"),
+      "ranks per node for --hierarchy: 0 the real nodes (or RANKPOOL_FARM_NODE_SIZE), K emulated nodes of K "
+      "consecutive ranks from rank 1");
   return d;
 }
 

@@ -34,7 +34,7 @@ const char* to_string(Hierarchy h) {
 Hierarchy parse_hierarchy(std::string_view s) {
   for (Hierarchy h : {Hierarchy::automatic, Hierarchy::off, Hierarchy::on})
     if (s == to_string(h)) return h;
-  throw std::invalid_argument("invalid hierarchy '" + std::string(s) + "': expected off, on or automatic");
+  throw std::invalid_argument("invalid --hierarchy '" + std::string(s) + "': expected off, on or automatic");
 }
 
 int parse_node_size(std::string_view s, std::string_view what) {

@@ -1,10 +1,9 @@
 #pragma once
 // The farm's command-line options, defined once so that they mean the same in every app:
 //  * farm_common_options: what every farm-based app shares (rankpool-fib, rankpool-run) —
-//    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet,
-//    --hierarchy, --node-size;
+//    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet;
 //  * farm_scheduling_options: how farm tasks are handed out — --schedule, --batch, --prefetch,
-//    --queue, --task-timeout — for apps whose work items are farm tasks (rankpool-fib; not
+//    --queue, --task-timeout, --hierarchy, --node-size — for apps whose work items are farm tasks (rankpool-fib; not
 //    rankpool-run, which schedules commands over its own slots and kills them on --timeout).
 // An app that wants another default sets the FarmCli field before describing the options
 // (rankpool-run: retries = 0, GNU parallel's default); the help shows that default.

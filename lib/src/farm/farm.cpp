@@ -571,7 +571,8 @@ RunStatus Farm::run_relay(const std::string& handshake_error) {
   RankStats stats;
   stats.rank = comm_.rank();
   stats.host = host_name();
-  stats.role = "relay for " + std::to_string(children_.size()) + " (ranks " + std::to_string(children_.front()) + "-" +
+  // "relay for 3 ranks (2-4)": how many it feeds, the first and last of them.
+  stats.role = "relay for " + std::to_string(children_.size()) + " ranks (" + std::to_string(children_.front()) + "-" +
                std::to_string(children_.back()) + ")";
   PendingSends pending;
   Backoff backoff = backoff_for(options_);

@@ -176,6 +176,13 @@ void Master::Core::handle(Incoming& msg) {
     if (options_.on_note) options_.on_note(transport_.worker_rank(msg.worker), msg.bytes);
     return;
   }
+  if (msg.tag == Tag::RankNote) {
+    // A relay's local worker's note: that worker's rank, then the note.
+    ByteReader in(msg.bytes, "farm relayed note");
+    const auto from = in.get<std::int32_t>();
+    if (options_.on_note) options_.on_note(from, in.get_bytes(in.remaining()));
+    return;
+  }
   if (msg.tag != Tag::Result) {
     throw ProtocolError(std::string("master: unexpected ") + to_string(msg.tag) + " from worker " +
                         std::to_string(msg.worker));
@@ -209,7 +216,7 @@ void Master::Core::handle(Incoming& msg) {
       g.note_retry(index);
       ++stats_.retries;
     } else {
-      g.fail(index, f.message, decision.attempts, rank);
+      g.fail(index, f.message, decision.attempts, rank_at(r.ranks, f.position, rank));
       ++stats_.tasks_failed;
     }
   }

@@ -48,6 +48,7 @@ void Relay::accept(std::string_view batch) {
     Piece piece;
     piece.offset = offset;
     piece.count = sizes[i];
+    piece.rank = local_.worker_rank(w);
     p.pieces.push_back(std::move(piece));
     offset += sizes[i];
   }
@@ -69,7 +70,11 @@ std::vector<std::pair<Tag, std::string>> Relay::poll(std::chrono::microseconds m
   while (m) {
     ++stats_.msgs_recv;
     if (m->tag == Tag::Note) {
-      up.emplace_back(Tag::Note, std::move(m->bytes));
+      // Up with the rank of the worker that sent it: to rank 0, this relay sent it.
+      std::string note;
+      ByteWriter(note).put(static_cast<std::int32_t>(local_.worker_rank(m->worker)));
+      note += m->bytes;
+      up.emplace_back(Tag::RankNote, std::move(note));
     } else if (m->tag == Tag::Result) {
       ResultMessage r = decode_result(m->bytes);
       const auto o = pieces_.find(r.batch_id);
@@ -109,6 +114,12 @@ std::string Relay::finish(Pending& p) {
     for (const auto& f : s.failures) r.failures.push_back({f.position + piece.offset, f.message, f.kind});
     std::copy(s.seconds.begin(), s.seconds.end(), r.seconds.begin() + piece.offset);
     parts.emplace_back(s.payload, piece.count - static_cast<std::uint32_t>(s.failures.size()));
+    if (piece.count == 0) continue;
+    if (s.ranks.empty()) {
+      r.ranks.push_back({piece.offset, piece.count, piece.rank});
+    } else {
+      for (const auto& run : s.ranks) r.ranks.push_back({run.first + piece.offset, run.count, run.rank});
+    }
   }
   if (!parts.empty()) registry_.at(p.header.type).join_outputs(parts, r.payload);
   ++stats_.msgs_sent;

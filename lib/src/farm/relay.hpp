@@ -2,8 +2,9 @@
 // A node's sub-master (docs/scale.md "The farm's master"): to rank 0 it is one worker that
 // runs a node's worth of tasks per batch; it cuts each batch into one piece per local worker,
 // sends the pieces on, and answers rank 0 with ONE result per batch: outputs in batch order,
-// failure positions mapped back, per-task seconds and busy time summed. The local workers'
-// notes go up as they come, before their batch's result. Free of MPI: the local workers sit
+// failure positions mapped back, per-task seconds and busy time summed, and one rank run per
+// piece (which worker ran which positions). The local workers' notes go up as they come,
+// before their batch's result, each as a Tag::RankNote naming its worker. Free of MPI: the local workers sit
 // behind a Transport (MPI in farm.cpp, LocalTransport in the unit tests).
 
 #include <chrono>
@@ -30,7 +31,7 @@ class Relay {
   /// ProtocolError for a batch it cannot decode or cut.
   void accept(std::string_view batch);
   /// What the local workers sent within `max_wait`, turned into messages for rank 0 in order:
-  /// a Tag::Note as it comes, a batch's Tag::Result once all its pieces are back.
+  /// a Tag::RankNote as it comes, a batch's Tag::Result once all its pieces are back.
   std::vector<std::pair<Tag, std::string>> poll(std::chrono::microseconds max_wait);
   /// No batch of rank 0's is waiting for a piece.
   bool idle() const { return batches_.empty(); }
@@ -40,6 +41,7 @@ class Relay {
  private:
   struct Piece {
     std::uint32_t offset = 0, count = 0;
+    int rank = 0;  // the local worker's: named in the result's rank runs
     bool done = false;
     ResultMessage result;
   };

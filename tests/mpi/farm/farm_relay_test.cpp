@@ -7,16 +7,21 @@
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <numeric>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "rankpool/farm/context.hpp"
 #include "rankpool/farm/farm.hpp"
+#include "rankpool/farm/journal.hpp"
 
 using namespace rankpool::farm;
 namespace mpi = boost::mpi;
@@ -212,6 +217,84 @@ TEST(FarmRelay, NotesReachTheMasterBeforeTheirResult) {
       EXPECT_LT(at("b" + s), at("r" + s)) << "task " << i;
     }
   }
+}
+
+// A relayed task's rank is the local worker that ran it, wherever a rank is reported:
+// Outcome::rank, rank_of(), failure reports, journal records and notes. Never a relay, never
+// rank 0; every worker appears, and each worker's count of tasks is its statistics row's.
+TEST(FarmRelay, EveryTaskNamesTheWorkerThatRanIt) {
+  mpi::communicator world;
+  if (world.size() < 4) GTEST_SKIP() << "needs a node of two workers or more";
+  Registry reg = registry();
+  int pid = ::getpid();
+  mpi::broadcast(world, pid, 0);
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("rankpool-farm-relay-ranks-" + std::to_string(pid))).string();
+  if (world.rank() == 0) std::filesystem::remove(path);
+  std::vector<int> xs(6000);
+  std::iota(xs.begin(), xs.end(), 0);
+  std::vector<int> bad(500);
+  std::iota(bad.begin(), bad.end(), 0);
+  const JournalKey key = journal_key("fails_on_7", std::span<const int>(bad));
+  std::vector<int> square_rank(xs.size(), -1), bad_rank(bad.size(), -1), talk_rank(60, -1);
+  std::map<std::string, int> note_rank;
+  FarmOptions o = options(true);
+  o.batch_size = 8;  // many batches: every worker gets some
+  o.on_note = [&](int rank, std::string_view b) { note_rank[std::string(b)] = rank; };
+  Farm farm(world, reg, o);
+  auto status = farm.run([&](Master& m) {
+    MapOptions<long> so;
+    so.on_result = [&](Outcome<long>& r) { square_rank[r.index] = r.rank; };
+    auto sq = m.map<long>("square", xs, so);
+    ASSERT_TRUE(sq.ok());
+    for (std::size_t i = 0; i < xs.size(); ++i) EXPECT_EQ(sq.rank_of(i), square_rank[i]) << i;
+    JournalOptions jo;
+    jo.path = path;
+    Journal journal(jo, key);
+    MapOptions<int> bo;
+    bo.journal = &journal;
+    bo.on_result = [&](Outcome<int>& r) { bad_rank[r.index] = r.rank; };
+    auto res = m.map<int>("fails_on_7", bad, bo);
+    ASSERT_EQ(res.failures.size(), 50u);
+    for (const auto& f : res.failures) EXPECT_EQ(f.rank, bad_rank[f.index]) << f.index;
+    for (std::size_t i = 0; i < bad.size(); ++i) EXPECT_EQ(res.rank_of(i), bad_rank[i]) << i;
+    for (int i = 0; i < 60; ++i) m.submit<int>("talk", i, [&, i](Outcome<int>& oc) { talk_rank[i] = oc.rank; });
+    m.wait_all();
+  });
+  EXPECT_EQ(status.failed_tasks, 50u);
+  if (!farm.is_master()) return;
+  const auto& st = farm.stats();
+  ASSERT_EQ(st.ranks.size(), static_cast<std::size_t>(world.size()));
+  std::set<int> workers;
+  for (const auto& row : st.ranks)
+    if (row.role == "worker") workers.insert(row.rank);
+  ASSERT_EQ(workers.size(), static_cast<std::size_t>(world.size() - 1 - (world.size() - 1) / node_size(world.size())));
+  auto is_worker = [&](int r) { return workers.count(r) == 1; };
+  std::map<int, std::uint64_t> per_rank;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    ASSERT_TRUE(is_worker(square_rank[i])) << "square #" << i << " names rank " << square_rank[i];
+    ++per_rank[square_rank[i]];
+  }
+  for (std::size_t i = 0; i < bad.size(); ++i)
+    EXPECT_TRUE(is_worker(bad_rank[i])) << "fails_on_7 #" << i << " names rank " << bad_rank[i];
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_TRUE(is_worker(talk_rank[i])) << "talk #" << i << " names rank " << talk_rank[i];
+    EXPECT_EQ(note_rank["a" + std::to_string(i)], talk_rank[i]) << "a note names the rank that ran its task";
+    EXPECT_EQ(note_rank["b" + std::to_string(i)], talk_rank[i]);
+  }
+  // Every worker ran squares, and the outcomes count on each what its own row counts (the rows
+  // also hold the other maps' tasks, which square's count must not exceed).
+  for (int w : workers) {
+    EXPECT_GT(per_rank[w], 0u) << "worker rank " << w << " named by no outcome";
+    EXPECT_LE(per_rank[w], st.ranks[static_cast<std::size_t>(w)].tasks) << w;
+  }
+  JournalOptions again;
+  again.path = path;
+  again.resume = true;
+  Journal back(again, key);
+  ASSERT_EQ(back.loaded().size(), bad.size());
+  for (const auto& rec : back.loaded()) EXPECT_EQ(rec.rank, bad_rank[rec.index]) << "journal record " << rec.index;
+  std::filesystem::remove(path);
 }
 
 // Nodes that do not divide the workers: the last, smaller node has a relay too (or, alone,

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <set>
 
 #include "farm/local_transport.hpp"
 #include "farm/relay.hpp"
+#include "rankpool/farm/context.hpp"
 #include "rankpool/farm/master.hpp"
 
 using namespace rankpool::farm;
@@ -105,6 +107,42 @@ TEST(Relay, CutsABatchIntoOnePiecePerWorkerAndAnswersOnceInBatchOrder) {
   codec::decode<int>(r.payload, 9, outputs);
   EXPECT_EQ(outputs, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 8, 9}));
   EXPECT_EQ(relay.stats().batches, 1u);
+  // One rank run per piece, in batch order, covering the batch: the workers that ran them.
+  ASSERT_EQ(r.ranks.size(), 3u);
+  std::uint32_t next = 0;
+  std::set<int> ranks;
+  for (const auto& run : r.ranks) {
+    EXPECT_EQ(run.first, next);
+    next += run.count;
+    ranks.insert(run.rank);
+  }
+  EXPECT_EQ(next, 10u);
+  EXPECT_EQ(ranks, (std::set<int>{local.worker_rank(0), local.worker_rank(1), local.worker_rank(2)}));
+}
+
+TEST(Relay, NotesGoUpNamingTheirWorker) {
+  Registry reg;
+  reg.add<int, int>("talk", [](int x) {
+    this_task().note("n" + std::to_string(x));
+    return x;
+  });
+  // Threaded workers (as over MPI): only those send notes.
+  LocalTransport local(reg, 2, {}, {}, 1, {}, true);
+  Relay relay(reg, local);
+  relay.accept(batch_of(0, 5, {1, 2}));
+  std::map<std::string, int> from;
+  for (int i = 0; i < 1000 && !relay.idle(); ++i) {
+    for (auto& [tag, bytes] : relay.poll(std::chrono::milliseconds(10))) {
+      if (tag != Tag::RankNote) continue;
+      ByteReader in(bytes, "note");
+      const int rank = in.get<std::int32_t>();
+      from[std::string(in.get_bytes(in.remaining()))] = rank;
+    }
+  }
+  EXPECT_TRUE(relay.idle());
+  ASSERT_EQ(from.size(), 2u);
+  EXPECT_NE(from["n1"], from["n2"]) << "one task on each worker";
+  EXPECT_EQ((std::set<int>{from["n1"], from["n2"]}), (std::set<int>{local.worker_rank(0), local.worker_rank(1)}));
 }
 
 TEST(Relay, PerTaskSecondsAndSmallAndEmptyBatches) {

@@ -89,9 +89,9 @@ struct FarmOptions {
                                          // notes running tasks send (TaskContext::note), e.g. lines of output as
                                          // they are written. Set it on every rank: workers then run tasks on a
                                          // slot thread, so that notes leave while the task runs
-  Hierarchy hierarchy = Hierarchy::off;  // flat: relays name themselves as the rank of the tasks their
-                                         // workers ran, and no run at automatic's scale was made yet
-                                         // (docs/scale.md); `automatic` relays from hierarchy_threshold on
+  Hierarchy hierarchy = Hierarchy::off;  // flat: no run at automatic's scale was made yet (docs/scale.md;
+                                         // a relayed task's rank is its worker's, as in a flat run);
+                                         // `automatic` relays from hierarchy_threshold on
   int hierarchy_threshold = 1024;        // worker ranks from which `automatic` relays: there one master spends
                                          // ~1/3 of its time on per-batch costs (3 µs per 10 ms batch per worker,
                                          // docs/scale.md), and saturates at ~3,000

@@ -47,6 +47,7 @@ double thread_runqueue_s() {
 // Logical worker w lives on rank 1 + w % ranks as its (w / ranks)-th queue.
 class EmulatedTransport final : public Transport {
  public:
+  // `per_rank` logical workers per rank: workers, or relays standing for several each.
   EmulatedTransport(const mpi::communicator& comm, int per_rank, const FarmOptions& o)
       : ranks_(comm.size() - 1),
         per_rank_(per_rank),
@@ -105,7 +106,8 @@ struct Due {
 
 void emulate_workers(const mpi::communicator& comm, const Registry& registry, const EmulateOptions& o) {
   const auto task = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.task_s));
-  std::vector<Clock::time_point> busy_until(static_cast<std::size_t>(o.per_rank));
+  const int node = std::max(1, o.node);
+  std::vector<Clock::time_point> busy_until(static_cast<std::size_t>(o.per_rank / node));
   std::vector<Due> heap;  // earliest completion first
   const auto later = [](const Due& a, const Due& b) { return a.at > b.at; };
   runtime::PendingSends pending;
@@ -130,7 +132,8 @@ void emulate_workers(const mpi::communicator& comm, const Registry& registry, co
       ByteReader in(m->bytes, "emulated batch");
       const BatchHeader h = decode_batch_header(in);
       auto& free_at = busy_until.at(static_cast<std::size_t>(m->tag - kSlotTag));
-      free_at = std::max(now, free_at) + task * h.count;
+      // A relay's workers run its batch side by side.
+      free_at = std::max(now, free_at) + task * ((h.count + node - 1) / node);
       heap.push_back(Due{free_at, m->tag, std::move(m->bytes)});
       std::push_heap(heap.begin(), heap.end(), later);
       continue;
@@ -144,11 +147,15 @@ void emulate_workers(const mpi::communicator& comm, const Registry& registry, co
 
 }  // namespace
 
-std::uint64_t planned_batches(const FarmOptions& o, std::uint64_t tasks, int workers, double task_s) {
-  if (o.batch_size > 0) return (tasks + o.batch_size - 1) / o.batch_size;
-  // Before the first result the scheduler knows no task time: prefetch single-task probes.
-  const std::uint64_t probes = std::min<std::uint64_t>(tasks, static_cast<std::uint64_t>(o.prefetch) * workers);
-  std::uint64_t batches = probes, rest = tasks - probes;
+std::uint64_t planned_batches(const FarmOptions& o, std::uint64_t tasks, int workers, double task_s, int node) {
+  node = std::max(1, node);
+  const std::uint64_t fan = static_cast<std::uint64_t>(node);
+  if (o.batch_size > 0) return (tasks + o.batch_size * fan - 1) / (o.batch_size * fan);
+  // Before the first result the scheduler knows no task time: prefetch single-task probes
+  // (a relay's: one task for each of its workers).
+  const std::uint64_t probes =
+      std::min<std::uint64_t>((tasks + fan - 1) / fan, static_cast<std::uint64_t>(o.prefetch) * (workers / node));
+  std::uint64_t batches = probes, rest = tasks - std::min(tasks, probes * fan);
   const double target = std::chrono::duration<double>(o.target_batch_time).count();
   const double floor_s = std::chrono::duration<double>(o.min_batch_time).count();
   const auto by_time = static_cast<std::uint64_t>(std::max(1.0, target / task_s));
@@ -157,6 +164,7 @@ std::uint64_t planned_batches(const FarmOptions& o, std::uint64_t tasks, int wor
     auto k = static_cast<std::uint64_t>(std::ceil(static_cast<double>(rest) / (o.gss_factor * workers)));
     k = std::max(std::min(k, by_time), floor);
     k = std::clamp<std::uint64_t>(std::min<std::uint64_t>(k, o.max_batch), 1, rest);
+    k = std::min(k * fan, rest);
     rest -= k;
     ++batches;
   }
@@ -175,11 +183,14 @@ EmulateReport run_emulation(const mpi::communicator& comm, const Registry& regis
   FarmOptions fo;
   fo.quiet = true;
   fo.batch_size = o.batch;
-  EmulatedTransport transport(comm, o.per_rank, fo);
-  report.workers = transport.workers();
-  const std::vector<std::vector<bool>> serves(static_cast<std::size_t>(report.workers),
+  const int node = std::max(1, o.node);
+  EmulatedTransport transport(comm, o.per_rank / node, fo);
+  report.workers = transport.workers() * node;
+  report.relays = node > 1 ? transport.workers() : 0;
+  const std::vector<std::vector<bool>> serves(static_cast<std::size_t>(transport.workers()),
                                               std::vector<bool>(registry.size(), true));
-  Master master(registry, transport, fo, serves);
+  Master master(registry, transport, fo, serves, {},
+                std::vector<int>(static_cast<std::size_t>(transport.workers()), node));
   std::vector<int> xs(static_cast<std::size_t>(o.tasks));
   std::iota(xs.begin(), xs.end(), 0);
   comm.barrier();

@@ -34,18 +34,24 @@ struct CostModel {
 /// Batches the farm's automatic policy cuts `tasks` tasks of `task_s` seconds into for
 /// `workers` single-slot workers: single-task probes until the first result (prefetch per
 /// worker), then guided self-scheduling between min_batch_time and target_batch_time of
-/// work, at most max_batch. With batch_size > 0, batches of exactly that size.
-std::uint64_t planned_batches(const farm::FarmOptions& options, std::uint64_t tasks, int workers, double task_s);
+/// work, at most max_batch. With batch_size > 0, batches of exactly that size. With `node` > 1
+/// the workers sit behind relays of `node` workers each (FarmOptions::hierarchy): rank 0 sends
+/// each relay batches `node` times as large.
+std::uint64_t planned_batches(const farm::FarmOptions& options, std::uint64_t tasks, int workers, double task_s,
+                              int node = 1);
 
 struct EmulateOptions {
   int per_rank = 1;        // logical workers per worker rank
   double task_s = 100e-6;  // emulated duration of one task
   std::size_t batch = 0;   // the farm's batch_size (0: automatic)
   long tasks = 1000000;
+  int node = 1;  // > 1: the logical workers sit behind relays of this many (rank 0 faces workers / node
+                 // relays, each completing a batch of n tasks in ceil(n / node) task durations)
 };
 
 struct EmulateReport {
   int workers = 0;
+  int relays = 0;  // what rank 0 faced with node > 1 (0: the workers themselves)
   std::uint64_t tasks = 0, batches = 0;
   double wall_s = 0;             // the map() on rank 0
   double cpu_s = 0;              // the master thread's CPU time during it

@@ -141,8 +141,8 @@ double farm_run(const mpi::communicator& world, const Registry& reg, const Task<
 }
 
 /// One emulated run: measured beside the cost model's prediction. Exit 1 on wrong outputs.
-int emulate(const mpi::communicator& world, const Registry& reg, const Task<int, int>& task,
-            const rankpool::bench::EmulateOptions& o) {
+int emulate_one(const mpi::communicator& world, const Registry& reg, const Task<int, int>& task,
+                const rankpool::bench::EmulateOptions& o, bool header) {
   const auto r = rankpool::bench::run_emulation(world, reg, task, o);
   if (world.rank() != 0) return 0;
   if (!r.correct) {
@@ -153,8 +153,10 @@ int emulate(const mpi::communicator& world, const Registry& reg, const Task<int,
   fo.batch_size = o.batch;
   const rankpool::bench::CostModel model;
   const double ideal_s = static_cast<double>(r.tasks) * o.task_s / r.workers;
-  const auto planned = rankpool::bench::planned_batches(fo, r.tasks, r.workers, o.task_s);
-  const double cost_s = model.cost_s(r.workers, static_cast<double>(r.tasks), static_cast<double>(planned));
+  const auto planned = rankpool::bench::planned_batches(fo, r.tasks, r.workers, o.task_s, o.node);
+  // Rank 0 faces the relays, not the workers behind them.
+  const double cost_s =
+      model.cost_s(r.relays ? r.relays : r.workers, static_cast<double>(r.tasks), static_cast<double>(planned));
   const double predicted = cost_s / ideal_s;
   const double busy = r.cpu_s - r.idle_cpu_s;
   const double on_core_s = std::max(1e-9, r.wall_s - r.runqueue_s);
@@ -163,18 +165,31 @@ int emulate(const mpi::communicator& world, const Registry& reg, const Task<int,
   // Predicted: U_pred is the cost model's CPU over the run's ideal time (tasks x duration /
   // workers) with the batches the policy plans (above 1: the master is the bottleneck), and
   // pred/s the throughput that leaves: tasks / max(ideal time, the model's CPU).
-  std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %7s %12s %12s %8s %10s\n", "workers", "task_us", "batch",
-              "tasks", "batches", "planned", "wall_s", "runq_s", "busy_s", "wait_s", "U", "tasks/s", "pred/s", "U_pred",
-              "us/batch");
-  std::printf("%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f\n", r.workers,
-              o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto",
+  // `relays`: what rank 0 faced with --node-size (0: the workers themselves).
+  if (header)
+    std::printf("%8s %8s %6s %9s %9s %9s %8s %7s %7s %7s %7s %12s %12s %8s %10s %7s\n", "workers", "task_us", "batch",
+                "tasks", "batches", "planned", "wall_s", "runq_s", "busy_s", "wait_s", "U", "tasks/s", "pred/s",
+                "U_pred", "us/batch", "relays");
+  std::printf("%8d %8.0f %6s %9llu %9llu %9llu %8.3f %7.3f %7.3f %7.3f %7.3f %12.0f %12.0f %8.3f %10.2f %7d\n",
+              r.workers, o.task_s * 1e6, o.batch ? std::to_string(o.batch).c_str() : "auto",
               static_cast<unsigned long long>(r.tasks), static_cast<unsigned long long>(r.batches),
               static_cast<unsigned long long>(planned), r.wall_s, r.runqueue_s, busy, r.wait_s, busy / on_core_s,
               static_cast<double>(r.tasks) / on_core_s, static_cast<double>(r.tasks) / std::max(ideal_s, cost_s),
-              predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0);
+              predicted, r.batches ? busy / static_cast<double>(r.batches) * 1e6 : 0.0, r.relays);
   std::printf("outputs: %llu values of 3x+1, sum %llu\n", static_cast<unsigned long long>(r.tasks),
               static_cast<unsigned long long>(r.output_sum));
   return 0;
+}
+
+/// With o.node > 1, runs flat and then through relays of o.node workers, one row each.
+int emulate(const mpi::communicator& world, const Registry& reg, const Task<int, int>& task,
+            rankpool::bench::EmulateOptions o) {
+  const int node = o.node;
+  o.node = 1;
+  const int flat = emulate_one(world, reg, task, o, true);
+  if (flat != 0 || node <= 1) return flat;
+  o.node = node;
+  return emulate_one(world, reg, task, o, false);
 }
 
 }  // namespace
@@ -201,7 +216,9 @@ int main(int argc, char** argv) {
       "instead: the master faces this many emulated workers per worker rank (one line: its CPU, "
       "utilisation and throughput beside the cost model's prediction)")(
       "task-us", po::value(&task_us)->default_value(task_us), "--emulate: the emulated duration of one task (µs)")(
-      "batch", po::value(&emu.batch)->default_value(emu.batch), "--emulate: the farm's batch_size (0: automatic)");
+      "batch", po::value(&emu.batch)->default_value(emu.batch), "--emulate: the farm's batch_size (0: automatic)")(
+      "node-size", po::value(&emu.node)->default_value(emu.node),
+      "--emulate: also run through relays of this many workers each (a second line; 1: flat only)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -211,6 +228,8 @@ int main(int argc, char** argv) {
     if (vm.count("emulate") && (emu.per_rank < 1 || !(task_us >= 0)))
       throw po::error("--emulate must be positive and --task-us not negative");
     if (vm.count("emulate") && world.size() < 2) throw po::error("--emulate needs at least 2 ranks");
+    if (vm.count("emulate") && (emu.node < 1 || emu.per_rank % emu.node != 0))
+      throw po::error("--emulate: --node-size must be at least 1 and divide the workers per rank");
   } catch (const po::error& e) {
     if (world.rank() == 0) std::cerr << "rankpool-bench: " << e.what() << "\n";
     return 2;

@@ -7,6 +7,10 @@
   --case fib      rankpool-fib with its 3 ranks on 3 hosts: the results equal a one-host run's
                   (the JSONL output without the fields that name the rank or time it), and the
                   per-host statistics name the three hosts
+  --case relays   rankpool-fib with 7 ranks on 3 hosts (--map-by node) and --hierarchy on over the
+                  real nodes: the first rank of each host but rank 0's relays for the host's other
+                  ranks; the results equal a flat one-host run's, the statistics show the relays,
+                  each on the host of the ranks it feeds, and every worker rank did tasks
   --case crawl    rankpool-crawl on 3 hosts against a rankpool-testweb on the bridge's service
                   addresses: the same pages (url, status, depth) and links.tsv edges as a plain
                   local `mpirun -n 3` crawl of the same web; summary.json ranks[].host names the
@@ -44,7 +48,7 @@ import rankpool_testing as rt  # noqa: E402
 from rankpool_testing import few  # noqa: E402
 
 p = argparse.ArgumentParser()
-p.add_argument("--case", required=True, choices=["up", "down", "fib", "crawl", "run", "fault"])
+p.add_argument("--case", required=True, choices=["up", "down", "fib", "relays", "crawl", "run", "fault"])
 p.add_argument("--cluster-script", required=True, help="scripts/cluster-local.sh")
 p.add_argument("--state-dir", required=True, help="RANKPOOL_CLUSTER_DIR of the test cluster")
 p.add_argument("--name", default="rpt", help="RANKPOOL_CLUSTER_NAME of the test cluster")
@@ -249,6 +253,43 @@ def case_fib(workdir):
           f"tasks completed: 3 hosts {cl_stats.get('tasks_completed')}, one host {local_stats.get('tasks_completed')}")
     log(f"fib: {len(cl_rows)} identical rows; per host: "
         + ", ".join(f"{h} {per_host[h].get('ranks')} rank(s) {per_host[h].get('tasks')} tasks" for h in sorted(per_host)))
+
+
+def case_relays(workdir):
+    inputs = os.path.join(workdir, "inputs.txt")
+    with open(inputs, "w") as f:
+        f.write("0:4000\n100000:110000:500\n")
+    common = [args.fib, "--format", "jsonl", "--inputs", inputs, "--mod", "1000000007", "--quiet"]
+    runs = {}
+    for where, prefix in (("flat, one host", local_mpirun() + ["-n", "3"]),
+                          ("relays, 3 hosts", cluster_mpirun() + ["--map-by", "node", "-n", "7"])):
+        tag = where.replace(" ", "-").replace(",", "")
+        out, stats = os.path.join(workdir, f"{tag}.jsonl"), os.path.join(workdir, f"{tag}-stats.json")
+        extra = ["--hierarchy", "on"] if where.startswith("relays") else []
+        rc, so, se, secs = run(prefix + common + extra + ["--output", out, "--stats-json", stats], 150)
+        log(f"rankpool-fib {where}: exit {rc}, {secs:.1f} s")
+        if not check(rc == 0, f"fib {where}: exit {rc if rc is not None else 'none: hung, killed'}; "
+                              f"stderr: {se[-2000:]}"):
+            return
+        with open(stats) as f:
+            runs[where] = (stripped_rows(out), json.load(f))
+    (flat_rows, _), (rows, stats) = runs["flat, one host"], runs["relays, 3 hosts"]
+    check(rows == flat_rows and len(rows) > 4000, f"rows: relays {len(rows)}, flat {len(flat_rows)}, equal: {rows == flat_rows}")
+    ranks = stats.get("ranks", [])
+    check(len(ranks) == 7, f"7 rows of statistics, got {len(ranks)}")
+    host = {r.get("rank"): r.get("host") for r in ranks}
+    relays = [r for r in ranks if str(r.get("role", "")).startswith("relay")]
+    # --map-by node: ranks 1 and 2 lead the two hosts that are not rank 0's.
+    check(sorted(r.get("rank") for r in relays) == [1, 2], f"relays {[(r.get('rank'), r.get('role')) for r in relays]}")
+    role = {r.get("rank"): r.get("role") for r in ranks}
+    for r in relays:
+        mates = [k for k in host if k != r.get("rank") and host[k] == r.get("host")]
+        fed = re.match(r"relay for (\d+) ", r.get("role", ""))
+        check(fed and int(fed.group(1)) == len(mates) and all(role[k] == "worker" for k in mates),
+              f"relay {r.get('rank')} ({r.get('role')}) feeds the other ranks of its host: {mates}")
+    idle = [r.get("rank") for r in ranks if r.get("role") == "worker" and not r.get("tasks")]
+    check(not idle, f"worker ranks that did no task: {idle}")
+    log(f"relays: {len(rows)} rows equal the flat run's; " + ", ".join(f"{r.get('rank')} {r.get('role')} on {r.get('host')}" for r in ranks))
 
 
 def start_testweb(workdir):
@@ -508,7 +549,7 @@ def main():
     own_cluster = require_cluster()
     workdir = tempfile.mkdtemp(prefix=f"cluster-{args.case}-", dir=args.workdir)
     try:
-        {"fib": case_fib, "crawl": case_crawl, "run": case_run, "fault": case_fault}[args.case](workdir)
+        {"fib": case_fib, "relays": case_relays, "crawl": case_crawl, "run": case_run, "fault": case_fault}[args.case](workdir)
     finally:
         rt.cleanup()
         if own_cluster:

@@ -37,6 +37,10 @@ po::options_description farm_common_options(FarmCli& cli, const std::string& cap
 
 po::options_description farm_scheduling_options(FarmCli& cli) {
   po::options_description d("Farm scheduling options");
+  const std::string hierarchy_help =
+      "node relays: off (every worker talks to rank 0), on (one relay per node feeds the node's other ranks), "
+      "automatic (on from " +
+      std::to_string(FarmOptions{}.hierarchy_threshold) + " worker ranks)";
   d.add_options()("schedule", po::value(&cli.schedule)->default_value(cli.schedule),
                   "dynamic (self-scheduling, balances uneven tasks) or static (fixed blocks, the baseline)")(
       "batch", po::value(&cli.batch)->default_value(cli.batch),
@@ -47,7 +51,11 @@ po::options_description farm_scheduling_options(FarmCli& cli) {
       "only these ranks serve queue NAME, e.g. fib=1-2 (repeatable; "
       "ranks in no assignment serve every queue)")(
       "task-timeout", po::value(&cli.task_timeout)->default_value(cli.task_timeout),
-      "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none");
+      "seconds: a task running longer fails as timed out (and is retried per --retries); 0 none")(
+      "hierarchy", po::value(&cli.hierarchy)->default_value(cli.hierarchy), hierarchy_help.c_str())(
+      "node-size", po::value(&cli.node_size)->default_value(cli.node_size)->value_name("K"),
+      "ranks per node for --hierarchy: 0 the real nodes (or RANKPOOL_FARM_NODE_SIZE), K emulated nodes of K "
+      "consecutive ranks from rank 1");
   return d;
 }
 
@@ -84,6 +92,8 @@ FarmOptions to_farm_options(const FarmCli& cli, int world_size) {
     throw std::invalid_argument(std::string(cli.resume ? "--resume" : "--retry-failed") + " needs --journal FILE");
   }
   for (const auto& q : cli.queues) o.queues.push_back(parse_queue_assignment(q, world_size));
+  o.hierarchy = parse_hierarchy(cli.hierarchy);
+  o.node_size = parse_node_size(cli.node_size, "--node-size");
   o.quiet = cli.quiet;
   o.progress = !cli.no_progress && !cli.quiet;
   return o;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <optional>
 
 #include "rankpool/fnv1a.hpp"
@@ -27,6 +28,7 @@
 #include "runtime/mpi_channel.hpp"
 #include "farm/executor.hpp"
 #include "farm/local_transport.hpp"
+#include "farm/relay.hpp"
 
 namespace mpi = boost::mpi;
 
@@ -56,19 +58,26 @@ RankStats decode_stats(const runtime::RankReport& report) {
   return s;
 }
 
+// Rank 0's workers: `ranks`, each a worker or a node's relay (every other rank is a relay's
+// local worker and hears from rank 0 only at the stop).
 class MpiMasterTransport final : public Transport {
  public:
-  MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options)
-      : comm_(comm), channel_(comm, backoff_for(options), counters_) {}
-  int workers() const override { return comm_.size() - 1; }
-  int worker_rank(int worker) const override { return worker + 1; }
+  MpiMasterTransport(const mpi::communicator& comm, const FarmOptions& options, std::vector<int> ranks)
+      : comm_(comm),
+        ranks_(std::move(ranks)),
+        index_(static_cast<std::size_t>(comm.size()), -1),
+        channel_(comm, backoff_for(options), counters_) {
+    for (std::size_t w = 0; w < ranks_.size(); ++w) index_[static_cast<std::size_t>(ranks_[w])] = static_cast<int>(w);
+  }
+  int workers() const override { return static_cast<int>(ranks_.size()); }
+  int worker_rank(int worker) const override { return ranks_.at(static_cast<std::size_t>(worker)); }
   void send(int worker, Tag tag, std::string bytes) override {
-    channel_.send(worker + 1, static_cast<int>(tag), std::move(bytes));
+    channel_.send(worker_rank(worker), static_cast<int>(tag), std::move(bytes));
   }
   std::optional<Incoming> receive(std::chrono::microseconds max_wait) override {
     auto m = channel_.receive(max_wait);
     if (!m) return std::nullopt;
-    return Incoming{m->source - 1, static_cast<Tag>(m->tag), std::move(m->bytes)};
+    return Incoming{index_[static_cast<std::size_t>(m->source)], static_cast<Tag>(m->tag), std::move(m->bytes)};
   }
   const TransportCounters& counters() const override { return counters_; }
 
@@ -85,10 +94,11 @@ class MpiMasterTransport final : public Transport {
     channel_.set_backoff(Backoff(std::chrono::milliseconds(5), std::chrono::microseconds(50)));
     std::vector<std::optional<runtime::RankReport>> reports;
     bool complete = true;
+    const int ranks = comm_.size() - 1;
     if (!deadline) {
       // Results still coming in (their senders wait until they are received): dropped.
       const auto drain = [&] {
-        while (receive(std::chrono::microseconds(0))) {
+        while (channel_.receive(std::chrono::microseconds(0))) {
         }
       };
       for (auto& r : trees.stop_and_gather(stop_message, drain)) reports.emplace_back(std::move(r));
@@ -98,19 +108,21 @@ class MpiMasterTransport final : public Transport {
       trees.close(drain);
     } else {
       trees.announce_direct(stop_message, *deadline);
-      runtime::StopGather gather(workers());
+      // Every rank, relays' local workers too: rank w + 1 is the gather's w.
+      runtime::StopGather gather(ranks);
       gather.start(
-          stop_message, [&](int w, const std::string& stop) { send(w, Tag::Stop, stop); }, deadline);
+          stop_message,
+          [&](int w, const std::string& stop) { channel_.send(w + 1, static_cast<int>(Tag::Stop), stop); }, deadline);
       gather.collect([&](std::chrono::microseconds wait) -> std::optional<runtime::StopGather::Report> {
-        auto m = receive(wait);
-        if (!m || m->tag != Tag::Stats) return std::nullopt;
-        return runtime::StopGather::Report{m->worker, std::move(m->bytes)};
+        auto m = channel_.receive(wait);
+        if (!m || m->tag != static_cast<int>(Tag::Stats)) return std::nullopt;
+        return runtime::StopGather::Report{m->source - 1, std::move(m->bytes)};
       });
       reports = gather.reports();
       complete = gather.missing() == 0;
     }
-    std::vector<RankStats> stats(static_cast<std::size_t>(workers()));
-    for (int w = 0; w < workers(); ++w) {
+    std::vector<RankStats> stats(static_cast<std::size_t>(ranks));
+    for (int w = 0; w < ranks; ++w) {
       auto& s = stats[static_cast<std::size_t>(w)];
       if (const auto& report = reports[static_cast<std::size_t>(w)]) {
         s = decode_stats(*report);
@@ -125,24 +137,113 @@ class MpiMasterTransport final : public Transport {
 
  private:
   const mpi::communicator& comm_;
+  std::vector<int> ranks_;      // per worker
+  std::vector<int> index_;      // per rank: its worker index, -1 for a relay's local worker
   TransportCounters counters_;  // before channel_, which counts into it
   MpiChannel channel_;
+};
+
+// A relay's local workers over MPI: batches leave as non-blocking sends; what the workers
+// send back, the relay's loop receives (from every source at once) and hands in.
+class RelayLinks final : public Transport {
+ public:
+  RelayLinks(const mpi::communicator& comm, std::vector<int> ranks, PendingSends& pending, RankStats& stats)
+      : comm_(comm), ranks_(std::move(ranks)), pending_(pending), stats_(stats) {}
+  int workers() const override { return static_cast<int>(ranks_.size()); }
+  int worker_rank(int worker) const override { return ranks_.at(static_cast<std::size_t>(worker)); }
+  void send(int worker, Tag tag, std::string bytes) override {
+    ++stats_.msgs_sent;
+    stats_.bytes_sent += bytes.size();
+    auto req = comm_.isend(worker_rank(worker), static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
+    pending_.add(std::move(req), std::move(bytes));
+  }
+  std::optional<Incoming> receive(std::chrono::microseconds) override {
+    if (inbox_.empty()) return std::nullopt;
+    Incoming m = std::move(inbox_.front());
+    inbox_.pop_front();
+    return m;
+  }
+  const TransportCounters& counters() const override { return counters_; }
+  /// The worker index of `rank`, -1 when it is not one of this relay's.
+  int index_of(int rank) const {
+    const auto it = std::find(ranks_.begin(), ranks_.end(), rank);
+    return it == ranks_.end() ? -1 : static_cast<int>(it - ranks_.begin());
+  }
+  void deliver(Incoming m) { inbox_.push_back(std::move(m)); }
+
+ private:
+  const mpi::communicator& comm_;
+  std::vector<int> ranks_;
+  PendingSends& pending_;
+  RankStats& stats_;
+  std::deque<Incoming> inbox_;
+  TransportCounters counters_;
 };
 
 }  // namespace
 
 Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions options)
     : comm_(runtime::private_communicator(comm)), registry_(registry), options_(std::move(options)) {
-  handshake_error_ = handshake();
+  handshake_error_ = handshake(plan_relays());
   if (comm_.size() > 1) stop_ = std::make_shared<runtime::CollectiveStop>(comm_);
 }
 
-std::string Farm::handshake() {
+std::string Farm::plan_relays() {
+  const int n = comm_.size();
+  parent_of_.assign(static_cast<std::size_t>(n), 0);
+  children_.clear();
+  if (n < 2) return {};
+  // Each rank's node: the lowest rank sharing its memory.
+  MPI_Comm node;
+  MPI_Comm_split_type(static_cast<MPI_Comm>(comm_), MPI_COMM_TYPE_SHARED, comm_.rank(), MPI_INFO_NULL, &node);
+  int leader = comm_.rank();
+  MPI_Allreduce(MPI_IN_PLACE, &leader, 1, MPI_INT, MPI_MIN, node);
+  MPI_Comm_free(&node);
+  std::vector<int> leaders;
+  mpi::gather(comm_, leader, leaders, 0);
+  std::string error;
+  if (comm_.rank() == 0) {
+    int node_size = options_.node_size;
+    if (node_size < 0) error = "node size must not be negative, not " + std::to_string(node_size);
+    const char* env = std::getenv("RANKPOOL_FARM_NODE_SIZE");
+    if (node_size == 0 && env && *env) {
+      try {
+        node_size = parse_node_size(env, "RANKPOOL_FARM_NODE_SIZE");
+      } catch (const std::invalid_argument& e) {
+        error = e.what();
+      }
+    }
+    // Relays route every task type to every local worker: with queue assignments the farm stays flat.
+    const bool relays = error.empty() && options_.queues.empty() &&
+                        (options_.hierarchy == Hierarchy::on ||
+                         (options_.hierarchy == Hierarchy::automatic && n - 1 >= options_.hierarchy_threshold));
+    if (relays) {
+      // Emulated nodes of node_size consecutive ranks from rank 1, else the real ones; rank 0's
+      // node-mates stay its own workers (a relay there would save rank 0 nothing it does not
+      // already do for them).
+      std::map<int, std::vector<int>> nodes;
+      for (int r = 1; r < n; ++r) {
+        if (node_size > 0)
+          nodes[(r - 1) / node_size].push_back(r);
+        else if (leaders[static_cast<std::size_t>(r)] != leaders[0])
+          nodes[leaders[static_cast<std::size_t>(r)]].push_back(r);
+      }
+      for (const auto& [key, ranks] : nodes)
+        for (std::size_t i = 1; i < ranks.size(); ++i) parent_of_[static_cast<std::size_t>(ranks[i])] = ranks[0];
+    }
+  }
+  mpi::broadcast(comm_, parent_of_, 0);
+  if (comm_.rank() != 0)
+    for (int r = 1; r < n; ++r)
+      if (parent_of_[static_cast<std::size_t>(r)] == comm_.rank()) children_.push_back(r);
+  return error;
+}
+
+std::string Farm::handshake(std::string error) {
   const int n = comm_.size();
   // Rank 0 checks the queue assignments and learns who serves what.
   std::vector<std::vector<std::string>> worker_queues(static_cast<std::size_t>(n));
-  std::string error;
-  if (comm_.rank() == 0) {
+  if (comm_.rank() == 0 && error.empty()) {
     std::set<std::string> known;
     for (const auto& t : registry_.signatures()) known.insert(t.queue);
     for (const auto& qa : options_.queues) {
@@ -180,13 +281,28 @@ std::string Farm::handshake() {
   hosts_.clear();
   slots_.clear();
   serves_.clear();
+  worker_ranks_.clear();
+  fanout_.clear();
   if (comm_.rank() == 0) {
     hosts_ = agreed.hosts;
-    // Rank 0 is the master (its own slots are for a 1-rank run).
-    for (int r = 1; r < n; ++r)
-      slots_.push_back(runtime::decode<std::int32_t>(agreed.payloads[static_cast<std::size_t>(r)], "farm slots"));
-    // Who serves what, known to the master only.
+    // Rank 0 is the master (its own slots are for a 1-rank run). Its workers are the ranks
+    // that take batches from it: plain workers and relays. A relay stands for its local
+    // workers: fanout of them, each slot of it for one slot of every one.
+    const auto slots_of = [&](int r) {
+      return runtime::decode<std::int32_t>(agreed.payloads[static_cast<std::size_t>(r)], "farm slots");
+    };
     for (int r = 1; r < n; ++r) {
+      if (parent_of_[static_cast<std::size_t>(r)] != 0) continue;
+      int slots = 0, fanout = 0;
+      for (int c = 1; c < n; ++c)
+        if (parent_of_[static_cast<std::size_t>(c)] == r) {
+          slots = std::max(slots, slots_of(c));
+          ++fanout;
+        }
+      worker_ranks_.push_back(r);
+      fanout_.push_back(std::max(1, fanout));
+      slots_.push_back(fanout ? slots : slots_of(r));
+      // Who serves what, known to the master only.
       const auto& qs = worker_queues[static_cast<std::size_t>(r)];
       std::vector<bool> s(registry_.size(), qs.empty());
       for (std::size_t t = 0; t < registry_.size(); ++t)
@@ -200,7 +316,9 @@ std::string Farm::handshake() {
 RunStatus Farm::run(const std::function<void(Master&)>& body) {
   stats_ = FarmStats{};
   // The handshake ran once, in the constructor: every run of this Farm reports its outcome.
-  RunStatus status = comm_.rank() == 0 ? run_master(body, handshake_error_) : run_worker(handshake_error_);
+  RunStatus status = comm_.rank() == 0   ? run_master(body, handshake_error_)
+                     : children_.empty() ? run_worker(handshake_error_)
+                                         : run_relay(handshake_error_);
   // After an interrupt a worker may still be inside a task: no collective. Stop told every
   // worker so.
   if (status.signal) return status;
@@ -241,8 +359,8 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     s.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     stats_.ranks = {s};
   } else {
-    MpiMasterTransport transport(comm_, options_);
-    Master master(registry_, transport, options_, serves_, slots_);
+    MpiMasterTransport transport(comm_, options_, worker_ranks_);
+    Master master(registry_, transport, options_, serves_, slots_, fanout_);
     try {
       body(master);
     } catch (const Interrupted& e) {
@@ -279,6 +397,13 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   stats.role = "worker";
   PendingSends pending;
   Backoff backoff = backoff_for(options_);
+  // Batches come from rank 0 or from this node's relay; a stop after an interrupt from rank 0.
+  const int parent = parent_of_[static_cast<std::size_t>(comm_.rank())];
+  auto receive = [&]() -> std::optional<runtime::Raw> {
+    auto m = try_receive(comm_, parent);
+    if (!m && parent != 0) m = try_receive(comm_, 0);
+    return m;
+  };
 
   // A worker inside a long task cannot answer the master's Stop after an interrupt. If the
   // run has not ended well after the master's grace period, leave anyway: mpirun then ends
@@ -319,7 +444,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   auto send = [&](Tag tag, std::string bytes) {
     ++stats.msgs_sent;
     stats.bytes_sent += bytes.size();
-    auto req = comm_.isend(0, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
+    auto req = comm_.isend(parent, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
     pending.add(std::move(req), std::move(bytes));
   };
   auto send_result = [&](std::string result) { send(Tag::Result, std::move(result)); };
@@ -357,7 +482,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       // Batches the master sent before the stop still arrive: received and dropped until
       // the closing barrier, so that the master's sends complete.
       stop_->report(runtime::decode_report(bytes), [&] {
-        while (try_receive(comm_, 0)) {
+        while (receive()) {
         }
       });
     } else {
@@ -386,7 +511,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
         protocol_failure(e);
       }
     }
-    auto m = try_receive(comm_, 0);
+    auto m = receive();
     if (!m) {
       pending.reap();
       if (!pending.empty())
@@ -432,6 +557,102 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   }
   stopped.store(true);
   if (watchdog.joinable()) watchdog.join();
+  return status;
+}
+
+// A node's relay (farm/relay.hpp): batches from rank 0 are cut for the local workers, their
+// results go back to rank 0 as one per batch. It runs no task itself: its loop must answer
+// within microseconds to keep a node's workers fed.
+RunStatus Farm::run_relay(const std::string& handshake_error) {
+  RunStatus status;
+  status.error = handshake_error;
+  if (!status.error.empty()) return status;
+  const auto t0 = std::chrono::steady_clock::now();
+  RankStats stats;
+  stats.rank = comm_.rank();
+  stats.host = host_name();
+  // "relay for 3 ranks (2-4)": how many it feeds, the first and last of them.
+  stats.role = "relay for " + std::to_string(children_.size()) + " ranks (" + std::to_string(children_.front()) + "-" +
+               std::to_string(children_.back()) + ")";
+  PendingSends pending;
+  Backoff backoff = backoff_for(options_);
+  RelayLinks links(comm_, children_, pending, stats);
+  Relay relay(registry_, links);
+  auto send_up = [&](Tag tag, std::string bytes) {
+    ++stats.msgs_sent;
+    stats.bytes_sent += bytes.size();
+    auto req = comm_.isend(0, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
+    pending.add(std::move(req), std::move(bytes));
+  };
+  auto protocol_failure = [&](const std::exception& e) {
+    std::fprintf(stderr, "rankpool: rank %d (relay): protocol error: %s\n", comm_.rank(), e.what());
+    comm_.abort(3);
+  };
+  const auto drain = [&] {
+    while (try_receive(comm_, mpi::any_source)) {
+    }
+  };
+  auto finish = [&](const StopMessage& stop, bool gathered) {
+    status.error = stop.abort_reason;
+    status.signal = stop.signal;
+    // Its sends to the local workers complete as they drain theirs; theirs to it as it drains.
+    while (!pending.empty()) {
+      drain();
+      pending.reap();
+      std::this_thread::yield();
+    }
+    stats.batches = relay.stats().batches;
+    stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string bytes = encode_stats(stats);
+    if (gathered)
+      stop_->report(runtime::decode_report(bytes), drain);
+    else
+      comm_.send(0, static_cast<int>(Tag::Stats), bytes.data(), static_cast<int>(bytes.size()));
+  };
+
+  bool direct_stop = false;
+  for (;;) {
+    if (!direct_stop) {
+      if (const auto stop = stop_->poll()) {
+        if (stop->gathered) {
+          finish(stop->message, true);
+          break;
+        }
+        direct_stop = true;
+      }
+    }
+    auto m = try_receive(comm_, mpi::any_source);
+    if (!m) {
+      pending.reap();
+      backoff.wait();
+      continue;
+    }
+    backoff.reset();
+    ++stats.msgs_recv;
+    stats.bytes_recv += m->bytes.size();
+    try {
+      if (m->source == 0 && m->tag == static_cast<int>(Tag::Batch)) {
+        relay.accept(m->bytes);
+      } else if (m->source == 0 && m->tag == static_cast<int>(Tag::Stop)) {
+        finish(decode_stop(m->bytes), false);
+        const auto until = std::chrono::steady_clock::now() + options_.interrupt_grace;
+        while (!direct_stop && std::chrono::steady_clock::now() < until) {
+          if (stop_->poll()) break;
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        break;
+      } else if (const int w = links.index_of(m->source); w >= 0) {
+        links.deliver(Incoming{w, static_cast<Tag>(m->tag), std::move(m->bytes)});
+        for (auto& [tag, bytes] : relay.poll(std::chrono::microseconds(0))) send_up(tag, std::move(bytes));
+      } else {
+        std::fprintf(stderr, "rankpool: rank %d (relay): unexpected message tag %d from rank %d\n", comm_.rank(),
+                     m->tag, m->source);
+        comm_.abort(3);
+      }
+    } catch (const std::exception& e) {
+      protocol_failure(e);
+    }
+  }
   return status;
 }
 

@@ -1,5 +1,6 @@
 #include "rankpool/farm/master.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -12,15 +13,18 @@ namespace rankpool::farm {
 
 struct Master::Core {
   Core(const Registry& registry, Transport& transport, const FarmOptions& options,
-       std::vector<std::vector<bool>> serves, std::vector<int> slots)
+       std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
       : registry_(registry),
         transport_(transport),
         options_(options),
-        scheduler_(options, serves, slots),
+        scheduler_(options, serves, slots, fanout),
         serves_(std::move(serves)),
         slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
         progress_(std::make_unique<runtime::ProgressLine>(options.progress && !options.quiet,
-                                                          std::chrono::milliseconds(100))) {}
+                                                          std::chrono::milliseconds(100))) {
+    // A relay's slots stand for one slot of each of its workers.
+    for (std::size_t w = 0; w < fanout.size() && w < slots_.size(); ++w) slots_[w] *= std::max(1, fanout[w]);
+  }
 
   int worker_of_rank(int rank) const;
   std::uint64_t pending() const;
@@ -49,8 +53,9 @@ struct Master::Core {
 };
 
 Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-               std::vector<std::vector<bool>> serves, std::vector<int> slots)
-    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots))) {}
+               std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
+    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots),
+                                   std::move(fanout))) {}
 
 Master::~Master() = default;
 
@@ -171,6 +176,13 @@ void Master::Core::handle(Incoming& msg) {
     if (options_.on_note) options_.on_note(transport_.worker_rank(msg.worker), msg.bytes);
     return;
   }
+  if (msg.tag == Tag::RankNote) {
+    // A relay's local worker's note: that worker's rank, then the note.
+    ByteReader in(msg.bytes, "farm relayed note");
+    const auto from = in.get<std::int32_t>();
+    if (options_.on_note) options_.on_note(from, in.get_bytes(in.remaining()));
+    return;
+  }
   if (msg.tag != Tag::Result) {
     throw ProtocolError(std::string("master: unexpected ") + to_string(msg.tag) + " from worker " +
                         std::to_string(msg.worker));
@@ -204,7 +216,7 @@ void Master::Core::handle(Incoming& msg) {
       g.note_retry(index);
       ++stats_.retries;
     } else {
-      g.fail(index, f.message, decision.attempts, rank);
+      g.fail(index, f.message, decision.attempts, rank_at(r.ranks, f.position, rank));
       ++stats_.tasks_failed;
     }
   }

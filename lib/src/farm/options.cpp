@@ -19,6 +19,34 @@ int parse_rank(std::string_view s, std::string_view spec) {
 
 }  // namespace
 
+const char* to_string(Hierarchy h) {
+  switch (h) {
+    case Hierarchy::automatic:
+      return "automatic";
+    case Hierarchy::off:
+      return "off";
+    case Hierarchy::on:
+      return "on";
+  }
+  return "?";
+}
+
+Hierarchy parse_hierarchy(std::string_view s) {
+  for (Hierarchy h : {Hierarchy::automatic, Hierarchy::off, Hierarchy::on})
+    if (s == to_string(h)) return h;
+  throw std::invalid_argument("invalid --hierarchy '" + std::string(s) + "': expected off, on or automatic");
+}
+
+int parse_node_size(std::string_view s, std::string_view what) {
+  int v = -1;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < 0) {
+    throw std::invalid_argument("invalid " + std::string(what) + " '" + std::string(s) +
+                                "': expected a number of ranks per node (0: the real nodes)");
+  }
+  return v;
+}
+
 QueueAssignment parse_queue_assignment(std::string_view spec, int world_size) {
   const auto eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == spec.size()) {

@@ -16,6 +16,8 @@ const char* to_string(Tag tag) {
       return "Stats";
     case Tag::Note:
       return "Note";
+    case Tag::RankNote:
+      return "RankNote";
   }
   return "Tag?";
 }
@@ -47,7 +49,7 @@ void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count
 }
 
 void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
-                   const std::vector<float>& seconds) {
+                   const std::vector<float>& seconds, const std::vector<RankRun>& ranks) {
   const std::uint64_t payload = wire.size() - kResultFixedBytes;
   ByteWriter w(wire);
   w.patch(12, busy_ns);
@@ -60,13 +62,19 @@ void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<T
   }
   w.put(static_cast<std::uint32_t>(seconds.size()));
   w.put_bytes(seconds.data(), seconds.size() * sizeof(float));
+  w.put(static_cast<std::uint32_t>(ranks.size()));
+  for (const auto& run : ranks) {
+    w.put(run.first);
+    w.put(run.count);
+    w.put(run.rank);
+  }
 }
 
 std::string encode_result(const ResultMessage& r) {
   std::string out;
   begin_result(out, r.batch_id, r.count);
   out += r.payload;
-  finish_result(out, r.busy_ns, r.failures, r.seconds);
+  finish_result(out, r.busy_ns, r.failures, r.seconds, r.ranks);
   return out;
 }
 
@@ -95,6 +103,18 @@ ResultView decode_result_view(std::string_view bytes) {
   r.seconds.resize(ns);
   auto sv = in.get_bytes(ns * sizeof(float));
   if (ns) std::memcpy(r.seconds.data(), sv.data(), sv.size());
+  const auto nr = in.get<std::uint32_t>();
+  if (nr > r.count) in.fail("more rank runs than tasks");
+  r.ranks.reserve(nr);
+  for (std::uint32_t i = 0; i < nr; ++i) {
+    RankRun run;
+    run.first = in.get<std::uint32_t>();
+    run.count = in.get<std::uint32_t>();
+    run.rank = in.get<std::int32_t>();
+    if (run.first > r.count || run.count > r.count - run.first) in.fail("rank run out of range");
+    if (run.rank < 0) in.fail("negative rank in a rank run");
+    r.ranks.push_back(run);
+  }
   in.finish();
   return r;
 }
@@ -107,6 +127,7 @@ ResultMessage decode_result(std::string_view bytes) {
   r.busy_ns = v.busy_ns;
   r.failures = std::move(v.failures);
   r.seconds = std::move(v.seconds);
+  r.ranks = std::move(v.ranks);
   r.payload = std::string(v.payload);
   return r;
 }

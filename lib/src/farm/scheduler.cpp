@@ -7,16 +7,21 @@
 
 namespace rankpool::farm {
 
-Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity)
+Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity,
+                     std::vector<int> fanout)
     : options_(options),
       serves_(std::move(serves)),
       capacity_(std::move(capacity)),
+      fanout_(std::move(fanout)),
       slots_(serves_.size(), 0),
       queued_(serves_.size(), 0.0),
       changed_(serves_.size(), 0) {
   if (capacity_.empty()) capacity_.assign(serves_.size(), 1);
   if (capacity_.size() != serves_.size()) throw std::invalid_argument("one capacity per worker expected");
   for (int& c : capacity_) c = std::max(1, c);
+  if (fanout_.empty()) fanout_.assign(serves_.size(), 1);
+  if (fanout_.size() != serves_.size()) throw std::invalid_argument("one fanout per worker expected");
+  for (int& f : fanout_) f = std::max(1, f);
   if (options_.prefetch < 1) throw std::invalid_argument("prefetch must be at least 1");
   if (options_.max_batch < 1) throw std::invalid_argument("max batch must be at least 1");
   std::size_t types = 0;
@@ -28,7 +33,7 @@ Scheduler::Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> 
     for (std::size_t t = 0; t < serves_[w].size(); ++t)
       if (serves_[w][t]) {
         ++workers_for_type_[t];
-        slots_for_type_[t] += capacity_[w];
+        slots_for_type_[t] += capacity_[w] * fanout_[w];
       }
 }
 
@@ -69,16 +74,21 @@ void Scheduler::add_tasks(std::uint32_t group, std::uint32_t type, std::uint32_t
     g->fresh += count;
     return;
   }
-  // Static: split into one contiguous block per serving worker, sizes differing by at most one.
+  // Static: split into one contiguous block per serving worker, sizes differing by at most one
+  // (a relay takes one block for each of its workers).
   std::vector<int> ws;
   for (int w = 0; w < static_cast<int>(serves_.size()); ++w)
-    if (type < serves_[w].size() && serves_[w][type]) ws.push_back(w);
+    if (type < serves_[w].size() && serves_[w][type]) ws.insert(ws.end(), static_cast<std::size_t>(fanout_[w]), w);
   const std::uint32_t n = static_cast<std::uint32_t>(ws.size());
   std::uint32_t begin = first;
   const std::uint32_t offset = static_cast<std::uint32_t>(g->static_next % n);
   for (std::uint32_t k = 0; k < n; ++k) {
     std::uint32_t len = count / n + (k < count % n ? 1 : 0);
-    if (len) g->blocks[ws[(k + offset) % n]].push_back({begin, begin + len});
+    auto& blocks = g->blocks[ws[(k + offset) % n]];
+    if (len && !blocks.empty() && blocks.back().second == begin)
+      blocks.back().second += len;  // a relay's blocks, one piece each
+    else if (len)
+      blocks.push_back({begin, begin + len});
     begin += len;
   }
   g->static_next += count;
@@ -140,7 +150,8 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
     auto& [cur, end] = g.ranges.front();
     // Sized by all that remains (guided self-scheduling), cut at the end of a range: a
     // batch is always contiguous.
-    const std::size_t k = std::min<std::size_t>(batch_size_for(g.type, g.fresh), end - cur);
+    // A relay's batch holds a piece for each of its workers.
+    const std::size_t k = std::min<std::size_t>(batch_size_for(g.type, g.fresh) * fanout_[worker], end - cur);
     d.indices = TaskSet::range(cur, static_cast<std::uint32_t>(k));
     cur += static_cast<std::uint32_t>(k);
     g.fresh -= k;
@@ -150,7 +161,7 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
   auto& mine = g.blocks[worker];
   if (mine.empty()) return std::nullopt;
   auto& [cur, end] = mine.front();
-  const std::size_t k = std::min<std::size_t>(end - cur, options_.max_batch);
+  const std::size_t k = std::min<std::size_t>(end - cur, options_.max_batch * fanout_[worker]);
   d.indices = TaskSet::range(cur, static_cast<std::uint32_t>(k));
   cur += static_cast<std::uint32_t>(k);
   if (cur == end) mine.pop_front();
@@ -180,7 +191,7 @@ bool Scheduler::has_room(int w, std::uint32_t type, std::size_t remaining) const
   if (slots_[w] < options_.prefetch * c) return true;
   // Deeper only once the type's cost is measured: unmeasured tasks might be heavy.
   if (slots_[w] >= options_.max_prefetch * c || !mean) return false;
-  const double horizon = std::chrono::duration<double>(options_.prefetch_time).count() * c;
+  const double horizon = std::chrono::duration<double>(options_.prefetch_time).count() * c * fanout_[w];
   return queued_[w] < horizon;
 }
 

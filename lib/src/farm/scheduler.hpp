@@ -29,7 +29,10 @@ class Scheduler {
  public:
   /// serves[w][t]: worker w serves task type t. capacity[w]: batches worker w runs at once
   /// (its FarmOptions::slots; empty = 1 each): prefetch depth and batch sizes scale with it.
-  Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity = {});
+  /// fanout[w]: workers behind worker w (a relay, farm/relay.hpp; empty = 1 each): its batches
+  /// are that many times larger, each slot standing for one slot of every local worker.
+  Scheduler(const FarmOptions& options, std::vector<std::vector<bool>> serves, std::vector<int> capacity = {},
+            std::vector<int> fanout = {});
 
   /// Adds tasks [first, first + count) to `group` of `type` (creating the group). Ranges
   /// may leave holes (a resumed run adds only what its journal lacks); dynamic scheduling
@@ -95,6 +98,7 @@ class Scheduler {
   std::vector<int> workers_for_type_;
   std::vector<int> slots_for_type_;
   std::vector<int> capacity_;  // per worker: batches it runs at once
+  std::vector<int> fanout_;    // per worker: workers its batches are cut for (1, or a relay's)
   bool has_room(int worker, std::uint32_t type, std::size_t remaining) const;
   double batch_cost(const Dispatch& d) const;
 

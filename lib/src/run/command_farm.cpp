@@ -552,6 +552,8 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
       kTaskType, [&worker](const TaskInput& in) { return worker.run(in); }, type_options);
   farm::FarmOptions fo;
   fo.slots = worker.placement.slots;
+  fo.hierarchy = o.hierarchy;
+  fo.node_size = o.node_size;
   fo.max_retries = 0;  // retries are ours: a failed command is a value, retried on another rank
   fo.interrupt = interrupt;
   // Running tasks get SIGTERM, then SIGKILL after the grace: their "interrupted" results must

@@ -94,7 +94,13 @@ po::options_description describe(RunOptions& o, Raw& r) {
       "cpus-per-task", po::value(&r.cpus),
       "C: pin each task to C cores of its rank's CPU set and set OMP_NUM_THREADS=C")(
       "gpus-per-task", po::value(&r.gpus), "G: give each task G devices of its rank's CUDA_VISIBLE_DEVICES")(
-      "shell", po::value(&r.shell)->default_value(r.shell), "run each task as SHELL -c COMMAND");
+      "shell", po::value(&r.shell)->default_value(r.shell), "run each task as SHELL -c COMMAND")(
+      "hierarchy", po::value(&r.farm.hierarchy)->default_value(r.farm.hierarchy),
+      "node relays: off (every rank talks to rank 0), on (one relay per node feeds the node's other ranks), "
+      "automatic (on from 1024 worker ranks)")(
+      "node-size", po::value(&r.farm.node_size)->default_value(r.farm.node_size)->value_name("K"),
+      "ranks per node for --hierarchy: 0 the real nodes (or RANKPOOL_FARM_NODE_SIZE), K emulated nodes of K "
+      "consecutive ranks from rank 1");
   po::options_description fail("Failures and limits");
   fail.add_options()("timeout", po::value(&r.timeout),
                      "seconds: SIGTERM a task's process group after this long, SIGKILL --grace later")(
@@ -230,6 +236,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (o.resume && o.journal.empty()) throw std::invalid_argument("--resume needs --journal FILE");
   // Stricter than the farm's apps, where --retry-failed alone implies --resume: kept as it was.
   if (o.retry_failed && !o.resume) throw std::invalid_argument("--retry-failed needs --resume");
+  o.hierarchy = farm::parse_hierarchy(r.farm.hierarchy);
+  o.node_size = farm::parse_node_size(r.farm.node_size, "--node-size");
   o.slots = r.slots;
   o.cpus_per_task = r.cpus;
   o.gpus_per_task = r.gpus;

@@ -25,6 +25,7 @@ p.add_argument("--app", required=True)
 p.add_argument("--kind", choices=["probe", "fib"], default="probe")
 p.add_argument("--case", required=True)
 p.add_argument("--seed", type=int, default=None)
+p.add_argument("--app-args", default="", help="more arguments for every run, e.g. '--hierarchy on --node-size 2'")
 args = p.parse_args()
 
 seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -43,6 +44,7 @@ FIB_INPUTS = ["100000:6000000:9973"]  # ~600 inputs, F(n) up to 1.25 million dig
 def command(out, extra):
     # mpirun's own report of a dead rank is what names it: keep mpirun verbose for that case.
     base = rt.mpirun_command(args.mpiexec, args.ranks, args.app, quiet=args.case != "rank_death")
+    base += args.app_args.split()
     if args.kind == "fib":
         return base + ["--format", "csv", "--output", out, "--no-progress"] + extra + FIB_INPUTS
     defaults = {"--tasks": "300", "--sleep-ms": "12"}

@@ -277,6 +277,36 @@ def case_env():
     one_line_error(rc, err, "needs 6 devices", "too few GPUs")
 
 
+def case_relays():
+    """Through node relays (--hierarchy on --node-size 2 at 5 ranks: ranks 1 and 3 relay for 2
+    and 4): each task once, and the joblog and JSON lines name the worker that ran it."""
+    check(args.ranks == 5, "the relays case runs at 5 ranks")
+    n = 40
+    side = path("side.txt")
+    rc, out, err = run(["--slots", "2", "--hierarchy", "on", "--node-size", "2", "--joblog", path("run.log"),
+                        "--output-jsonl", path("run.jsonl"), "--no-progress",
+                        f"echo $RANKPOOL_RANK; echo {{}} 1 >> {side}; exit $(( {{}} % 13 == 0 ? 5 : 0 ))",
+                        ":::", *[str(i) for i in range(1, n + 1)]])
+    failed = [i for i in range(1, n + 1) if i % 13 == 0]
+    check(rc == 1, f"exit status 1 when some tasks fail (got {rc}; stderr {err[-300:]!r})")
+    effects = side_effects(side)
+    check(sorted(effects) == list(range(1, n + 1)) and all(len(v) == 1 for v in effects.values()),
+          f"each of {n} tasks ran exactly once (side-effect file)")
+    recs = jsonl(path("run.jsonl"))
+    check(sorted(r["task"] for r in recs) == list(range(1, n + 1)), "JSONL: one record per task")
+    check({r["rank"] for r in recs} == {2, 4}, f"tasks ran on the relays' workers 2 and 4, never on a relay "
+                                              f"(got {sorted({r['rank'] for r in recs})})")
+    check(all(r["stdout"] == f"{r['rank']}\n" for r in recs), "JSONL: each task's rank is the one it ran on")
+    rows = joblog(path("run.log"))
+    check(sorted(int(r["Seq"]) for r in rows) == list(range(1, n + 1)), "joblog: one row per task")
+    check(sorted(int(r["Seq"]) for r in rows if r["Exitval"] != "0") == failed, f"joblog: tasks {failed} failed")
+    hosts = {r["task"]: r["host"] for r in recs}
+    check(all(r["Host"] == hosts[int(r["Seq"])] and r["Host"] for r in rows),
+          "joblog: each row names the host of the worker that ran it")
+    rc, out, err = run(["--hierarchy", "sideways", "true", ":::", "x"])
+    one_line_error(rc, err, "invalid --hierarchy 'sideways'", "bad --hierarchy")
+
+
 def case_bad_input():
     """Bad input: one line from rank 0 and exit 2, on every rank count."""
     one_line_error(*run(["--tasks", path("missing.txt")])[::2], "missing.txt", "unreadable task file")

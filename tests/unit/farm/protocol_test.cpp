@@ -31,6 +31,27 @@ TEST(Protocol, ResultRoundTrip) {
   EXPECT_EQ(decode_result(encode_result(plain)), plain);
 }
 
+TEST(Protocol, RankRunsRoundTripAndCostAFlatResultFourBytes) {
+  ResultMessage r;
+  r.batch_id = 3;
+  r.count = 10;
+  r.payload = "abc";
+  const std::size_t flat = encode_result(r).size();
+  EXPECT_EQ(flat, kResultFixedBytes + 3 + 4 + 4 + 4) << "no failures, no seconds, no rank runs";
+  r.ranks = {{0, 4, 5}, {4, 3, 6}, {7, 3, 7}};
+  EXPECT_EQ(encode_result(r).size(), flat + 3 * 12);
+  EXPECT_EQ(decode_result(encode_result(r)), r);
+  EXPECT_EQ(rank_at(r.ranks, 0, 1), 5);
+  EXPECT_EQ(rank_at(r.ranks, 6, 1), 6);
+  EXPECT_EQ(rank_at(r.ranks, 9, 1), 7);
+  EXPECT_EQ(rank_at({}, 9, 1), 1) << "a worker's own result: the sender ran it";
+  ResultMessage bad = r;
+  bad.ranks = {{8, 3, 5}};
+  EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "run past the batch";
+  bad.ranks = {{0, 1, -2}};
+  EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "negative rank";
+}
+
 TEST(Protocol, TruncatedOrInconsistentMessagesAreProtocolErrors) {
   ResultMessage r;
   r.count = 2;
@@ -96,8 +117,8 @@ TEST(Protocol, FailureKindAndStopSignalRoundTrip) {
   EXPECT_EQ(decode_result(encode_result(r)), r);
   std::string bad = encode_result(r);
   // The message ends the result with the kind byte of the last failure, its (empty)
-  // message's length and the count of seconds. 3 is no FailureKind.
-  const std::size_t kind_at = bad.size() - 4 - 4 - 1;
+  // message's length, the count of seconds and the count of rank runs. 3 is no FailureKind.
+  const std::size_t kind_at = bad.size() - 4 - 4 - 4 - 1;
   ASSERT_EQ(static_cast<int>(bad[kind_at]), 2);
   bad[kind_at] = 3;
   EXPECT_THROW(decode_result(bad), ProtocolError);

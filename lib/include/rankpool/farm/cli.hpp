@@ -3,7 +3,7 @@
 //  * farm_common_options: what every farm-based app shares (rankpool-fib, rankpool-run) —
 //    --retries, --journal, --resume, --retry-failed, --stats-json, --no-progress, -q/--quiet;
 //  * farm_scheduling_options: how farm tasks are handed out — --schedule, --batch, --prefetch,
-//    --queue, --task-timeout — for apps whose work items are farm tasks (rankpool-fib; not
+//    --queue, --task-timeout, --hierarchy, --node-size — for apps whose work items are farm tasks (rankpool-fib; not
 //    rankpool-run, which schedules commands over its own slots and kills them on --timeout).
 // An app that wants another default sets the FarmCli field before describing the options
 // (rankpool-run: retries = 0, GNU parallel's default); the help shows that default.
@@ -30,10 +30,12 @@ struct FarmCli {
   std::string stats_json;  // empty: no JSON statistics file
   bool quiet = false;
   bool no_progress = false;
-  std::string journal;        // empty: no journal
-  bool resume = false;        // continue `journal`
-  bool retry_failed = false;  // resume, and run the journal's failed tasks again
-  double task_timeout = 0;    // seconds; 0: none
+  std::string journal;                                         // empty: no journal
+  bool resume = false;                                         // continue `journal`
+  bool retry_failed = false;                                   // resume, and run the journal's failed tasks again
+  double task_timeout = 0;                                     // seconds; 0: none
+  std::string hierarchy = to_string(FarmOptions{}.hierarchy);  // off | on | automatic (node relays)
+  std::string node_size = "0";  // emulated ranks per node; 0: the real nodes (text: checked in to_farm_options)
 };
 
 /// The options every farm-based app shares, bound to `cli`; `cli`'s values are the defaults.

@@ -53,17 +53,26 @@ class Farm {
  private:
   RunStatus run_master(const std::function<void(Master&)>& body, const std::string& handshake_error);
   RunStatus run_worker(const std::string& handshake_error);
-  /// Collective (runtime::handshake plus the queue assignment); run once, by the constructor.
-  /// Fills serves_, hosts_ and slots_.
-  std::string handshake();
+  RunStatus run_relay(const std::string& handshake_error);
+  /// Collective (runtime::handshake plus the queue assignment); run once, by the constructor,
+  /// with this rank's set-up `error` so far. Fills serves_, hosts_, slots_, worker_ranks_, fanout_.
+  std::string handshake(std::string error);
+  /// Collective, before the handshake: which ranks relay for which (FarmOptions::hierarchy).
+  /// Fills parent_ and children_ on every rank; returns rank 0's error (a bad node size).
+  std::string plan_relays();
 
   boost::mpi::communicator comm_;
   const Registry& registry_;
   FarmOptions options_;
-  std::vector<std::vector<bool>> serves_;  // per worker (rank - 1), per type
+  std::vector<std::vector<bool>> serves_;  // per entry of worker_ranks_, per type
   std::vector<std::string> hosts_;         // per rank (rank 0 only), from the handshake
-  std::vector<int> slots_;                 // per worker (rank - 1): FarmOptions::slots of that rank
+  std::vector<int> slots_;                 // per entry of worker_ranks_: FarmOptions::slots of that rank
+                                           // (a relay's: the largest of its local workers')
   std::string handshake_error_;            // empty when all ranks agree
+  std::vector<int> parent_of_;             // per rank: the rank it takes batches from (0, or its node's relay)
+  std::vector<int> children_;              // this rank's local workers when it is a relay
+  std::vector<int> worker_ranks_;          // rank 0: the ranks it sends batches to, workers and relays
+  std::vector<int> fanout_;                // ... and the workers behind each (1, or a relay's local workers)
   FarmStats stats_;
   // The stop's broadcast and gather trees (runs of more than one rank).
   std::shared_ptr<runtime::CollectiveStop> stop_;

@@ -31,9 +31,10 @@ class Master {
  public:
   /// Made by Farm::run() (or, in tests, over a fake transport). `serves[w][t]`: worker w
   /// serves type t (resolved from the queue assignment); `slots[w]`: batches worker w runs
-  /// at once (empty: 1 each).
+  /// at once (empty: 1 each); `fanout[w]`: workers behind worker w when it is a node's relay
+  /// (empty: 1 each; its batches are that many times larger).
   Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-         std::vector<std::vector<bool>> serves, std::vector<int> slots = {});
+         std::vector<std::vector<bool>> serves, std::vector<int> slots = {}, std::vector<int> fanout = {});
   ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;

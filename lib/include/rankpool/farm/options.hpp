@@ -17,6 +17,20 @@ enum class Schedule {
 };
 const char* to_string(Schedule s);
 
+/// Node-level sub-masters (relays, docs/scale.md "The farm's master"): one rank per node takes
+/// node-sized batches from rank 0 and feeds the node's other ranks.
+enum class Hierarchy {
+  automatic,  // relays from FarmOptions::hierarchy_threshold worker ranks on, flat below
+  off,        // every worker talks to rank 0 (flat)
+  on,         // relays whenever a node has two ranks or more besides rank 0
+};
+const char* to_string(Hierarchy h);
+/// Parses off | on | automatic; throws std::invalid_argument with a one-line message.
+Hierarchy parse_hierarchy(std::string_view s);
+/// Parses an emulated node size (a positive rank count; 0: the real nodes), as given to
+/// --node-size or in RANKPOOL_FARM_NODE_SIZE; throws std::invalid_argument naming `what`.
+int parse_node_size(std::string_view s, std::string_view what);
+
 /// Which worker ranks serve a queue (Celery's routing). A worker named in no assignment
 /// serves every queue.
 struct QueueAssignment {
@@ -71,10 +85,19 @@ struct FarmOptions {
   std::chrono::microseconds max_idle_sleep{200};  // then polls with growing sleeps up to this, so
                                                   // a waiting rank does not steal a core from busy ones
   std::function<void(int rank, std::string_view bytes)>
-      on_note;           // the master's receiver of the
-                         // notes running tasks send (TaskContext::note), e.g. lines of output as
-                         // they are written. Set it on every rank: workers then run tasks on a
-                         // slot thread, so that notes leave while the task runs
+      on_note;                           // the master's receiver of the
+                                         // notes running tasks send (TaskContext::note), e.g. lines of output as
+                                         // they are written. Set it on every rank: workers then run tasks on a
+                                         // slot thread, so that notes leave while the task runs
+  Hierarchy hierarchy = Hierarchy::off;  // flat: no run at automatic's scale was made yet (docs/scale.md;
+                                         // a relayed task's rank is its worker's, as in a flat run);
+                                         // `automatic` relays from hierarchy_threshold on
+  int hierarchy_threshold = 1024;        // worker ranks from which `automatic` relays: there one master spends
+                                         // ~1/3 of its time on per-batch costs (3 µs per 10 ms batch per worker,
+                                         // docs/scale.md), and saturates at ~3,000
+  int node_size = 0;                     // 0: a node is the ranks that share memory (MPI_COMM_TYPE_SHARED), or
+                      // RANKPOOL_FARM_NODE_SIZE when set. K: emulated nodes of K consecutive ranks from rank 1
+                      // (tests and one-host runs); rank 0's own node (real nodes) has no relay
   bool progress = true;  // live progress line on stderr, only when stderr is a terminal
   bool quiet = false;    // no progress and no statistics table
 };

@@ -2,6 +2,7 @@
 // Task types, registered by name on every rank before the farm runs.
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "rankpool/farm/detail/codec.hpp"
@@ -36,6 +38,16 @@ struct TaskType {
   std::function<void(const BatchHeader&, std::string_view payload, std::string& wire,
                      std::vector<TaskFailure>& failures, std::vector<float>& seconds, TaskWatch* watch)>
       run_batch;
+  /// For a relay (a node's sub-master): cuts a batch's encoded inputs (`count` of them) into
+  /// consecutive pieces of `sizes[i]` inputs each, every piece a payload of its own. Throws
+  /// ProtocolError when the payload does not hold `count` inputs.
+  std::function<std::vector<std::string>(std::string_view payload, std::uint32_t count,
+                                         const std::vector<std::uint32_t>& sizes)>
+      split_inputs;
+  /// ... and joins the encoded outputs of the pieces (payload, number of outputs in it), in
+  /// order, into one payload appended to `wire`.
+  std::function<void(const std::vector<std::pair<std::string_view, std::uint32_t>>& parts, std::string& wire)>
+      join_outputs;
 };
 
 /// The input/output signature of a task type, compared between ranks and at submit time.
@@ -135,6 +147,41 @@ Task<In, Out> Registry::add(std::string name, F fn, TaskTypeOptions options) {
         run_one(i, inputs[i], [&](Out&& out) { outputs.push_back(std::move(out)); });
       }
       codec::encode_range(wire, outputs.data(), outputs.size());
+    }
+  };
+  t.split_inputs = [](std::string_view payload, std::uint32_t count, const std::vector<std::uint32_t>& sizes) {
+    std::vector<std::string> pieces;
+    pieces.reserve(sizes.size());
+    if constexpr (codec::kBitwise<In>) {
+      if (payload.size() != static_cast<std::size_t>(count) * sizeof(In))
+        throw ProtocolError("batch payload has the wrong size for its task count");
+      std::size_t at = 0;
+      for (const std::uint32_t n : sizes) {
+        pieces.emplace_back(payload.substr(at, static_cast<std::size_t>(n) * sizeof(In)));
+        at += static_cast<std::size_t>(n) * sizeof(In);
+      }
+    } else {
+      std::vector<In> inputs;
+      codec::decode<In>(payload, count, inputs);
+      std::size_t at = 0;
+      for (const std::uint32_t n : sizes) {
+        pieces.emplace_back();
+        codec::encode_range(pieces.back(), inputs.data() + at, n);
+        at += n;
+      }
+    }
+    return pieces;
+  };
+  t.join_outputs = [](const std::vector<std::pair<std::string_view, std::uint32_t>>& parts, std::string& wire) {
+    if constexpr (codec::kBitwise<Out>) {
+      for (const auto& [bytes, n] : parts) wire.append(bytes);
+    } else {
+      std::vector<Out> all, part;
+      for (const auto& [bytes, n] : parts) {
+        codec::decode<Out>(bytes, n, part);
+        for (auto& v : part) all.push_back(std::move(v));
+      }
+      codec::encode_range(wire, all.data(), all.size());
     }
   };
   types_.push_back(std::move(t));

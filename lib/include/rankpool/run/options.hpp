@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rankpool/farm/options.hpp"
 #include "rankpool/run/tasks.hpp"
 
 namespace rankpool::run {
@@ -55,6 +56,11 @@ struct RunOptions {
   HaltPolicy halt;                        // stop early on failures
   std::optional<double> deadline_unix;    // start no task that would not end before this (by the
                                           // runtimes measured so far); from --deadline or Slurm
+
+  // Node relays, as in every farm (docs/farm.md): the joblog names the rank that ran each
+  // command either way.
+  farm::Hierarchy hierarchy = farm::Hierarchy::off;  // the farm's default
+  int node_size = 0;                                 // ranks per node for relays; 0: the real nodes
 
   // What is recorded.
   OutputMode output = OutputMode::group;

@@ -36,7 +36,8 @@ struct GroupBase {
   std::string journal_buf;  // records of the batch being delivered, committed with one write
   std::uint64_t journal_records = 0;
   virtual void encode(const TaskSet& indices, std::string& out) const = 0;
-  /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`.
+  /// Outputs of a returned batch: `payload` holds one Out per position not in `failed`. `rank`
+  /// sent it; a relay's `r.ranks` names the worker of each position.
   virtual void deliver(const TaskSet& indices, const ResultView& r, const std::vector<bool>& failed, int rank,
                        double mean_seconds) = 0;
   virtual void fail(std::uint32_t index, const std::string& message, int attempts, int rank) = 0;
@@ -90,13 +91,18 @@ struct MapGroup final : GroupBase {
         if (options.keep_values)
           for (std::size_t p = 0; p < n; ++p) values[first + p] = std::move(decoded[p]);
       }
-      spans[first] = TaskSpan{first, static_cast<std::uint32_t>(n), rank, mean};
+      if (r.ranks.empty()) {
+        spans[first] = TaskSpan{first, static_cast<std::uint32_t>(n), rank, mean};
+      } else {
+        for (const auto& run : r.ranks)
+          if (run.count) spans[first + run.first] = TaskSpan{first + run.first, run.count, run.rank, mean};
+      }
       if (!r.seconds.empty()) std::copy(r.seconds.begin(), r.seconds.end(), task_seconds.begin() + first);
       finished += n;
       if (journal) {
         for (std::size_t p = 0; p < n; ++p) {
           const auto i = static_cast<std::uint32_t>(first + p);
-          journal_ok(i, options.keep_values ? values[i] : decoded[p], rank, task_time(p));
+          journal_ok(i, options.keep_values ? values[i] : decoded[p], rank_at(r.ranks, p, rank), task_time(p));
         }
       }
       if (!options.on_result) return;
@@ -107,7 +113,8 @@ struct MapGroup final : GroupBase {
         emit_ready();
       } else {
         for (std::size_t p = 0; p < n; ++p)
-          emit(first + p, options.keep_values ? &values[first + p] : &decoded[p], rank, task_time(p));
+          emit(first + p, options.keep_values ? &values[first + p] : &decoded[p], rank_at(r.ranks, p, rank),
+               task_time(p));
       }
       return;
     }
@@ -119,8 +126,9 @@ struct MapGroup final : GroupBase {
       if (!failed.empty() && failed[p]) continue;
       const auto i = idx[p];
       Out& v = decoded[k++];
-      if (journal) journal_ok(i, v, rank, task_time(p));
-      spans[i] = TaskSpan{i, 1, rank, task_time(p)};
+      const int by = rank_at(r.ranks, static_cast<std::uint32_t>(p), rank);
+      if (journal) journal_ok(i, v, by, task_time(p));
+      spans[i] = TaskSpan{i, 1, by, task_time(p)};
       if (!task_seconds.empty()) task_seconds[i] = task_time(p);
       ++finished;
       if (options.keep_values) values[i] = std::move(v);
@@ -129,7 +137,7 @@ struct MapGroup final : GroupBase {
         state[i] = kOk;
         if (!options.keep_values) early.emplace(i, std::move(v));
       } else {
-        emit(i, options.keep_values ? &values[i] : &v, rank, task_time(p));
+        emit(i, options.keep_values ? &values[i] : &v, by, task_time(p));
       }
     }
     if (options.on_result && ordered) emit_ready();
@@ -264,7 +272,7 @@ struct SubmitGroup final : GroupBase {
       Outcome<Out> o;
       o.index = idx[p];
       o.value = &decoded[k++];
-      o.rank = rank;
+      o.rank = rank_at(r.ranks, static_cast<std::uint32_t>(p), rank);
       o.attempts = attempts_[idx[p]] + 1;
       o.seconds = r.seconds.empty() ? mean_seconds : r.seconds[p];
       ++finished;

@@ -24,7 +24,7 @@
 namespace rankpool::farm {
 
 /// Bumped whenever a message layout changes; checked in the handshake (runtime/agree.hpp).
-inline constexpr std::uint32_t kProtocolVersion = 4;
+inline constexpr std::uint32_t kProtocolVersion = 5;
 
 enum class Tag : int {
   Batch = 1,                    // master → worker: a batch of tasks of one type
@@ -33,6 +33,7 @@ enum class Tag : int {
   Stats = runtime::kReportTag,  // worker → master: a runtime::RankReport whose payload is the
                                 // worker's RankStats (byte codec), the last message of a run
   Note = 5,                     // worker → master: bytes a running task sent (TaskContext::note), before its result
+  RankNote = 6,                 // relay → master: a local worker's Note, after that worker's rank (int32)
 };
 
 const char* to_string(Tag tag);
@@ -75,6 +76,21 @@ struct TaskFailure {
 };
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f);
 
+/// Positions [first, first + count) of a relayed batch ran on `rank`. A relay's Result lists
+/// one run per piece; a worker's lists none (the sender ran every task).
+struct RankRun {
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  std::int32_t rank = 0;
+  bool operator==(const RankRun&) const = default;
+};
+/// The rank that ran `position`: its run's, else `sender` (a worker's own result).
+inline int rank_at(const std::vector<RankRun>& runs, std::uint32_t position, int sender) {
+  for (const auto& run : runs)
+    if (position - run.first < run.count) return run.rank;
+  return sender;
+}
+
 /// A decoded Tag::Result message. `payload` holds the outputs of the tasks that
 /// succeeded, in batch order (failed positions are skipped); `seconds` is per task when
 /// the batch asked for kTimeEach, else empty.
@@ -84,6 +100,7 @@ struct ResultMessage {
   std::uint64_t busy_ns = 0;  // time spent inside task functions for the whole batch
   std::vector<TaskFailure> failures;
   std::vector<float> seconds;
+  std::vector<RankRun> ranks;  // who ran which positions (relays only)
   std::string payload;
   bool operator==(const ResultMessage&) const = default;
 };
@@ -97,6 +114,7 @@ struct ResultView {
   std::uint64_t busy_ns = 0;
   std::vector<TaskFailure> failures;
   std::vector<float> seconds;
+  std::vector<RankRun> ranks;
   std::string_view payload;
 };
 
@@ -105,13 +123,13 @@ void encode_batch_header(std::string& out, const BatchHeader& h);
 BatchHeader decode_batch_header(ByteReader& in);
 
 // Result layout: fixed part (batch_id, count, busy_ns, payload size), the payload, then
-// the failures and per-task seconds. The fixed part comes first so that a worker writes
-// its outputs directly after it and patches the sizes at the end: no copy of the payload.
+// the failures, per-task seconds and rank runs (4 bytes when there are none). The fixed part comes first so that a
+// worker writes its outputs directly after it and patches the sizes at the end: no copy of the payload.
 inline constexpr std::size_t kResultFixedBytes = 8 + 4 + 8 + 8;
 /// Starts a result in `wire` (which must be empty); append the payload, then finish.
 void begin_result(std::string& wire, std::uint64_t batch_id, std::uint32_t count);
 void finish_result(std::string& wire, std::uint64_t busy_ns, const std::vector<TaskFailure>& failures,
-                   const std::vector<float>& seconds);
+                   const std::vector<float>& seconds, const std::vector<RankRun>& ranks = {});
 [[nodiscard]] std::string encode_result(const ResultMessage& r);
 ResultView decode_result_view(std::string_view bytes);
 ResultMessage decode_result(std::string_view bytes);

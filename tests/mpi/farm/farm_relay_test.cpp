@@ -152,7 +152,9 @@ TEST(FarmRelay, FailuresRetriesAndTheRunStatusAsFlat) {
       EXPECT_EQ(f.attempts, 3);
     }
     for (std::size_t i = 0; i < xs.size(); ++i)
-      if (i % 10 != 7) EXPECT_EQ(res.values[i], -xs[i]) << i;
+      if (i % 10 != 7) {
+        EXPECT_EQ(res.values[i], -xs[i]) << i;
+      }
   });
   EXPECT_EQ(status.failed_tasks, 50u);
   EXPECT_EQ(status.exit_code(), 1);
@@ -181,7 +183,9 @@ TEST(FarmRelay, TaskTimeoutFailsTheStuckTaskAndTheRestComplete) {
     EXPECT_EQ(res.failures[0].message, "timed out after 0.3 s (task timeout)");
     EXPECT_EQ(res.failures[0].attempts, 2);
     for (std::size_t i = 0; i < xs.size(); ++i)
-      if (i != static_cast<std::size_t>(kSleepy)) EXPECT_EQ(res.values[i], 2 * xs[i]) << i;
+      if (i != static_cast<std::size_t>(kSleepy)) {
+        EXPECT_EQ(res.values[i], 2 * xs[i]) << i;
+      }
   });
   EXPECT_EQ(status.failed_tasks, 1u);
   if (farm.is_master()) {
@@ -329,7 +333,9 @@ TEST(FarmRelay, UnevenNodesAndAutomaticFromTheThreshold) {
   status = flat.run([&](Master& m) { ASSERT_TRUE(m.map<long>("square", xs).ok()); });
   EXPECT_TRUE(status.ok()) << status.error;
   if (flat.is_master())
-    for (const auto& row : flat.stats().ranks) EXPECT_FALSE(is_relay(row)) << row.rank;
+    for (const auto& row : flat.stats().ranks) {
+      EXPECT_FALSE(is_relay(row)) << row.rank;
+    }
 }
 
 TEST(FarmRelay, BadNodeSizeInTheEnvironmentIsAnErrorOnEveryRank) {

@@ -45,10 +45,13 @@ std::string get_str(std::string_view& in, bool& ok) {
 }  // namespace
 
 FrontierStore::FrontierStore(std::uint64_t memory_limit, std::string dir)
-    // A chunk: 1/64 of the budget (so that a few spilled hosts stay near it), between 256 B
-    // (tiny test budgets) and 64 KiB (one read brings a host hundreds of URLs).
+    // A chunk: 1/1024 of the budget, between 256 B (tiny test budgets) and 64 KiB (one read
+    // brings a host hundreds of URLs; from a 64 MiB budget up). A crawl's queue is spread over
+    // thousands of (host, depth) FIFOs of a few dozen URLs, each of which keeps a tail below a
+    // chunk in memory: with 1/64 (128 KiB, clamped to 64, at 8 MiB) no tail ever filled one
+    // and an 8 MiB budget held 16 MB, spilling nothing.
     : limit_(memory_limit),
-      chunk_(std::clamp<std::uint64_t>(memory_limit / 64, 256, 64 * 1024)),
+      chunk_(std::clamp<std::uint64_t>(memory_limit / 1024, 256, 64 * 1024)),
       dir_(std::move(dir)) {}
 
 FrontierStore::~FrontierStore() {

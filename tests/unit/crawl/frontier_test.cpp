@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -86,6 +87,34 @@ TEST(Frontier, MemoryStaysNearTheBudgetWhileTheQueueGrows) {
       q.pop();
     }
   EXPECT_TRUE(q.empty());
+}
+
+TEST(Frontier, AQueueSpreadOverHostsAndDepthsStaysNearTheBudget) {
+  // A crawl's shape: 200 hosts x 4 depths, 150 URLs each (about 25 MB in memory), pushed in
+  // turn. Each (host, depth) FIFO keeps its front and a tail below a chunk: with chunks of 1/64
+  // of the budget (64 KiB here) no tail filled one, nothing spilled and all of it stayed.
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "frontier_spread";
+  std::filesystem::create_directories(dir);
+  const std::uint64_t budget = 4 << 20;
+  FrontierStore store(budget, dir.string());
+  std::vector<std::unique_ptr<HostQueue>> hosts(200);
+  for (auto& h : hosts) h = std::make_unique<HostQueue>(store);
+  for (int i = 0; i < 150; ++i)
+    for (int d = 0; d < 4; ++d)
+      for (auto& h : hosts) h->push(entry(d, i));
+  EXPECT_EQ(store.chunk_bytes(), budget / 1024);
+  EXPECT_GT(store.spilled(), 200u * 4 * 150 / 2);
+  EXPECT_LT(store.memory_bytes(), 3 * budget);
+  for (auto& h : hosts) {
+    for (int d = 0; d < 4; ++d)
+      for (int i = 0; i < 150; ++i) {
+        ASSERT_EQ(h->top(), entry(d, i));
+        h->pop();
+      }
+    EXPECT_TRUE(h->empty());
+  }
+  EXPECT_EQ(store.memory_bytes(), 0u);
+  EXPECT_EQ(store.error(), "");
 }
 
 TEST(Frontier, ADestroyedQueueGivesItsMemoryBack) {

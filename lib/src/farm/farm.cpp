@@ -360,7 +360,7 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
     stats_.ranks = {s};
   } else {
     MpiMasterTransport transport(comm_, options_, worker_ranks_);
-    Master master(registry_, transport, options_, serves_, slots_, fanout_);
+    Master master(registry_, transport, options_, serves_, slots_, fanout_, parent_of_);
     try {
       body(master);
     } catch (const Interrupted& e) {

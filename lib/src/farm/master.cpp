@@ -13,13 +13,15 @@ namespace rankpool::farm {
 
 struct Master::Core {
   Core(const Registry& registry, Transport& transport, const FarmOptions& options,
-       std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
+       std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout,
+       std::vector<int> parent_of)
       : registry_(registry),
         transport_(transport),
         options_(options),
         scheduler_(options, serves, slots, fanout),
         serves_(std::move(serves)),
         slots_(slots.empty() ? std::vector<int>(serves_.size(), 1) : std::move(slots)),
+        parent_of_(std::move(parent_of)),
         progress_(std::make_unique<runtime::ProgressLine>(options.progress && !options.quiet,
                                                           std::chrono::milliseconds(100))) {
     // A relay's slots stand for one slot of each of its workers.
@@ -27,6 +29,8 @@ struct Master::Core {
   }
 
   int worker_of_rank(int rank) const;
+  /// The relay `rank` takes batches from, or -1 when it is one of rank 0's own workers.
+  int relay_of(int rank) const;
   std::uint64_t pending() const;
   void drive(const std::function<bool()>& done);
   /// After an interrupt: no more dispatching; keeps the results that return within the grace
@@ -43,6 +47,7 @@ struct Master::Core {
   Scheduler scheduler_;
   std::vector<std::vector<bool>> serves_;
   std::vector<int> slots_;
+  std::vector<int> parent_of_;  // per rank: the rank it takes batches from (0, or its relay's)
   std::map<std::uint32_t, std::unique_ptr<detail::GroupBase>> groups_;
   std::map<std::uint32_t, std::uint32_t> submit_group_of_type_;
   std::uint32_t next_group_ = 0;
@@ -53,9 +58,10 @@ struct Master::Core {
 };
 
 Master::Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-               std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout)
-    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots),
-                                   std::move(fanout))) {}
+               std::vector<std::vector<bool>> serves, std::vector<int> slots, std::vector<int> fanout,
+               std::vector<int> parent_of)
+    : core_(std::make_unique<Core>(registry, transport, options, std::move(serves), std::move(slots), std::move(fanout),
+                                   std::move(parent_of))) {}
 
 Master::~Master() = default;
 
@@ -76,6 +82,12 @@ int Master::Core::worker_of_rank(int rank) const {
   for (int w = 0; w < transport_.workers(); ++w)
     if (transport_.worker_rank(w) == rank) return w;
   return -1;
+}
+
+int Master::Core::relay_of(int rank) const {
+  if (rank < 0 || static_cast<std::size_t>(rank) >= parent_of_.size()) return -1;
+  const int parent = parent_of_[static_cast<std::size_t>(rank)];
+  return parent > 0 ? parent : -1;
 }
 
 std::uint64_t Master::pending() const { return core_->pending(); }
@@ -143,9 +155,11 @@ void Master::queue_tasks(std::uint32_t id, std::uint32_t type, std::uint32_t fir
 }
 
 void Master::queue_task_avoiding(std::uint32_t id, std::uint32_t type, std::uint32_t index, int avoid_rank) {
-  const int avoid = core_->worker_of_rank(avoid_rank);
+  // A relay's local worker: avoid its relay, or (the only one serving the type) that worker within it.
+  const int relay = core_->relay_of(avoid_rank);
+  const int avoid = core_->worker_of_rank(relay >= 0 ? relay : avoid_rank);
   if (avoid >= 0)
-    core_->scheduler_.add_task_avoiding(id, type, index, avoid);
+    core_->scheduler_.add_task_avoiding(id, type, index, avoid, relay >= 0 ? avoid_rank : -1);
   else
     core_->scheduler_.add_tasks(id, type, index, 1);
 }
@@ -164,6 +178,7 @@ void Master::Core::send_batch(const Dispatch& d) {
   h.type = d.type;
   h.count = static_cast<std::uint32_t>(d.indices.size());
   h.flags = g.time_each ? BatchHeader::kTimeEach : 0;
+  h.avoid_rank = d.avoid_rank;
   std::string msg;
   encode_batch_header(msg, h);
   g.encode(d.indices, msg);
@@ -211,12 +226,14 @@ void Master::Core::handle(Incoming& msg) {
       continue;
     }
     if (f.kind == FailureKind::timeout) ++stats_.timeouts;
-    const auto decision = scheduler_.retry(d.group, index, d.worker);
+    // Under a relay: the local worker it failed on, for the relay to avoid (the only relay left).
+    const int ran_on = rank_at(r.ranks, f.position, rank);
+    const auto decision = scheduler_.retry(d.group, index, d.worker, ran_on != rank ? ran_on : -1);
     if (decision.retried) {
       g.note_retry(index);
       ++stats_.retries;
     } else {
-      g.fail(index, f.message, decision.attempts, rank_at(r.ranks, f.position, rank));
+      g.fail(index, f.message, decision.attempts, ran_on);
       ++stats_.tasks_failed;
     }
   }

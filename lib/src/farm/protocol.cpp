@@ -23,7 +23,8 @@ const char* to_string(Tag tag) {
 }
 
 std::ostream& operator<<(std::ostream& os, const BatchHeader& h) {
-  return os << "Batch{id=" << h.batch_id << " type=" << h.type << " count=" << h.count << " flags=" << h.flags << "}";
+  return os << "Batch{id=" << h.batch_id << " type=" << h.type << " count=" << h.count << " flags=" << h.flags
+            << " avoid=" << h.avoid_rank << "}";
 }
 
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f) {

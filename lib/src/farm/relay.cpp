@@ -1,7 +1,6 @@
 #include "farm/relay.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 namespace rankpool::farm {
 
@@ -18,7 +17,15 @@ void Relay::accept(std::string_view batch) {
   ++stats_.batches;
   Pending p;
   p.header = h;
-  const auto workers = static_cast<std::uint32_t>(outstanding_.size());
+  // The least loaded local workers get the pieces; not the one the batch avoids (a retry of a
+  // task that failed there) while another is left.
+  std::vector<int> order;
+  for (int w = 0; w < static_cast<int>(outstanding_.size()); ++w)
+    if (local_.worker_rank(w) != h.avoid_rank || outstanding_.size() == 1) order.push_back(w);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return outstanding_[static_cast<std::size_t>(a)] < outstanding_[static_cast<std::size_t>(b)];
+  });
+  const auto workers = static_cast<std::uint32_t>(order.size());
   const std::uint32_t n = std::min(h.count, workers);
   std::vector<std::uint32_t> sizes(n, n ? h.count / n : 0);
   for (std::uint32_t i = 0; i < (n ? h.count % n : 0); ++i) ++sizes[i];
@@ -28,12 +35,6 @@ void Relay::accept(std::string_view batch) {
     return;
   }
   std::vector<std::string> inputs = registry_.at(h.type).split_inputs(payload, h.count, sizes);
-  // The least loaded local workers get the pieces.
-  std::vector<int> order(workers);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return outstanding_[static_cast<std::size_t>(a)] < outstanding_[static_cast<std::size_t>(b)];
-  });
   std::uint32_t offset = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
     const int w = order[i];

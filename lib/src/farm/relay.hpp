@@ -27,7 +27,8 @@ class Relay {
   Relay(const Registry& registry, Transport& local);
 
   /// A Tag::Batch message from rank 0: cut into pieces (one per local worker, at most one per
-  /// task), each sent to the local worker with the fewest tasks outstanding. Throws
+  /// task), each sent to the local worker with the fewest tasks outstanding, never to the one
+  /// its BatchHeader::avoid_rank names unless it is the only one. Throws
   /// ProtocolError for a batch it cannot decode or cut.
   void accept(std::string_view batch);
   /// What the local workers sent within `max_wait`, turned into messages for rank 0 in order:

@@ -142,6 +142,7 @@ std::optional<Dispatch> Scheduler::take(Group& g, int worker) {
   for (auto it = g.retries.begin(); it != g.retries.end(); ++it) {
     if (it->avoid_worker == worker && workers_for(g.type) > 1) continue;
     d.indices = TaskSet::list({it->index});
+    if (it->avoid_worker == worker) d.avoid_rank = it->avoid_rank;  // the only relay: it avoids its worker
     g.retries.erase(it);
     return d;
   }
@@ -262,7 +263,7 @@ Dispatch Scheduler::complete(std::uint64_t batch_id, double busy_seconds) {
   return d;
 }
 
-Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t index, int worker) {
+Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t index, int worker, int rank) {
   const std::uint64_t key = (static_cast<std::uint64_t>(group) << 32) | index;
   RetryDecision r;
   r.attempts = ++attempts_[key];
@@ -272,15 +273,16 @@ Scheduler::RetryDecision Scheduler::retry(std::uint32_t group, std::uint32_t ind
   }
   Group* g = find(group);
   if (!g) throw std::logic_error("retry for unknown group " + std::to_string(group));
-  g->retries.push_back({index, worker});
+  g->retries.push_back({index, worker, rank});
   rescan_ = true;
   r.retried = true;
   return r;
 }
 
-void Scheduler::add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker) {
+void Scheduler::add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker,
+                                  int avoid_rank) {
   add_tasks(group, type, index, 0);  // creates the group if needed
-  find(group)->retries.push_back({index, avoid_worker});
+  find(group)->retries.push_back({index, avoid_worker, avoid_rank});
   rescan_ = true;
 }
 

@@ -23,6 +23,7 @@ struct Dispatch {
   std::uint32_t group = 0;
   std::uint32_t type = 0;
   TaskSet indices;
+  int avoid_rank = -1;  // a relay's local worker the batch must keep off (BatchHeader::avoid_rank)
 };
 
 class Scheduler {
@@ -47,20 +48,24 @@ class Scheduler {
   std::optional<Dispatch> next();
   /// Marks a batch as returned; `busy_seconds` (its measured work) refines batch sizing.
   Dispatch complete(std::uint64_t batch_id, double busy_seconds);
-  /// A task failed on `worker`. Returns the number of attempts so far and whether it was
-  /// queued again (on another worker when one serves its type).
+  /// A task failed on `worker` (on its local worker `rank` when it is a relay; -1: not known).
+  /// Returns the number of attempts so far and whether it was queued again (on another worker
+  /// when one serves its type, else on `worker` with the batch's avoid_rank = `rank`).
   struct RetryDecision {
     bool retried = false;
     int attempts = 0;
   };
-  RetryDecision retry(std::uint32_t group, std::uint32_t index, int worker);
+  RetryDecision retry(std::uint32_t group, std::uint32_t index, int worker, int rank = -1);
   /// Queues a task again without counting an attempt: it never ran (its batch was
   /// abandoned when another task of it timed out). Dynamic scheduling batches requeued
   /// neighbours together again, ahead of fresh tasks.
   void requeue(std::uint32_t group, std::uint32_t index);
   /// Adds one task to `group` ahead of fresh tasks, for a worker other than `avoid_worker`
   /// when another one serves its type (the caller's own retry of a task: it failed there).
-  void add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker);
+  /// `avoid_rank`: when `avoid_worker` is a relay, its local worker the task failed on; should
+  /// the task go to that relay after all, its batch carries it (Dispatch::avoid_rank).
+  void add_task_avoiding(std::uint32_t group, std::uint32_t type, std::uint32_t index, int avoid_worker,
+                         int avoid_rank = -1);
 
   std::size_t in_flight_batches() const { return in_flight_.size(); }
   int in_flight(int worker) const { return slots_.at(worker); }
@@ -75,6 +80,7 @@ class Scheduler {
   struct Retry {
     std::uint32_t index;
     int avoid_worker;
+    int avoid_rank = -1;  // within avoid_worker, a relay: its local worker's rank
   };
   struct Group {
     std::uint32_t id = 0;

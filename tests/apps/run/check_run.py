@@ -307,6 +307,31 @@ def case_relays():
     one_line_error(rc, err, "invalid --hierarchy 'sideways'", "bad --hierarchy")
 
 
+def case_relays_retries():
+    """--retries through node relays at 5 ranks: each task fails on its first attempt and its retry
+    runs on another worker rank, both with two relays (--node-size 2: 1 and 3 relay for 2 and 4;
+    the retry goes to the other relay) and with one (--node-size 4: 1 relays for 2-4; it keeps the
+    retry off the worker the task failed on)."""
+    check(args.ranks == 5, "the relays_retries case runs at 5 ranks")
+    for node, workers in ((2, {2, 4}), (4, {2, 3, 4})):
+        attempts = path(f"attempts{node}")
+        rc, out, err = run(["--hierarchy", "on", "--node-size", str(node), "--retries", "2",
+                            "--output-jsonl", path(f"retry{node}.jsonl"), "--no-progress",
+                            f"echo $RANKPOOL_RANK >> {attempts}.{{}}; test $RANKPOOL_ATTEMPT -ge 2",
+                            ":::", *[str(i) for i in range(1, 13)]])
+        check(rc == 0, f"node size {node}: retried tasks succeed, exit 0 (got {rc}: {err[-300:]!r})")
+        recs = jsonl(path(f"retry{node}.jsonl"))
+        check(len(recs) == 12 and all(r["attempt"] == 2 for r in recs),
+              f"node size {node}: JSONL: one record per task, attempt 2")
+        ranks = []
+        for i in range(1, 13):
+            with open(f"{attempts}.{i}") as f:
+                ranks.append([int(x) for x in f.read().split()])
+        check(all(len(a) == 2 and set(a) <= workers for a in ranks),
+              f"node size {node}: two attempts per task, on the workers {sorted(workers)} only ({ranks})")
+        check(all(a[0] != a[1] for a in ranks), f"node size {node}: each retry ran on another rank ({ranks})")
+
+
 def case_bad_input():
     """Bad input: one line from rank 0 and exit 2, on every rank count."""
     one_line_error(*run(["--tasks", path("missing.txt")])[::2], "missing.txt", "unreadable task file")

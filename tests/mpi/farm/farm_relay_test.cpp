@@ -301,6 +301,67 @@ TEST(FarmRelay, EveryTaskNamesTheWorkerThatRanIt) {
   std::filesystem::remove(path);
 }
 
+// SubmitOptions::avoid_rank naming a relay's local worker (rankpool-run's retry of a command that
+// failed there): the resubmitted task never runs on that rank, through two relays or more (it
+// goes to another relay) and through a single relay (which keeps it off that worker).
+TEST(FarmRelay, SubmitAvoidingALocalWorkerNeverRunsThere) {
+  mpi::communicator world;
+  if (world.size() < 4) GTEST_SKIP() << "needs a node of two workers or more";
+  const int me = world.rank();
+  Registry reg;
+  // The input: -1 for a first attempt, which fails; else the rank it must not run on.
+  reg.add<int, int>("fails_first", [me](int avoid) {
+    if (avoid < 0) throw std::runtime_error("first attempt");
+    if (avoid == me) throw std::runtime_error("ran on the avoided rank " + std::to_string(me));
+    return me;
+  });
+  constexpr int kTasks = 40;
+  for (const int node : {node_size(world.size()), world.size() - 1}) {
+    SCOPED_TRACE("node size " + std::to_string(node));
+    FarmOptions o = options(true);
+    o.node_size = node;
+    o.max_retries = 0;  // the caller retries
+    o.batch_size = 1;
+    std::vector<int> failed_on(kTasks, -1), ran_on(kTasks, -1);
+    Farm farm(world, reg, o);
+    auto status = farm.run([&](Master& m) {
+      for (int i = 0; i < kTasks; ++i)
+        m.submit<int>("fails_first", -1, [&, i](Outcome<int>& oc) {
+          EXPECT_FALSE(oc.ok());
+          failed_on[static_cast<std::size_t>(i)] = oc.rank;
+        });
+      EXPECT_EQ(m.wait_all().failed, static_cast<std::uint64_t>(kTasks));
+      for (int i = 0; i < kTasks; ++i) {
+        SubmitOptions so;
+        so.avoid_rank = failed_on[static_cast<std::size_t>(i)];
+        m.submit<int>(
+            "fails_first", so.avoid_rank,
+            [&, i](Outcome<int>& oc) {
+              EXPECT_TRUE(oc.ok()) << "task " << i << ": " << oc.error;
+              ran_on[static_cast<std::size_t>(i)] = oc.ok() ? *oc.value : -1;
+            },
+            so);
+      }
+      EXPECT_TRUE(m.wait_all().ok());
+    });
+    EXPECT_EQ(status.failed_tasks, static_cast<std::uint64_t>(kTasks)) << status.error;
+    if (!farm.is_master()) continue;
+    std::set<int> relays, failed_ranks;
+    for (const auto& row : farm.stats().ranks)
+      if (is_relay(row)) relays.insert(row.rank);
+    EXPECT_EQ(relays.size(), static_cast<std::size_t>((world.size() - 1) / node));
+    for (int i = 0; i < kTasks; ++i) {
+      const int failed = failed_on[static_cast<std::size_t>(i)], ran = ran_on[static_cast<std::size_t>(i)];
+      EXPECT_GT(failed, 0) << i;
+      EXPECT_EQ(relays.count(failed), 0u) << "task " << i << " failed on a local worker, not a relay";
+      EXPECT_GT(ran, 0) << i;
+      EXPECT_NE(ran, failed) << "task " << i << " ran again on the rank it avoids";
+      failed_ranks.insert(failed);
+    }
+    EXPECT_GT(failed_ranks.size(), 1u) << "first attempts spread over the workers";
+  }
+}
+
 // Nodes that do not divide the workers: the last, smaller node has a relay too (or, alone,
 // is a plain worker of rank 0).
 TEST(FarmRelay, UnevenNodesAndAutomaticFromTheThreshold) {

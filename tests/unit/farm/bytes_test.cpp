@@ -137,11 +137,13 @@ TEST(FarmMessages, WireLayoutIsUnchanged) {
                            10));
   std::string h;
   encode_batch_header(h, {1, 2, 3, BatchHeader::kTimeEach});
+  // Batch header (protocol version 6): id, type, count, flags, then the rank to avoid (-1: none).
   EXPECT_EQ(h, std::string("\x01\0\0\0\0\0\0\0"
                            "\x02\0\0\0"
                            "\x03\0\0\0"
-                           "\x01\0\0\0",
-                           20));
+                           "\x01\0\0\0"
+                           "\xff\xff\xff\xff",
+                           24));
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ TEST(Protocol, TruncatedOrInconsistentMessagesAreProtocolErrors) {
 
 TEST(Protocol, StopAndBatchHeaderRoundTrip) {
   EXPECT_EQ(decode_stop(encode_stop({"bad input"})).abort_reason, "bad input");
-  BatchHeader h{9, 2, 100, BatchHeader::kTimeEach};
+  BatchHeader h{9, 2, 100, BatchHeader::kTimeEach, 17};
   std::string out;
   encode_batch_header(out, h);
   ByteReader in(out);

@@ -30,17 +30,32 @@ Registry make_registry() {
   return r;
 }
 
-// Rank 0's view: worker w is relay w, which has `node` local workers of its own.
+// Rank 0's view: worker w is relay w, which has `node` local workers of its own. With
+// `farm_ranks`, ranks as a farm of emulated nodes numbers them: relay w is rank 1 + w × (node + 1),
+// its local workers the ranks after it (parent_of() maps them); else relay w is rank w + 1 and
+// every relay's local workers are ranks 1 to node.
 class RelayedTransport final : public Transport {
  public:
-  RelayedTransport(const Registry& reg, int relays, int node) {
+  RelayedTransport(const Registry& reg, int relays, int node, bool farm_ranks = false)
+      : node_(node), farm_ranks_(farm_ranks) {
     for (int r = 0; r < relays; ++r) {
-      locals_.push_back(std::make_unique<LocalTransport>(reg, node));
+      std::vector<int> ranks;
+      for (int w = 0; farm_ranks && w < node; ++w) ranks.push_back(relay_rank(r) + 1 + w);
+      locals_.push_back(std::make_unique<LocalTransport>(reg, node, ranks));
       relays_.push_back(std::make_unique<Relay>(reg, *locals_.back()));
     }
   }
+  int relay_rank(int relay) const { return farm_ranks_ ? 1 + relay * (node_ + 1) : relay + 1; }
+  /// Per rank: the relay it takes batches from (0 for the relays).
+  std::vector<int> parent_of() const {
+    std::vector<int> parent(static_cast<std::size_t>(relay_rank(workers())), 0);
+    for (int r = 0; farm_ranks_ && r < workers(); ++r)
+      for (int w = 0; w < node_; ++w) parent[static_cast<std::size_t>(relay_rank(r) + 1 + w)] = relay_rank(r);
+    return parent;
+  }
+  LocalTransport& local_workers(int relay) { return *locals_.at(static_cast<std::size_t>(relay)); }
   int workers() const override { return static_cast<int>(relays_.size()); }
-  int worker_rank(int worker) const override { return worker + 1; }
+  int worker_rank(int worker) const override { return relay_rank(worker); }
   void send(int worker, Tag tag, std::string bytes) override {
     EXPECT_EQ(tag, Tag::Batch);
     ++batches_;
@@ -61,6 +76,8 @@ class RelayedTransport final : public Transport {
   std::size_t batches() const { return batches_; }
 
  private:
+  int node_ = 0;
+  bool farm_ranks_ = false;
   std::vector<std::unique_ptr<LocalTransport>> locals_;
   std::vector<std::unique_ptr<Relay>> relays_;
   std::deque<Incoming> ready_;
@@ -72,9 +89,10 @@ std::vector<std::vector<bool>> all(int w, const Registry& r) {
   return std::vector<std::vector<bool>>(static_cast<std::size_t>(w), std::vector<bool>(r.size(), true));
 }
 
-std::string batch_of(std::uint32_t type, std::uint64_t id, const std::vector<int>& xs, std::uint32_t flags = 0) {
+std::string batch_of(std::uint32_t type, std::uint64_t id, const std::vector<int>& xs, std::uint32_t flags = 0,
+                     int avoid_rank = -1) {
   std::string wire;
-  encode_batch_header(wire, BatchHeader{id, type, static_cast<std::uint32_t>(xs.size()), flags});
+  encode_batch_header(wire, BatchHeader{id, type, static_cast<std::uint32_t>(xs.size()), flags, avoid_rank});
   codec::encode_range(wire, xs.data(), xs.size());
   return wire;
 }
@@ -213,4 +231,93 @@ TEST(Relay, BatchItCannotCutIsAProtocolError) {
   std::string unknown;
   encode_batch_header(unknown, BatchHeader{2, 99, 0, 0});
   EXPECT_THROW(relay.accept(unknown), ProtocolError);
+}
+
+TEST(Relay, KeepsABatchOffTheRankItAvoidsUnlessItIsTheOnlyWorker) {
+  Registry reg = make_registry();
+  LocalTransport local(reg, 3, {2, 3, 4});
+  Relay relay(reg, local);
+  relay.accept(batch_of(0, 1, {5}, 0, 2));  // all idle: worker 0 (rank 2) would take it
+  relay.accept(batch_of(0, 2, {1, 2, 3, 4, 5}, 0, 3));
+  std::map<std::uint64_t, ResultMessage> got;
+  for (int i = 0; i < 3 && got.size() < 2; ++i)
+    for (auto& [tag, bytes] : relay.poll(std::chrono::microseconds(0))) {
+      const ResultMessage r = decode_result(bytes);
+      got[r.batch_id] = r;
+    }
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_EQ(local.log().size(), 1u + 2u) << "five tasks cut for the two workers left";
+  EXPECT_NE(local.log()[0].worker, 0);
+  EXPECT_NE(local.log()[1].worker, 1);
+  EXPECT_NE(local.log()[2].worker, 1);
+  for (const auto& sent : local.log()) EXPECT_EQ(sent.header.avoid_rank, -1) << "pieces avoid nothing further";
+  ASSERT_EQ(got[1].ranks.size(), 1u);
+  EXPECT_NE(got[1].ranks[0].rank, 2);
+  for (const auto& run : got[2].ranks) EXPECT_NE(run.rank, 3);
+  std::vector<long> outputs;
+  codec::decode<long>(got[2].payload, 5, outputs);
+  EXPECT_EQ(outputs, (std::vector<long>{1, 4, 9, 16, 25}));
+
+  LocalTransport alone(reg, 1, {7});
+  Relay one(reg, alone);
+  one.accept(batch_of(0, 3, {6}, 0, 7));
+  auto up = one.poll(std::chrono::microseconds(0));
+  ASSERT_EQ(up.size(), 1u);
+  const ResultMessage r = decode_result(up[0].second);
+  EXPECT_TRUE(r.failures.empty()) << "its only worker runs it";
+  codec::decode<long>(r.payload, 1, outputs);
+  EXPECT_EQ(outputs, (std::vector<long>{36}));
+}
+
+// SubmitOptions::avoid_rank naming a relay's local worker: with the relay alone, the relay keeps
+// the task off that worker; with another relay, the task goes there.
+TEST(Relay, SubmitAvoidingALocalWorkerRunsElsewhere) {
+  Registry reg = make_registry();
+  for (int relays : {1, 2}) {
+    SCOPED_TRACE(std::to_string(relays) + " relays");
+    FarmOptions o;
+    o.progress = false;
+    o.batch_size = 1;
+    RelayedTransport t(reg, relays, 3, true);
+    Master m(reg, t, o, all(relays, reg), {}, std::vector<int>(static_cast<std::size_t>(relays), 3), t.parent_of());
+    const int avoid = t.relay_rank(0) + 1;  // relay 0's first local worker, its least loaded when idle
+    std::map<std::size_t, int> rank_of;
+    for (int i = 0; i < 24; ++i) {
+      SubmitOptions so;
+      so.avoid_rank = avoid;
+      m.submit<long>(
+          "square", i, [&](Outcome<long>& oc) { rank_of[oc.index] = oc.rank; }, so);
+    }
+    EXPECT_TRUE(m.wait_all().ok());
+    ASSERT_EQ(rank_of.size(), 24u);
+    for (const auto& [i, rank] : rank_of) {
+      EXPECT_NE(rank, avoid) << "task " << i;
+      if (relays == 2) {
+        EXPECT_GT(rank, t.relay_rank(1)) << "task " << i << " on the other relay's workers";
+      }
+    }
+  }
+}
+
+// The farm's own retries under a single relay: the retry keeps off the local worker the task
+// failed on, so a bad worker costs attempts, not tasks.
+TEST(Relay, RetriesThroughTheOnlyRelayAvoidTheWorkerThatFailed) {
+  Registry reg = make_registry();
+  FarmOptions o;
+  o.progress = false;
+  o.batch_size = 1;
+  o.max_retries = 1;
+  RelayedTransport t(reg, 1, 3, true);
+  t.local_workers(0).fail_worker(0, "bad worker");
+  Master m(reg, t, o, all(1, reg), {}, {3}, t.parent_of());
+  std::vector<int> xs(30);
+  std::iota(xs.begin(), xs.end(), 0);
+  std::vector<int> rank_of(xs.size(), -1);
+  MapOptions<long> mo;
+  mo.on_result = [&](Outcome<long>& oc) { rank_of[oc.index] = oc.rank; };
+  auto res = m.map<long>("square", xs, mo);
+  EXPECT_TRUE(res.ok()) << res.failures.size()
+                        << " failed, the first: " << (res.failures.empty() ? "" : res.failures[0].message);
+  EXPECT_GT(m.stats().retries, 0u) << "the bad worker got tasks";
+  for (std::size_t i = 0; i < xs.size(); ++i) EXPECT_NE(rank_of[i], t.relay_rank(0) + 1) << i;
 }

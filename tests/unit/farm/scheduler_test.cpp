@@ -226,6 +226,36 @@ TEST(Scheduler, RetriesUpToTheLimitOnAnotherWorker) {
   EXPECT_FALSE(s.next());
 }
 
+// A relay's local worker a task failed on: with another worker the task goes there (the relay
+// is avoided whole, no hint); with the relay alone it goes back to it, naming the rank to avoid.
+TEST(Scheduler, ARetryThroughTheOnlyRelayCarriesTheRankToAvoid) {
+  FarmOptions o;
+  o.batch_size = 1;
+  Scheduler one(o, all_serve(1), {}, {3});
+  one.add_task_avoiding(0, 0, 5, 0, 7);
+  auto d = one.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->worker, 0);
+  EXPECT_EQ(d->avoid_rank, 7);
+  one.complete(d->batch_id, 0);
+  EXPECT_TRUE(one.retry(0, 5, 0, 8).retried);
+  d = one.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->avoid_rank, 8) << "the farm's own retry names the local worker it failed on";
+  one.complete(d->batch_id, 0);
+  one.add_tasks(0, 0, 6, 1);
+  d = one.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->avoid_rank, -1) << "fresh tasks avoid nothing";
+
+  Scheduler two(o, all_serve(2), {}, {3, 3});
+  two.add_task_avoiding(0, 0, 5, 0, 7);
+  d = two.next();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->worker, 1) << "another relay serves the type";
+  EXPECT_EQ(d->avoid_rank, -1);
+}
+
 TEST(Scheduler, PipelineDeepensOnlyForMeasuredCheapTasks) {
   auto in_flight_after_probe = [](double task_seconds) {
     FarmOptions o;

@@ -32,9 +32,12 @@ class Master {
   /// Made by Farm::run() (or, in tests, over a fake transport). `serves[w][t]`: worker w
   /// serves type t (resolved from the queue assignment); `slots[w]`: batches worker w runs
   /// at once (empty: 1 each); `fanout[w]`: workers behind worker w when it is a node's relay
-  /// (empty: 1 each; its batches are that many times larger).
+  /// (empty: 1 each; its batches are that many times larger); `parent_of[r]`: the rank that
+  /// rank r takes batches from, a relay's for its local workers, else 0 (empty: all 0). With
+  /// it, a retry avoids the relay's local worker it failed on (SubmitOptions::avoid_rank too).
   Master(const Registry& registry, Transport& transport, const FarmOptions& options,
-         std::vector<std::vector<bool>> serves, std::vector<int> slots = {}, std::vector<int> fanout = {});
+         std::vector<std::vector<bool>> serves, std::vector<int> slots = {}, std::vector<int> fanout = {},
+         std::vector<int> parent_of = {});
   ~Master();
   Master(const Master&) = delete;
   Master& operator=(const Master&) = delete;

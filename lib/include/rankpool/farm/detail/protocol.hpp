@@ -24,7 +24,7 @@
 namespace rankpool::farm {
 
 /// Bumped whenever a message layout changes; checked in the handshake (runtime/agree.hpp).
-inline constexpr std::uint32_t kProtocolVersion = 5;
+inline constexpr std::uint32_t kProtocolVersion = 6;
 
 enum class Tag : int {
   Batch = 1,                    // master → worker: a batch of tasks of one type
@@ -51,10 +51,13 @@ struct BatchHeader {
   std::uint32_t type = 0;   // index into the handshake's type list
   std::uint32_t count = 0;  // number of tasks in the payload
   std::uint32_t flags = 0;  // kTimeEach: measure every task, not just the batch
+  // A rank not to run these tasks on (-1: any): a relay's local worker a retry avoids; the
+  // relay (farm/relay.hpp) keeps the batch off it when it has another. Since version 6.
+  std::int32_t avoid_rank = -1;
   static constexpr std::uint32_t kTimeEach = 1;
   bool operator==(const BatchHeader&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(BatchHeader, (), (batch_id, type, count, flags))
+BOOST_DESCRIBE_STRUCT(BatchHeader, (), (batch_id, type, count, flags, avoid_rank))
 std::ostream& operator<<(std::ostream& os, const BatchHeader& h);
 
 /// Why a task of a batch has no output.

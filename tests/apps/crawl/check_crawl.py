@@ -41,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -74,6 +75,9 @@ p.add_argument("--max-decile-ratio", type=float, default=0.0,
                     "(pages/s) than the first (0: print the tenths only)")
 p.add_argument("--max-crawler-rss-mib", type=float, default=0.0,
                help="scenario scale: fail when a crawling rank's peak RSS passes this many MiB (0: print it only)")
+p.add_argument("--max-rss-growth-mib", type=float, default=0.0,
+               help="scenario scale: fail when a crawling rank's peak RSS grows by more than this many MiB from "
+                    "the first tenth of the crawl's pages to its end (0: print the trace only)")
 args = p.parse_args()
 
 START = time.monotonic()
@@ -1719,6 +1723,78 @@ def vm_hwm_kb(pid):
         return 0
 
 
+class RssTrace:
+    """Samples, once a second while a crawl runs, each rank's peak RSS so far (VmHWM) and the
+    records rank 0 has written to pages.jsonl: the crawling ranks' memory against the crawl's
+    progress, read from /proc (independent of the crawler's own figures). The rank processes are
+    those whose command line holds `marker` (the crawl's --out-dir); their rank, from Open
+    MPI's OMPI_COMM_WORLD_RANK."""
+
+    def __init__(self, marker, pages_path):
+        self.marker, self.pages_path = marker.encode(), pages_path
+        self.samples = []  # (pages written, {rank: VmHWM KiB})
+        self._ranks = {}  # pid -> rank
+        self._lines, self._offset = 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _count_pages(self):
+        try:
+            with open(self.pages_path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return self._lines
+        self._offset += len(data)
+        self._lines += data.count(b"\n")
+        return self._lines
+
+    def _find_ranks(self):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) in self._ranks:
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if self.marker not in f.read():
+                        continue
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            except OSError:
+                continue
+            if b"OMPI_COMM_WORLD_RANK" in env:
+                self._ranks[int(pid)] = int(env[b"OMPI_COMM_WORLD_RANK"])
+
+    def _run(self):
+        while not self._stop.wait(1.0):
+            if len(self._ranks) < args.ranks:
+                self._find_ranks()
+            hwm = {rank: vm_hwm_kb(pid) for pid, rank in self._ranks.items()}
+            hwm = {rank: kb for rank, kb in hwm.items() if kb > 0}
+            if hwm:
+                self.samples.append((self._count_pages(), hwm))
+
+    def by_tenth(self, total):
+        """For each crawling rank, its peak RSS (MiB) when the crawl had written 1/10, 2/10, ...
+        of `total` pages (the last: the last sample), and its growth from the first tenth on."""
+        out = {}
+        for rank in range(1, args.ranks):
+            series = [(pages, hwm[rank]) for pages, hwm in self.samples if rank in hwm]
+            if not series:
+                continue
+            row = []
+            for k in range(1, 11):
+                at = next((kb for pages, kb in series if pages >= total * k / 10), series[-1][1])
+                row.append(round(at / 1024, 1))
+            row[-1] = round(series[-1][1] / 1024, 1)
+            out[rank] = row
+        return out
+
+
 def decile_rates(out):
     """pages/s in each tenth of the crawl: pages.jsonl's records in fetched_at order, cut into ten
     equal runs, each run's pages over the time from its first fetch to the next run's first."""
@@ -1767,6 +1843,7 @@ def scenario_scale():
     seeds_file = os.path.join(workdir, "seeds.txt")
     with open(seeds_file, "w") as f:
         f.write("\n".join(truth["seeds"]) + "\n")
+    trace = RssTrace(out, os.path.join(out, "pages.jsonl"))
     try:
         rc, _, se, secs = mpirun(["--out-dir", out, "--quiet", "--max-depth", str(max_depth), "--delay", "0",
                                   # 8 MiB of frontier per rank: the rest spills to disk, so a
@@ -1775,6 +1852,7 @@ def scenario_scale():
                                   "--seeds", seeds_file] + NO_RETRIES, timeout=remaining() - 10)
         web_rss = vm_hwm_kb(web.proc.pid)
     finally:
+        trace.stop()
         web.stop()
     print(f"{name}: exit {rc}, {secs:.1f} s", flush=True)
     if rc is None:
@@ -1800,6 +1878,10 @@ def scenario_scale():
                "out_dir_mib": round(du(out) / 2**20, 1), "testweb_start_s": round(web_start, 1),
                "testweb_peak_rss_mib": round(web_rss / 1024, 1),
                "decile_pages_per_s": [round(r) for r in rates]}
+    # Each crawling rank's peak RSS at each tenth of the pages written (/proc, once a second).
+    tenths = trace.by_tenth(total)
+    figures["peak_rss_mib_by_tenth"] = {str(rank): row for rank, row in tenths.items()}
+    figures["peak_rss_growth_mib"] = {str(rank): round(row[-1] - row[0], 1) for rank, row in tenths.items()}
     print("figures: " + json.dumps(figures), flush=True)
     check(all("cpu_s" in r and r["cpu_s"] > 0 for r in ranks), f"{name}: a rank row without its cpu_s: {ranks}")
     check(summary.get("master_cpu_s_per_1000_pages", 0) > 0, f"{name}: no master_cpu_s_per_1000_pages")
@@ -1816,6 +1898,15 @@ def scenario_scale():
         check(peaks and all(0 < p <= args.max_crawler_rss_mib for p in peaks),
               f"{name}: crawling ranks' peak RSS {[round(p, 1) for p in peaks]} MiB, the bound is "
               f"{args.max_crawler_rss_mib} MiB")
+    if args.max_rss_growth_mib > 0:
+        # Flat: what a crawling rank holds once the crawl is under way does not grow with it
+        # (beyond the seen-set's and page index's ~35 bytes per URL, docs/scale.md).
+        check(len(tenths) == args.ranks - 1 and len(trace.samples) >= 10,
+              f"{name}: RSS traced for ranks {sorted(tenths)} in {len(trace.samples)} samples")
+        for rank, row in tenths.items():
+            check(row[-1] - row[0] <= args.max_rss_growth_mib,
+                  f"{name}: rank {rank}'s peak RSS grew {row[-1] - row[0]:.1f} MiB from the first tenth of the "
+                  f"crawl to its end ({row}), the bound is {args.max_rss_growth_mib} MiB")
     if not failures and not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     else:

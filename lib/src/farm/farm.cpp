@@ -188,6 +188,15 @@ Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions 
   if (comm_.size() > 1) stop_ = std::make_shared<runtime::CollectiveStop>(comm_);
 }
 
+std::vector<int> Farm::relay_ranks() const {
+  std::vector<int> relays;
+  for (const int parent : parent_of_)
+    if (parent != 0) relays.push_back(parent);
+  std::sort(relays.begin(), relays.end());
+  relays.erase(std::unique(relays.begin(), relays.end()), relays.end());
+  return relays;
+}
+
 std::string Farm::plan_relays() {
   const int n = comm_.size();
   parent_of_.assign(static_cast<std::size_t>(n), 0);

@@ -104,6 +104,22 @@ struct Due {
   std::string batch;
 };
 
+constexpr int kFirstRelayedRank = 100000;  // the made-up ranks of a relay's workers
+
+/// A relay's result: the batch cut into min(node, count) pieces as even as they go, one rank
+/// run each, named by made-up worker ranks (rank 0 reads them per task, never sends to them).
+std::string with_rank_runs(const std::string& result, int node) {
+  ResultMessage r = decode_result(result);
+  const auto pieces = std::min<std::uint32_t>(r.count, static_cast<std::uint32_t>(node));
+  std::uint32_t first = 0;
+  for (std::uint32_t i = 0; i < pieces; ++i) {
+    const std::uint32_t count = r.count / pieces + (i < r.count % pieces ? 1 : 0);
+    r.ranks.push_back({first, count, static_cast<std::int32_t>(kFirstRelayedRank) + static_cast<std::int32_t>(i)});
+    first += count;
+  }
+  return encode_result(r);
+}
+
 void emulate_workers(const mpi::communicator& comm, const Registry& registry, const EmulateOptions& o) {
   const auto task = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.task_s));
   const int node = std::max(1, o.node);
@@ -124,6 +140,7 @@ void emulate_workers(const mpi::communicator& comm, const Registry& registry, co
       const auto count = in.get<std::uint32_t>();
       // The emulated time, so the master's batch sizing sees tasks of task_s.
       ByteWriter(result).patch(12, static_cast<std::uint64_t>(std::llround(o.task_s * 1e9 * count)));
+      if (node > 1 && count > 0) result = with_rank_runs(result, node);
       auto req = comm.isend(0, d.tag, result.data(), static_cast<int>(result.size()));
       pending.add(std::move(req), std::move(result));
     }
@@ -197,7 +214,13 @@ EmulateReport run_emulation(const mpi::communicator& comm, const Registry& regis
   const auto t0 = Clock::now();
   const double c0 = thread_cpu_s();
   const double q0 = thread_runqueue_s();
-  const auto result = master.map(task, xs);
+  MapOptions<int> mo;
+  std::uint64_t misranked = 0;  // outcomes not naming a relay's worker (node > 1) or a worker rank
+  if (o.each) {
+    mo.order = Order::completion;
+    mo.on_result = [&](Outcome<int>& out) { misranked += (node > 1) != (out.rank >= kFirstRelayedRank); };
+  }
+  const auto result = master.map(task, xs, mo);
   report.cpu_s = thread_cpu_s() - c0;
   report.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   report.runqueue_s = thread_runqueue_s() - q0;
@@ -205,7 +228,7 @@ EmulateReport run_emulation(const mpi::communicator& comm, const Registry& regis
   report.wait_s = transport.wait_s();
   report.tasks = xs.size();
   report.batches = master.master_counters().batches;
-  report.correct = result.ok() && result.values.size() == xs.size();
+  report.correct = result.ok() && result.values.size() == xs.size() && misranked == 0;
   for (std::size_t i = 0; report.correct && i < xs.size(); ++i) report.correct = result.values[i] == 3 * xs[i] + 1;
   for (const int v : result.values) report.output_sum += static_cast<std::uint64_t>(v);
   transport.stop_all();

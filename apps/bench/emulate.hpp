@@ -45,8 +45,11 @@ struct EmulateOptions {
   double task_s = 100e-6;  // emulated duration of one task
   std::size_t batch = 0;   // the farm's batch_size (0: automatic)
   long tasks = 1000000;
-  int node = 1;  // > 1: the logical workers sit behind relays of this many (rank 0 faces workers / node
-                 // relays, each completing a batch of n tasks in ceil(n / node) task durations)
+  int node = 1;       // > 1: the logical workers sit behind relays of this many (rank 0 faces workers / node
+                      // relays, each completing a batch of n tasks in ceil(n / node) task durations, its
+                      // result naming who ran what as a relay's does: one rank run per worker)
+  bool each = false;  // map() with an on_result callback (Order::completion), as rankpool-run's: rank 0
+                      // also hands each outcome, with the rank that ran it, to the caller
 };
 
 struct EmulateReport {

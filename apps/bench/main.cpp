@@ -218,7 +218,9 @@ int main(int argc, char** argv) {
       "task-us", po::value(&task_us)->default_value(task_us), "--emulate: the emulated duration of one task (µs)")(
       "batch", po::value(&emu.batch)->default_value(emu.batch), "--emulate: the farm's batch_size (0: automatic)")(
       "node-size", po::value(&emu.node)->default_value(emu.node),
-      "--emulate: also run through relays of this many workers each (a second line; 1: flat only)");
+      "--emulate: also run through relays of this many workers each (a second line; 1: flat only)")(
+      "each", po::bool_switch(&emu.each),
+      "--emulate: hand each outcome (and the rank that ran it) to an on_result callback, as rankpool-run does");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

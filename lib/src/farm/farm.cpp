@@ -44,6 +44,23 @@ namespace {
 
 Backoff backoff_for(const FarmOptions& o) { return Backoff(o.spin_time, o.max_idle_sleep); }
 
+/// What a worker's and a relay's loops start from: the handshake's outcome (an error ends the
+/// run before the loop), the start of the rank's wall time, its statistics row (rank, host),
+/// its sends in flight and its poll back-off.
+struct RankLoop {
+  RunStatus status;
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  RankStats stats;
+  PendingSends pending;
+  Backoff backoff;
+  RankLoop(const std::string& handshake_error, int rank, const FarmOptions& o) : backoff(backoff_for(o)) {
+    status.error = handshake_error;
+    if (!status.error.empty()) return;
+    stats.rank = rank;
+    stats.host = host_name();
+  }
+};
+
 // The worker's Stats: the runtime's report envelope (who, wall time), its counters as the payload.
 std::string encode_stats(const RankStats& s) {
   return runtime::encode_report(runtime::RankReport{s.rank, s.host, s.role, s.wall_s, runtime::encode(s)});
@@ -186,6 +203,15 @@ Farm::Farm(const mpi::communicator& comm, const Registry& registry, FarmOptions 
     : comm_(runtime::private_communicator(comm)), registry_(registry), options_(std::move(options)) {
   handshake_error_ = handshake(plan_relays());
   if (comm_.size() > 1) stop_ = std::make_shared<runtime::CollectiveStop>(comm_);
+}
+
+std::vector<int> Farm::relay_ranks() const {
+  std::vector<int> relays;
+  for (const int parent : parent_of_)
+    if (parent != 0) relays.push_back(parent);
+  std::sort(relays.begin(), relays.end());
+  relays.erase(std::unique(relays.begin(), relays.end()), relays.end());
+  return relays;
 }
 
 std::string Farm::plan_relays() {
@@ -387,16 +413,9 @@ RunStatus Farm::run_master(const std::function<void(Master&)>& body, const std::
 }
 
 RunStatus Farm::run_worker(const std::string& handshake_error) {
-  RunStatus status;
-  status.error = handshake_error;
-  if (!status.error.empty()) return status;
-  const auto t0 = std::chrono::steady_clock::now();
-  RankStats stats;
-  stats.rank = comm_.rank();
-  stats.host = host_name();
-  stats.role = "worker";
-  PendingSends pending;
-  Backoff backoff = backoff_for(options_);
+  RankLoop loop(handshake_error, comm_.rank(), options_);
+  if (!loop.status.error.empty()) return loop.status;
+  loop.stats.role = "worker";
   // Batches come from rank 0 or from this node's relay; a stop after an interrupt from rank 0.
   const int parent = parent_of_[static_cast<std::size_t>(comm_.rank())];
   auto receive = [&]() -> std::optional<runtime::Raw> {
@@ -442,10 +461,10 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     executor.emplace(registry_, options_.task_timeout, options_.slots, context, options_.interrupt_grace);
   }
   auto send = [&](Tag tag, std::string bytes) {
-    ++stats.msgs_sent;
-    stats.bytes_sent += bytes.size();
+    ++loop.stats.msgs_sent;
+    loop.stats.bytes_sent += bytes.size();
     auto req = comm_.isend(parent, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
-    pending.add(std::move(req), std::move(bytes));
+    loop.pending.add(std::move(req), std::move(bytes));
   };
   auto send_result = [&](std::string result) { send(Tag::Result, std::move(result)); };
   auto protocol_failure = [&](const std::exception& e) {
@@ -458,14 +477,14 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   // The end of the run: `stop` came down the runtime's tree (`gathered`: the statistics go
   // back up it) or point to point after an interrupt (they go back the same way).
   auto finish = [&](const StopMessage& stop, bool gathered) {
-    status.error = stop.abort_reason;
-    status.signal = stop.signal;
+    loop.status.error = stop.abort_reason;
+    loop.status.signal = stop.signal;
     if (executor) {
       const RankStats& e = executor->stats();
-      stats.tasks += e.tasks;
-      stats.failed += e.failed;
-      stats.batches += e.batches;
-      stats.busy_s += e.busy_s;
+      loop.stats.tasks += e.tasks;
+      loop.stats.failed += e.failed;
+      loop.stats.batches += e.batches;
+      loop.stats.busy_s += e.busy_s;
       if (const int stuck = executor->stuck_threads()) {
         std::fprintf(stderr, "rankpool: rank %d: %d timed-out task%s still running, abandoned\n", comm_.rank(), stuck,
                      stuck == 1 ? "" : "s");
@@ -474,10 +493,10 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       // come back within the grace (the master no longer reads them), then abandon the rest.
       executor.reset();
     }
-    pending.wait_all();
-    stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    loop.pending.wait_all();
+    loop.stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop.t0).count();
     // The counters cover the run's messages; the Stats message itself is not in them.
-    const std::string bytes = encode_stats(stats);
+    const std::string bytes = encode_stats(loop.stats);
     if (gathered) {
       // Batches the master sent before the stop still arrive: received and dropped until
       // the closing barrier, so that the master's sends complete.
@@ -505,7 +524,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       try {
         while (auto out = executor->next_message()) {
           send(out->first, std::move(out->second));
-          backoff.reset();
+          loop.backoff.reset();
         }
       } catch (const std::exception& e) {
         protocol_failure(e);
@@ -513,19 +532,19 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
     }
     auto m = receive();
     if (!m) {
-      pending.reap();
-      if (!pending.empty())
+      loop.pending.reap();
+      if (!loop.pending.empty())
         std::this_thread::yield();
       else if (executor && !executor->idle())
         executor->wait(std::chrono::microseconds(200));  // a result
                                                          // wakes it at once; a batch from the master within 200 µs
       else
-        backoff.wait();
+        loop.backoff.wait();
       continue;
     }
-    backoff.reset();
-    ++stats.msgs_recv;
-    stats.bytes_recv += m->bytes.size();
+    loop.backoff.reset();
+    ++loop.stats.msgs_recv;
+    loop.stats.bytes_recv += m->bytes.size();
     if (m->tag == static_cast<int>(Tag::Batch)) {
       if (executor) {
         executor->submit(std::move(m->bytes));
@@ -533,7 +552,7 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
       }
       std::string result;
       try {
-        result = execute_batch(registry_, m->bytes, stats);
+        result = execute_batch(registry_, m->bytes, loop.stats);
       } catch (const std::exception& e) {
         protocol_failure(e);
       }
@@ -557,32 +576,25 @@ RunStatus Farm::run_worker(const std::string& handshake_error) {
   }
   stopped.store(true);
   if (watchdog.joinable()) watchdog.join();
-  return status;
+  return loop.status;
 }
 
 // A node's relay (farm/relay.hpp): batches from rank 0 are cut for the local workers, their
 // results go back to rank 0 as one per batch. It runs no task itself: its loop must answer
 // within microseconds to keep a node's workers fed.
 RunStatus Farm::run_relay(const std::string& handshake_error) {
-  RunStatus status;
-  status.error = handshake_error;
-  if (!status.error.empty()) return status;
-  const auto t0 = std::chrono::steady_clock::now();
-  RankStats stats;
-  stats.rank = comm_.rank();
-  stats.host = host_name();
+  RankLoop loop(handshake_error, comm_.rank(), options_);
+  if (!loop.status.error.empty()) return loop.status;
   // "relay for 3 ranks (2-4)": how many it feeds, the first and last of them.
-  stats.role = "relay for " + std::to_string(children_.size()) + " ranks (" + std::to_string(children_.front()) + "-" +
-               std::to_string(children_.back()) + ")";
-  PendingSends pending;
-  Backoff backoff = backoff_for(options_);
-  RelayLinks links(comm_, children_, pending, stats);
+  loop.stats.role = "relay for " + std::to_string(children_.size()) + " ranks (" + std::to_string(children_.front()) +
+                    "-" + std::to_string(children_.back()) + ")";
+  RelayLinks links(comm_, children_, loop.pending, loop.stats);
   Relay relay(registry_, links);
   auto send_up = [&](Tag tag, std::string bytes) {
-    ++stats.msgs_sent;
-    stats.bytes_sent += bytes.size();
+    ++loop.stats.msgs_sent;
+    loop.stats.bytes_sent += bytes.size();
     auto req = comm_.isend(0, static_cast<int>(tag), bytes.data(), static_cast<int>(bytes.size()));
-    pending.add(std::move(req), std::move(bytes));
+    loop.pending.add(std::move(req), std::move(bytes));
   };
   auto protocol_failure = [&](const std::exception& e) {
     std::fprintf(stderr, "rankpool: rank %d (relay): protocol error: %s\n", comm_.rank(), e.what());
@@ -593,17 +605,17 @@ RunStatus Farm::run_relay(const std::string& handshake_error) {
     }
   };
   auto finish = [&](const StopMessage& stop, bool gathered) {
-    status.error = stop.abort_reason;
-    status.signal = stop.signal;
+    loop.status.error = stop.abort_reason;
+    loop.status.signal = stop.signal;
     // Its sends to the local workers complete as they drain theirs; theirs to it as it drains.
-    while (!pending.empty()) {
+    while (!loop.pending.empty()) {
       drain();
-      pending.reap();
+      loop.pending.reap();
       std::this_thread::yield();
     }
-    stats.batches = relay.stats().batches;
-    stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::string bytes = encode_stats(stats);
+    loop.stats.batches = relay.stats().batches;
+    loop.stats.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop.t0).count();
+    const std::string bytes = encode_stats(loop.stats);
     if (gathered)
       stop_->report(runtime::decode_report(bytes), drain);
     else
@@ -623,13 +635,13 @@ RunStatus Farm::run_relay(const std::string& handshake_error) {
     }
     auto m = try_receive(comm_, mpi::any_source);
     if (!m) {
-      pending.reap();
-      backoff.wait();
+      loop.pending.reap();
+      loop.backoff.wait();
       continue;
     }
-    backoff.reset();
-    ++stats.msgs_recv;
-    stats.bytes_recv += m->bytes.size();
+    loop.backoff.reset();
+    ++loop.stats.msgs_recv;
+    loop.stats.bytes_recv += m->bytes.size();
     try {
       if (m->source == 0 && m->tag == static_cast<int>(Tag::Batch)) {
         relay.accept(m->bytes);
@@ -653,7 +665,7 @@ RunStatus Farm::run_relay(const std::string& handshake_error) {
       protocol_failure(e);
     }
   }
-  return status;
+  return loop.status;
 }
 
 }  // namespace rankpool::farm

@@ -218,6 +218,7 @@ void Master::Core::handle(Incoming& msg) {
   const std::uint64_t before = g.finished;
   g.deliver(d.indices, r, failed, rank, mean);
   stats_.tasks_completed += g.finished - before;
+  RankCursor ran_by(r.ranks, rank);  // failures come in batch order from workers and relays
   for (const auto& f : r.failures) {
     const std::uint32_t index = d.indices[f.position];
     if (f.kind == FailureKind::not_run) {
@@ -227,7 +228,7 @@ void Master::Core::handle(Incoming& msg) {
     }
     if (f.kind == FailureKind::timeout) ++stats_.timeouts;
     // Under a relay: the local worker it failed on, for the relay to avoid (the only relay left).
-    const int ran_on = rank_at(r.ranks, f.position, rank);
+    const int ran_on = ran_by(f.position);
     const auto decision = scheduler_.retry(d.group, index, d.worker, ran_on != rank ? ran_on : -1);
     if (decision.retried) {
       g.note_retry(index);

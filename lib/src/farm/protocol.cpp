@@ -114,6 +114,7 @@ ResultView decode_result_view(std::string_view bytes) {
     run.rank = in.get<std::int32_t>();
     if (run.first > r.count || run.count > r.count - run.first) in.fail("rank run out of range");
     if (run.rank < 0) in.fail("negative rank in a rank run");
+    if (!r.ranks.empty() && run.first < r.ranks.back().end()) in.fail("rank runs out of order or overlapping");
     r.ranks.push_back(run);
   }
   in.finish();

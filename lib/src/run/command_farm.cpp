@@ -681,13 +681,17 @@ int run_commands(const mpi::communicator& comm, ProcessRunner& runner, const Run
     }
     if (!message.empty()) std::fprintf(stderr, "rankpool-run: %s\n", message.c_str());
     if (!o.quiet) {
-      const std::size_t workers = comm.size() == 1 ? 1 : static_cast<std::size_t>(comm.size() - 1);
+      // The ranks that ran tasks: not rank 0 (unless alone), not the relays (they only pass batches on).
+      const std::size_t relays = farm.relay_ranks().size();
+      const std::size_t workers = comm.size() == 1 ? 1 : static_cast<std::size_t>(comm.size() - 1) - relays;
+      const std::string through =
+          relays ? " (through " + std::to_string(relays) + " relay" + (relays == 1 ? ")" : "s)") : "";
       std::fprintf(
           stderr,
-          "rankpool-run: %llu tasks in %.2f s (%.1f/s) on %zu worker rank%s × %d slot%s: %llu succeeded, %llu failed"
+          "rankpool-run: %llu tasks in %.2f s (%.1f/s) on %zu worker rank%s × %d slot%s%s: %llu succeeded, %llu failed"
           "%s%s; master CPU %.3f s (%.3f s per 1000 tasks)\n",
           static_cast<unsigned long long>(ran), wall, wall > 0 ? static_cast<double>(ran) / wall : 0.0, workers,
-          workers == 1 ? "" : "s", worker.placement.slots, worker.placement.slots == 1 ? "" : "s",
+          workers == 1 ? "" : "s", worker.placement.slots, worker.placement.slots == 1 ? "" : "s", through.c_str(),
           static_cast<unsigned long long>(side->ok()), static_cast<unsigned long long>(side->failed()),
           side->resumed() ? (", " + std::to_string(side->resumed()) + " from the journal").c_str() : "",
           side->retried() ? (", " + std::to_string(side->retried()) + " retries").c_str() : "", cpu,

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -303,6 +304,8 @@ def case_relays():
     hosts = {r["task"]: r["host"] for r in recs}
     check(all(r["Host"] == hosts[int(r["Seq"])] and r["Host"] for r in rows),
           "joblog: each row names the host of the worker that ran it")
+    check(f"{n} tasks in " in err and " on 2 worker ranks × 2 slots (through 2 relays): 37 succeeded, 3 failed" in err,
+          f"the summary counts the ranks that ran tasks, and the relays apart (stderr {err[-300:]!r})")
     rc, out, err = run(["--hierarchy", "sideways", "true", ":::", "x"])
     one_line_error(rc, err, "invalid --hierarchy 'sideways'", "bad --hierarchy")
 
@@ -320,6 +323,10 @@ def case_relays_retries():
                             f"echo $RANKPOOL_RANK >> {attempts}.{{}}; test $RANKPOOL_ATTEMPT -ge 2",
                             ":::", *[str(i) for i in range(1, 13)]])
         check(rc == 0, f"node size {node}: retried tasks succeed, exit 0 (got {rc}: {err[-300:]!r})")
+        relays = 4 - len(workers)
+        summary = rf" on {len(workers)} worker ranks × \d+ slots? \(through {relays} relays?\): 12 succeeded"
+        check(re.search(summary, err), f"node size {node}: the summary counts {len(workers)} worker ranks and "
+                                       f"{relays} relays apart (stderr {err[-300:]!r})")
         recs = jsonl(path(f"retry{node}.jsonl"))
         check(len(recs) == 12 and all(r["attempt"] == 2 for r in recs),
               f"node size {node}: JSONL: one record per task, attempt 2")

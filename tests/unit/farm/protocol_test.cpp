@@ -50,6 +50,55 @@ TEST(Protocol, RankRunsRoundTripAndCostAFlatResultFourBytes) {
   EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "run past the batch";
   bad.ranks = {{0, 1, -2}};
   EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "negative rank";
+  bad.ranks = {{4, 3, 5}, {0, 4, 6}};
+  EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "runs out of batch order";
+  bad.ranks = {{0, 4, 5}, {3, 3, 6}};
+  EXPECT_THROW(decode_result(encode_result(bad)), ProtocolError) << "overlapping runs";
+}
+
+// Runs of 1, 5, 0, 2, 130 and 1 positions with a gap (positions 8-9, which the sender ran):
+// the rank of every position, by the binary search and by the cursor in order, backwards
+// and in a scattered order.
+TEST(Protocol, RankLookupFindsEveryPositionsRun) {
+  const std::vector<RankRun> runs = {{0, 1, 10}, {1, 5, 11}, {6, 0, 12}, {6, 2, 13}, {10, 130, 14}, {140, 1, 15}};
+  const std::uint32_t count = 141;
+  const int sender = 3;
+  std::vector<int> expected(count, sender);
+  for (const auto& run : runs)
+    for (std::uint32_t p = run.first; p < run.first + run.count; ++p) expected[p] = run.rank;
+  ASSERT_EQ(expected[0], 10);
+  ASSERT_EQ(expected[6], 13) << "the empty run at 6 names no position";
+  ASSERT_EQ(expected[9], sender);
+  ASSERT_EQ(expected[140], 15);
+  ResultMessage r;
+  r.count = count;
+  r.ranks = runs;
+  EXPECT_EQ(decode_result(encode_result(r)).ranks, runs) << "a valid run list, gaps and empty runs included";
+
+  RankCursor forward(runs, sender);
+  for (std::uint32_t p = 0; p < count; ++p) {
+    EXPECT_EQ(rank_at(runs, p, sender), expected[p]) << p;
+    EXPECT_EQ(forward(p), expected[p]) << p;
+  }
+  RankCursor skipping(runs, sender);  // a batch's failures: increasing, with holes
+  for (std::uint32_t p : {0u, 5u, 7u, 9u, 139u, 140u}) EXPECT_EQ(skipping(p), expected[p]) << p;
+  RankCursor backward(runs, sender);
+  for (std::uint32_t p = count; p-- > 0;) EXPECT_EQ(backward(p), expected[p]) << p;
+  RankCursor scattered(runs, sender);
+  for (std::uint32_t p : {140u, 0u, 70u, 6u, 9u, 1u, 139u, 8u, 10u, 5u}) EXPECT_EQ(scattered(p), expected[p]) << p;
+  EXPECT_EQ(rank_at(runs, count, sender), sender) << "past the last run";
+
+  const std::vector<RankRun> none;  // a worker's own result: no runs
+  RankCursor flat(none, sender);
+  for (std::uint32_t p : {0u, 1u, 100u, 0u}) {
+    EXPECT_EQ(flat(p), sender);
+    EXPECT_EQ(rank_at({}, p, sender), sender);
+  }
+  const std::vector<RankRun> one = {{0, count, 7}};
+  RankCursor whole(one, sender);
+  EXPECT_EQ(whole(0), 7);
+  EXPECT_EQ(whole(count - 1), 7);
+  EXPECT_EQ(rank_at(one, count - 1, sender), 7);
 }
 
 TEST(Protocol, TruncatedOrInconsistentMessagesAreProtocolErrors) {

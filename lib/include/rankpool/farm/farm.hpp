@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rankpool/farm/master.hpp"
 #include "rankpool/farm/options.hpp"
@@ -47,6 +48,9 @@ class Farm {
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
   bool is_master() const { return comm_.rank() == 0; }
+  /// The ranks that relay batches for their node's other ranks and run no task themselves
+  /// (FarmOptions::hierarchy), in rank order; empty when the farm is flat. Every rank's.
+  std::vector<int> relay_ranks() const;
   /// Per-rank and per-host figures of the last run; complete on rank 0.
   const FarmStats& stats() const { return stats_; }
 

@@ -100,9 +100,11 @@ struct MapGroup final : GroupBase {
       if (!r.seconds.empty()) std::copy(r.seconds.begin(), r.seconds.end(), task_seconds.begin() + first);
       finished += n;
       if (journal) {
+        RankCursor ran_by(r.ranks, rank);
         for (std::size_t p = 0; p < n; ++p) {
           const auto i = static_cast<std::uint32_t>(first + p);
-          journal_ok(i, options.keep_values ? values[i] : decoded[p], rank_at(r.ranks, p, rank), task_time(p));
+          journal_ok(i, options.keep_values ? values[i] : decoded[p], ran_by(static_cast<std::uint32_t>(p)),
+                     task_time(p));
         }
       }
       if (!options.on_result) return;
@@ -112,8 +114,9 @@ struct MapGroup final : GroupBase {
           for (std::size_t p = 0; p < n; ++p) early.emplace(first + p, std::move(decoded[p]));
         emit_ready();
       } else {
+        RankCursor ran_by(r.ranks, rank);
         for (std::size_t p = 0; p < n; ++p)
-          emit(first + p, options.keep_values ? &values[first + p] : &decoded[p], rank_at(r.ranks, p, rank),
+          emit(first + p, options.keep_values ? &values[first + p] : &decoded[p], ran_by(static_cast<std::uint32_t>(p)),
                task_time(p));
       }
       return;
@@ -122,11 +125,12 @@ struct MapGroup final : GroupBase {
     if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
     codec::decode<Out>(r.payload, ok, decoded);
     std::size_t k = 0;
+    RankCursor ran_by(r.ranks, rank);
     for (std::size_t p = 0; p < n; ++p) {
       if (!failed.empty() && failed[p]) continue;
       const auto i = idx[p];
       Out& v = decoded[k++];
-      const int by = rank_at(r.ranks, static_cast<std::uint32_t>(p), rank);
+      const int by = ran_by(static_cast<std::uint32_t>(p));
       if (journal) journal_ok(i, v, by, task_time(p));
       spans[i] = TaskSpan{i, 1, by, task_time(p)};
       if (!task_seconds.empty()) task_seconds[i] = task_time(p);
@@ -267,12 +271,13 @@ struct SubmitGroup final : GroupBase {
     if (!failed.empty()) ok -= static_cast<std::size_t>(std::count(failed.begin(), failed.end(), true));
     codec::decode<Out>(r.payload, ok, decoded);
     std::size_t k = 0;
+    RankCursor ran_by(r.ranks, rank);
     for (std::size_t p = 0; p < idx.size(); ++p) {
       if (!failed.empty() && failed[p]) continue;
       Outcome<Out> o;
       o.index = idx[p];
       o.value = &decoded[k++];
-      o.rank = rank_at(r.ranks, static_cast<std::uint32_t>(p), rank);
+      o.rank = ran_by(static_cast<std::uint32_t>(p));
       o.attempts = attempts_[idx[p]] + 1;
       o.seconds = r.seconds.empty() ? mean_seconds : r.seconds[p];
       ++finished;

@@ -9,6 +9,7 @@
 // Ranks are assumed homogeneous (same binary, same endianness), as with Boost's binary
 // archives.
 
+#include <algorithm>
 #include <boost/describe/class.hpp>
 #include <cstdint>
 #include <cstring>
@@ -80,19 +81,47 @@ struct TaskFailure {
 std::ostream& operator<<(std::ostream& os, const TaskFailure& f);
 
 /// Positions [first, first + count) of a relayed batch ran on `rank`. A relay's Result lists
-/// one run per piece; a worker's lists none (the sender ran every task).
+/// one run per piece, in batch order and not overlapping (the decoder checks it); a worker's
+/// lists none (the sender ran every task).
 struct RankRun {
   std::uint32_t first = 0;
   std::uint32_t count = 0;
   std::int32_t rank = 0;
+  std::uint32_t end() const { return first + count; }
   bool operator==(const RankRun&) const = default;
 };
-/// The rank that ran `position`: its run's, else `sender` (a worker's own result).
+/// The rank that ran `position`: its run's, else `sender` (a worker's own result). A binary
+/// search on the runs' ends: O(log runs). For positions visited in order, use RankCursor.
 inline int rank_at(const std::vector<RankRun>& runs, std::uint32_t position, int sender) {
-  for (const auto& run : runs)
-    if (position - run.first < run.count) return run.rank;
-  return sender;
+  const auto it =
+      std::partition_point(runs.begin(), runs.end(), [&](const RankRun& run) { return run.end() <= position; });
+  return it != runs.end() && position >= it->first ? it->rank : sender;
 }
+
+/// rank_at for one result's positions, amortised O(1) a lookup when they come in increasing
+/// order (the master's pass over a batch): it keeps the run the last position fell in and
+/// steps forward. A position before the last one is looked up again from the start
+/// (rank_at's binary search), so any order gives the right rank. It refers to `runs`, which
+/// must outlive it.
+class RankCursor {
+ public:
+  RankCursor(const std::vector<RankRun>& runs, int sender) : runs_(runs), sender_(sender) {}
+  int operator()(std::uint32_t position) {
+    if (runs_.empty()) return sender_;
+    if (next_ > 0 && position < runs_[next_ - 1].end()) {
+      next_ = static_cast<std::size_t>(
+          std::partition_point(runs_.begin(), runs_.end(), [&](const RankRun& run) { return run.end() <= position; }) -
+          runs_.begin());
+    }
+    while (next_ < runs_.size() && runs_[next_].end() <= position) ++next_;
+    return next_ < runs_.size() && position >= runs_[next_].first ? runs_[next_].rank : sender_;
+  }
+
+ private:
+  const std::vector<RankRun>& runs_;
+  int sender_;
+  std::size_t next_ = 0;  // the first run that ends after the last position looked up
+};
 
 /// A decoded Tag::Result message. `payload` holds the outputs of the tasks that
 /// succeeded, in batch order (failed positions are skipped); `seconds` is per task when

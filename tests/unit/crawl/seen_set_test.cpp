@@ -101,7 +101,7 @@ TEST(FingerprintTable, AGrowthHoldsAShardTwiceNotTheTable) {
     const std::size_t before = t.memory_bytes();
     ASSERT_TRUE(t.insert(spread(i), static_cast<std::uint32_t>(i)).second);
     most = std::max(most, t.memory_bytes());
-    // From 10^5 entries on (shards of some 1,500 slots), no growth adds more than 2/64 of a
+    // From 10^5 entries on (shards of some 2,000 slots), no growth adds more than 2/64 of a
     // step of the whole table (one flat table added 0.2 x itself at once).
     if (i >= 100000) largest_step = std::max(largest_step, t.memory_bytes() - before);
     EXPECT_GE(t.peak_bytes(), t.memory_bytes());

@@ -16,6 +16,7 @@
 //   and redirect. In memory: one fingerprint -> offset entry per page (16-byte slots).
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,7 +61,7 @@ class FingerprintTable {
   /// bits, each growing on its own: a growth holds the old and the new arrays of one shard,
   /// about 1/64 of the table, where one flat table held 2.2x itself for a moment (the peak
   /// RSS of a large crawl, issue #16). 64: the transient is ~2% of the table, and the shards'
-  /// headers (2 KiB a table, allocated at the first insert) stay small for tiny tables.
+  /// headers (2 KiB in the table object itself) stay small beside a tiny table.
   static constexpr unsigned shard_bits = 6;
   static constexpr std::size_t shards = std::size_t{1} << shard_bits;
   /// A shard's first arrays: small, since a table of a few entries spreads them over up to 64
@@ -71,14 +72,10 @@ class FingerprintTable {
   /// while malloc_trim walks the heap (about 80 calls per table over 10^6 entries).
   static constexpr std::size_t trim_after_bytes = std::size_t{1} << 20;
 
-  FingerprintTable() = default;
-  FingerprintTable(FingerprintTable&&) noexcept = default;
-  FingerprintTable& operator=(FingerprintTable&&) noexcept = default;
-
   std::size_t size() const { return size_; }
   /// Slots over all shards.
   std::size_t capacity() const { return slots_; }
-  /// Bytes the table holds: every shard's two arrays and the shards' headers.
+  /// Bytes the table allocated: every shard's two arrays (its shards' headers are the object).
   std::size_t memory_bytes() const { return bytes_; }
   /// The most bytes the table ever held at once, the old and new arrays of a growing shard
   /// included.
@@ -86,13 +83,11 @@ class FingerprintTable {
 
   /// The value of `fp`, nullptr when absent. Valid until the next insert.
   V* find(std::uint64_t fp) {
-    if (!shards_) return nullptr;
     Shard& s = shard(fp);
     const std::size_t i = locate(s, fp);
     return i == npos ? nullptr : &s.values[i];
   }
   const V* find(std::uint64_t fp) const {
-    if (!shards_) return nullptr;
     const Shard& s = shard(fp);
     const std::size_t i = locate(s, fp);
     return i == npos ? nullptr : &s.values[i];
@@ -101,11 +96,6 @@ class FingerprintTable {
   /// Inserts (fp, value) unless fp is present. Returns its value (valid until the next insert)
   /// and whether it was inserted. `fp` must not be 0.
   std::pair<V*, bool> insert(std::uint64_t fp, V value) {
-    if (!shards_) {
-      shards_ = std::make_unique<Shard[]>(shards);
-      bytes_ += shards * sizeof(Shard);
-      peak_ = std::max(peak_, bytes_);
-    }
     Shard& s = shard(fp);
     if (const std::size_t i = locate(s, fp); i != npos) return {&s.values[i], false};
     if (static_cast<double>(s.size + 1) > max_load * static_cast<double>(s.slots))
@@ -118,9 +108,7 @@ class FingerprintTable {
   /// Calls f(fp, value) for every entry, in no particular order.
   template <class F>
   void for_each(F&& f) const {
-    if (!shards_) return;
-    for (std::size_t k = 0; k < shards; ++k) {
-      const Shard& s = shards_[k];
+    for (const Shard& s : shards_) {
       for (std::size_t i = 0; i < s.slots; ++i)
         if (s.keys[i] != 0) f(s.keys[i], s.values[i]);
     }
@@ -196,7 +184,7 @@ class FingerprintTable {
     }
   }
 
-  std::unique_ptr<Shard[]> shards_;  // allocated at the first insert
+  std::array<Shard, shards> shards_;
   std::size_t size_ = 0, slots_ = 0, bytes_ = 0, peak_ = 0;
   std::size_t freed_ = 0;  // array bytes freed by growths since the last release_freed_memory()
 };

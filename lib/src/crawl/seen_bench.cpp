@@ -1,7 +1,7 @@
 // rankpool-seen-bench: bytes per seen URL and per queued URL, the engine's structures (issue #16)
 // against the ones they replaced, each measured in a child process of its own: the growth of
 // its resident set (RSS) and, for the new ones, their own accounting. Usage:
-//   rankpool-seen-bench [N ...]   (default: 100000 1000000)
+//   rankpool-seen-bench [--tables] [N ...]   (default: 100000 1000000; --tables: the tables' peak RSS only)
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -93,12 +94,86 @@ void row(std::size_t n, const char* what, const Measure& m) {
   std::fflush(stdout);
 }
 
+// The fingerprint tables alone, on precomputed fingerprints: their peak RSS (VmHWM, reset in
+// the child), which a growth sets while it holds the old arrays beside the new, and the
+// seconds of n inserts and of n lookups (issue #16, flat RSS).
+long status_kib(const char* field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
+  return -1;
+}
+
+struct Peak {
+  double peak_mib = 0, held_mib = 0, own_mib = 0, insert_s = 0, lookup_s = 0;
+};
+
+template <class Body>
+Peak peak_in_child(Body body) {
+  int fds[2];
+  if (pipe(fds) != 0) std::exit(1);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    Peak p = body();
+    if (write(fds[1], &p, sizeof p) != sizeof p) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  Peak p{-1, -1, -1, -1, -1};
+  if (read(fds[0], &p, sizeof p) != sizeof p) p.peak_mib = -1;
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  return p;
+}
+
+void peak_rows(const std::vector<std::size_t>& sizes) {
+  std::printf(
+      "\n| URLs | tables | peak RSS growth MiB (VmHWM) | RSS growth MiB after | own count MiB | insert s | lookup s |\n"
+      "|---|---|---|---|---|---|---|\n");
+  for (const std::size_t n : sizes)
+    for (const bool both : {false, true}) {
+      const Peak p = peak_in_child([n, both] {
+        std::vector<std::uint64_t> fps(n);
+        for (std::size_t i = 0; i < n; ++i) fps[i] = url_fingerprint(url(i));
+        std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current RSS
+        const long before = status_kib("VmRSS:");
+        FingerprintTable<std::uint32_t> seen;
+        FingerprintTable<std::uint64_t> pages;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < n; ++i) {
+          seen.insert(fps[i], 8);
+          if (both) pages.insert(fps[i], i);
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        std::size_t found = 0;
+        for (std::size_t i = 0; i < n; ++i) found += seen.find(fps[i]) != nullptr;
+        const auto t2 = std::chrono::steady_clock::now();
+        if (found != n) std::fprintf(stderr, "  lost %zu of %zu fingerprints\n", n - found, n);
+        constexpr double kib = 1024;
+        return Peak{static_cast<double>(status_kib("VmHWM:") - before) / kib,
+                    static_cast<double>(status_kib("VmRSS:") - before) / kib,
+                    static_cast<double>(seen.memory_bytes() + pages.memory_bytes()) / kib / kib,
+                    std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
+      });
+      std::printf("| %zu | %s | %.1f | %.1f | %.1f | %.3f | %.3f |\n", n,
+                  both ? "seen-set + page index (4 + 8 B values)" : "seen-set (4 B values)", p.peak_mib, p.held_mib,
+                  p.own_mib, p.insert_s, p.lookup_s);
+      std::fflush(stdout);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::size_t> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::strtoull(argv[i], nullptr, 10));
+  const bool tables_only = argc > 1 && std::strcmp(argv[1], "--tables") == 0;  // the peak RSS rows only
+  for (int i = tables_only ? 2 : 1; i < argc; ++i) sizes.push_back(std::strtoull(argv[i], nullptr, 10));
   if (sizes.empty()) sizes = {100000, 1000000};
+  if (tables_only) {
+    peak_rows(sizes);
+    return 0;
+  }
   std::printf("| URLs | structure | bytes/URL (RSS) | bytes/URL (own count) | seconds |\n|---|---|---|---|---|\n");
   for (const std::size_t n : sizes) {
     row(n, "seen, before: unordered_map<string, UrlState>", in_child(n, [n](long& rss) {
@@ -165,5 +240,6 @@ int main(int argc, char** argv) {
           return static_cast<double>(store.memory_bytes());
         }));
   }
+  peak_rows(sizes);
   return 0;
 }

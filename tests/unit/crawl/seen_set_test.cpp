@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -79,6 +80,91 @@ TEST(FingerprintTable, ACollisionIsOneEntry) {
   auto [v, fresh] = t.insert(42, 2);
   EXPECT_FALSE(fresh);
   EXPECT_EQ(*v, 1u);
+}
+
+// Fingerprints as url_fingerprint makes them: spread over the whole range (splitmix64), never 0.
+std::uint64_t spread(std::uint64_t i) {
+  std::uint64_t z = i * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return z == 0 ? 1 : z;
+}
+
+TEST(FingerprintTable, AGrowthHoldsAShardTwiceNotTheTable) {
+  // Issue #16: one flat table held its old arrays beside the new ones, 2.2x itself, at every
+  // growth; that moment set a large crawl's peak RSS. A growth now copies one of 64 shards.
+  using Table = FingerprintTable<std::uint32_t>;
+  Table t;
+  std::size_t most = 0, largest_step = 0;
+  for (std::uint64_t i = 0; i < 1000000; ++i) {
+    const std::size_t before = t.memory_bytes();
+    ASSERT_TRUE(t.insert(spread(i), static_cast<std::uint32_t>(i)).second);
+    most = std::max(most, t.memory_bytes());
+    // From 10^5 entries on (shards of some 2,000 slots), no growth adds more than 2/64 of a
+    // step of the whole table (one flat table added 0.2 x itself at once).
+    if (i >= 100000) largest_step = std::max(largest_step, t.memory_bytes() - before);
+    EXPECT_GE(t.peak_bytes(), t.memory_bytes());
+  }
+  // Fixed bounds (not derived from Table::shards): fewer shards than 64 must fail here.
+  EXPECT_LE(static_cast<double>(largest_step), static_cast<double>(most) * (Table::growth - 1) * 2 / 64);
+  // The peak (old and new arrays of one shard alive at once) is the table plus about 1.2/64.
+  EXPECT_GT(t.peak_bytes(), most);
+  EXPECT_LE(static_cast<double>(t.peak_bytes()), static_cast<double>(most) * (1 + 2.0 / 64));
+  EXPECT_LE(static_cast<double>(t.memory_bytes()) / static_cast<double>(t.size()), 16.0);
+  EXPECT_GE(static_cast<double>(t.size()) / static_cast<double>(t.capacity()), 0.75);
+}
+
+TEST(FingerprintTable, ManyInsertsFindAllAndVisitEachOnce) {
+  FingerprintTable<std::uint64_t> t;
+  constexpr std::uint64_t n = 300000;
+  for (std::uint64_t i = 0; i < n; ++i) ASSERT_TRUE(t.insert(spread(i), i).second) << i;
+  for (std::uint64_t i = 0; i < n; i += 7) EXPECT_FALSE(t.insert(spread(i), 0).second) << i;  // no second entry
+  EXPECT_EQ(t.size(), n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t* v = t.find(spread(i));
+    ASSERT_NE(v, nullptr) << i;
+    ASSERT_EQ(*v, i);
+  }
+  for (std::uint64_t i = n; i < 2 * n; ++i) ASSERT_EQ(t.find(spread(i)), nullptr) << i;  // no false entries
+  std::vector<char> visits(n, 0);
+  t.for_each([&](std::uint64_t fp, std::uint64_t v) {
+    ASSERT_LT(v, n);
+    EXPECT_EQ(fp, spread(v));
+    ++visits[v];
+  });
+  EXPECT_EQ(std::count(visits.begin(), visits.end(), 1), static_cast<std::ptrdiff_t>(n));
+}
+
+TEST(FingerprintTable, TopBitsPickTheShardTheRestTheSlot) {
+  FingerprintTable<std::uint32_t> t;
+  // The same low bits in every shard, and then 20,000 fingerprints all in one shard.
+  for (std::uint64_t k = 0; k < 64; ++k) ASSERT_TRUE(t.insert((k << 58) | 12345, static_cast<std::uint32_t>(k)).second);
+  for (std::uint64_t i = 1; i <= 20000; ++i)
+    ASSERT_TRUE(t.insert((std::uint64_t{5} << 58) | (spread(i) >> 6), static_cast<std::uint32_t>(i)).second);
+  EXPECT_EQ(t.size(), 64u + 20000u);
+  for (std::uint64_t k = 0; k < 64; ++k) {
+    ASSERT_NE(t.find((k << 58) | 12345), nullptr) << k;
+    EXPECT_EQ(*t.find((k << 58) | 12345), k);
+    EXPECT_EQ(t.find((k << 58) | 12346), nullptr) << k;
+  }
+  for (std::uint64_t i = 1; i <= 20000; ++i) {
+    const std::uint32_t* v = t.find((std::uint64_t{5} << 58) | (spread(i) >> 6));
+    ASSERT_NE(v, nullptr) << i;
+    EXPECT_EQ(*v, i);
+    EXPECT_EQ(t.find((std::uint64_t{6} << 58) | (spread(i) >> 6)), nullptr) << i;
+  }
+}
+
+TEST(FingerprintTable, ATinyTableCostsLittle) {
+  FingerprintTable<std::uint32_t> t;
+  EXPECT_EQ(t.memory_bytes(), 0u);  // nothing before the first insert
+  EXPECT_EQ(t.find(7), nullptr);
+  for (std::uint64_t i = 0; i < 10; ++i) t.insert(spread(i), 1);
+  EXPECT_EQ(t.size(), 10u);
+  // The shards' headers and at most one small shard per entry: a few KiB, not 64 shards' arrays.
+  EXPECT_LE(t.memory_bytes(), 4096u);
+  EXPECT_GE(t.memory_bytes(), 10u * 12u);
 }
 
 SpilledPage sample(int i) {

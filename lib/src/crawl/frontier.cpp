@@ -16,6 +16,11 @@ namespace rankpool::crawl {
 
 namespace {
 
+// A segment stops growing once it holds this many bytes of memory and its vector is full (no
+// slack left behind), and a run of segments written as one stops at about as many (some 250
+// URLs): reads and writes of that size, and no buffer of the budget's size.
+constexpr std::uint64_t kSegmentBytes = 64 * 1024;
+
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -100,6 +105,7 @@ void FrontierStore::evict() {
   const std::uint64_t low = limit_ - limit_ / 4;
   ++evictions_;
   struct Run {
+    bool front;  // a front read back from disk: written out again, it comes back at the host's next turn
     std::uint64_t memory;
     HostQueue* queue;
     HostQueue::Fifo* fifo;
@@ -113,19 +119,26 @@ void FrontierStore::evict() {
           ++it;
           continue;
         }
-        Run r{0, q, &fifo, it, it};
-        for (; r.last != fifo.end() && !r.last->on_disk() && &*r.last != pinned_; ++r.last) r.memory += r.last->memory;
+        Run r{it->read_back(), 0, q, &fifo, it, it};
+        // At most about kSegmentBytes a run: one write, one read back, no buffer of the budget's size.
+        for (; r.last != fifo.end() && !r.last->on_disk() && &*r.last != pinned_ && r.memory < kSegmentBytes; ++r.last)
+          r.memory += r.last->memory;
         runs.push_back(r);
         it = r.last;
       }
-  std::sort(runs.begin(), runs.end(), [](const Run& x, const Run& y) { return x.memory > y.memory; });
+  // The rest before the fronts read back from disk (writing one out again only to read it back at
+  // its host's next turn is the thrash to avoid), each largest first.
+  std::sort(runs.begin(), runs.end(),
+            [](const Run& x, const Run& y) { return x.front != y.front ? y.front : x.memory > y.memory; });
   for (const Run& r : runs) {
     if (memory_ <= low) break;
     if (!r.queue->spill(*r.fifo, r.first, r.last)) break;  // a write error: the rest stays
   }
   // What no eviction frees (the on-disk segments' bookkeeping, the pinned front) may keep memory
-  // above the budget: then the next scan waits for another quarter of the budget.
-  evict_above_ = std::max(limit_, memory_ + (limit_ - low));
+  // above the budget: then the next scan waits for another quarter of the budget, or of what is
+  // held when that is more (a scan per 25% of growth: an index of millions of segments is not
+  // walked every megabyte).
+  evict_above_ = std::max(limit_, memory_ + std::max(limit_ - low, memory_ / 4));
 }
 
 HostQueue::HostQueue(FrontierStore& store) : store_(&store) { store_->enroll(this); }
@@ -165,7 +178,8 @@ void HostQueue::push(FrontierEntry entry) {
   auto& fifo = fifos_[entry.depth];
   // Behind the entry top() returned, entries gather in a segment of their own: its reference
   // stays valid, and it can go to disk without the front.
-  if (fifo.empty() || fifo.back().on_disk() || &fifo.back() == store_->pinned_) {
+  if (fifo.empty() || fifo.back().on_disk() || &fifo.back() == store_->pinned_ ||
+      (fifo.back().memory >= kSegmentBytes && fifo.back().entries.size() == fifo.back().entries.capacity())) {
     fifo.emplace_back().memory = node_cost();
     store_->memory_ += node_cost();
   }
@@ -234,6 +248,7 @@ void HostQueue::load(Segment& s, int depth) {
   store_->memory_ += s.memory - before;
   store_->index_ -= before;
   s.count = 0;
+  s.offset = Segment::kReadBack;
 }
 
 const FrontierEntry& HostQueue::top() {

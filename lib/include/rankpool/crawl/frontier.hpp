@@ -10,14 +10,17 @@
 // runs of adjacent in-memory segments of every FIFO of every queue, largest first, and writes
 // each out as one segment until memory is at 3/4 of the budget or below (the hysteresis spreads
 // the scan over all hosts across many pushes). Fronts go too (their unconsumed entries), except
-// the one the last top() returned, so a segment just read back is used before it can go again.
+// the one the last top() returned, so a segment just read back is used before it can go again,
+// and fronts read back from disk go after everything else (or they come back at once: thrash).
 // Order never changes, so a crawl with a tiny budget is the crawl with an unlimited one.
 //
 // What stays when everything is spilled: each on-disk segment keeps its bookkeeping in memory
 // (a list node, and its depth's map node: about 180 bytes, counted in the budget), at least one
 // per (host, depth) FIFO with work, more where a FIFO was spilled several times. The budget
-// holds as long as that index fits in it; beyond, memory is the index plus what one more
-// quarter of the budget brings before the next eviction (no scan on every push).
+// holds as long as that index fits in it; beyond, memory is the index plus what a quarter of
+// the budget (or of the index, when more) brings before the next eviction (no scan on every
+// push). A segment, and a run written as one, stops at about 64 KiB of memory: reads and writes
+// of that size.
 
 #include <cstdint>
 #include <list>
@@ -109,6 +112,9 @@ class HostQueue {
     std::uint64_t offset = 0, bytes = 0, count = 0;  // on disk when count > 0 and entries is empty
     std::uint64_t memory = 0;                        // accounted bytes: strings not popped, slots (capacity), nodes
     bool on_disk() const { return count > 0 && entries.empty(); }
+    // In memory, `offset` says whether it came back from disk (evicted last: it is being consumed).
+    static constexpr std::uint64_t kReadBack = ~std::uint64_t{0};
+    bool read_back() const { return !on_disk() && offset == kReadBack; }
   };
   static std::uint64_t cost(const FrontierEntry& e);  // its strings' heap blocks
   static std::uint64_t node_cost();                   // a segment's list node and its depth's map node

@@ -56,7 +56,7 @@ class FrontierStore {
   /// Estimated bytes of the entries held in memory (strings and their bookkeeping).
   std::uint64_t memory_bytes() const { return memory_; }
   std::uint64_t disk_bytes() const { return end_; }
-  /// Entries written to disk so far.
+  /// Entries written to disk so far (one written again after it was read back counts again).
   std::uint64_t spilled() const { return spilled_; }
   /// The first disk error (the entries then stay in memory), "" when none.
   const std::string& error() const { return error_; }

@@ -165,6 +165,41 @@ TEST(Frontier, AFrontBeingConsumedSpillsAndComesBackInOrder) {
   EXPECT_EQ(store.memory_bytes(), 0u);
 }
 
+TEST(Frontier, AFrontReadBackStaysWhileOtherRunsCanGo) {
+  // Writing out a front read back from disk only to read it back at its host's next turn is
+  // thrash: the eviction takes everything else first.
+  const std::uint64_t budget = 256 * 1024;
+  FrontierStore store(budget);
+  HostQueue a(store), b(store);
+  for (int i = 0; i < 2000; ++i) a.push(entry(0, i));
+  ASSERT_GT(store.spilled(), 1000u);
+  auto memory = store.memory_bytes();
+  EXPECT_EQ(a.top(), entry(0, 0));
+  ASSERT_GT(store.memory_bytes(), memory);  // read back
+  b.push(entry(0, 0));
+  EXPECT_EQ(b.top(), entry(0, 0));  // b's front is the pinned one now
+  const auto spilled = store.spilled(), evictions = store.evictions();
+  for (int i = 1; i < 2000; ++i) b.push(entry(1 + i % 50, i));  // small runs, smaller than a's front
+  EXPECT_GT(store.evictions(), evictions);
+  EXPECT_GT(store.spilled(), spilled + 1000);
+  memory = store.memory_bytes();
+  EXPECT_EQ(a.top(), entry(0, 0));
+  EXPECT_EQ(store.memory_bytes(), memory);  // still in memory: not read back again
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(a.top(), entry(0, i));
+    a.pop();
+  }
+  EXPECT_EQ(b.top(), entry(0, 0));
+  b.pop();
+  for (int d = 1; d <= 50; ++d)
+    for (int i = d == 1 ? 50 : d - 1; i < 2000; i += 50) {
+      ASSERT_EQ(b.top(), entry(d, i));
+      b.pop();
+    }
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(store.memory_bytes(), 0u);
+}
+
 // Many hosts, mixed depths, pushes and pops interleaved at random: a tiny budget against an
 // unbounded store fed the same operations. With `fail_at`, writes fail from that step on.
 void against_unbounded(std::uint64_t seed, int fail_at) {

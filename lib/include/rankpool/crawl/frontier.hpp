@@ -86,6 +86,8 @@ class FrontierStore {
   const void* pinned_ = nullptr;    // the segment the last top() returned: never evicted
 };
 
+/// One host's queue. It enrolls with its store (which evicts across all of them) and must not
+/// outlive it; neither copyable nor movable: the store keeps its address.
 class HostQueue {
  public:
   explicit HostQueue(FrontierStore& store);

@@ -16,6 +16,11 @@ namespace rankpool::crawl {
 
 namespace {
 
+// A segment stops growing once it holds this many bytes of memory and its vector is full (no
+// slack left behind), and a run of segments written as one stops at about as many (some 250
+// URLs): reads and writes of that size, and no buffer of the budget's size.
+constexpr std::uint64_t kSegmentBytes = 64 * 1024;
+
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -45,14 +50,7 @@ std::string get_str(std::string_view& in, bool& ok) {
 }  // namespace
 
 FrontierStore::FrontierStore(std::uint64_t memory_limit, std::string dir)
-    // A chunk: 1/1024 of the budget, between 256 B (tiny test budgets) and 64 KiB (one read
-    // brings a host hundreds of URLs; from a 64 MiB budget up). A crawl's queue is spread over
-    // thousands of (host, depth) FIFOs of a few dozen URLs, each of which keeps a tail below a
-    // chunk in memory: with 1/64 (128 KiB, clamped to 64, at 8 MiB) no tail ever filled one
-    // and an 8 MiB budget held 16 MB, spilling nothing.
-    : limit_(memory_limit),
-      chunk_(std::clamp<std::uint64_t>(memory_limit / 1024, 256, 64 * 1024)),
-      dir_(std::move(dir)) {}
+    : limit_(memory_limit), dir_(std::move(dir)), evict_above_(memory_limit) {}
 
 FrontierStore::~FrontierStore() {
   if (fd_ >= 0) ::close(fd_);
@@ -91,9 +89,68 @@ Status FrontierStore::read(std::uint64_t offset, std::string& data) const {
   return {};
 }
 
+void FrontierStore::enroll(HostQueue* q) {
+  q->slot_ = queues_.size();
+  queues_.push_back(q);
+}
+
+void FrontierStore::withdraw(HostQueue* q) {
+  queues_[q->slot_] = queues_.back();
+  queues_[q->slot_]->slot_ = q->slot_;
+  queues_.pop_back();
+}
+
+void FrontierStore::evict() {
+  // Down to 3/4 of the budget, so that the next scan is a quarter of the budget of pushes away.
+  const std::uint64_t low = limit_ - limit_ / 4;
+  ++evictions_;
+  struct Run {
+    bool front;  // a front read back from disk: written out again, it comes back at the host's next turn
+    std::uint64_t memory;
+    HostQueue* queue;
+    HostQueue::Fifo* fifo;
+    HostQueue::Fifo::iterator first, last;
+  };
+  std::vector<Run> runs;
+  for (HostQueue* q : queues_)
+    for (auto& [depth, fifo] : q->fifos_)
+      for (auto it = fifo.begin(); it != fifo.end();) {
+        if (it->on_disk() || &*it == pinned_) {
+          ++it;
+          continue;
+        }
+        Run r{it->read_back(), 0, q, &fifo, it, it};
+        // At most about kSegmentBytes a run: one write, one read back, no buffer of the budget's size.
+        for (; r.last != fifo.end() && !r.last->on_disk() && &*r.last != pinned_ && r.memory < kSegmentBytes; ++r.last)
+          r.memory += r.last->memory;
+        runs.push_back(r);
+        it = r.last;
+      }
+  // The rest before the fronts read back from disk (writing one out again only to read it back at
+  // its host's next turn is the thrash to avoid), each largest first.
+  std::sort(runs.begin(), runs.end(),
+            [](const Run& x, const Run& y) { return x.front != y.front ? y.front : x.memory > y.memory; });
+  for (const Run& r : runs) {
+    if (memory_ <= low) break;
+    if (!r.queue->spill(*r.fifo, r.first, r.last)) break;  // a write error: the rest stays
+  }
+  // What no eviction frees (the on-disk segments' bookkeeping, the pinned front) may keep memory
+  // above the budget: then the next scan waits for another quarter of the budget, or of what is
+  // held when that is more (a scan per 25% of growth: an index of millions of segments is not
+  // walked every megabyte).
+  evict_above_ = std::max(limit_, memory_ + std::max(limit_ - low, memory_ / 4));
+}
+
+HostQueue::HostQueue(FrontierStore& store) : store_(&store) { store_->enroll(this); }
+
 HostQueue::~HostQueue() {
   for (const auto& [depth, fifo] : fifos_)
-    for (const auto& s : fifo) store_->memory_ -= s.memory;
+    for (const auto& s : fifo) {
+      store_->memory_ -= s.memory;
+      if (s.on_disk()) store_->index_ -= s.memory;
+      if (&s == store_->pinned_) store_->pinned_ = nullptr;
+    }
+  store_->withdraw(this);
 }
 
 namespace {
@@ -119,9 +176,10 @@ std::uint64_t HostQueue::node_cost() {
 
 void HostQueue::push(FrontierEntry entry) {
   auto& fifo = fifos_[entry.depth];
-  const int depth = entry.depth;
-  // While spilling, entries gather in a tail segment of their own: the front is being consumed.
-  if (fifo.empty() || fifo.back().on_disk() || (store_->spilling() && fifo.size() == 1)) {
+  // Behind the entry top() returned, entries gather in a segment of their own: its reference
+  // stays valid, and it can go to disk without the front.
+  if (fifo.empty() || fifo.back().on_disk() || &fifo.back() == store_->pinned_ ||
+      (fifo.back().memory >= kSegmentBytes && fifo.back().entries.size() == fifo.back().entries.capacity())) {
     fifo.emplace_back().memory = node_cost();
     store_->memory_ += node_cost();
   }
@@ -133,31 +191,40 @@ void HostQueue::push(FrontierEntry entry) {
   tail.memory += c;
   store_->memory_ += c;
   ++size_;
-  if (fifo.size() > 1 && store_->spilling() && tail.memory >= store_->chunk_) spill(tail, depth);
+  if (store_->limit_ > 0 && store_->memory_ > store_->evict_above_ && store_->error_.empty()) store_->evict();
 }
 
-void HostQueue::spill(Segment& s, int depth) {
+bool HostQueue::spill(Fifo& fifo, Fifo::iterator first, Fifo::iterator last) {
   std::string data;
-  for (const auto& e : s.entries) {
-    put_u32(data, static_cast<std::uint32_t>(e.url.size()));
-    data += e.url;
-    put_u32(data, static_cast<std::uint32_t>(e.referrer.size()));
-    data += e.referrer;
+  std::uint64_t count = 0, freed = 0;
+  for (auto it = first; it != last; ++it) {
+    for (std::size_t i = it->head; i < it->entries.size(); ++i, ++count) {
+      const FrontierEntry& e = it->entries[i];
+      put_u32(data, static_cast<std::uint32_t>(e.url.size()));
+      data += e.url;
+      put_u32(data, static_cast<std::uint32_t>(e.referrer.size()));
+      data += e.referrer;
+    }
+    freed += it->memory;
   }
   Result<std::uint64_t> at = store_->write(data);
   if (!at) {  // they stay in memory: exact, over the budget
     if (store_->error_.empty()) store_->error_ = at.status().message();
-    return;
+    return false;
   }
-  (void)depth;
-  s.offset = *at;
-  s.bytes = data.size();
-  s.count = s.entries.size();
-  store_->spilled_ += s.count;
-  store_->memory_ -= s.memory;
-  s.memory = 0;
+  // One segment on disk for the whole run: the first's node stays, the others go.
+  Segment& s = *first;
   std::vector<FrontierEntry>().swap(s.entries);
   s.head = 0;
+  s.offset = *at;
+  s.bytes = data.size();
+  s.count = count;
+  s.memory = node_cost();
+  fifo.erase(std::next(first), last);
+  store_->memory_ = store_->memory_ - freed + node_cost();
+  store_->index_ += node_cost();
+  store_->spilled_ += count;
+  return true;
 }
 
 void HostQueue::load(Segment& s, int depth) {
@@ -165,6 +232,7 @@ void HostQueue::load(Segment& s, int depth) {
   if (Status st = store_->read(s.offset, data); !st) throw std::runtime_error(st.message());
   std::string_view in(data);
   bool ok = true;
+  const std::uint64_t before = s.memory;  // its nodes
   s.entries.reserve(s.count);
   s.memory += s.entries.capacity() * sizeof(FrontierEntry);
   s.head = 0;
@@ -177,14 +245,17 @@ void HostQueue::load(Segment& s, int depth) {
     s.entries.push_back(std::move(e));
   }
   if (!ok || s.entries.size() != s.count) throw std::runtime_error("frontier spill: corrupt segment");
-  store_->memory_ += s.memory;
+  store_->memory_ += s.memory - before;
+  store_->index_ -= before;
   s.count = 0;
+  s.offset = Segment::kReadBack;
 }
 
 const FrontierEntry& HostQueue::top() {
   auto& [depth, fifo] = *fifos_.begin();
   Segment& front = fifo.front();
   if (front.on_disk()) load(front, depth);
+  store_->pinned_ = &front;  // not evicted until another queue's top(): used before it can go again
   return front.entries[front.head];
 }
 
@@ -200,12 +271,14 @@ void HostQueue::pop() {
   --size_;
   if (front.head == front.entries.size()) {
     store_->memory_ -= front.memory;  // its slots and nodes
+    if (store_->pinned_ == &front) store_->pinned_ = nullptr;
     fifo.pop_front();
     if (fifo.empty()) fifos_.erase(it);
   } else if (front.head >= 64 && front.head * 2 >= front.entries.size()) {  // the popped half goes
     front.entries.erase(front.entries.begin(), front.entries.begin() + static_cast<std::ptrdiff_t>(front.head));
     front.head = 0;
   }
+  if (store_->memory_ <= store_->limit_) store_->evict_above_ = store_->limit_;
 }
 
 }  // namespace rankpool::crawl

@@ -224,8 +224,9 @@ int main(int argc, char** argv) {
           return static_cast<double>(store.memory_bytes());
         }));
     // A crawl's frontier is rarely one long FIFO: in the 1,001 x 300 test web a crawling rank
-    // holds about 2 URLs per host and depth over dozens of depths. Each (host, depth) FIFO
-    // spills only a tail that reaches a chunk, which these never do: the budget does not hold.
+    // holds about 2 URLs per host and depth over dozens of depths. Spilling only tails that
+    // filled a chunk, none of these ever did and the budget did not hold; the store's eviction
+    // writes whole (host, depth) FIFOs out, and what stays per URL is their on-disk bookkeeping.
     row(n, "queued, now: 2 per host and depth, 60 depths, --frontier-memory 4 MiB", in_child(n, [n](long& rss) {
           FrontierStore store(4 << 20);
           std::vector<std::unique_ptr<HostQueue>> hosts(std::max<std::size_t>(1, n / 120));
@@ -235,8 +236,10 @@ int main(int argc, char** argv) {
             hosts[h]->push({static_cast<int>(k / 2), url(i), url(i / 8)});
           }
           rss = rss_bytes();
-          std::fprintf(stderr, "  (%zu URLs over %zu hosts: %llu spilled)\n", n, hosts.size(),
-                       static_cast<unsigned long long>(store.spilled()));
+          std::fprintf(stderr,
+                       "  (%zu URLs over %zu hosts: %llu spilled, %llu bytes of on-disk segments' bookkeeping)\n", n,
+                       hosts.size(), static_cast<unsigned long long>(store.spilled()),
+                       static_cast<unsigned long long>(store.index_bytes()));
           return static_cast<double>(store.memory_bytes());
         }));
   }

@@ -364,12 +364,13 @@ TEST(FarmRelay, SubmitAvoidingALocalWorkerNeverRunsThere) {
 
 // Nodes that do not divide the workers: the last, smaller node has a relay too (or, alone,
 // is a plain worker of rank 0).
-TEST(FarmRelay, UnevenNodesAndAutomaticFromTheThreshold) {
+TEST(FarmRelay, UnevenNodesAndByDefaultRelaysFromTheThreshold) {
   mpi::communicator world;
   if (world.size() < 4) GTEST_SKIP() << "needs a node of two workers or more";
   Registry reg = registry();
   FarmOptions o = options(false);
-  o.hierarchy = Hierarchy::automatic;
+  o.hierarchy = FarmOptions{}.hierarchy;  // the default: automatic
+  EXPECT_EQ(o.hierarchy, Hierarchy::automatic);
   o.hierarchy_threshold = world.size() - 1;  // reached: relays
   o.node_size = world.size() - 2;            // one node of all but the last rank, which is alone
   std::vector<int> xs(5000);

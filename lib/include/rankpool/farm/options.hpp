@@ -85,17 +85,18 @@ struct FarmOptions {
   std::chrono::microseconds max_idle_sleep{200};  // then polls with growing sleeps up to this, so
                                                   // a waiting rank does not steal a core from busy ones
   std::function<void(int rank, std::string_view bytes)>
-      on_note;                           // the master's receiver of the
-                                         // notes running tasks send (TaskContext::note), e.g. lines of output as
-                                         // they are written. Set it on every rank: workers then run tasks on a
-                                         // slot thread, so that notes leave while the task runs
-  Hierarchy hierarchy = Hierarchy::off;  // flat: no run at automatic's scale was made yet (docs/scale.md;
-                                         // a relayed task's rank is its worker's, as in a flat run);
-                                         // `automatic` relays from hierarchy_threshold on
-  int hierarchy_threshold = 1024;        // worker ranks from which `automatic` relays: there one master spends
-                                         // ~1/3 of its time on per-batch costs (3 µs per 10 ms batch per worker,
-                                         // docs/scale.md), and saturates at ~3,000
-  int node_size = 0;                     // 0: a node is the ranks that share memory (MPI_COMM_TYPE_SHARED), or
+      on_note;                                 // the master's receiver of the
+                                               // notes running tasks send (TaskContext::note), e.g. lines of output as
+                                               // they are written. Set it on every rank: workers then run tasks on a
+                                               // slot thread, so that notes leave while the task runs
+  Hierarchy hierarchy = Hierarchy::automatic;  // flat below hierarchy_threshold worker ranks, where one
+                                               // master keeps up (docs/scale.md); relays from it on, where
+                                               // the model has it saturate. Results, journal and ranks
+                                               // named are those of a flat run either way
+  int hierarchy_threshold = 1024;              // worker ranks from which `automatic` relays: there one master spends
+                                               // ~1/3 of its time on per-batch costs (3 µs per 10 ms batch per worker,
+                                               // docs/scale.md), and saturates at ~3,000
+  int node_size = 0;                           // 0: a node is the ranks that share memory (MPI_COMM_TYPE_SHARED), or
                       // RANKPOOL_FARM_NODE_SIZE when set. K: emulated nodes of K consecutive ranks from rank 1
                       // (tests and one-host runs); rank 0's own node (real nodes) has no relay
   bool progress = true;  // live progress line on stderr, only when stderr is a terminal

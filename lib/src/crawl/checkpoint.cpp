@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "crawl/outputs.hpp"
 #include "rankpool/crawl/links.hpp"
 #include "rankpool/crawl/url.hpp"
 
@@ -175,6 +176,9 @@ Status load_resume_into(const std::string& out_dir, const CrawlOptions& options,
     return fail("--resume: " + ckpt_path + " is corrupt (" + e.what() + ")");
   }
 
+  // --output-shards: a run that ended before rank 0 merged the crawling ranks' shards (a
+  // kill) left records in OUT/shards/; they join the logs first.
+  if (Result<MergedShards> merged = merge_shards(out_dir); !merged) return merged.status().prefixed("--resume: ");
   // pages.jsonl: the fetched set. A kill can cut its last line short (the master was
   // writing a batch); that record never counted, the URL is fetched again.
   const std::string pages_path = out_dir + "/pages.jsonl";

@@ -158,7 +158,10 @@ CrawlCli parse_crawl_cli(int argc, const char* const* argv) {
      "files per crawling rank on its host")
     ("warc-max-size", po::value(&o.warc_max_size)->default_value(o.warc_max_size),
      "bytes after which a rank starts its next WARC file")
-    ("warc-cdx", po::bool_switch(&o.warc_cdx), "with --warc: a sorted CDXJ index beside each WARC file");
+    ("warc-cdx", po::bool_switch(&o.warc_cdx), "with --warc: a sorted CDXJ index beside each WARC file")
+    ("output-shards", po::bool_switch(&o.output_shards),
+     "each crawling rank writes its records and links to DIR/shards/ (DIR shared by every rank's host) and "
+     "rank 0 appends them to pages.jsonl and links.tsv at the end: rank 0 no longer writes every record");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("seed-url", po::value(&seeds)->composing());

@@ -146,13 +146,17 @@ void Coordinator::on_message(MeshMessage& m) {
         checkpoint_dirty_ = true;
       }
       status_[wi] = r.status;
-      used_[wi] += r.records.size();
-      pages_ += r.records.size();
+      used_[wi] += r.records.size() + r.tally.pages;
+      pages_ += r.records.size() + r.tally.pages;
       for (const auto& rec : r.records) {
         ++by_status_[std::to_string(rec.status)];
         if (!rec.error_kind.empty()) ++by_error_[rec.error_kind];
         for (const auto& cause : rec.retried) ++retries_[cause];
       }
+      // --output-shards: the records are in the worker's shard, their counts here.
+      for (const auto& c : r.tally.status) by_status_[c.key] += c.n;
+      for (const auto& c : r.tally.errors) by_error_[c.key] += c.n;
+      for (const auto& c : r.tally.retries) retries_[c.key] += c.n;
       serve_permits();
       break;
     }
@@ -451,6 +455,11 @@ void Coordinator::finalize() {
   json::array hosts;
   int missing = 0;
   json::array ranks = runtime::ranks_json(rank_rows(total, fixes, hosts, missing));
+  // --output-shards: the workers' shards join pages.jsonl and links.tsv before the depth fixes.
+  std::vector<int> sharded;
+  for (const auto& report : reports_)
+    if (report && decode_crawl_report(report->payload).shard_pages > 0) sharded.push_back(report->rank);
+  if (Status s = outputs_.merge_shards(sharded); !s && error_.empty()) error_ = s.message();
   if (Status s = outputs_.apply_depth_fixes(fixes); !s && error_.empty()) error_ = s.message();
   outputs_.close_links();
   // Last, after the outputs are final: "complete" means a resume has nothing to do.

@@ -7,6 +7,7 @@
 #include <boost/serialization/vector.hpp>
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <sstream>
 
 #include "rankpool/runtime/bytes.hpp"
@@ -191,6 +192,24 @@ RecordsMessage decode_records(std::string_view bytes) {
   return runtime::decode<RecordsMessage>(bytes, "crawl Records message");
 }
 
+RecordTally tally_of(const std::vector<PageRecord>& records) {
+  std::map<std::string, std::uint64_t> status, errors, retries;
+  for (const auto& r : records) {
+    ++status[std::to_string(r.status)];
+    if (!r.error_kind.empty()) ++errors[r.error_kind];
+    for (const auto& cause : r.retried) ++retries[cause];
+  }
+  RecordTally t;
+  t.pages = records.size();
+  auto put = [](const std::map<std::string, std::uint64_t>& from, std::vector<KeyCount>& to) {
+    for (const auto& [k, n] : from) to.push_back({k, n});
+  };
+  put(status, t.status);
+  put(errors, t.errors);
+  put(retries, t.retries);
+  return t;
+}
+
 void slice_records(const RecordsMessage& m, std::size_t limit, const std::function<void(std::string)>& emit) {
   std::string whole = encode_records(m);
   if (whole.size() <= limit) {
@@ -198,9 +217,16 @@ void slice_records(const RecordsMessage& m, std::size_t limit, const std::functi
     return;
   }
   const std::string status = runtime::encode(m.status), none = runtime::encode(std::uint32_t{0}),
-                    no_edges = runtime::encode(std::string());
+                    no_edges = runtime::encode(std::string()), no_tally = runtime::encode(RecordTally{});
+  if (m.tally != RecordTally{}) {
+    RecordsMessage part;
+    part.status = m.status;
+    part.tally = m.tally;
+    emit(encode_records(part));
+  }
   // Links, in whole lines: a record reaches pages.jsonl only after its page's links.
-  const std::size_t room = limit - std::min(limit, status.size() + 2 * none.size() + sizeof(std::uint32_t));
+  const std::size_t room =
+      limit - std::min(limit, status.size() + 2 * none.size() + sizeof(std::uint32_t) + no_tally.size());
   std::string_view edges = m.edges;
   while (!edges.empty()) {
     std::size_t n = edges.size();
@@ -215,10 +241,10 @@ void slice_records(const RecordsMessage& m, std::size_t limit, const std::functi
     emit(encode_records(part));
     edges.remove_prefix(n);
   }
-  Slicer records(limit, status, no_edges + none, emit);
+  Slicer records(limit, status, no_edges + none + no_tally, emit);
   for (const auto& r : m.records) records.add(r);
   records.finish();
-  Slicer hosts(limit, status + none + no_edges, {}, emit);
+  Slicer hosts(limit, status + none + no_edges, no_tally, emit);
   for (const auto& h : m.hosts) hosts.add(h);
   hosts.finish();
 }

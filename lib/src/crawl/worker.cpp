@@ -167,6 +167,16 @@ void Worker::start(StartMessage s) {
         std::move(fetcher_), std::make_unique<WarcWriter>(std::move(w)),
         [rank](const std::string& e) { std::fprintf(stderr, "rankpool-crawl: rank %d: %s\n", rank, e.c_str()); });
   }
+  if (s.options.output_shards) {
+    shard_.emplace();
+    if (Status st = shard_->open(s.out_dir, mesh_.rank()); !st) {
+      std::fprintf(stderr, "rankpool-crawl: rank %d: %s; its records go to rank 0\n", mesh_.rank(),
+                   st.message().c_str());
+      shard_.reset();
+    }
+    shard_sync_s_ = s.options.checkpoint_interval;
+    last_shard_sync_ = Clock::now();
+  }
   auto owner = [this, workers](std::string_view origin) {
     auto it = assigned_.find(std::string(origin));
     if (it != assigned_.end()) return it->second;
@@ -258,10 +268,34 @@ void Worker::flush_records(bool force) {
   m.records = engine_->take_records();
   m.edges = engine_->take_edges();
   m.hosts = engine_->take_robots_states();
+  write_shard(m, now);
   // One message, or a few when the batch's links would take it past the slicing rule.
   slice_records(m, slice_bytes_, [&](std::string bytes) { to_master(CrawlTag::Records, std::move(bytes)); });
   last_records_ = now;
   last_status_ = status;
+}
+
+void Worker::write_shard(RecordsMessage& m, Clock::time_point now) {
+  if (!shard_ || (m.records.empty() && m.edges.empty())) return;
+  if (Status st = shard_->write(m.records, m.edges); !st) {
+    // Rank 0 takes this batch and the later ones (a line the failed write tore is dropped by
+    // the merge; a whole one may then be in pages.jsonl twice, which a resume tolerates).
+    std::fprintf(stderr, "rankpool-crawl: rank %d: %s; its records go to rank 0 from now on\n", mesh_.rank(),
+                 st.message().c_str());
+    shard_.reset();
+    return;
+  }
+  shard_pages_ += m.records.size();
+  m.tally = tally_of(m.records);
+  m.records.clear();
+  m.edges.clear();
+  // As rank 0 syncs its files before each checkpoint: what the shards hold survives a crash of
+  // the machine, within about one checkpoint interval.
+  if (shard_sync_s_ > 0 && now - last_shard_sync_ >= std::chrono::duration<double>(shard_sync_s_)) {
+    last_shard_sync_ = now;
+    if (Status st = shard_->sync(); !st)
+      std::fprintf(stderr, "rankpool-crawl: rank %d: %s\n", mesh_.rank(), st.message().c_str());
+  }
 }
 
 void Worker::to_master(CrawlTag tag, std::string bytes) {
@@ -283,6 +317,10 @@ void Worker::finish(int signal, bool gathered) {
     r.depth_fixes = fixes.size();
     r.final_slices = slice_final(hosts, fixes, slice_bytes_,
                                  [&](std::string bytes) { to_master(CrawlTag::FinalPart, std::move(bytes)); });
+    if (shard_)
+      if (Status st = shard_->sync(); !st)
+        std::fprintf(stderr, "rankpool-crawl: rank %d: %s\n", mesh_.rank(), st.message().c_str());
+    r.shard_pages = shard_pages_;
     r.msgs_to_master = to_master_;
     r.urls_msgs_sent = msgs_sent_;
     r.urls_msgs_received = msgs_received_;

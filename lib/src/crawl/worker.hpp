@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crawl/outputs.hpp"
 #include "crawl/roles.hpp"
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/crawl/engine.hpp"
@@ -56,6 +57,9 @@ class Worker {
   void flush_urls(bool force);
 
   void flush_records(bool force);
+  /// --output-shards: `m`'s records and links into this rank's shard, the message left with
+  /// their tally.
+  void write_shard(RecordsMessage& m, Clock::time_point now);
   /// Every message to the coordinator goes here: the report counts them (the gathered stop).
   void to_master(CrawlTag tag, std::string bytes);
   /// The end: this rank's FinalPart slices, then its report, up the gather tree when the stop
@@ -83,6 +87,12 @@ class Worker {
   std::optional<Clock::time_point> oldest_url_;
   Clock::time_point last_records_{};
   WorkerStatus last_status_;
+  // --output-shards: this rank's shard of the logs (unset without the option, or after a
+  // failed write: the records then go to the master), its records and last fsync.
+  std::optional<ShardWriter> shard_;
+  std::uint64_t shard_pages_ = 0;
+  double shard_sync_s_ = 0;  // the checkpoint interval (0: only at the end)
+  Clock::time_point last_shard_sync_{};
   int exit_code_ = 0;
   std::string error_;
 };

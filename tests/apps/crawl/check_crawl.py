@@ -29,6 +29,7 @@ import argparse
 import collections
 import contextlib
 import datetime
+import glob
 import gzip
 import hashlib
 import json
@@ -68,6 +69,9 @@ p.add_argument("--keep", action="store_true", help="keep the work directories ev
 p.add_argument("--node", default="node", help="Node.js, for the warcio reader (scenario warc)")
 p.add_argument("--warcio", help="directory holding node_modules/warcio (scenario warc)")
 p.add_argument("--proxy-script", help="tests/support/forward_proxy.py (scenario proxy)")
+p.add_argument("--crawl-flags", default="",
+               help="more rankpool-crawl options for every crawl of the scenario, space-separated "
+                    "(e.g. --output-shards: the same checks hold with the crawling ranks writing shards)")
 p.add_argument("--hosts", type=int, default=1000, help="hosts of the web (scenario scale; one more origin is added)")
 p.add_argument("--pages-per-host", type=int, default=100, help="pages per origin (scenario scale)")
 p.add_argument("--max-decile-ratio", type=float, default=0.0,
@@ -87,6 +91,8 @@ ERROR_KINDS = {"timeout", "dns", "connect", "reset", "too_large", "tls", "type_n
 # retry code, and one origin's robots.txt 500): they crawl with --retries 0. The retries
 # scenario crawls the same web with retries on and checks the counts and the spacing.
 NO_RETRIES = ["--retries", "0"]
+CRAWL_FLAGS = args.crawl_flags.split()
+SHARDS = "--output-shards" in CRAWL_FLAGS
 UNREACHABLE = "http://127.0.0.1:1/"  # nothing listens on port 1 (not an origin of the web)
 
 checks = rt.Checks()
@@ -104,8 +110,8 @@ def remaining():
 def mpirun(app_args, timeout, env=None):
     """Runs the crawler (env: extra environment variables); returns (returncode or None on a
     hang, stdout, stderr, seconds)."""
-    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args, flags=rt.split_flags(args.mpiexec_flags),
-                            numproc_flag=args.numproc_flag)
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, CRAWL_FLAGS + app_args,
+                            flags=rt.split_flags(args.mpiexec_flags), numproc_flag=args.numproc_flag)
     t0 = time.monotonic()
     rc, out, err = rt.finish(rt.start(cmd, env=dict(os.environ, **env) if env else None), max(1.0, timeout),
                              dump=True)
@@ -220,6 +226,9 @@ def verify(name, truth, rc, out, log, *, partial_pages=None, extra_pages=None, r
     the access log and the records' "attempts"; robots_attempts: {origin: requests} likewise."""
     extra_pages = extra_pages or {}
     check(rc == 0, f"{name}: exit code {rc}")
+    if SHARDS:
+        # Merged into pages.jsonl and links.tsv at the end, and gone.
+        check(not os.path.exists(os.path.join(out, "shards")), f"{name}: {out}/shards is left after the crawl")
     records, edge_list, summary = read_outputs(out)
     if reqs is None:
         reqs = read_access_log(log)
@@ -671,8 +680,8 @@ def log_lines(web):
 
 
 def start_mpirun(app_args, stderr_path):
-    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, app_args, flags=rt.split_flags(args.mpiexec_flags),
-                            numproc_flag=args.numproc_flag)
+    cmd = rt.mpirun_command(args.mpiexec, args.ranks, args.app, CRAWL_FLAGS + app_args,
+                            flags=rt.split_flags(args.mpiexec_flags), numproc_flag=args.numproc_flag)
     with open(stderr_path, "w") as err:
         return rt.start(cmd, stdout=subprocess.DEVNULL, stderr=err)
 
@@ -688,30 +697,40 @@ def kill9_everything(proc):
     return pids
 
 
+def record_files(out):
+    """pages.jsonl, and with --output-shards the crawling ranks' shards not merged yet."""
+    return [os.path.join(out, "pages.jsonl")] + sorted(glob.glob(os.path.join(out, "shards", "pages.*.jsonl")))
+
+
 def wait_for_records(proc, out, n, timeout):
-    """Until pages.jsonl holds n lines (or the crawl ended, or the timeout: a hang guard)."""
+    """Until the records (pages.jsonl and any shards) hold n lines (or the crawl ended, or the
+    timeout: a hang guard)."""
     deadline = time.monotonic() + timeout
-    path = os.path.join(out, "pages.jsonl")
     while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(path, "rb") as f:
-                if f.read().count(b"\n") >= n:
-                    return
-        except OSError:
-            pass
+        lines = 0
+        for path in record_files(out):
+            try:
+                with open(path, "rb") as f:
+                    lines += f.read().count(b"\n")
+            except OSError:
+                pass
+        if lines >= n:
+            return
         time.sleep(0.005)
 
 
 def read_recorded(out):
-    """URLs in pages.jsonl as a resume reads it: a torn last line does not count."""
+    """URLs recorded as a resume reads them (pages.jsonl and the shards it merges first): a
+    torn last line does not count."""
     urls = set()
-    try:
-        with open(os.path.join(out, "pages.jsonl")) as f:
-            for line in f:
-                if line.endswith("\n"):
-                    urls.add(json.loads(line)["url"])
-    except OSError:
-        pass
+    for path in record_files(out):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.endswith("\n"):
+                        urls.add(json.loads(line)["url"])
+        except OSError:
+            pass
     return urls
 
 
@@ -777,8 +796,10 @@ def stop_and_resume(name, web, workdir, seeds, ref_links, stop, env=None):
     robots1 = {h["origin"] for h in ckpt.get("hosts", []) if h.get("robots") != "pending"}
     check(ckpt.get("runs") == 1 and ckpt.get("complete") is False,
           f"{name}: checkpoint after run 1: runs {ckpt.get('runs')}, complete {ckpt.get('complete')}")
-    with open(os.path.join(out, "pages.jsonl"), "rb") as f:
-        torn = (f.read()[-1:] not in (b"", b"\n"))
+    torn = False
+    for path in record_files(out):
+        with open(path, "rb") as f:
+            torn |= f.read()[-1:] not in (b"", b"\n")
     print(f"{name}: run 1 stopped with {len(recorded1)} pages recorded{' (torn last line)' if torn else ''}, "
           f"robots.txt of {len(robots1)} origins in the checkpoint", flush=True)
     rc, so, se, secs = mpirun(["--resume"] + resume_args(out) + seeds, timeout=min(60.0, remaining()), env=env)
@@ -1734,7 +1755,7 @@ class RssTrace:
         self.marker, self.pages_path = marker.encode(), pages_path
         self.samples = []  # (pages written, {rank: VmHWM KiB})
         self._ranks = {}  # pid -> rank
-        self._lines, self._offset = 0, 0
+        self._lines, self._offsets = 0, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -1744,14 +1765,16 @@ class RssTrace:
         self._thread.join()
 
     def _count_pages(self):
-        try:
-            with open(self.pages_path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except OSError:
-            return self._lines
-        self._offset += len(data)
-        self._lines += data.count(b"\n")
+        # With --output-shards the records are in the crawling ranks' shards until the end.
+        for path in record_files(os.path.dirname(self.pages_path)):
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self._offsets.get(path, 0))
+                    data = f.read()
+            except OSError:
+                continue
+            self._offsets[path] = self._offsets.get(path, 0) + len(data)
+            self._lines += data.count(b"\n")
         return self._lines
 
     def _find_ranks(self):

@@ -165,5 +165,131 @@ TEST(CrawlOutputDir, ResumeKeepsEverything) {
   fs::remove_all(dir);
 }
 
+// --output-shards: each crawling rank's shard, and rank 0's merge into pages.jsonl and links.tsv.
+
+std::vector<PageRecord> pages_of(const std::string& prefix, int n, int rank) {
+  std::vector<PageRecord> v;
+  for (int i = 0; i < n; ++i) {
+    PageRecord r;
+    r.url = prefix + std::to_string(i);
+    r.status = 200;
+    r.rank = rank;
+    v.push_back(r);
+  }
+  return v;
+}
+
+std::string lines_of(const std::vector<PageRecord>& records) {
+  std::string s;
+  for (const auto& r : records) s += to_json_line(r) + "\n";
+  return s;
+}
+
+TEST(CrawlShards, AShardIsTheRanksLinksThenRecordsInTheCoordinatorsFormat) {
+  const std::string dir = fresh_dir("shard");
+  ShardWriter w;
+  ASSERT_TRUE(w.open(dir, 3));
+  const RecordsMessage m = two_pages();
+  ASSERT_TRUE(w.write(m.records, m.edges));
+  EXPECT_EQ(read(dir + "/shards/links.3.tsv"), m.edges) << "flushed at once";
+  EXPECT_EQ(read(dir + "/shards/pages.3.jsonl"), lines_of(m.records));
+  EXPECT_TRUE(w.sync());
+  ShardWriter again;  // a later run's writer starts its shard afresh
+  ASSERT_TRUE(again.open(dir, 3));
+  EXPECT_EQ(read(dir + "/shards/pages.3.jsonl"), "");
+  ShardWriter nowhere;
+  EXPECT_FALSE(nowhere.open("/proc/rankpool-no-such-dir", 1));
+  fs::remove_all(dir);
+}
+
+TEST(CrawlShards, MergeAppendsEveryShardInRankOrderAndRemovesThem) {
+  const std::string dir = fresh_dir("merge");
+  write_file(fs::path(dir) / "pages.jsonl", "{\"earlier\":1}\n");
+  write_file(fs::path(dir) / "links.tsv", "e\tf\ta\n");
+  const auto p1 = pages_of("http://a.test/", 3, 1), p2 = pages_of("http://b.test/", 2, 2);
+  for (int rank : {10, 2, 1}) {  // ranks past 9: numeric order, not the names'
+    ShardWriter w;
+    ASSERT_TRUE(w.open(dir, rank));
+    const auto& p = rank == 1 ? p1 : rank == 2 ? p2 : std::vector<PageRecord>{};
+    ASSERT_TRUE(w.write(p, "r" + std::to_string(rank) + "\tx\ta\n"));
+  }
+  Result<MergedShards> m = merge_shards(dir, {1, 2});
+  ASSERT_TRUE(m) << m.status();
+  EXPECT_EQ(m->files, 6u);
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "{\"earlier\":1}\n" + lines_of(p1) + lines_of(p2));
+  EXPECT_EQ(read(dir + "/links.tsv"), "e\tf\ta\nr1\tx\ta\nr2\tx\ta\nr10\tx\ta\n");
+  EXPECT_FALSE(fs::exists(dir + "/shards"));
+  EXPECT_FALSE(fs::exists(dir + "/shards.merged"));
+  // Nothing left: merging again changes nothing.
+  ASSERT_TRUE(merge_shards(dir));
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "{\"earlier\":1}\n" + lines_of(p1) + lines_of(p2));
+  fs::remove_all(dir);
+}
+
+TEST(CrawlShards, TornLastLinesAreDroppedAndTheFilesCreatedWhenMissing) {
+  const std::string dir = fresh_dir("torn");
+  const auto p = pages_of("http://a.test/", 2, 1);
+  write_file(fs::path(dir) / "shards" / "pages.1.jsonl", lines_of(p) + "{\"url\":\"http://a.te");
+  write_file(fs::path(dir) / "shards" / "links.1.tsv", "a\tb\ta\nc\td");
+  write_file(fs::path(dir) / "shards" / "pages.2.jsonl", "{\"url\"");  // no whole line at all
+  write_file(fs::path(dir) / "shards" / "notes.txt", "not a shard");
+  Result<MergedShards> m = merge_shards(dir);
+  ASSERT_TRUE(m) << m.status();
+  EXPECT_EQ(read(dir + "/pages.jsonl"), lines_of(p));
+  EXPECT_EQ(read(dir + "/links.tsv"), "a\tb\ta\n");
+  fs::remove_all(dir);
+}
+
+TEST(CrawlShards, AMergeCutShortIsCompletedExactlyOnce) {
+  const std::string dir = fresh_dir("again");
+  write_file(fs::path(dir) / "pages.jsonl", "{\"earlier\":1}\n");
+  write_file(fs::path(dir) / "links.tsv", "");
+  const auto p = pages_of("http://a.test/", 4, 1);
+  write_file(fs::path(dir) / "shards" / "pages.1.jsonl", lines_of(p));
+  write_file(fs::path(dir) / "shards" / "links.1.tsv", "a\tb\ta\n");
+  // As a crash leaves it: the sizes recorded, part of the shard appended already.
+  write_file(fs::path(dir) / "shards" / "merging", "0 14\n");
+  { std::ofstream(dir + "/pages.jsonl", std::ios::app) << to_json_line(p[0]) << "\n" << to_json_line(p[1]); }
+  ASSERT_TRUE(merge_shards(dir));
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "{\"earlier\":1}\n" + lines_of(p));
+  EXPECT_EQ(read(dir + "/links.tsv"), "a\tb\ta\n");
+  // A crash after the rename: the renamed shards are only removed, never merged again.
+  write_file(fs::path(dir) / "shards.merged" / "pages.1.jsonl", lines_of(p));
+  ASSERT_TRUE(merge_shards(dir));
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "{\"earlier\":1}\n" + lines_of(p));
+  EXPECT_FALSE(fs::exists(dir + "/shards.merged"));
+  fs::remove_all(dir);
+}
+
+TEST(CrawlShards, AMissingShardMeansAnOutDirNotSharedAndSaysSo) {
+  const std::string dir = fresh_dir("missing");
+  ShardWriter w;
+  ASSERT_TRUE(w.open(dir, 1));
+  Result<MergedShards> m = merge_shards(dir, {1, 2});
+  ASSERT_FALSE(m);
+  for (const std::string needle : {"shards/pages.2.jsonl", "--output-shards", "shares"})
+    EXPECT_NE(m.status().message().find(needle), std::string::npos) << m.status();
+  EXPECT_TRUE(fs::exists(dir + "/shards/pages.1.jsonl")) << "left for a resume";
+  fs::remove_all(dir + "/shards");
+  EXPECT_FALSE(merge_shards(dir, {1}));
+  fs::remove_all(dir);
+}
+
+TEST(CrawlShards, AFreshCrawlDropsAnEarlierCrawlsShards) {
+  const std::string dir = fresh_dir("fresh");
+  write_file(fs::path(dir) / "shards" / "pages.1.jsonl", "{\"url\":\"old\"}\n");
+  {
+    Outputs out;
+    ASSERT_TRUE(out.open(dir, true));
+    EXPECT_TRUE(fs::exists(dir + "/shards/pages.1.jsonl")) << "a resume keeps them";
+  }
+  Outputs out;
+  ASSERT_TRUE(out.open(dir, false));
+  EXPECT_FALSE(fs::exists(dir + "/shards"));
+  ASSERT_TRUE(out.merge_shards({}));
+  EXPECT_EQ(read(dir + "/pages.jsonl"), "");
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rankpool::crawl

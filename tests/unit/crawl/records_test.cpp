@@ -105,8 +105,8 @@ TEST(HostCheckpointJson, FieldsAndRoundTrip) {
   EXPECT_FALSE(host_checkpoint_from_json(boost::json::parse(R"({"origin":"http://a.test"})")));
 }
 
-/// The Records message as protocol version 4 lays it out, by hand.
-std::string records_v4(const RecordsMessage& m) {
+/// The Records message as protocol version 7 lays it out, by hand (version 4's, then the tally).
+std::string records_v7(const RecordsMessage& m) {
   std::string out;
   runtime::ByteWriter w(out);
   w.put(m.status.queued);
@@ -143,6 +143,14 @@ std::string records_v4(const RecordsMessage& m) {
     w.put_string(h.unreachable_error);
     w.put_string(h.unreachable_kind);
   }
+  w.put(m.tally.pages);
+  for (const auto* counts : {&m.tally.status, &m.tally.errors, &m.tally.retries}) {
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(counts->size()));
+    for (const auto& c : *counts) {
+      w.put_string(c.key);
+      w.put(c.n);
+    }
+  }
   return out;
 }
 
@@ -158,8 +166,26 @@ RecordsMessage sample_message() {
 TEST(RecordsMessage, WireLayoutIsUnchangedAndRoundTrips) {
   const RecordsMessage m = sample_message();
   const std::string bytes = encode_records(m);
-  EXPECT_EQ(bytes, records_v4(m));
+  EXPECT_EQ(bytes, records_v7(m));
   EXPECT_EQ(decode_records(bytes), m);
+}
+
+TEST(RecordsMessage, TheTallyCountsPagesStatusesErrorsAndRetriesAndTravels) {
+  PageRecord a = sample_ok(), b = sample_failed(), c = sample_ok();
+  a.retried = {"503", "timeout"};
+  b.retried = {};
+  c.retried = {"503"};
+  const RecordTally t = tally_of({a, b, c});
+  EXPECT_EQ(t.pages, 3u);
+  EXPECT_EQ(t.status, (std::vector<KeyCount>{{std::to_string(b.status), 1}, {std::to_string(a.status), 2}}));
+  EXPECT_EQ(t.errors, (std::vector<KeyCount>{{b.error_kind, 1}}));
+  EXPECT_EQ(t.retries, (std::vector<KeyCount>{{"503", 2}, {"timeout", 1}}));
+  EXPECT_EQ(tally_of({}), RecordTally{});
+  RecordsMessage m;
+  m.status = {1, 2, 3};
+  m.tally = t;
+  EXPECT_EQ(decode_records(encode_records(m)), m);
+  EXPECT_EQ(encode_records(m), records_v7(m));
 }
 
 TEST(RecordsMessage, TruncatedAndTrailingInputIsRejected) {
@@ -387,6 +413,27 @@ TEST(RecordsMessage, ABatchPastTheLimitGoesInSlicesLinksFirst) {
     joined.hosts.insert(joined.hosts.end(), part.hosts.begin(), part.hosts.end());
   });
   EXPECT_GT(parts, 10u);
+  EXPECT_EQ(joined, m);
+
+  // With a tally (--output-shards): it comes once, first, alone; the other parts carry none.
+  m.tally = tally_of(m.records);
+  joined = RecordsMessage{};
+  joined.status = m.status;
+  parts = 0;
+  slice_records(m, limit, [&](std::string b) {
+    EXPECT_LE(b.size(), limit);
+    RecordsMessage part = decode_records(b);
+    if (parts++ == 0) {
+      EXPECT_EQ(part.tally, m.tally);
+      EXPECT_TRUE(part.records.empty() && part.edges.empty() && part.hosts.empty());
+      joined.tally = part.tally;
+      return;
+    }
+    EXPECT_EQ(part.tally, RecordTally{}) << "part " << parts;
+    joined.records.insert(joined.records.end(), part.records.begin(), part.records.end());
+    joined.edges += part.edges;
+    joined.hosts.insert(joined.hosts.end(), part.hosts.begin(), part.hosts.end());
+  });
   EXPECT_EQ(joined, m);
 }
 

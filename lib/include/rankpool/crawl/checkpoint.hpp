@@ -13,6 +13,10 @@
 // completed, and a fingerprint of the seeds and of the options that decide which URLs are
 // crawled — a resume with other ones would mix two crawls and is refused.
 //
+// With --output-shards the crawling ranks write their own shards of the two logs
+// (OUT/shards/, the same formats and order); a resume appends what a killed run left there to
+// pages.jsonl and links.tsv before it reads them.
+//
 // URLs fetched but not recorded when the run died (in flight, or in a batch that had not
 // reached the master) are simply fetched again; pages.jsonl still holds each URL once.
 

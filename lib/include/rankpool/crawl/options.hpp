@@ -128,6 +128,13 @@ struct CrawlOptions {
   // in memory, a small share of a node's memory per rank even at one rank per core, while a
   // crawl of 10^7 URLs per rank stays bounded. 0: no limit.
   std::uint64_t frontier_memory = 256ull << 20;
+  // Each crawling rank writes its own records and links (OUT/shards/pages.R.jsonl,
+  // links.R.tsv) and sends rank 0 only their counts; rank 0 appends the shards to pages.jsonl
+  // and links.tsv at the end (and a resume does, first, after a kill). Off by default: it
+  // needs OUT on a filesystem that every rank's host shares, and rank 0 writing every record
+  // itself is the ceiling only from some 10-50 crawling ranks at loopback rates (~1,000 at
+  // real-web rates; docs/scale.md, "The crawler's rank 0").
+  bool output_shards = false;
 
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
@@ -139,6 +146,7 @@ struct CrawlOptions {
     ar& retries& retry_codes& retry_backoff& max_retry_backoff& max_retry_after& origin_give_up;
     ar& warc& warc_max_size& warc_cdx;
     ar& frontier_memory;
+    ar& output_shards;
   }
 };
 

@@ -14,7 +14,9 @@
 //                                 slice_bytes, then one marked done, before any URL
 //   master -> owner  Urls         seeds, at depth 0
 //   worker -> owner  Urls         discovered URLs owned by another worker, batched
-//   worker -> master Records      pages.jsonl records, links.tsv lines, queue status
+//   worker -> master Records      pages.jsonl records, links.tsv lines, queue status (with
+//                                 --output-shards the worker writes its records and lines to
+//                                 its own shard files and sends only their tally)
 //   worker -> master PermitRequest / master -> worker Permits   (only with --max-pages)
 //   worker -> master Idle         nothing left to do: counts of Urls messages sent/received
 //   master -> all    Probe        termination check; every worker answers ProbeReply
@@ -51,11 +53,12 @@
 
 namespace rankpool::crawl {
 
+// 7: RecordsMessage's tally (--output-shards: the records stay in the worker's shard).
 // 6: the Final report's rows and depth fixes in FinalPart slices; CrawlReport counts the
 // worker's messages to the master (the gathered stop). 5: Start carries no per-URL state; a
 // resume's state follows in Restore slices. After 4's
 // PageRecord audit fields (fetched_at ... etag) and UrlAtDepth's referrer, 3's attempts and retried.
-inline constexpr std::uint32_t kCrawlProtocolVersion = 6;
+inline constexpr std::uint32_t kCrawlProtocolVersion = 7;
 
 /// The one slicing rule for whatever grows with the crawl (a resume's restored state, its
 /// frontier, record batches): a message holds whole items and closes before an item would
@@ -173,20 +176,39 @@ struct WorkerStatus {
   bool operator==(const WorkerStatus&) const = default;
 };
 BOOST_DESCRIBE_STRUCT(WorkerStatus, (), (queued, in_flight, active_hosts))
+/// A count by key: an HTTP status ("200", "0"), an error kind, a retry cause.
+struct KeyCount {
+  std::string key;
+  std::uint64_t n = 0;
+  bool operator==(const KeyCount&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(KeyCount, (), (key, n))
+/// With --output-shards: what the master keeps of records that the worker wrote to its own
+/// shard (the page count, for progress and the --max-pages permits, and summary.json's counts).
+struct RecordTally {
+  std::uint64_t pages = 0;
+  std::vector<KeyCount> status, errors, retries;
+  bool operator==(const RecordTally&) const = default;
+};
+BOOST_DESCRIBE_STRUCT(RecordTally, (), (pages, status, errors, retries))
+/// The tally of `records`: their number, and their counts by status, by error kind (failures)
+/// and by retry cause (each earlier attempt), keys in ascending order.
+RecordTally tally_of(const std::vector<PageRecord>& records);
 struct RecordsMessage {
   WorkerStatus status;
   std::vector<PageRecord> records;
   std::string edges;                  // links.tsv lines
   std::vector<HostCheckpoint> hosts;  // robots.txt outcomes that became final (for the checkpoint)
+  RecordTally tally;                  // records written to the worker's shard instead (--output-shards)
   bool operator==(const RecordsMessage&) const = default;
 };
-BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts))
+BOOST_DESCRIBE_STRUCT(RecordsMessage, (), (status, records, edges, hosts, tally))
 [[nodiscard]] std::string encode_records(const RecordsMessage& m);
 RecordsMessage decode_records(std::string_view bytes);
 /// `m` as Records messages of at most `limit` bytes each (the slicing rule): one when it
-/// fits; otherwise its links.tsv lines first (whole lines), then its records, then its
-/// robots.txt outcomes, the order the master writes them in, each part with the status. A
-/// single line, record or outcome past the limit goes alone.
+/// fits; otherwise its tally (if any) alone, then its links.tsv lines (whole lines), then its
+/// records, then its robots.txt outcomes, the order the master writes them in, each part with
+/// the status. A single line, record or outcome past the limit goes alone.
 void slice_records(const RecordsMessage& m, std::size_t limit, const std::function<void(std::string)>& emit);
 
 /// Idle and ProbeReply: how many Urls messages this worker has sent and received so far.
@@ -236,6 +258,7 @@ struct CrawlReport {
   EngineStats engine;
   std::uint64_t hosts = 0, depth_fixes = 0, final_slices = 0;  // what its FinalPart slices carried
   std::uint64_t msgs_to_master = 0;  // every message this worker sent to rank 0 before the report
+  std::uint64_t shard_pages = 0;     // --output-shards: records this worker wrote to its shard
   std::uint64_t urls_msgs_sent = 0, urls_msgs_received = 0, urls_sent = 0, urls_received = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   long peak_rss_kb = 0;
@@ -246,8 +269,8 @@ struct CrawlReport {
   }
 };
 BOOST_DESCRIBE_STRUCT(CrawlReport, (),
-                      (engine, hosts, depth_fixes, final_slices, msgs_to_master, urls_msgs_sent, urls_msgs_received,
-                       urls_sent, urls_received, bytes_sent, bytes_received, peak_rss_kb, cpu_s))
+                      (engine, hosts, depth_fixes, final_slices, msgs_to_master, shard_pages, urls_msgs_sent,
+                       urls_msgs_received, urls_sent, urls_received, bytes_sent, bytes_received, peak_rss_kb, cpu_s))
 [[nodiscard]] std::string encode_crawl_report(const CrawlReport& r);
 CrawlReport decode_crawl_report(std::string_view bytes);
 

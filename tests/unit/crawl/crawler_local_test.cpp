@@ -3,6 +3,7 @@
 // workers, exact --max-pages, setup errors and interrupts — the MPI runs are in tests/apps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "rankpool/crawl/crawler.hpp"
 #include "rankpool/crawl/protocol.hpp"
@@ -168,6 +170,50 @@ TEST(CrawlerLocalLimits, MaxPagesIsExactAcrossWorkers) {
   ASSERT_TRUE(loaded) << loaded.status().message();
   EXPECT_FALSE(loaded->checkpoint.complete);
   EXPECT_FALSE(loaded->frontier.empty());
+  fs::remove_all(job.out_dir);
+}
+
+std::vector<std::string> sorted_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> v;
+  for (std::string line; std::getline(in, line);) v.push_back(line);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+TEST(CrawlerLocalShards, ShardedOutputsAreRankZerosUpToOrderAndMaxPagesStaysExact) {
+  FakeWeb web;
+  for (int ranks : {1, 3}) {
+    const CrawlJob plain = job_for(web, "plain" + std::to_string(ranks));
+    CrawlJob sharded = job_for(web, "sharded" + std::to_string(ranks));
+    sharded.options.output_shards = true;
+    const CrawlRun a = crawl(ranks, plain, web), b = crawl(ranks, sharded, web);
+    for (const auto& o : b.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
+    auto pages = [](const CrawlRun& r) {
+      std::set<std::tuple<std::string, std::int64_t, std::int64_t>> s;
+      for (const auto& p : r.pages)
+        s.emplace(std::string(p.at("url").as_string()), p.at("status").as_int64(), p.at("depth").as_int64());
+      return s;
+    };
+    EXPECT_EQ(b.pages.size(), a.pages.size()) << ranks << " ranks";
+    EXPECT_EQ(pages(b), pages(a)) << "the same URLs, statuses and (fixed) depths";
+    EXPECT_EQ(sorted_lines(sharded.out_dir + "/links.tsv"), sorted_lines(plain.out_dir + "/links.tsv"));
+    for (const char* key : {"pages", "status", "links", "retries"})
+      EXPECT_EQ(b.summary.at(key), a.summary.at(key)) << key;
+    EXPECT_FALSE(fs::exists(sharded.out_dir + "/shards")) << "merged and removed";
+    fs::remove_all(plain.out_dir);
+    fs::remove_all(sharded.out_dir);
+  }
+  CrawlJob job = job_for(web, "sharded-maxpages");
+  job.options.output_shards = true;
+  job.options.max_pages = 25;
+  const CrawlRun run = crawl(4, job, web);
+  for (const auto& o : run.outcomes) EXPECT_EQ(o.exit_code, 0) << o.error;
+  EXPECT_EQ(run.pages.size(), 25u);
+  EXPECT_EQ(run.summary.at("pages").as_int64(), 25);
+  std::size_t page_requests = 0;
+  for (const auto& r : run.requests) page_requests += r.ends_with("/robots.txt") ? 0 : 1;
+  EXPECT_EQ(page_requests, 25u);
   fs::remove_all(job.out_dir);
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "rankpool/crawl/checkpoint.hpp"
 
@@ -106,6 +107,37 @@ TEST(CrawlResume, RebuildsTheFrontierWithShortestDepthsFromTheLogs) {
   EXPECT_TRUE(fetched["http://a.test/nf"].children.empty());
   EXPECT_FALSE(st.torn_pages_line);
   EXPECT_EQ(st.dropped_link_lines, 0u);
+}
+
+TEST(CrawlResume, ShardsAKilledRunLeftAreMergedFirstTheirTornLinesDropped) {
+  // --output-shards: rank 0's files hold the seed's record; the crawling ranks' shards the rest.
+  Dir d;
+  d.write_default();
+  std::istringstream pages(slurp(d.path + "/pages.jsonl")), links(slurp(d.path + "/links.tsv"));
+  std::vector<std::string> p, l;
+  for (std::string line; std::getline(pages, line);) p.push_back(line + "\n");
+  for (std::string line; std::getline(links, line);) l.push_back(line + "\n");
+  spill(d.path + "/pages.jsonl", p[0]);
+  spill(d.path + "/links.tsv", l[0] + l[1] + l[2] + l[3] + l[4]);
+  fs::create_directories(d.path + "/shards");
+  spill(d.path + "/shards/pages.1.jsonl", p[1] + p[2] + R"({"url":"http://a.test/torn)");
+  spill(d.path + "/shards/links.1.tsv", l[5] + "http://a.test/torn\thttp://a.t");
+  spill(d.path + "/shards/pages.2.jsonl", p[3]);
+  spill(d.path + "/shards/links.2.tsv", l[6]);
+  // A refused resume touches nothing.
+  const auto seeds = d.seeds;
+  d.seeds = {"http://other.test/"};
+  ResumeState st;
+  EXPECT_NE(d.load(st).find("other seeds"), std::string::npos);
+  EXPECT_TRUE(fs::exists(d.path + "/shards/pages.1.jsonl"));
+  d.seeds = seeds;
+  ASSERT_EQ(d.load(st), "");
+  EXPECT_FALSE(fs::exists(d.path + "/shards"));
+  EXPECT_EQ(st.pages, 4u);
+  EXPECT_EQ(st.links, 7u);
+  EXPECT_EQ(st.dropped_link_lines, 0u) << "the torn lines went with the merge";
+  EXPECT_EQ(frontier_of(st), (std::map<std::string, int>{{"http://a.test/2", 2}, {"http://a.test/3", 1}}));
+  EXPECT_EQ(slurp(d.path + "/pages.jsonl"), p[0] + p[1] + p[2] + p[3]);
 }
 
 TEST(CrawlResume, RetriesByCauseAndPendingRobotsComeBackFromTheFiles) {

@@ -12,10 +12,15 @@ def journal_records(path, strict=True, report=None):
     """(index, ok) of every task record, in file order. Reading stops at a record that does not
     check: the torn tail a kill leaves. With `strict`, `report(message)` is called when such a
     record is followed by more data (damage, not a torn tail), or a record is not a task's.
-    A file that is not a journal gives [] (and a report)."""
+    A file that is not a journal gives [] (and a report); an empty file, or one holding only a
+    prefix of the magic line, gives [] without one."""
     report = report or (lambda message: None)
     with open(path, "rb") as f:
         data = f.read()
+    if len(data) < len(MAGIC) and MAGIC.startswith(data):
+        # Created but its start not yet written (a reader polling a starting run sees this), or
+        # torn there: the C++ code starts such a file afresh, so it holds no task yet.
+        return []
     if not data.startswith(MAGIC):
         report(f"{path} is not a rankpool journal (starts {data[:24]!r})")
         return []

@@ -131,6 +131,14 @@ void Coordinator::send_restore(const ResumeState& resume) {
   }
 }
 
+void Coordinator::count(const RecordTally& t, std::size_t wi) {
+  used_[wi] += t.pages;
+  pages_ += t.pages;
+  for (const auto& c : t.status) by_status_[c.key] += c.n;
+  for (const auto& c : t.errors) by_error_[c.key] += c.n;
+  for (const auto& c : t.retries) retries_[c.key] += c.n;
+}
+
 void Coordinator::on_message(MeshMessage& m) {
   const auto tag = static_cast<CrawlTag>(m.tag);
   const int w = worker_index(m.source, mesh_.size());
@@ -146,17 +154,10 @@ void Coordinator::on_message(MeshMessage& m) {
         checkpoint_dirty_ = true;
       }
       status_[wi] = r.status;
-      used_[wi] += r.records.size() + r.tally.pages;
-      pages_ += r.records.size() + r.tally.pages;
-      for (const auto& rec : r.records) {
-        ++by_status_[std::to_string(rec.status)];
-        if (!rec.error_kind.empty()) ++by_error_[rec.error_kind];
-        for (const auto& cause : rec.retried) ++retries_[cause];
-      }
-      // --output-shards: the records are in the worker's shard, their counts here.
-      for (const auto& c : r.tally.status) by_status_[c.key] += c.n;
-      for (const auto& c : r.tally.errors) by_error_[c.key] += c.n;
-      for (const auto& c : r.tally.retries) retries_[c.key] += c.n;
+      // The records that came here and, with --output-shards, those in the worker's shard,
+      // counted by the one definition (tally_of).
+      count(tally_of(r.records), wi);
+      count(r.tally, wi);
       serve_permits();
       break;
     }

@@ -66,6 +66,7 @@ class Coordinator {
   CrawlOutcome outcome() const;
 
  private:
+  void count(const RecordTally& t, std::size_t worker);  // pages, permits used and summary counts
   int owner_of(std::string_view origin) const;
   std::string write_checkpoint_now();
 

@@ -378,7 +378,7 @@ struct WorkerRow {
   double fetch_wait_s = 0;
   // The engine's memory (docs/scale.md, "Crawler memory"): URLs in its seen-set, the bytes of
   // that set and of the in-memory frontier, and the frontier entries spilled to disk.
-  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_spilled = 0;
+  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_peak_bytes = 0, frontier_spilled = 0;
   long peak_rss_kb = 0;
   double cpu_s = 0;
   double wall_s = 0;
@@ -386,7 +386,7 @@ struct WorkerRow {
 BOOST_DESCRIBE_STRUCT(WorkerRow, (),
                       (pages, bytes, robots_fetches, links, hosts_owned, urls_sent, urls_received, url_messages_sent,
                        url_messages_received, duplicates, fetch_wait_s, seen_urls, seen_bytes, frontier_bytes,
-                       frontier_spilled, peak_rss_kb, cpu_s, wall_s))
+                       frontier_peak_bytes, frontier_spilled, peak_rss_kb, cpu_s, wall_s))
 
 WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r, std::size_t hosts_owned) {
   const EngineStats& e = r.engine;
@@ -405,6 +405,7 @@ WorkerRow worker_row(const runtime::RankReport& who, const CrawlReport& r, std::
   row.seen_urls = e.seen_urls;
   row.seen_bytes = e.seen_bytes;
   row.frontier_bytes = e.frontier_bytes;
+  row.frontier_peak_bytes = e.frontier_peak_bytes;
   row.frontier_spilled = e.frontier_spilled;
   row.peak_rss_kb = r.peak_rss_kb;
   row.cpu_s = r.cpu_s;

@@ -448,6 +448,7 @@ void Engine::note_memory() {
   stats_.seen_urls = seen_.size();
   stats_.seen_bytes = seen_.memory_bytes() + pages_.memory_bytes();
   stats_.frontier_bytes = frontier_.memory_bytes();
+  stats_.frontier_peak_bytes = frontier_.peak_bytes();
   stats_.frontier_spilled = frontier_.spilled();
   // Queue entries, records and links come and go by the hundred thousand in blocks of every
   // size; glibc keeps the freed ones resident. Handing whole free pages back once a second keeps

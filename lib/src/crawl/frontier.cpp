@@ -192,6 +192,7 @@ void HostQueue::push(FrontierEntry entry) {
   store_->memory_ += c;
   ++size_;
   if (store_->limit_ > 0 && store_->memory_ > store_->evict_above_ && store_->error_.empty()) store_->evict();
+  store_->peak_ = std::max(store_->peak_, store_->memory_);
 }
 
 bool HostQueue::spill(Fifo& fifo, Fifo::iterator first, Fifo::iterator last) {
@@ -249,6 +250,7 @@ void HostQueue::load(Segment& s, int depth) {
   store_->index_ -= before;
   s.count = 0;
   s.offset = Segment::kReadBack;
+  store_->peak_ = std::max(store_->peak_, store_->memory_);
 }
 
 const FrontierEntry& HostQueue::top() {

@@ -1897,6 +1897,7 @@ def scenario_scale():
                "seen_urls": [r.get("seen_urls", 0) for r in ranks[1:]],
                "seen_mib": [round(r.get("seen_bytes", 0) / 2**20, 1) for r in ranks[1:]],
                "frontier_spilled": [r.get("frontier_spilled", 0) for r in ranks[1:]],
+               "frontier_peak_mib": [round(r.get("frontier_peak_bytes", 0) / 2**20, 2) for r in ranks[1:]],
                "master_cpu_s_per_1000_pages": round(summary.get("master_cpu_s_per_1000_pages", 0), 4),
                "out_dir_mib": round(du(out) / 2**20, 1), "testweb_start_s": round(web_start, 1),
                "testweb_peak_rss_mib": round(web_rss / 1024, 1),
@@ -1908,6 +1909,8 @@ def scenario_scale():
     print("figures: " + json.dumps(figures), flush=True)
     check(all("cpu_s" in r and r["cpu_s"] > 0 for r in ranks), f"{name}: a rank row without its cpu_s: {ranks}")
     check(summary.get("master_cpu_s_per_1000_pages", 0) > 0, f"{name}: no master_cpu_s_per_1000_pages")
+    check(all(r.get("frontier_peak_bytes", 0) >= max(1, r.get("frontier_bytes", 0)) for r in ranks[1:]),
+          f"{name}: a crawling rank's frontier_peak_bytes is missing or below its frontier_bytes: {ranks[1:]}")
     check(len(rates) == 10, f"{name}: {len(rates)} deciles of fetched_at")
     if args.max_decile_ratio > 0 and len(rates) == 10:
         # Generous: a shared 2-core machine. A step linear in the crawl's size per page would

@@ -158,6 +158,7 @@ TEST(CrawlCoordinator, StartsTheWorkerEndsByProbeAndGathersItsReport) {
                                             "seen_urls",
                                             "seen_bytes",
                                             "frontier_bytes",
+                                            "frontier_peak_bytes",
                                             "frontier_spilled",
                                             "peak_rss_kb",
                                             "cpu_s",

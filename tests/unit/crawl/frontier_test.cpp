@@ -109,12 +109,16 @@ TEST(Frontier, AQueueSpreadOverHostsAndDepthsStaysWithinTheBudget) {
   FrontierStore store(budget, dir.string());
   std::vector<std::unique_ptr<HostQueue>> hosts(200);
   for (auto& h : hosts) h = std::make_unique<HostQueue>(store);
+  std::uint64_t most = 0;  // the most memory_bytes() read after a push
   for (int i = 0; i < 150; ++i)
     for (int d = 0; d < 4; ++d)
       for (auto& h : hosts) {
         h->push(entry(d, i));
         ASSERT_LE(store.memory_bytes(), budget) << i << " " << d;
+        most = std::max(most, store.memory_bytes());
+        ASSERT_EQ(store.peak_bytes(), most);
       }
+  EXPECT_GT(most, budget - budget / 4);
   EXPECT_GT(store.spilled(), 200u * 4 * 150 / 2);
   EXPECT_LT(store.index_bytes(), budget / 8);  // few on-disk segments: large runs went first
   EXPECT_LT(store.evictions(), 100u);          // a scan per quarter of the budget, not per push
@@ -122,6 +126,7 @@ TEST(Frontier, AQueueSpreadOverHostsAndDepthsStaysWithinTheBudget) {
     for (int d = 0; d < 4; ++d)
       for (int i = 0; i < 150; ++i) {
         ASSERT_EQ(h->top(), entry(d, i));
+        most = std::max(most, store.memory_bytes());  // a read back from disk adds
         h->pop();
       }
     EXPECT_TRUE(h->empty());
@@ -129,6 +134,7 @@ TEST(Frontier, AQueueSpreadOverHostsAndDepthsStaysWithinTheBudget) {
   EXPECT_EQ(store.memory_bytes(), 0u);
   EXPECT_EQ(store.index_bytes(), 0u);
   EXPECT_EQ(store.error(), "");
+  EXPECT_EQ(store.peak_bytes(), most);  // the most it held, after the end too
 }
 
 TEST(Frontier, AFrontBeingConsumedSpillsAndComesBackInOrder) {

@@ -108,8 +108,9 @@ struct EngineStats {
   std::uint64_t depth_improvements = 0;                    // fetched URLs later reached by a shorter path
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
   // Memory (issue #16), as of the last pump(): the seen-set and the fetched pages' index,
-  // the frontier's entries in memory, and how many queued URLs went to its spill file.
-  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_spilled = 0;
+  // the frontier's entries in memory (now, and the most so far: what --frontier-memory bounds),
+  // and how many queued URLs went to its spill file.
+  std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_peak_bytes = 0, frontier_spilled = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {
     describe_serialize(ar, *this);
@@ -120,7 +121,7 @@ struct EngineStats {
 BOOST_DESCRIBE_STRUCT(EngineStats, (),
                       (pages, bytes, robots_fetches, links, offered, duplicates, out_of_scope, excluded, trap, blocked,
                        over_host_limit, over_max_pages, depth_improvements, fetch_wait_s, seen_urls, seen_bytes,
-                       frontier_bytes, frontier_spilled))
+                       frontier_bytes, frontier_peak_bytes, frontier_spilled))
 
 class Engine {
  public:

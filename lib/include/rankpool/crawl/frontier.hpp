@@ -55,6 +55,9 @@ class FrontierStore {
 
   /// Estimated bytes of the entries held in memory (strings and their bookkeeping).
   std::uint64_t memory_bytes() const { return memory_; }
+  /// The most memory_bytes() has been after a push (and its eviction) or a read back from disk:
+  /// what the budget held over the store's life.
+  std::uint64_t peak_bytes() const { return peak_; }
   std::uint64_t disk_bytes() const { return end_; }
   /// Entries written to disk so far (one written again after it was read back counts again).
   std::uint64_t spilled() const { return spilled_; }
@@ -80,7 +83,7 @@ class FrontierStore {
   int fd_ = -1;
   bool fail_writes_ = false;
   std::string error_;
-  std::uint64_t memory_ = 0, end_ = 0, spilled_ = 0, index_ = 0, evictions_ = 0;
+  std::uint64_t memory_ = 0, end_ = 0, spilled_ = 0, index_ = 0, evictions_ = 0, peak_ = 0;
   std::uint64_t evict_above_;       // the next eviction runs when memory_ exceeds this
   std::vector<HostQueue*> queues_;  // each knows its slot (HostQueue::slot_)
   const void* pinned_ = nullptr;    // the segment the last top() returned: never evicted

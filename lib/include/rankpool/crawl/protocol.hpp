@@ -53,12 +53,13 @@
 
 namespace rankpool::crawl {
 
+// 8: EngineStats' frontier_peak_bytes (in the Final report).
 // 7: RecordsMessage's tally (--output-shards: the records stay in the worker's shard).
 // 6: the Final report's rows and depth fixes in FinalPart slices; CrawlReport counts the
 // worker's messages to the master (the gathered stop). 5: Start carries no per-URL state; a
 // resume's state follows in Restore slices. After 4's
 // PageRecord audit fields (fetched_at ... etag) and UrlAtDepth's referrer, 3's attempts and retried.
-inline constexpr std::uint32_t kCrawlProtocolVersion = 7;
+inline constexpr std::uint32_t kCrawlProtocolVersion = 8;
 
 /// The one slicing rule for whatever grows with the crawl (a resume's restored state, its
 /// frontier, record batches): a message holds whole items and closes before an item would

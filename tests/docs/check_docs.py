@@ -14,7 +14,11 @@ The rule, also stated at the top of docs/testing.md:
   - each block has a time limit (--timeout, default 60 s); background processes a block
     starts are killed when it ends (the block runs in its own process group);
   - a failing block is reported as file:line with its text and output; the other files still
-    run, and the script exits 1.
+    run, and the script exits 1;
+  - a block that starts a background process writing to a file (`cmd > FILE &`) must not
+    reuse a FILE that an earlier block of the same file wrote: the wait that follows could read
+    the old file before the new process truncates it (docs/crawl.md once did, and failed under
+    load).
 """
 import argparse
 import os
@@ -68,6 +72,10 @@ def doc_files(root):
     if os.path.isdir(docs):
         files += sorted(os.path.join(docs, f) for f in os.listdir(docs) if f.endswith(".md"))
     return [f for f in files if os.path.isfile(f)]
+
+
+# `cmd > FILE &` (not `&&`, not `2>&1`): a background process that writes FILE.
+BACKGROUND_WRITE = re.compile(r"(?<![0-9&])>\s*([\w./-]+)(?:\s+2>&1)?\s*&(?![&>])")
 
 
 def environment(args):
@@ -133,10 +141,20 @@ def main():
         rel = os.path.relpath(path, args.source_dir)
         blocks = list(blocks_of(path))
         work = None
+        background_files = {}  # FILE of `> FILE &` -> the block that wrote it first
         for line, info, code, reason in blocks:
             if info != "sh":
                 continue
             where = f"{rel}:{line}"
+            reused = [n for n in BACKGROUND_WRITE.findall(code) if n in background_files] if reason is None else []
+            if reused and not args.list:
+                print(f"FAILED       {where} (reuses {reused[0]})")
+                failures.append((where, f"'> {reused[0]} &' reuses the file of the block at line "
+                                        f"{background_files[reused[0]]}: a wait on it may read the old "
+                                        f"one; name a new file", code, ""))
+                continue
+            for name in BACKGROUND_WRITE.findall(code) if reason is None else []:
+                background_files.setdefault(name, line)
             if reason == "":
                 failures.append((where, "a '<!-- not checked -->' comment needs the form "
                                         "'<!-- not checked: REASON -->'", code, ""))

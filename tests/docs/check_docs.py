@@ -146,14 +146,15 @@ def main():
             if info != "sh":
                 continue
             where = f"{rel}:{line}"
-            reused = [n for n in BACKGROUND_WRITE.findall(code) if n in background_files] if reason is None else []
+            written = BACKGROUND_WRITE.findall(code) if reason is None else []
+            reused = [n for n in written if n in background_files]
             if reused and not args.list:
                 print(f"FAILED       {where} (reuses {reused[0]})")
                 failures.append((where, f"'> {reused[0]} &' reuses the file of the block at line "
                                         f"{background_files[reused[0]]}: a wait on it may read the old "
                                         f"one; name a new file", code, ""))
                 continue
-            for name in BACKGROUND_WRITE.findall(code) if reason is None else []:
+            for name in written:
                 background_files.setdefault(name, line)
             if reason == "":
                 failures.append((where, "a '<!-- not checked -->' comment needs the form "

@@ -108,8 +108,9 @@ struct EngineStats {
   std::uint64_t depth_improvements = 0;                    // fetched URLs later reached by a shorter path
   double fetch_wait_s = 0;                                 // time spent inside Fetcher::poll
   // Memory (issue #16), as of the last pump(): the seen-set and the fetched pages' index,
-  // the frontier's entries in memory (now, and the most so far: what --frontier-memory bounds),
-  // and how many queued URLs went to its spill file.
+  // the frontier's memory (now, and the most so far: its queued entries, which --frontier-memory
+  // bounds, and the bookkeeping of its segments on disk, which it does not), and how many
+  // queued URLs went to its spill file.
   std::uint64_t seen_urls = 0, seen_bytes = 0, frontier_bytes = 0, frontier_peak_bytes = 0, frontier_spilled = 0;
   template <class Ar>
   void serialize(Ar& ar, unsigned) {

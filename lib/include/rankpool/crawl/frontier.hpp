@@ -55,8 +55,8 @@ class FrontierStore {
 
   /// Estimated bytes of the entries held in memory (strings and their bookkeeping).
   std::uint64_t memory_bytes() const { return memory_; }
-  /// The most memory_bytes() has been after a push (and its eviction) or a read back from disk:
-  /// what the budget held over the store's life.
+  /// The most memory_bytes() has been after a push (and its eviction) or a read back from disk,
+  /// over the store's life (index_bytes() included: the budget does not bound that part).
   std::uint64_t peak_bytes() const { return peak_; }
   std::uint64_t disk_bytes() const { return end_; }
   /// Entries written to disk so far (one written again after it was read back counts again).
